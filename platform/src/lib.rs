@@ -1,0 +1,32 @@
+//! limier's OS boundary.
+//!
+//! This crate is the only code in limier that knows which OS it runs on. It
+//! turns `/proc`, sock_diag (Linux) or libproc (macOS) into the plain records
+//! of [`records`], and offers the few OS actions limier needs: identity-checked
+//! signalling, waiting for exits, local time, and shared file locks.
+//!
+//! The pure parsers in [`parse`] compile everywhere and never touch a file.
+
+pub mod error;
+pub mod parse;
+pub mod records;
+pub mod signal;
+
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+pub use linux::{Backend, ProcessDir, ProcessHandle};
+
+#[cfg(target_os = "macos")]
+mod macos;
+#[cfg(target_os = "macos")]
+pub use macos::{Backend, ProcessDir, ProcessHandle};
+
+pub use error::{PlatformError, SignalError};
+pub use records::*;
+pub use signal::Signal;
+
+mod clock;
+mod lock;
+pub use clock::{local_time, LocalTime};
+pub use lock::{lock_shared, LockError, SharedLock};

@@ -1,0 +1,226 @@
+//! Reading one process through its `/proc/PID` directory fd.
+
+use super::Backend;
+use crate::error::PlatformError;
+use crate::parse::{
+    parse_cmdline, parse_environ, parse_fd_link, parse_maps, parse_stat, strip_deleted, StatFields,
+    PF_KTHREAD,
+};
+use crate::records::{EnvVar, FdRecord, MappedFile, ProcessId, ProcessRecord};
+use rustix::fd::OwnedFd;
+use rustix::fs::{Mode, OFlags};
+use std::ffi::OsStr;
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+/// An open `/proc/PID` directory: one process incarnation.
+///
+/// Once the process exits, reads through this fd fail with ESRCH even if the
+/// pid is reused, which is what ties a record's fields together.
+#[derive(Debug)]
+pub struct ProcessDir {
+    pid: ProcessId,
+    path: PathBuf,
+    dir: OwnedFd,
+    boot: Backend,
+}
+
+impl ProcessDir {
+    /// # References
+    /// proc(5), openat(2).
+    pub(super) fn open(backend: &Backend, pid: ProcessId) -> Result<Self, PlatformError> {
+        let path = backend.proc_root.join(pid.0.to_string());
+        let dir = rustix::fs::open(
+            &path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|err| PlatformError::from_io(Some(pid), path.clone(), err.into()))?;
+        Ok(ProcessDir {
+            pid,
+            path,
+            dir,
+            boot: backend.clone(),
+        })
+    }
+
+    pub fn pid(&self) -> ProcessId {
+        self.pid
+    }
+
+    fn error(&self, name: &str, err: std::io::Error) -> PlatformError {
+        PlatformError::from_io(Some(self.pid), self.path.join(name), err)
+    }
+
+    /// Reads a whole file below the process directory.
+    ///
+    /// # References
+    /// openat(2), read(2).
+    fn read_file(&self, name: &str) -> Result<Vec<u8>, PlatformError> {
+        let fd = rustix::fs::openat(&self.dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+            .map_err(|err| self.error(name, err.into()))?;
+        let mut bytes = Vec::with_capacity(512);
+        std::fs::File::from(fd)
+            .read_to_end(&mut bytes)
+            .map_err(|err| self.error(name, err))?;
+        Ok(bytes)
+    }
+
+    /// Reads a symlink below the process directory; never follows it.
+    ///
+    /// # References
+    /// readlinkat(2).
+    fn read_link(&self, name: &str) -> Result<Vec<u8>, PlatformError> {
+        rustix::fs::readlinkat(&self.dir, name, Vec::new())
+            .map(|target| target.into_bytes())
+            .map_err(|err| self.error(name, err.into()))
+    }
+
+    /// Parsed `/proc/PID/stat`.
+    pub fn stat(&self) -> Result<StatFields, PlatformError> {
+        let text = self.read_file("stat")?;
+        parse_stat(&text).map_err(|source| PlatformError::Parse {
+            path: self.path.join("stat"),
+            source,
+        })
+    }
+
+    /// The always-read layer: stat, owner, cmdline, exe, cwd, root.
+    ///
+    /// A link refused with EACCES leaves its field empty and marks the record
+    /// not inspectable; a link missing on a zombie leaves it empty.
+    ///
+    /// # References
+    /// proc(5): `stat`, `cmdline`, `exe`, `cwd`, `root`.
+    pub fn record(&self) -> Result<ProcessRecord, PlatformError> {
+        let stat = self.stat()?;
+        let owner = rustix::fs::fstat(&self.dir)
+            .map_err(|err| PlatformError::from_io(Some(self.pid), self.path.clone(), err.into()))?;
+        let kernel_thread = stat.flags & PF_KTHREAD != 0 || self.pid.0 == 2 || stat.ppid.0 == 2;
+        let mut inspectable = true;
+        let mut link = |name: &str| -> Result<Option<Vec<u8>>, PlatformError> {
+            if kernel_thread {
+                return Ok(None);
+            }
+            match self.read_link(name) {
+                Ok(target) => Ok(Some(target)),
+                Err(PlatformError::PermissionDenied { .. }) => {
+                    inspectable = false;
+                    Ok(None)
+                }
+                // Zombies and exiting processes have no links; the stat above
+                // proved the pid exists, a later re-read decides if it is gone.
+                Err(PlatformError::Gone { .. }) => Ok(None),
+                Err(other) => Err(other),
+            }
+        };
+        let exe = link("exe")?;
+        let cwd = link("cwd")?;
+        let root = link("root")?;
+        let (cwd, cwd_deleted) = match cwd {
+            Some(bytes) => {
+                let (path, deleted) = strip_deleted(&bytes);
+                (Some(path_from(path)), deleted)
+            }
+            None => (None, false),
+        };
+        let cmdline = if kernel_thread {
+            Vec::new()
+        } else {
+            match self.read_file("cmdline") {
+                Ok(bytes) => parse_cmdline(&bytes),
+                Err(PlatformError::PermissionDenied { .. }) => {
+                    inspectable = false;
+                    Vec::new()
+                }
+                Err(err) if err.is_gone() => Vec::new(),
+                Err(err) => return Err(err),
+            }
+        };
+        Ok(ProcessRecord {
+            pid: stat.pid,
+            ppid: stat.ppid,
+            pgid: stat.pgid,
+            sid: stat.sid,
+            uid: Some(owner.st_uid),
+            state: stat.state,
+            start: stat.start,
+            started_at_ms: self.boot.start_to_epoch_ms(stat.start),
+            comm: stat.comm,
+            cmdline,
+            exe: exe.map(|bytes| path_from(strip_deleted(&bytes).0)),
+            cwd,
+            cwd_deleted,
+            root: root.map(|bytes| path_from(&bytes)),
+            kernel_thread,
+            threads: stat.threads,
+            inspectable,
+        })
+    }
+
+    /// Every open fd and where it points, by readlink(2) alone.
+    ///
+    /// Never stat(2)s through the link: a target on a dead NFS or FUSE mount
+    /// would block. An fd closed between listing and reading is skipped.
+    ///
+    /// # References
+    /// proc(5) `/proc/pid/fd/`, readlinkat(2), getdents64(2).
+    pub fn fds(&self) -> Result<Vec<FdRecord>, PlatformError> {
+        let fd_dir = rustix::fs::openat(
+            &self.dir,
+            "fd",
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|err| self.error("fd", err.into()))?;
+        let dir = rustix::fs::Dir::read_from(&fd_dir).map_err(|err| self.error("fd", err.into()))?;
+        let mut fds = Vec::new();
+        let mut buffer = Vec::with_capacity(256);
+        for entry in dir {
+            let entry = entry.map_err(|err| self.error("fd", err.into()))?;
+            let name = entry.file_name();
+            let Some(fd) = std::str::from_utf8(name.to_bytes()).ok().and_then(|n| n.parse().ok()) else {
+                continue;
+            };
+            buffer.clear();
+            match rustix::fs::readlinkat(&fd_dir, name, std::mem::take(&mut buffer)) {
+                Ok(target) => {
+                    let bytes = target.into_bytes();
+                    fds.push(FdRecord {
+                        fd,
+                        target: parse_fd_link(&bytes),
+                    });
+                    buffer = bytes;
+                }
+                Err(rustix::io::Errno::NOENT) => continue,
+                Err(err) => return Err(self.error("fd", err.into())),
+            }
+        }
+        Ok(fds)
+    }
+
+    /// The distinct files mapped into the process.
+    ///
+    /// # References
+    /// proc(5) `/proc/pid/maps`.
+    pub fn maps(&self) -> Result<Vec<MappedFile>, PlatformError> {
+        let text = self.read_file("maps")?;
+        parse_maps(&text).map_err(|source| PlatformError::Parse {
+            path: self.path.join("maps"),
+            source,
+        })
+    }
+
+    /// The process's environment as it was at exec (later `setenv` is not visible).
+    ///
+    /// # References
+    /// proc(5) `/proc/pid/environ`.
+    pub fn environ(&self) -> Result<Vec<EnvVar>, PlatformError> {
+        Ok(parse_environ(&self.read_file("environ")?))
+    }
+}
+
+fn path_from(bytes: &[u8]) -> PathBuf {
+    PathBuf::from(OsStr::from_bytes(bytes))
+}

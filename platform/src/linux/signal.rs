@@ -1,0 +1,148 @@
+//! Identity-checked signalling and exit waiting through pidfds.
+
+use super::Backend;
+use crate::error::{PlatformError, SignalError};
+use crate::records::{Identity, ProcessId};
+use crate::signal::Signal;
+use rustix::event::{PollFd, PollFlags};
+use rustix::fd::OwnedFd;
+use rustix::io::Errno;
+use rustix::process::{Pid, PidfdFlags};
+use std::time::Instant;
+
+/// A pidfd bound to one verified process incarnation.
+///
+/// Signals sent through it can never reach a process that reused the pid.
+#[derive(Debug)]
+pub struct ProcessHandle {
+    identity: Identity,
+    pidfd: OwnedFd,
+}
+
+impl Backend {
+    /// Opens a pidfd for `identity.pid`, then re-reads the start time of the
+    /// pid and compares it with `identity.start`.
+    ///
+    /// The pidfd is opened first: if the start time read afterwards matches,
+    /// the process that owned the pid when the fd was opened is the selected
+    /// one (a pid has one owner at a time), so every later signal through the
+    /// fd reaches it or fails with ESRCH.
+    ///
+    /// # References
+    /// pidfd_open(2), proc(5) `/proc/pid/stat`.
+    pub fn open_handle(&self, identity: Identity) -> Result<ProcessHandle, SignalError> {
+        let pid = identity.pid;
+        let raw = Pid::from_raw(pid.0 as i32).ok_or(SignalError::Gone { pid })?;
+        let pidfd = rustix::process::pidfd_open(raw, PidfdFlags::empty())
+            .map_err(|err| signal_error(pid, err))?;
+        let stat = self
+            .open_process(pid)
+            .and_then(|dir| dir.stat())
+            .map_err(|err| match err {
+                PlatformError::Gone { .. } => SignalError::Gone { pid },
+                PlatformError::PermissionDenied { .. } => SignalError::PermissionDenied { pid },
+                other => SignalError::Io {
+                    pid,
+                    source: std::io::Error::other(other.to_string()),
+                },
+            })?;
+        if stat.start != identity.start {
+            return Err(SignalError::IdentityChanged {
+                pid,
+                found: stat.start.0,
+            });
+        }
+        Ok(ProcessHandle { identity, pidfd })
+    }
+}
+
+impl ProcessHandle {
+    pub fn identity(&self) -> Identity {
+        self.identity
+    }
+
+    /// Sends `signal` to exactly this incarnation.
+    ///
+    /// # References
+    /// pidfd_send_signal(2).
+    pub fn send_signal(&self, signal: Signal) -> Result<(), SignalError> {
+        rustix::process::pidfd_send_signal(&self.pidfd, to_rustix(signal))
+            .map_err(|err| signal_error(self.identity.pid, err))
+    }
+
+    /// True once the process has exited (it may still be an unreaped zombie).
+    ///
+    /// # References
+    /// pidfd_open(2) ("the file descriptor becomes readable when the process terminates"), poll(2).
+    pub fn has_exited(&self) -> bool {
+        let mut fds = [PollFd::new(&self.pidfd, PollFlags::IN)];
+        let zero = rustix::event::Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        matches!(rustix::event::poll(&mut fds, Some(&zero)), Ok(n) if n > 0)
+    }
+
+    /// Waits, without fixed sleeps, until every handle's process has exited or
+    /// `deadline` passes. Returns, per handle, whether it exited.
+    ///
+    /// # References
+    /// poll(2) on pidfds.
+    pub fn wait_for_exits(handles: &[&ProcessHandle], deadline: Instant) -> Vec<bool> {
+        let mut exited: Vec<bool> = handles.iter().map(|h| h.has_exited()).collect();
+        loop {
+            let waiting: Vec<usize> = (0..handles.len()).filter(|&i| !exited[i]).collect();
+            let now = Instant::now();
+            if waiting.is_empty() || now >= deadline {
+                return exited;
+            }
+            let remaining = deadline - now;
+            let timeout = rustix::event::Timespec {
+                tv_sec: remaining.as_secs() as i64,
+                tv_nsec: i64::from(remaining.subsec_nanos()),
+            };
+            // poll(2) takes at most RLIMIT_NOFILE fds; wait on the first 1,024
+            // and come back for the rest.
+            let batch = &waiting[..waiting.len().min(1024)];
+            let mut fds: Vec<PollFd> = batch
+                .iter()
+                .map(|&i| PollFd::new(&handles[i].pidfd, PollFlags::IN))
+                .collect();
+            match rustix::event::poll(&mut fds, Some(&timeout)) {
+                Ok(_) | Err(Errno::INTR) => {}
+                Err(_) => return exited,
+            }
+            for (slot, fd) in batch.iter().zip(&fds) {
+                if !fd.revents().is_empty() {
+                    exited[*slot] = true;
+                }
+            }
+        }
+    }
+}
+
+fn to_rustix(signal: Signal) -> rustix::process::Signal {
+    use rustix::process::Signal as S;
+    match signal {
+        Signal::Term => S::TERM,
+        Signal::Kill => S::KILL,
+        Signal::Stop => S::STOP,
+        Signal::Cont => S::CONT,
+        Signal::Hup => S::HUP,
+        Signal::Int => S::INT,
+        Signal::Quit => S::QUIT,
+        Signal::Usr1 => S::USR1,
+        Signal::Usr2 => S::USR2,
+    }
+}
+
+fn signal_error(pid: ProcessId, err: Errno) -> SignalError {
+    match err {
+        Errno::SRCH => SignalError::Gone { pid },
+        Errno::PERM | Errno::ACCESS => SignalError::PermissionDenied { pid },
+        other => SignalError::Io {
+            pid,
+            source: other.into(),
+        },
+    }
+}

@@ -1,0 +1,42 @@
+//! Pure parsers for the text the kernel exposes: bytes in, record or error out.
+//!
+//! None of these functions opens a file, so they compile on every OS, are
+//! unit-tested on captured text and are the entry points of the fuzz targets.
+
+mod fdlink;
+mod maps;
+mod nul;
+mod proc_net;
+mod stat;
+mod status;
+
+pub use fdlink::parse_fd_link;
+pub use maps::parse_maps;
+pub use nul::{parse_cmdline, parse_environ};
+pub use proc_net::parse_proc_net;
+pub use stat::{parse_boot_time, parse_stat, StatFields, PF_KTHREAD};
+pub(crate) use fdlink::strip_deleted;
+pub use status::parse_status_uid;
+
+/// Why a parser rejected its input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what}: {reason}")]
+pub struct ParseError {
+    /// Which format was being parsed (`stat`, `maps`, …).
+    pub what: &'static str,
+    pub reason: String,
+}
+
+impl ParseError {
+    pub(crate) fn new(what: &'static str, reason: impl Into<String>) -> Self {
+        ParseError {
+            what,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Parses an ASCII decimal number, rejecting anything else.
+pub(crate) fn parse_decimal<T: std::str::FromStr>(bytes: &[u8]) -> Option<T> {
+    std::str::from_utf8(bytes).ok()?.parse().ok()
+}

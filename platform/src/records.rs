@@ -1,0 +1,350 @@
+//! Plain records produced by the OS backends.
+//!
+//! Nothing here knows which OS produced it: the Linux and macOS backends both
+//! fill these types, and everything above the platform boundary works on them.
+
+use serde::{Serialize, Serializer};
+use std::ffi::OsStr;
+use std::fmt;
+use std::net::IpAddr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+/// A process id as the kernel reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ProcessId(pub u32);
+
+impl fmt::Display for ProcessId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The moment a process started, in the backend's native unit.
+///
+/// On Linux this is clock ticks since boot (`/proc/PID/stat` field 22); on
+/// macOS microseconds since the epoch. Only equality matters for identity;
+/// [`ProcessRecord::started_at_ms`] carries the wall-clock time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct StartTime(pub u64);
+
+/// A process incarnation: a pid is only ever trusted together with its start time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Identity {
+    pub pid: ProcessId,
+    pub start: StartTime,
+}
+
+impl fmt::Display for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.pid, self.start.0)
+    }
+}
+
+/// A socket inode number, as shown in `socket:[N]` fd links and in sock_diag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct SocketInode(pub u64);
+
+/// A TCP or UDP port number (1-65535 when it names a real port).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Port(pub u16);
+
+impl fmt::Display for Port {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Bytes a process chose (comm, cmdline words, environment), kept losslessly.
+///
+/// Serialised as a JSON string when the bytes are valid UTF-8, otherwise as
+/// `{"lossy": "<UTF-8 with U+FFFD>", "bytes": [..]}` so nothing is lost.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct ByteString(pub Vec<u8>);
+
+impl ByteString {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    pub fn to_string_lossy(&self) -> String {
+        String::from_utf8_lossy(&self.0).into_owned()
+    }
+
+    pub fn as_os_str(&self) -> &OsStr {
+        OsStr::from_bytes(&self.0)
+    }
+}
+
+impl From<&[u8]> for ByteString {
+    fn from(bytes: &[u8]) -> Self {
+        ByteString(bytes.to_vec())
+    }
+}
+
+impl From<&str> for ByteString {
+    fn from(text: &str) -> Self {
+        ByteString(text.as_bytes().to_vec())
+    }
+}
+
+impl fmt::Debug for ByteString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.to_string_lossy(), f)
+    }
+}
+
+impl Serialize for ByteString {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serialize_bytes_lossless(&self.0, serializer)
+    }
+}
+
+/// Serialises bytes as a string when they are UTF-8, else as `{lossy, bytes}`.
+pub fn serialize_bytes_lossless<S: Serializer>(
+    bytes: &[u8],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    match std::str::from_utf8(bytes) {
+        Ok(text) => serializer.serialize_str(text),
+        Err(_) => {
+            let mut map = serializer.serialize_map(Some(2))?;
+            map.serialize_entry("lossy", &String::from_utf8_lossy(bytes))?;
+            map.serialize_entry("bytes", bytes)?;
+            map.end()
+        }
+    }
+}
+
+/// Serialises a path with [`serialize_bytes_lossless`].
+pub fn serialize_path<S: Serializer>(path: &PathBuf, serializer: S) -> Result<S::Ok, S::Error> {
+    serialize_bytes_lossless(path.as_os_str().as_bytes(), serializer)
+}
+
+/// Serialises an optional path with [`serialize_bytes_lossless`].
+pub fn serialize_opt_path<S: Serializer>(
+    path: &Option<PathBuf>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match path {
+        Some(path) => serialize_path(path, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// The scheduler state letter of a process (`R`, `S`, `D`, `Z`, `T`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProcessState {
+    Running,
+    Sleeping,
+    DiskSleep,
+    Zombie,
+    Stopped,
+    TracingStop,
+    Dead,
+    Idle,
+    Other,
+}
+
+impl ProcessState {
+    /// Maps the state letter of proc(5) `stat` field 3.
+    pub fn from_letter(letter: u8) -> Self {
+        match letter {
+            b'R' => ProcessState::Running,
+            b'S' => ProcessState::Sleeping,
+            b'D' => ProcessState::DiskSleep,
+            b'Z' => ProcessState::Zombie,
+            b'T' => ProcessState::Stopped,
+            b't' => ProcessState::TracingStop,
+            b'X' | b'x' => ProcessState::Dead,
+            b'I' => ProcessState::Idle,
+            _ => ProcessState::Other,
+        }
+    }
+}
+
+/// What the kernel says about one process: the always-read layer of a snapshot.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcessRecord {
+    pub pid: ProcessId,
+    pub ppid: ProcessId,
+    pub pgid: ProcessId,
+    pub sid: ProcessId,
+    /// Real uid; `None` when it could not be read.
+    pub uid: Option<u32>,
+    pub state: ProcessState,
+    pub start: StartTime,
+    /// Start time as milliseconds since the Unix epoch.
+    pub started_at_ms: u64,
+    pub comm: ByteString,
+    /// argv words; empty for kernel threads and zombies.
+    pub cmdline: Vec<ByteString>,
+    #[serde(serialize_with = "serialize_opt_path")]
+    pub exe: Option<PathBuf>,
+    #[serde(serialize_with = "serialize_opt_path")]
+    pub cwd: Option<PathBuf>,
+    /// The kernel marked the cwd ` (deleted)`; `cwd` holds the old path.
+    pub cwd_deleted: bool,
+    #[serde(serialize_with = "serialize_opt_path")]
+    pub root: Option<PathBuf>,
+    pub kernel_thread: bool,
+    pub threads: u32,
+    /// False when some links (cwd, exe, fds) were refused: another user's process.
+    pub inspectable: bool,
+}
+
+impl ProcessRecord {
+    pub fn identity(&self) -> Identity {
+        Identity {
+            pid: self.pid,
+            start: self.start,
+        }
+    }
+}
+
+/// Where an open file descriptor points.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FdTarget {
+    Path {
+        #[serde(serialize_with = "serialize_path")]
+        path: PathBuf,
+        deleted: bool,
+    },
+    Socket {
+        inode: SocketInode,
+    },
+    Pipe {
+        inode: u64,
+    },
+    AnonInode {
+        name: String,
+    },
+    Other {
+        link: ByteString,
+    },
+}
+
+/// One open file descriptor of a process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FdRecord {
+    pub fd: u32,
+    pub target: FdTarget,
+}
+
+/// One file mapped into a process's memory (deduplicated by path).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MappedFile {
+    #[serde(serialize_with = "serialize_path")]
+    pub path: PathBuf,
+    pub inode: u64,
+    pub deleted: bool,
+}
+
+/// One `KEY=VALUE` entry of a process's environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnvVar {
+    pub key: ByteString,
+    pub value: ByteString,
+}
+
+/// Transport protocol of a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Tcp,
+    Udp,
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        })
+    }
+}
+
+/// TCP connection state; UDP sockets report `Bound` or `Connected`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SocketState {
+    Listen,
+    Established,
+    SynSent,
+    SynRecv,
+    FinWait1,
+    FinWait2,
+    TimeWait,
+    Close,
+    CloseWait,
+    LastAck,
+    Closing,
+    Bound,
+    Connected,
+    Unknown,
+}
+
+impl SocketState {
+    /// Maps the kernel's TCP state number (include/net/tcp_states.h).
+    pub fn from_tcp_number(number: u8) -> Self {
+        match number {
+            1 => SocketState::Established,
+            2 => SocketState::SynSent,
+            3 => SocketState::SynRecv,
+            4 => SocketState::FinWait1,
+            5 => SocketState::FinWait2,
+            6 => SocketState::TimeWait,
+            7 => SocketState::Close,
+            8 => SocketState::CloseWait,
+            9 => SocketState::LastAck,
+            10 => SocketState::Listen,
+            11 => SocketState::Closing,
+            _ => SocketState::Unknown,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SocketState::Listen => "LISTEN",
+            SocketState::Established => "ESTABLISHED",
+            SocketState::SynSent => "SYN_SENT",
+            SocketState::SynRecv => "SYN_RECV",
+            SocketState::FinWait1 => "FIN_WAIT1",
+            SocketState::FinWait2 => "FIN_WAIT2",
+            SocketState::TimeWait => "TIME_WAIT",
+            SocketState::Close => "CLOSE",
+            SocketState::CloseWait => "CLOSE_WAIT",
+            SocketState::LastAck => "LAST_ACK",
+            SocketState::Closing => "CLOSING",
+            SocketState::Bound => "BOUND",
+            SocketState::Connected => "CONNECTED",
+            SocketState::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+impl fmt::Display for SocketState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One TCP or UDP socket of the system socket table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SocketRecord {
+    pub protocol: Protocol,
+    pub local_addr: IpAddr,
+    pub local_port: Port,
+    pub remote_addr: Option<IpAddr>,
+    pub remote_port: Option<Port>,
+    pub state: SocketState,
+    pub inode: SocketInode,
+    pub uid: u32,
+}
