@@ -1,0 +1,82 @@
+//! The "why is this running" dossier of one process.
+
+use super::{ancestry, descendants, ChainLink, QueryError};
+use crate::snapshot::Snapshot;
+use limier_platform::{ByteString, FdTarget, ProcessId, ProcessState, SocketRecord};
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// Everything limier can say about why a process is running.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dossier {
+    pub pid: ProcessId,
+    pub ppid: ProcessId,
+    pub comm: ByteString,
+    pub uid: Option<u32>,
+    pub user: Option<String>,
+    pub state: ProcessState,
+    pub started_at_ms: u64,
+    /// Age at capture time, in milliseconds.
+    pub age_ms: u64,
+    pub pgid: ProcessId,
+    pub sid: ProcessId,
+    pub cmdline: Vec<ByteString>,
+    #[serde(serialize_with = "limier_platform::records::serialize_opt_path")]
+    pub cwd: Option<PathBuf>,
+    pub cwd_deleted: bool,
+    #[serde(serialize_with = "limier_platform::records::serialize_opt_path")]
+    pub exe: Option<PathBuf>,
+    /// `pid` first, pid 1 last.
+    pub chain: Vec<ChainLink>,
+    /// The process itself looks reparented (see `Markers::orphaned`).
+    pub orphaned: bool,
+    pub inspectable: bool,
+    /// Sockets this process holds (with the sockets layer).
+    pub sockets: Vec<SocketRecord>,
+    /// Every descendant, any depth.
+    pub descendants: Vec<ProcessId>,
+}
+
+/// Builds the dossier of `pid` from the snapshot.
+pub fn dossier(snapshot: &Snapshot, pid: ProcessId) -> Result<Dossier, QueryError> {
+    let process = snapshot.process(pid).ok_or(QueryError::NoSuchProcess(pid))?;
+    let record = &process.record;
+    let chain = ancestry(snapshot, pid)?;
+    let orphaned = chain.first().is_some_and(|link| link.markers.orphaned);
+    let inodes: Vec<_> = process
+        .fds
+        .iter()
+        .flatten()
+        .filter_map(|fd| match fd.target {
+            FdTarget::Socket { inode } => Some(inode),
+            _ => None,
+        })
+        .collect();
+    let sockets = snapshot
+        .sockets()
+        .iter()
+        .filter(|s| inodes.contains(&s.inode))
+        .cloned()
+        .collect();
+    Ok(Dossier {
+        pid,
+        ppid: record.ppid,
+        comm: record.comm.clone(),
+        uid: record.uid,
+        user: record.uid.and_then(limier_platform::user_name),
+        state: record.state,
+        started_at_ms: record.started_at_ms,
+        age_ms: snapshot.captured_at_ms.saturating_sub(record.started_at_ms),
+        pgid: record.pgid,
+        sid: record.sid,
+        cmdline: record.cmdline.clone(),
+        cwd: record.cwd.clone(),
+        cwd_deleted: record.cwd_deleted,
+        exe: record.exe.clone(),
+        chain,
+        orphaned,
+        inspectable: process.inspectable(),
+        sockets,
+        descendants: descendants(snapshot, pid),
+    })
+}

@@ -1,0 +1,113 @@
+//! Who holds a port.
+
+use super::QueryError;
+use crate::snapshot::Snapshot;
+use limier_platform::{Port, ProcessId, Protocol, SocketRecord, SocketState};
+use serde::Serialize;
+
+/// Which socket states count as holding a port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StateFilter {
+    /// TCP `LISTEN` and every UDP socket bound to the port (the default).
+    #[default]
+    Listening,
+    /// Every state, established connections and `TIME_WAIT` included.
+    Any,
+}
+
+/// A port question: `7301`, `7301/tcp`, `5353/udp`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortQuery {
+    pub port: Port,
+    /// `None` asks about TCP and UDP alike.
+    pub protocol: Option<Protocol>,
+    pub states: StateFilter,
+}
+
+impl PortQuery {
+    pub fn new(port: u16) -> Self {
+        PortQuery {
+            port: Port(port),
+            protocol: None,
+            states: StateFilter::Listening,
+        }
+    }
+
+    fn matches(&self, socket: &SocketRecord) -> bool {
+        let state_ok = match self.states {
+            StateFilter::Any => true,
+            StateFilter::Listening => match socket.protocol {
+                Protocol::Tcp => socket.state == SocketState::Listen,
+                Protocol::Udp => true,
+            },
+        };
+        state_ok && self.protocol.is_none_or(|p| p == socket.protocol)
+    }
+}
+
+/// One socket on the port and every (pid, fd) holding it.
+///
+/// A socket shared after fork has several holders; `SO_REUSEPORT` gives several
+/// sockets. An empty `holders` means the owner could not be inspected.
+#[derive(Debug, Clone, Serialize)]
+pub struct PortHolding {
+    pub socket: SocketRecord,
+    pub holders: Vec<Holder>,
+}
+
+/// One process holding a socket through one fd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Holder {
+    pub pid: ProcessId,
+    pub fd: u32,
+}
+
+impl PortHolding {
+    /// Distinct holder pids.
+    pub fn pids(&self) -> Vec<ProcessId> {
+        let mut pids: Vec<ProcessId> = self.holders.iter().map(|h| h.pid).collect();
+        pids.dedup();
+        pids
+    }
+}
+
+/// Every socket matching `query`, TCP before UDP, with its holders.
+///
+/// ```no_run
+/// use limier::query::{holders, PortQuery};
+/// use limier::snapshot::{capture, CaptureOptions, Layers};
+/// let backend = limier_platform::Backend::new()?;
+/// let snapshot = capture(&backend, CaptureOptions::new(Layers::PORTS))?;
+/// for holding in holders(&snapshot, PortQuery::new(3000))? {
+///     println!("{} held by {:?}", holding.socket.local_addr, holding.pids());
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn holders(snapshot: &Snapshot, query: PortQuery) -> Result<Vec<PortHolding>, QueryError> {
+    if !snapshot.layers.sockets {
+        return Err(QueryError::LayerMissing("sockets"));
+    }
+    if !snapshot.layers.fds {
+        return Err(QueryError::LayerMissing("fds"));
+    }
+    let mut found = Vec::new();
+    for protocol in [Protocol::Tcp, Protocol::Udp] {
+        for socket in snapshot.sockets_on(protocol, query.port) {
+            if !query.matches(socket) {
+                continue;
+            }
+            let mut holders: Vec<Holder> = snapshot
+                .socket_holders(socket.inode)
+                .iter()
+                .map(|&(pid, fd)| Holder { pid, fd })
+                .collect();
+            holders.sort_by_key(|h| (h.pid, h.fd));
+            found.push(PortHolding {
+                socket: socket.clone(),
+                holders,
+            });
+        }
+    }
+    found.sort_by_key(|h| (h.socket.protocol, h.socket.local_addr.is_ipv6(), h.socket.inode));
+    Ok(found)
+}

@@ -1,0 +1,86 @@
+//! Who uses a directory tree, without walking the filesystem.
+
+use super::QueryError;
+use crate::snapshot::{PathUse, Snapshot};
+use limier_platform::ProcessId;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+/// One process and every way it uses the directory tree.
+#[derive(Debug, Clone, Serialize)]
+pub struct DirUser {
+    pub pid: ProcessId,
+    pub uses: Vec<PathUse>,
+}
+
+/// Processes whose cwd, root, exe, an open fd or a mapped file lies at or
+/// below `dir`, with the kind of each use.
+///
+/// `dir` is canonicalised first (it must exist and be a directory); the
+/// answer comes from the snapshot's path index, never from a filesystem walk.
+/// A cwd deleted by the kernel still matches by its old path and is marked.
+///
+/// ```no_run
+/// use limier::query::users_of;
+/// use limier::snapshot::{capture, CaptureOptions, Layers};
+/// let backend = limier_platform::Backend::new()?;
+/// let snapshot = capture(&backend, CaptureOptions::new(Layers::FILES))?;
+/// for user in users_of(&snapshot, std::path::Path::new("/tmp"))? {
+///     println!("{} uses /tmp {} ways", user.pid, user.uses.len());
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn users_of(snapshot: &Snapshot, dir: &Path) -> Result<Vec<DirUser>, QueryError> {
+    let canonical = std::fs::canonicalize(dir).map_err(|err| match err.kind() {
+        std::io::ErrorKind::NotFound => QueryError::NoSuchDirectory(dir.to_owned()),
+        _ => QueryError::Io {
+            path: dir.to_owned(),
+            source: err,
+        },
+    })?;
+    if !canonical.is_dir() {
+        return Err(QueryError::NotADirectory(dir.to_owned()));
+    }
+    users_below(snapshot, &canonical)
+}
+
+/// Like [`users_of`] for a path that may no longer exist (a deleted
+/// worktree): `path` is only made absolute and normalised lexically.
+pub fn users_below(snapshot: &Snapshot, path: &Path) -> Result<Vec<DirUser>, QueryError> {
+    if !snapshot.layers.fds {
+        return Err(QueryError::LayerMissing("fds"));
+    }
+    let path = normalize(path);
+    let mut by_pid: BTreeMap<ProcessId, Vec<PathUse>> = BTreeMap::new();
+    for path_use in snapshot.path_uses_below(&path) {
+        by_pid.entry(path_use.pid).or_default().push(path_use.clone());
+    }
+    Ok(by_pid
+        .into_iter()
+        .map(|(pid, mut uses)| {
+            uses.sort_by(|a, b| a.kind.cmp(&b.kind).then_with(|| a.path.cmp(&b.path)));
+            DirUser { pid, uses }
+        })
+        .collect())
+}
+
+/// Makes `path` absolute (against the cwd) and removes `.` and `..` lexically.
+pub fn normalize(path: &Path) -> PathBuf {
+    let absolute = if path.is_absolute() {
+        path.to_owned()
+    } else {
+        std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")).join(path)
+    };
+    let mut out = PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}

@@ -1,0 +1,236 @@
+//! One native snapshot of the system: processes, their files, and sockets.
+//!
+//! A [`Snapshot`] is captured once per command and every question is answered
+//! from it (see [`crate::query`]). Optional layers (fds, mappings, environment,
+//! sockets) are read only when the command's queries need them.
+
+mod capture;
+mod index;
+
+pub use capture::{capture, CaptureOptions, Parallelism};
+pub use index::{PathUse, UseKind};
+
+use index::Indexes;
+use limier_platform::{
+    EnvVar, FdRecord, MappedFile, Port, ProcessId, ProcessRecord, Protocol, SocketInode,
+    SocketRecord,
+};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Which optional layers a snapshot reads besides the process table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Layers {
+    /// The TCP/UDP socket table.
+    pub sockets: bool,
+    /// Open file descriptors of every process (readlink only).
+    pub fds: bool,
+    /// Memory-mapped files.
+    pub maps: bool,
+    /// Environments.
+    pub environ: bool,
+}
+
+impl Layers {
+    /// Only the process table.
+    pub const PROCESSES: Layers = Layers {
+        sockets: false,
+        fds: false,
+        maps: false,
+        environ: false,
+    };
+    /// What port questions need: sockets and the fds that hold them.
+    pub const PORTS: Layers = Layers {
+        sockets: true,
+        fds: true,
+        maps: false,
+        environ: false,
+    };
+    /// What directory questions need: fds and mappings.
+    pub const FILES: Layers = Layers {
+        sockets: false,
+        fds: true,
+        maps: true,
+        environ: false,
+    };
+    /// Everything.
+    pub const ALL: Layers = Layers {
+        sockets: true,
+        fds: true,
+        maps: true,
+        environ: true,
+    };
+
+    /// The union of two layer sets.
+    pub fn union(self, other: Layers) -> Layers {
+        Layers {
+            sockets: self.sockets || other.sockets,
+            fds: self.fds || other.fds,
+            maps: self.maps || other.maps,
+            environ: self.environ || other.environ,
+        }
+    }
+}
+
+/// One process as captured: the record plus the optional layers read for it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Process {
+    #[serde(flatten)]
+    pub record: ProcessRecord,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fds: Option<Vec<FdRecord>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maps: Option<Vec<MappedFile>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environ: Option<Vec<EnvVar>>,
+    /// Layers that were refused (EACCES): the answer may miss this process's part.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub denied: Vec<&'static str>,
+}
+
+impl Process {
+    /// A process built from a record alone (the optional layers unread).
+    pub fn from_record(record: ProcessRecord) -> Self {
+        Process {
+            record,
+            fds: None,
+            maps: None,
+            environ: None,
+            denied: Vec::new(),
+        }
+    }
+
+    pub fn pid(&self) -> ProcessId {
+        self.record.pid
+    }
+
+    /// Whether every part limier tried to read was readable.
+    pub fn inspectable(&self) -> bool {
+        self.record.inspectable && self.denied.is_empty()
+    }
+
+    /// The value of `key` in the environment, if the environment was read.
+    pub fn env_value(&self, key: &[u8]) -> Option<&[u8]> {
+        self.environ
+            .as_ref()?
+            .iter()
+            .find(|var| var.key.as_bytes() == key)
+            .map(|var| var.value.as_bytes())
+    }
+
+    /// The command line joined with spaces (lossy), or `[comm]` when empty.
+    pub fn command_line(&self) -> String {
+        if self.record.cmdline.is_empty() {
+            return format!("[{}]", self.record.comm.to_string_lossy());
+        }
+        let words: Vec<String> = self.record.cmdline.iter().map(|w| w.to_string_lossy()).collect();
+        words.join(" ")
+    }
+}
+
+/// The whole captured system, with its indexes.
+#[derive(Debug, Serialize)]
+pub struct Snapshot {
+    /// Milliseconds since the epoch when the capture started.
+    pub captured_at_ms: u64,
+    /// The pid of the process that took the snapshot.
+    pub self_pid: ProcessId,
+    pub layers: Layers,
+    processes: BTreeMap<ProcessId, Process>,
+    sockets: Vec<SocketRecord>,
+    /// Pids that vanished between listing and reading (dropped).
+    pub vanished: usize,
+    #[serde(skip)]
+    indexes: Indexes,
+}
+
+impl Snapshot {
+    /// Builds a snapshot from records already in hand (tests, replays, other tools).
+    pub fn from_parts(
+        processes: Vec<Process>,
+        sockets: Vec<SocketRecord>,
+        layers: Layers,
+        self_pid: ProcessId,
+        captured_at_ms: u64,
+    ) -> Self {
+        let processes: BTreeMap<ProcessId, Process> =
+            processes.into_iter().map(|p| (p.pid(), p)).collect();
+        let indexes = Indexes::build(&processes, &sockets);
+        Snapshot {
+            captured_at_ms,
+            self_pid,
+            layers,
+            processes,
+            sockets,
+            vanished: 0,
+            indexes,
+        }
+    }
+
+    /// Every process, in pid order.
+    pub fn processes(&self) -> impl Iterator<Item = &Process> {
+        self.processes.values()
+    }
+
+    pub fn process(&self, pid: ProcessId) -> Option<&Process> {
+        self.processes.get(&pid)
+    }
+
+    pub fn len(&self) -> usize {
+        self.processes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.processes.is_empty()
+    }
+
+    /// Every socket of the socket table (empty unless `layers.sockets`).
+    pub fn sockets(&self) -> &[SocketRecord] {
+        &self.sockets
+    }
+
+    /// Direct children of `pid`, in pid order.
+    pub fn children(&self, pid: ProcessId) -> &[ProcessId] {
+        self.indexes.children.get(&pid).map_or(&[], Vec::as_slice)
+    }
+
+    /// Members of process group `pgid`.
+    pub fn group_members(&self, pgid: ProcessId) -> &[ProcessId] {
+        self.indexes.by_pgid.get(&pgid).map_or(&[], Vec::as_slice)
+    }
+
+    /// Members of session `sid`.
+    pub fn session_members(&self, sid: ProcessId) -> &[ProcessId] {
+        self.indexes.by_sid.get(&sid).map_or(&[], Vec::as_slice)
+    }
+
+    /// The (pid, fd) pairs holding socket `inode`.
+    pub fn socket_holders(&self, inode: SocketInode) -> &[(ProcessId, u32)] {
+        self.indexes.socket_holders.get(&inode).map_or(&[], Vec::as_slice)
+    }
+
+    /// Sockets bound to `port` with `protocol`.
+    pub fn sockets_on(&self, protocol: Protocol, port: Port) -> impl Iterator<Item = &SocketRecord> {
+        self.indexes
+            .by_port
+            .get(&(protocol, port))
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.sockets[i])
+    }
+
+    /// Every use of a path at or below `dir` (component-wise), from the path index.
+    pub fn path_uses_below<'a>(&'a self, dir: &'a std::path::Path) -> impl Iterator<Item = &'a PathUse> {
+        self.indexes.uses_below(dir)
+    }
+
+    /// Processes some layer of which could not be read (another user's).
+    pub fn not_inspectable(&self) -> impl Iterator<Item = &Process> {
+        self.processes.values().filter(|p| !p.inspectable())
+    }
+
+    /// Number of processes that could not be fully inspected.
+    pub fn not_inspectable_count(&self) -> usize {
+        self.not_inspectable().count()
+    }
+}
