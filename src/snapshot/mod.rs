@@ -136,6 +136,7 @@ pub struct Snapshot {
     /// The pid of the process that took the snapshot.
     pub self_pid: ProcessId,
     pub layers: Layers,
+    #[serde(serialize_with = "serialize_values")]
     processes: BTreeMap<ProcessId, Process>,
     sockets: Vec<SocketRecord>,
     /// Pids that vanished between listing and reading (dropped).
@@ -233,4 +234,12 @@ impl Snapshot {
     pub fn not_inspectable_count(&self) -> usize {
         self.not_inspectable().count()
     }
+}
+
+/// Serialises the process map as a JSON array, in pid order.
+fn serialize_values<S: serde::Serializer>(
+    map: &BTreeMap<ProcessId, Process>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(map.values())
 }

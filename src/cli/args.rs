@@ -1,0 +1,334 @@
+//! The command line, as clap definitions.
+
+use clap::{Args, Parser, Subcommand};
+use limier_platform::{Port, Protocol, Signal};
+use std::path::PathBuf;
+use std::time::Duration;
+
+const EXAMPLES: &str = "\
+Examples:
+  limier 3000                   who holds port 3000 (a bare number is a port)
+  limier who 5353/udp --json    the same, for a UDP port, as JSON
+  limier who --pid 4242         the dossier of one process
+  limier in ~/repo              every process using a directory tree
+  limier tree 4242              the process tree below pid 4242
+  limier kill --port 3000       stop whatever holds port 3000, and its children
+  limier ecluse status          ecluse's services, checked natively
+
+Exit codes: 0 found (or all done), 1 nothing found, 2 bad input or error,
+3 a kill left something alive.";
+
+/// Process forensics: who holds a port, who lives in a directory, and kill
+/// sweeps that never hit the wrong process.
+#[derive(Debug, Parser)]
+#[command(name = "limier", version, after_help = EXAMPLES, propagate_version = true)]
+pub struct Cli {
+    /// Print JSON for programs instead of the human view.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print only pids, one per line (like `lsof -t`).
+    #[arg(short = 't', long, global = true, conflicts_with = "json")]
+    pub terse: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Who holds a port, and why: every holder with its ancestry, cwd and age.
+    #[command(after_help = "\
+Examples:
+  limier who 3000               TCP listeners and UDP sockets on port 3000
+  limier who 3000/tcp 5353/udp  several ports, one protocol each
+  limier who 3000 --all-states  established connections too
+  limier who --pid 4242         one process: dossier, sockets, descendants
+  limier -t 3000                holder pids only")]
+    Who(WhoArgs),
+    /// Every process using a directory tree: cwd, root, exe, open files, mappings.
+    #[command(after_help = "\
+Examples:
+  limier in .                   who uses the current directory or anything below
+  limier in /repo --json        the same, as JSON
+  limier -t in /mnt/usb         pids only (for scripts)
+
+Nothing on the filesystem is walked or stat()ed through fds: only /proc is read.")]
+    In(InArgs),
+    /// The process forest, or the subtree of one pid, with ports and cwd.
+    #[command(after_help = "\
+Examples:
+  limier tree                   the whole forest (kernel threads hidden)
+  limier tree 4242              pid 4242 and everything below it
+  limier tree --json            nested JSON")]
+    Tree(TreeArgs),
+    /// The raw snapshot: every process, fd, mapping, environment and socket.
+    #[command(after_help = "\
+Examples:
+  limier snapshot --json > snap.json
+  limier snapshot               a summary of what was captured")]
+    Snapshot(SnapshotArgs),
+    /// Race-resistant kill sweep: freeze, TERM, wait on pidfds, KILL, verify.
+    #[command(after_help = "\
+Examples:
+  limier kill --port 3000                 the holders of port 3000 and their descendants
+  limier kill --pid 4242 --dry-run        show what would be signalled, and why
+  limier kill --env ECLUSE_SLUG=feat-b    everything tagged for a session
+  limier kill --dir ./worktree --grace 5s
+  limier kill --pgid 4200 --signal INT --no-freeze
+
+--pid selects a process and its current descendants. A descendant that
+escaped with setsid() and was reparented to init is no longer below it:
+select it by --env, --dir, --sid or --port instead.
+
+Never signalled: pid 1, kernel threads, limier itself and its ancestors.
+Exit codes: 0 everything selected is gone, 1 nothing matched, 2 bad input,
+3 something survived or was spared for a reason other than protection.")]
+    Kill(KillArgs),
+    /// ecluse's process work, natively from ecluse's own files.
+    #[command(subcommand)]
+    Ecluse(EcluseCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = "Example:\n  limier completions bash > /etc/bash_completion.d/limier")]
+    Completions {
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout.
+    #[command(after_help = "Example:\n  limier man > /usr/local/share/man/man1/limier.1")]
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct WhoArgs {
+    /// Ports to ask about: 3000, 3000/tcp, 5353/udp.
+    #[arg(value_name = "PORT[/PROTO]", value_parser = parse_port_spec, required_unless_present = "pid")]
+    pub ports: Vec<PortSpec>,
+    /// Ask about processes instead of ports.
+    #[arg(long, value_name = "PID", value_parser = parse_pid)]
+    pub pid: Vec<u32>,
+    /// Count sockets in every TCP state, not just LISTEN.
+    #[arg(long)]
+    pub all_states: bool,
+    /// The ecluse repository to attribute ports and processes to (default: found from the cwd).
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InArgs {
+    /// The directory tree to look for.
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct TreeArgs {
+    /// Root the tree at this process.
+    #[arg(value_parser = parse_pid)]
+    pub pid: Option<u32>,
+    /// Show kernel threads too.
+    #[arg(long)]
+    pub kernel_threads: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// Skip the environment layer (it may hold secrets).
+    #[arg(long)]
+    pub no_environ: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SweepArgs {
+    /// Print what would be signalled, and why, without signalling.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How long to wait after the signal before SIGKILL (e.g. 2s, 500ms, 1.5).
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    pub grace: Duration,
+    /// The first signal to send.
+    #[arg(long, value_name = "SIG", default_value = "TERM", value_parser = parse_signal)]
+    pub signal: Signal,
+    /// Do not SIGSTOP the targets first (for programs that must not be stopped).
+    #[arg(long)]
+    pub no_freeze: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// A process and all its descendants.
+    #[arg(long, value_name = "PID", value_parser = parse_pid)]
+    pub pid: Vec<u32>,
+    /// Every member of a process group.
+    #[arg(long, value_name = "PGID", value_parser = parse_pid)]
+    pub pgid: Vec<u32>,
+    /// Every member of a session.
+    #[arg(long, value_name = "SID", value_parser = parse_pid)]
+    pub sid: Vec<u32>,
+    /// Every holder of a port, and its descendants.
+    #[arg(long, value_name = "PORT[/PROTO]", value_parser = parse_port_spec)]
+    pub port: Vec<PortSpec>,
+    /// Every process using a directory tree.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Vec<PathBuf>,
+    /// Every process whose environment holds KEY=VALUE.
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_env_pair)]
+    pub env: Vec<(String, String)>,
+    #[command(flatten)]
+    pub sweep: SweepArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EcluseCommand {
+    /// Per session and service: port, stored pid, listener, verdict.
+    #[command(after_help = "\
+Examples:
+  limier ecluse status              every session of the repo around the cwd
+  limier ecluse status feat-b --json
+Exit 1 when a managed native service is unhealthy.")]
+    Status {
+        slug: Option<String>,
+        #[arg(long, value_name = "DIR")]
+        repo: Option<PathBuf>,
+    },
+    /// Sweep every process attributed to one session.
+    #[command(after_help = "\
+Examples:
+  limier ecluse down feat-b --dry-run
+  limier ecluse down feat-b --grace 5s
+State, tmux sessions and worktrees are left to ecluse.")]
+    Down {
+        slug: String,
+        #[arg(long, value_name = "DIR")]
+        repo: Option<PathBuf>,
+        #[command(flatten)]
+        sweep: SweepArgs,
+    },
+    /// Sweep every session, worktree, tagged process and service port.
+    #[command(after_help = "\
+Examples:
+  limier ecluse flush --dry-run
+  limier ecluse flush --grace 1s --json")]
+    Flush {
+        #[arg(long, value_name = "DIR")]
+        repo: Option<PathBuf>,
+        #[command(flatten)]
+        sweep: SweepArgs,
+    },
+}
+
+/// A port with an optional protocol, as typed on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortSpec {
+    pub port: Port,
+    pub protocol: Option<Protocol>,
+}
+
+impl std::fmt::Display for PortSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.protocol {
+            Some(protocol) => write!(f, "{}/{}", self.port, protocol),
+            None => write!(f, "{}", self.port),
+        }
+    }
+}
+
+/// Parses `3000`, `3000/tcp`, `3000/udp`.
+pub fn parse_port_spec(text: &str) -> Result<PortSpec, String> {
+    let (number, protocol) = match text.split_once('/') {
+        Some((number, proto)) => {
+            let protocol = match proto.to_ascii_lowercase().as_str() {
+                "tcp" => Protocol::Tcp,
+                "udp" => Protocol::Udp,
+                _ => return Err(format!("protocol {proto:?} in {text:?} is not tcp or udp")),
+            };
+            (number, Some(protocol))
+        }
+        None => (text, None),
+    };
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("port {text:?} is not a number"));
+    }
+    match number.parse::<u32>() {
+        Ok(port @ 1..=65535) => Ok(PortSpec {
+            port: Port(port as u16),
+            protocol,
+        }),
+        _ => Err(format!("port {number:?} is out of range (1-65535)")),
+    }
+}
+
+/// Parses a pid: a positive decimal number.
+pub fn parse_pid(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(0) => Err(format!("pid {text:?} is not a process (pids start at 1)")),
+        Ok(pid) if pid <= i32::MAX as u32 => Ok(pid),
+        _ => Err(format!("pid {text:?} is not a positive number")),
+    }
+}
+
+/// Parses `2s`, `500ms`, `1.5`, `1m`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("duration {text:?} is not a non-negative time like 2s, 500ms or 1.5");
+    let trimmed = text.trim();
+    let (number, scale) = if let Some(n) = trimmed.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = trimmed.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = trimmed.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (trimmed, 1.0)
+    };
+    let value: f64 = number.trim().parse().map_err(|_| bad())?;
+    if !value.is_finite() || value < 0.0 || value * scale > 86_400.0 {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs_f64(value * scale))
+}
+
+/// Parses a signal name or number.
+pub fn parse_signal(text: &str) -> Result<Signal, String> {
+    let signal: Signal = text.parse()?;
+    if matches!(signal, Signal::Stop | Signal::Cont) {
+        return Err(format!("signal {text:?} does not end a process"));
+    }
+    Ok(signal)
+}
+
+/// Parses `KEY=VALUE` (the value may be empty, the key may not).
+pub fn parse_env_pair(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(format!("environment selector {text:?} is not KEY=VALUE")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_specs() {
+        assert_eq!(parse_port_spec("3000").unwrap().port, Port(3000));
+        assert_eq!(parse_port_spec("53/UDP").unwrap().protocol, Some(Protocol::Udp));
+        assert_eq!(parse_port_spec("0").unwrap_err(), "port \"0\" is out of range (1-65535)");
+        assert_eq!(parse_port_spec("70000").unwrap_err(), "port \"70000\" is out of range (1-65535)");
+        assert_eq!(parse_port_spec("abc").unwrap_err(), "port \"abc\" is not a number");
+        assert!(parse_port_spec("-1").is_err());
+        assert!(parse_port_spec("80/sctp").is_err());
+        assert!(parse_port_spec("99999999999999999999").is_err());
+    }
+
+    #[test]
+    fn durations_and_pairs() {
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("-1").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("NaN").is_err());
+        assert_eq!(parse_env_pair("A=b=c"), Ok(("A".into(), "b=c".into())));
+        assert!(parse_env_pair("NOVALUE").is_err());
+        assert!(parse_env_pair("=x").is_err());
+        assert!(parse_pid("0").is_err());
+        assert!(parse_pid("x").is_err());
+    }
+}

@@ -1,0 +1,105 @@
+//! `limier in DIR`: every process using a directory tree.
+
+use super::args::InArgs;
+use super::format::table;
+use super::sanitize::sanitize;
+use super::{inspect_note, live_snapshot, terse_pids, to_json, CliError, Outcome, Render};
+use crate::query::{users_of, DirUser};
+use crate::snapshot::{Layers, UseKind};
+use serde::Serialize;
+use std::os::unix::ffi::OsStrExt;
+
+/// `limier in --json`.
+#[derive(Debug, Serialize)]
+pub struct InReport {
+    #[serde(serialize_with = "limier_platform::records::serialize_path")]
+    pub dir: std::path::PathBuf,
+    pub users: Vec<InUser>,
+    pub not_inspectable: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InUser {
+    pub pid: limier_platform::ProcessId,
+    pub comm: limier_platform::ByteString,
+    pub uid: Option<u32>,
+    pub cmdline: Vec<limier_platform::ByteString>,
+    #[serde(flatten)]
+    pub uses: DirUser,
+}
+
+pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
+    let dir = std::fs::canonicalize(&args.dir).map_err(|err| {
+        CliError(match err.kind() {
+            std::io::ErrorKind::NotFound => format!("{}: no such directory", args.dir.display()),
+            _ => format!("{}: {err}", args.dir.display()),
+        })
+    })?;
+    let snapshot = live_snapshot(Layers::FILES)?;
+    let users = users_of(&snapshot, &dir)?;
+    let users: Vec<InUser> = users
+        .into_iter()
+        .filter_map(|user| {
+            let process = snapshot.process(user.pid)?;
+            Some(InUser {
+                pid: user.pid,
+                comm: process.record.comm.clone(),
+                uid: process.record.uid,
+                cmdline: process.record.cmdline.clone(),
+                uses: user,
+            })
+        })
+        .collect();
+    let report = InReport {
+        dir,
+        users,
+        not_inspectable: snapshot.not_inspectable_count(),
+    };
+    let stdout = if render.json {
+        to_json(&report)?
+    } else if render.terse {
+        terse_pids(report.users.iter().map(|u| u.pid))
+    } else {
+        human(&report)
+    };
+    Ok(Outcome {
+        stdout,
+        notes: inspect_note(report.not_inspectable).into_iter().collect(),
+        code: if report.users.is_empty() { super::EXIT_NOTHING } else { super::EXIT_FOUND },
+    })
+}
+
+fn human(report: &InReport) -> String {
+    if report.users.is_empty() {
+        return format!("no process uses {}\n", sanitize(report.dir.as_os_str().as_bytes()));
+    }
+    let mut rows = vec![vec!["PID".into(), "USER".into(), "COMMAND".into(), "USE".into(), "PATH".into()]];
+    for user in &report.users {
+        let name = user
+            .uid
+            .and_then(limier_platform::user_name)
+            .or_else(|| user.uid.map(|u| u.to_string()))
+            .unwrap_or_else(|| "?".into());
+        for path_use in &user.uses.uses {
+            let kind = match path_use.kind {
+                UseKind::Cwd => "cwd".to_string(),
+                UseKind::Root => "root".to_string(),
+                UseKind::Exe => "exe".to_string(),
+                UseKind::Fd(fd) => format!("fd {fd}"),
+                UseKind::Map => "map".to_string(),
+            };
+            let mut path = sanitize(path_use.path.as_os_str().as_bytes());
+            if path_use.deleted {
+                path.push_str(" (deleted)");
+            }
+            rows.push(vec![
+                user.pid.to_string(),
+                sanitize(name.as_bytes()),
+                sanitize(user.comm.as_bytes()),
+                kind,
+                path,
+            ]);
+        }
+    }
+    table(&rows)
+}

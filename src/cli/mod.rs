@@ -1,0 +1,204 @@
+//! The `limier` command line: arguments, rendering, exit codes.
+//!
+//! `main.rs` only calls [`main`]; everything here turns library answers into
+//! human or JSON output. Exit codes: 0 found/done, 1 nothing found, 2 bad
+//! input or error, 3 a sweep left something alive.
+
+pub mod args;
+mod format;
+mod in_dir;
+mod snapshot_cmd;
+pub mod sanitize;
+mod style;
+mod tree;
+mod who;
+
+use args::{Cli, Command};
+use clap::{CommandFactory, Parser};
+use std::ffi::OsString;
+use std::io::Write;
+
+/// Exit code: something was found, or every requested action succeeded.
+pub const EXIT_FOUND: i32 = 0;
+/// Exit code: the question had no answer (no holder, no user, nothing matched).
+pub const EXIT_NOTHING: i32 = 1;
+/// Exit code: bad input or an error; one line on stderr says what.
+pub const EXIT_ERROR: i32 = 2;
+/// Exit code: a sweep left a process alive or spared one for a non-protection reason.
+pub const EXIT_SURVIVORS: i32 = 3;
+
+/// What a command produced.
+pub struct Outcome {
+    pub stdout: String,
+    /// Notes for stderr (incomplete answers, skipped items).
+    pub notes: Vec<String>,
+    pub code: i32,
+}
+
+/// A command's failure: one line for the user, exit 2.
+#[derive(Debug)]
+pub struct CliError(pub String);
+
+impl<E: std::error::Error> From<E> for CliError {
+    fn from(err: E) -> Self {
+        CliError(err.to_string())
+    }
+}
+
+/// How to render: JSON, terse pids, or the human view (with or without colour).
+#[derive(Debug, Clone, Copy)]
+pub struct Render {
+    pub json: bool,
+    pub terse: bool,
+    pub color: bool,
+}
+
+/// Runs limier with these arguments (the first is the program name) and
+/// returns the exit code. Output goes to stdout/stderr; a closed stdout
+/// (broken pipe) counts as success.
+pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let args = with_implicit_who(args.into_iter().collect());
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(err) => return report_clap_error(err),
+    };
+    let render = Render {
+        json: cli.json,
+        terse: cli.terse,
+        color: style::color_enabled(),
+    };
+    let result = match cli.command {
+        Command::Who(args) => who::run(&args, render),
+        Command::In(args) => in_dir::run(&args, render),
+        Command::Tree(args) => tree::run(&args, render),
+        Command::Snapshot(args) => snapshot_cmd::run(&args, render),
+        Command::Kill(_) | Command::Ecluse(_) => Err(CliError("not available in this build".into())),
+        Command::Completions { shell } => {
+            let mut buffer = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "limier", &mut buffer);
+            Ok(Outcome {
+                stdout: String::from_utf8_lossy(&buffer).into_owned(),
+                notes: Vec::new(),
+                code: EXIT_FOUND,
+            })
+        }
+        Command::Man => {
+            let mut buffer = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut buffer) {
+                Ok(()) => Ok(Outcome {
+                    stdout: String::from_utf8_lossy(&buffer).into_owned(),
+                    notes: Vec::new(),
+                    code: EXIT_FOUND,
+                }),
+                Err(err) => Err(CliError(format!("rendering the man page: {err}"))),
+            }
+        }
+    };
+    match result {
+        Ok(outcome) => {
+            for note in &outcome.notes {
+                eprintln!("limier: {note}");
+            }
+            write_stdout(&outcome.stdout).unwrap_or(outcome.code)
+        }
+        Err(CliError(message)) => {
+            eprintln!("limier: {message}");
+            EXIT_ERROR
+        }
+    }
+}
+
+/// Writes to stdout; `Some(0)` on a broken pipe (the reader went away).
+fn write_stdout(text: &str) -> Option<i32> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Ok(()) => None,
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Some(EXIT_FOUND),
+        Err(err) => {
+            eprintln!("limier: writing output: {err}");
+            Some(EXIT_ERROR)
+        }
+    }
+}
+
+/// `limier 3000` means `limier who 3000`: a first positional that looks
+/// like a port turns into the `who` command.
+fn with_implicit_who(mut args: Vec<OsString>) -> Vec<OsString> {
+    let first = args
+        .iter()
+        .enumerate()
+        .skip(1)
+        .find(|(_, a)| !a.to_string_lossy().starts_with('-'));
+    if let Some((index, arg)) = first {
+        let text = arg.to_string_lossy();
+        let number = text.split('/').next().unwrap_or("");
+        if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) {
+            args.insert(index, OsString::from("who"));
+        }
+    }
+    args
+}
+
+/// Prints clap's verdict: help and version as they are, errors as one line.
+fn report_clap_error(err: clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    match err.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = err.print();
+            EXIT_FOUND
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = err.print();
+            EXIT_ERROR
+        }
+        _ => {
+            let message = match (err.kind(), std::error::Error::source(&err)) {
+                (ErrorKind::ValueValidation, Some(source)) => source.to_string(),
+                _ => err
+                    .to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or("bad arguments")
+                    .trim_start_matches("error: ")
+                    .to_owned(),
+            };
+            eprintln!("limier: {message} (see limier --help)");
+            EXIT_ERROR
+        }
+    }
+}
+
+/// Serialises `value` as pretty JSON with a trailing newline.
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, CliError> {
+    let mut text = serde_json::to_string_pretty(value).map_err(|e| CliError(e.to_string()))?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// The stderr note for a snapshot with unreadable processes.
+pub(crate) fn inspect_note(count: usize) -> Option<String> {
+    match count {
+        0 => None,
+        1 => Some("1 process could not be inspected; run as root for a complete answer".into()),
+        n => Some(format!("{n} processes could not be inspected; run as root for a complete answer")),
+    }
+}
+
+/// Captures a live snapshot with the given layers.
+pub(crate) fn live_snapshot(
+    layers: crate::snapshot::Layers,
+) -> Result<crate::snapshot::Snapshot, CliError> {
+    let backend = limier_platform::Backend::new()?;
+    Ok(crate::snapshot::capture(
+        &backend,
+        crate::snapshot::CaptureOptions::new(layers),
+    )?)
+}
+
+/// Terse output: distinct pids, sorted, one per line.
+pub(crate) fn terse_pids(pids: impl IntoIterator<Item = limier_platform::ProcessId>) -> String {
+    let mut pids: Vec<u32> = pids.into_iter().map(|p| p.0).collect();
+    pids.sort_unstable();
+    pids.dedup();
+    pids.iter().map(|p| format!("{p}\n")).collect()
+}

@@ -1,0 +1,106 @@
+//! `limier in DIR`: cwd, open files, mappings, exe, deleted paths.
+
+use crate::support::*;
+use serde_json::Value;
+use std::process::Command;
+
+fn uses_of(report: &Value, pid: u32) -> Vec<(String, String, bool)> {
+    report["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["pid"] == pid)
+        .flat_map(|u| u["uses"].as_array().unwrap().iter())
+        .map(|u| {
+            (
+                u["use"]["kind"].as_str().unwrap().to_owned(),
+                u["path"].as_str().unwrap().to_owned(),
+                u["deleted"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn in_finds_cwd_two_levels_below_and_deep_open_file() {
+    let (_guard, root) = temp_dir();
+    let cwd = root.join("a/b");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let deep = root.join("x/y/z");
+    std::fs::create_dir_all(&deep).unwrap();
+    let file = deep.join("notes.txt");
+    std::fs::write(&file, "hello").unwrap();
+
+    let sitter = Scenario::start(&["cwd", cwd.to_str().unwrap()]);
+    let opener = Scenario::start(&["open", file.to_str().unwrap()]);
+    let (report, code) = limier_json(&["in", root.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let mut pids: Vec<u32> = report["users"].as_array().unwrap().iter().map(|u| u["pid"].as_u64().unwrap() as u32).collect();
+    pids.sort_unstable();
+    let mut expected = vec![sitter.pid("cwd"), opener.pid("opener")];
+    expected.sort_unstable();
+    assert_eq!(pids, expected, "exactly the two processes: {report}");
+    assert_eq!(uses_of(&report, sitter.pid("cwd")), vec![("cwd".into(), cwd.to_str().unwrap().into(), false)]);
+    let fd = opener.lines[0]["fd"].as_u64().unwrap();
+    let opener_uses = report["users"].as_array().unwrap().iter().find(|u| u["pid"] == opener.pid("opener")).unwrap();
+    assert_eq!(opener_uses["uses"][0]["use"], serde_json::json!({"kind": "fd", "fd": fd}));
+    assert_eq!(opener_uses["uses"][0]["path"], file.to_str().unwrap());
+
+    // A sibling directory sharing a name prefix is not "below".
+    let sibling = std::path::PathBuf::from(format!("{}-sibling", root.display()));
+    std::fs::create_dir_all(&sibling).unwrap();
+    let (report, code) = limier_json(&["in", sibling.to_str().unwrap()]);
+    std::fs::remove_dir_all(&sibling).unwrap();
+    assert_eq!(code, 1, "{report}");
+
+    let terse = limier(&["-t", "in", root.to_str().unwrap()]);
+    let expected_text: String = expected.iter().map(|p| format!("{p}\n")).collect();
+    assert_eq!(String::from_utf8_lossy(&terse.stdout), expected_text);
+}
+
+#[test]
+fn in_finds_a_mapped_file() {
+    let (_guard, root) = temp_dir();
+    let data = root.join("lib/data.bin");
+    std::fs::create_dir_all(data.parent().unwrap()).unwrap();
+    std::fs::write(&data, vec![7u8; 8192]).unwrap();
+    let mapper = Scenario::start(&["map", data.to_str().unwrap()]);
+    let (report, code) = limier_json(&["in", root.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(uses_of(&report, mapper.pid("mapper")), vec![("map".into(), data.to_str().unwrap().into(), false)]);
+}
+
+#[test]
+fn in_matches_a_deleted_cwd_by_its_old_path() {
+    let (_guard, root) = temp_dir();
+    let doomed = root.join("gone/sub");
+    std::fs::create_dir_all(&doomed).unwrap();
+    let sitter = Scenario::start(&["cwd", doomed.to_str().unwrap()]);
+    std::fs::remove_dir(&doomed).unwrap();
+    let (report, code) = limier_json(&["in", root.to_str().unwrap()]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(uses_of(&report, sitter.pid("cwd")), vec![("cwd".into(), doomed.to_str().unwrap().into(), true)]);
+    let human = String::from_utf8_lossy(&limier(&["in", root.to_str().unwrap()]).stdout).into_owned();
+    assert!(human.contains(&format!("{} (deleted)", doomed.display())), "{human}");
+}
+
+#[test]
+fn comm_with_spaces_and_parenthesis_is_read_whole() {
+    let (_guard, root) = temp_dir();
+    let bin = root.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let program = bin.join("we (x) y");
+    std::fs::copy("/bin/sleep", &program).unwrap();
+    let child = ChildGuard::spawn(Command::new(&program).arg("60").current_dir(&root));
+    assert!(eventually(std::time::Duration::from_secs(5), || std::fs::read_to_string(format!("/proc/{}/comm", child.pid()))
+        .is_ok_and(|c| c.trim() == "we (x) y")));
+    let (report, _) = limier_json(&["who", "--pid", &child.pid().to_string()]);
+    assert_eq!(report["processes"][0]["comm"], "we (x) y");
+    assert_eq!(report["processes"][0]["ppid"], std::process::id());
+    let (report, _) = limier_json(&["in", bin.to_str().unwrap()]);
+    let program = program.to_str().unwrap().to_owned();
+    assert_eq!(
+        uses_of(&report, child.pid()),
+        vec![("exe".into(), program.clone(), false), ("map".into(), program, false)]
+    );
+}

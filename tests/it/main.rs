@@ -1,0 +1,7 @@
+//! limier's integration tests: real processes, real sockets, exact pids.
+
+mod errors;
+mod in_dir;
+mod support;
+mod tree;
+mod who;

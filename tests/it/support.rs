@@ -1,0 +1,247 @@
+//! Test support: real process scenarios that clean up after themselves, and
+//! a runner for the built `limier` binary.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub fn fixture_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scenario.py")
+}
+
+/// The start time (clock ticks, /proc/PID/stat field 22) of a live pid.
+pub fn start_ticks(pid: u32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = text.rsplit_once(')')?.1;
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Whether `pid` is alive and not a zombie.
+pub fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(text) => {
+            let state = text.rsplit_once(')').and_then(|(_, r)| r.split_whitespace().next());
+            !matches!(state, Some("Z") | Some("X") | None)
+        }
+        Err(_) => false,
+    }
+}
+
+/// A running scenario of `tests/fixtures/scenario.py`. Dropping it SIGKILLs
+/// every process it reported (after checking each pid's start time, so a
+/// recycled pid is never hit) and reaps the root.
+pub struct Scenario {
+    child: Child,
+    pub lines: Vec<Value>,
+    reported: Vec<(u32, u64)>,
+}
+
+impl Scenario {
+    pub fn start(args: &[&str]) -> Scenario {
+        Self::start_with(args, None, &[])
+    }
+
+    pub fn start_with(args: &[&str], cwd: Option<&Path>, env: &[(&str, &str)]) -> Scenario {
+        let mut command = Command::new("python3");
+        command
+            .arg("-u")
+            .arg(fixture_script())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(cwd) = cwd {
+            command.current_dir(cwd);
+        }
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        Self::from_command(command)
+    }
+
+    /// Runs an arbitrary program (already set up) that speaks the scenario protocol.
+    pub fn from_command(mut command: Command) -> Scenario {
+        command.stdout(Stdio::piped());
+        let mut child = command.spawn().expect("spawn scenario");
+        let stdout = child.stdout.take().expect("scenario stdout");
+        let (sender, receiver) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut scenario = Scenario {
+            reported: vec![(child.id(), start_ticks(child.id()).unwrap_or(0))],
+            child,
+            lines: Vec::new(),
+        };
+        loop {
+            let line = receiver
+                .recv_timeout(Duration::from_secs(20))
+                .expect("scenario did not report ready within 20s");
+            let value: Value = serde_json::from_str(&line).expect("scenario line is JSON");
+            if value["ready"] == Value::Bool(true) {
+                break;
+            }
+            if let Some(pid) = value["pid"].as_u64() {
+                let pid = pid as u32;
+                scenario.reported.push((pid, start_ticks(pid).unwrap_or(0)));
+            }
+            scenario.lines.push(value);
+        }
+        scenario
+    }
+
+    pub fn root_pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The pid reported under `role` (the first, if several).
+    pub fn pid(&self, role: &str) -> u32 {
+        self.pids(role)[0]
+    }
+
+    pub fn pids(&self, role: &str) -> Vec<u32> {
+        let pids: Vec<u32> = self
+            .lines
+            .iter()
+            .filter(|l| l["role"] == role)
+            .map(|l| l["pid"].as_u64().unwrap() as u32)
+            .collect();
+        assert!(!pids.is_empty(), "scenario reported no {role}: {:?}", self.lines);
+        pids
+    }
+
+    pub fn port(&self) -> u16 {
+        self.lines
+            .iter()
+            .find_map(|l| l["port"].as_u64())
+            .expect("scenario reported no port") as u16
+    }
+
+    /// Every pid the scenario reported, root first.
+    pub fn all_pids(&self) -> Vec<u32> {
+        self.reported.iter().map(|&(pid, _)| pid).collect()
+    }
+}
+
+impl Drop for Scenario {
+    fn drop(&mut self) {
+        for &(pid, start) in self.reported.iter().rev() {
+            if start != 0 && start_ticks(pid) == Some(start) {
+                // SAFETY: plain syscall; the start-time check above makes sure
+                // the pid still names the process this scenario created.
+                unsafe {
+                    libc::kill(pid as i32, libc::SIGKILL);
+                }
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the built limier with `args`, colour off.
+pub fn limier(args: &[&str]) -> Output {
+    limier_in(args, None)
+}
+
+pub fn limier_in(args: &[&str], cwd: Option<&Path>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_limier"));
+    command.args(args).env("NO_COLOR", "1").stdin(Stdio::null());
+    if let Some(cwd) = cwd {
+        command.current_dir(cwd);
+    }
+    command.output().expect("run limier")
+}
+
+/// Runs limier with `--json` appended; returns the parsed output and the exit code.
+pub fn limier_json(args: &[&str]) -> (Value, i32) {
+    let mut all: Vec<&str> = args.to_vec();
+    all.push("--json");
+    let output = limier(&all);
+    let code = output.status.code().expect("limier exited by signal");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let value = serde_json::from_str(&stdout).unwrap_or_else(|err| {
+        panic!(
+            "limier {args:?} printed no JSON ({err}): stdout {stdout:?} stderr {:?}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (value, code)
+}
+
+/// Asserts limier failed with exit 2 and exactly one stderr line containing `needle`.
+pub fn assert_usage_error(args: &[&str], needle: &str) {
+    let output = limier(args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "limier {args:?}: stderr {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "limier {args:?} printed more than one line: {stderr}");
+    assert!(stderr.starts_with("limier: "), "{stderr}");
+    assert!(stderr.contains(needle), "limier {args:?}: {stderr:?} lacks {needle:?}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// A TCP port nobody holds right now.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// The holder pids of every socket in a `who --json` port report.
+pub fn holder_pids(report: &Value, port_index: usize) -> Vec<u32> {
+    let mut pids: Vec<u32> = report["ports"][port_index]["sockets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["holders"].as_array().unwrap().iter())
+        .map(|h| h["process"]["pid"].as_u64().unwrap() as u32)
+        .collect();
+    pids.sort_unstable();
+    pids
+}
+
+/// Polls `condition` every 10 ms for up to `timeout`.
+pub fn eventually(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    condition()
+}
+
+/// A plain child that is killed and reaped when the guard drops.
+pub struct ChildGuard(pub Child);
+
+impl ChildGuard {
+    pub fn spawn(command: &mut Command) -> ChildGuard {
+        ChildGuard(command.stdin(Stdio::null()).spawn().expect("spawn child"))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A fresh, canonical temporary directory.
+pub fn temp_dir() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::Builder::new().prefix("limier-test-").tempdir().unwrap();
+    let path = std::fs::canonicalize(dir.path()).unwrap();
+    (dir, path)
+}

@@ -1,0 +1,139 @@
+//! `limier who`: holders, ancestry chains and markers on real sockets.
+
+use crate::support::*;
+
+#[test]
+fn who_finds_listener_below_six_levels() {
+    let scenario = Scenario::start(&["chain", "6"]);
+    let port = scenario.port().to_string();
+    let (report, code) = limier_json(&["who", &port]);
+    assert_eq!(code, 0);
+    let leaf = scenario.pid("leaf");
+    assert_eq!(holder_pids(&report, 0), vec![leaf]);
+    let chain: Vec<u32> = report["ports"][0]["sockets"][0]["holders"][0]["process"]["chain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["pid"].as_u64().unwrap() as u32)
+        .collect();
+    let mut expected = scenario.pids("link");
+    expected.reverse();
+    expected.insert(0, leaf);
+    assert_eq!(&chain[..6], &expected[..], "leaf then its five ancestors");
+    assert_eq!(chain[6], std::process::id(), "then the test process that started the scenario");
+    assert_eq!(*chain.last().unwrap(), 1, "the chain ends at init");
+}
+
+#[test]
+fn bare_number_is_a_port_and_terse_prints_pids() {
+    let scenario = Scenario::start(&["chain", "2"]);
+    let port = scenario.port().to_string();
+    let output = limier(&["-t", &port]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), format!("{}\n", scenario.pid("leaf")));
+    let human = limier(&[&port]);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.starts_with(&format!(":{port}/tcp LISTEN 127.0.0.1\n")), "{text}");
+    assert!(text.contains(&format!("pid {}", scenario.pid("leaf"))), "{text}");
+    assert!(text.contains("chain  python3"), "{text}");
+}
+
+#[test]
+fn who_reports_both_holders_of_a_socket_inherited_across_fork() {
+    let scenario = Scenario::start(&["fork-share"]);
+    let port = scenario.port().to_string();
+    let (report, code) = limier_json(&["who", &format!("{port}/tcp")]);
+    assert_eq!(code, 0);
+    let sockets = report["ports"][0]["sockets"].as_array().unwrap();
+    assert_eq!(sockets.len(), 1, "one socket, shared");
+    let mut expected = vec![scenario.pid("parent"), scenario.pid("child")];
+    expected.sort_unstable();
+    assert_eq!(holder_pids(&report, 0), expected);
+}
+
+#[test]
+fn who_reports_every_reuseport_listener() {
+    let scenario = Scenario::start(&["reuseport"]);
+    let port = scenario.port().to_string();
+    let (report, _) = limier_json(&["who", &port]);
+    let sockets = report["ports"][0]["sockets"].as_array().unwrap();
+    assert_eq!(sockets.len(), 2, "two SO_REUSEPORT sockets: {report}");
+    let mut expected = vec![scenario.pid("first"), scenario.pid("second")];
+    expected.sort_unstable();
+    assert_eq!(holder_pids(&report, 0), expected);
+}
+
+#[test]
+fn who_finds_ipv6_only_listener() {
+    let scenario = Scenario::start(&["ipv6"]);
+    let port = scenario.port().to_string();
+    let (report, code) = limier_json(&["who", &port]);
+    assert_eq!(code, 0);
+    assert_eq!(holder_pids(&report, 0), vec![scenario.pid("listener")]);
+    assert_eq!(report["ports"][0]["sockets"][0]["local_addr"], "::1");
+}
+
+#[test]
+fn who_finds_udp_socket_and_protocol_filters_it() {
+    let scenario = Scenario::start(&["udp"]);
+    let port = scenario.port();
+    let (report, code) = limier_json(&["who", &format!("{port}/udp")]);
+    assert_eq!(code, 0);
+    assert_eq!(holder_pids(&report, 0), vec![scenario.pid("listener")]);
+    assert_eq!(report["ports"][0]["sockets"][0]["protocol"], "udp");
+    let (report, code) = limier_json(&["who", &format!("{port}/tcp")]);
+    assert_eq!(code, 1, "no TCP socket on a UDP-only port");
+    assert!(report["ports"][0]["sockets"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn who_marks_setsid_daemon_reparented_to_init_as_orphaned() {
+    let scenario = Scenario::start(&["daemon"]);
+    let daemon = scenario.pid("daemon");
+    let port = scenario.port().to_string();
+    let (report, _) = limier_json(&["who", &port]);
+    assert_eq!(holder_pids(&report, 0), vec![daemon]);
+    let process = &report["ports"][0]["sockets"][0]["holders"][0]["process"];
+    assert_eq!(process["orphaned"], true, "{process}");
+    assert_eq!(process["ppid"], 1);
+    let chain = process["chain"].as_array().unwrap();
+    assert_eq!(chain.len(), 2, "daemon ← init: {process}");
+    assert_eq!(chain[0]["markers"]["orphaned"], true);
+    let human = String::from_utf8_lossy(&limier(&["who", &port]).stdout).into_owned();
+    assert!(human.contains("[orphaned]"), "{human}");
+}
+
+#[test]
+fn who_pid_gives_dossier_sockets_and_descendants() {
+    let scenario = Scenario::start(&["chain", "4"]);
+    let root = scenario.pids("link")[0];
+    let (report, code) = limier_json(&["who", "--pid", &root.to_string()]);
+    assert_eq!(code, 0);
+    let process = &report["processes"][0];
+    assert_eq!(process["pid"], root);
+    let mut below: Vec<u32> = process["descendants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_u64().unwrap() as u32)
+        .collect();
+    below.sort_unstable();
+    let mut expected: Vec<u32> = scenario.pids("link")[1..].to_vec();
+    expected.push(scenario.pid("leaf"));
+    expected.sort_unstable();
+    assert_eq!(below, expected);
+    let (leaf_report, _) = limier_json(&["who", "--pid", &scenario.pid("leaf").to_string()]);
+    let sockets = leaf_report["processes"][0]["sockets"].as_array().unwrap();
+    assert!(
+        sockets.iter().any(|s| s["local_port"] == scenario.port() && s["state"] == "LISTEN"),
+        "{leaf_report}"
+    );
+}
+
+#[test]
+fn who_exits_1_when_nothing_holds_the_port() {
+    let port = free_port().to_string();
+    let output = limier(&["who", &port]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("nothing holds this port"));
+}
