@@ -24,5 +24,6 @@
 pub mod cli;
 pub mod query;
 pub mod snapshot;
+pub mod sweep;
 
 pub use limier_platform as platform;

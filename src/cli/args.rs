@@ -141,7 +141,7 @@ pub struct SweepArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// How long to wait after the signal before SIGKILL (e.g. 2s, 500ms, 1.5).
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration, allow_hyphen_values = true)]
     pub grace: Duration,
     /// The first signal to send.
     #[arg(long, value_name = "SIG", default_value = "TERM", value_parser = parse_signal)]

@@ -7,6 +7,7 @@
 pub mod args;
 mod format;
 mod in_dir;
+mod kill;
 mod snapshot_cmd;
 pub mod sanitize;
 mod style;
@@ -72,7 +73,8 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::In(args) => in_dir::run(&args, render),
         Command::Tree(args) => tree::run(&args, render),
         Command::Snapshot(args) => snapshot_cmd::run(&args, render),
-        Command::Kill(_) | Command::Ecluse(_) => Err(CliError("not available in this build".into())),
+        Command::Kill(args) => kill::run(&args, render),
+        Command::Ecluse(_) => Err(CliError("not available in this build".into())),
         Command::Completions { shell } => {
             let mut buffer = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "limier", &mut buffer);

@@ -2,6 +2,7 @@
 
 mod errors;
 mod in_dir;
+mod kill;
 mod support;
 mod tree;
 mod who;

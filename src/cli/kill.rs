@@ -1,0 +1,137 @@
+//! `limier kill`: the race-resistant sweep.
+
+use super::args::{KillArgs, SweepArgs};
+use super::format::table;
+use super::sanitize::{sanitize, sanitize_str};
+use super::{terse_pids, to_json, CliError, Outcome, Render};
+use crate::query::{PortQuery, StateFilter};
+use crate::sweep::{sweep, Fate, Selection, Selector, SpareReason, SweepOptions, SweepReport};
+use limier_platform::{Backend, ProcessId};
+
+pub fn run(args: &KillArgs, render: Render) -> Result<Outcome, CliError> {
+    let mut selectors = Vec::new();
+    selectors.extend(args.pid.iter().map(|&p| Selector::Pid(ProcessId(p))));
+    selectors.extend(args.pgid.iter().map(|&p| Selector::Pgid(ProcessId(p))));
+    selectors.extend(args.sid.iter().map(|&p| Selector::Sid(ProcessId(p))));
+    selectors.extend(args.port.iter().map(|spec| {
+        Selector::Port(PortQuery {
+            port: spec.port,
+            protocol: spec.protocol,
+            states: StateFilter::Listening,
+        })
+    }));
+    for dir in &args.dir {
+        let canonical = std::fs::canonicalize(dir)
+            .map_err(|_| CliError(format!("{}: no such directory", dir.display())))?;
+        if !canonical.is_dir() {
+            return Err(CliError(format!("{}: not a directory", dir.display())));
+        }
+        selectors.push(Selector::Dir(canonical));
+    }
+    selectors.extend(args.env.iter().map(|(key, value)| Selector::Env {
+        key: key.clone(),
+        value: value.clone(),
+    }));
+    if selectors.is_empty() {
+        return Err(CliError(
+            "nothing to select: give --pid, --pgid, --sid, --port, --dir or --env".into(),
+        ));
+    }
+    run_sweep(&Selection::new(selectors), &args.sweep, render)
+}
+
+/// Runs a sweep and renders its report (shared with `limier ecluse down|flush`).
+pub(crate) fn run_sweep(selection: &Selection, args: &SweepArgs, render: Render) -> Result<Outcome, CliError> {
+    let backend = Backend::new()?;
+    let report = sweep(&backend, selection, &options(args))?;
+    render_report(&report, render)
+}
+
+pub(crate) fn options(args: &SweepArgs) -> SweepOptions {
+    SweepOptions {
+        signal: args.signal,
+        grace: args.grace,
+        freeze: !args.no_freeze,
+        dry_run: args.dry_run,
+        ..SweepOptions::default()
+    }
+}
+
+pub(crate) fn render_report(report: &SweepReport, render: Render) -> Result<Outcome, CliError> {
+    let stdout = if render.json {
+        to_json(report)?
+    } else if render.terse {
+        terse_pids(
+            report
+                .processes
+                .iter()
+                .filter(|p| !matches!(p.fate, Fate::Spared { .. }))
+                .map(|p| p.pid),
+        )
+    } else {
+        human(report)
+    };
+    Ok(Outcome {
+        stdout,
+        notes: Vec::new(),
+        code: report.exit_code(),
+    })
+}
+
+/// A fate in words.
+pub(crate) fn fate_text(fate: &Fate, report: &SweepReport) -> String {
+    match fate {
+        Fate::WouldSignal => format!("would get {}", report.signal),
+        Fate::Exited => format!("exited after {}", report.signal),
+        Fate::Killed => format!("killed after {}ms grace", report.grace_ms),
+        Fate::AlreadyGone => "already gone".into(),
+        Fate::Zombie { parent } => format!("zombie (parent {parent} has not reaped it)"),
+        Fate::Spared { why } => match why {
+            SpareReason::Protected(reason) => format!("spared: {reason}"),
+            SpareReason::IdentityChanged => "spared: pid was reused by another process".into(),
+            SpareReason::PermissionDenied => "spared: permission denied".into(),
+            SpareReason::Excluded(reason) => format!("spared: {reason}"),
+        },
+        Fate::Survived { detail } => format!("SURVIVED: {detail}"),
+    }
+}
+
+fn human(report: &SweepReport) -> String {
+    if report.processes.is_empty() {
+        return "nothing matched the selection\n".into();
+    }
+    let mut rows = vec![vec!["PID".into(), "NAME".into(), "SELECTED BY".into(), "FATE".into()]];
+    for process in &report.processes {
+        rows.push(vec![
+            process.pid.to_string(),
+            sanitize(process.name.as_bytes()),
+            sanitize_str(&process.selected_by.join(", ")),
+            match process.unreaped_by {
+                Some(parent) => format!(
+                    "{}; zombie (parent {parent} has not reaped it)",
+                    fate_text(&process.fate, report)
+                ),
+                None => fate_text(&process.fate, report),
+            },
+        ]);
+    }
+    let mut out = table(&rows);
+    let spared = report.count(|f| matches!(f, Fate::Spared { .. }));
+    if report.dry_run {
+        let would = report.count(|f| matches!(f, Fate::WouldSignal));
+        out.push_str(&format!("dry run: would signal {would} processes, {spared} spared\n"));
+    } else {
+        out.push_str(&format!(
+            "swept {} processes in {:.0} ms: {} exited, {} killed, {} already gone, {} zombies, {} spared, {} survived\n",
+            report.processes.len(),
+            report.duration_ms,
+            report.count(|f| matches!(f, Fate::Exited)),
+            report.count(|f| matches!(f, Fate::Killed)),
+            report.count(|f| matches!(f, Fate::AlreadyGone)),
+            report.count(|f| matches!(f, Fate::Zombie { .. })),
+            spared,
+            report.count(|f| matches!(f, Fate::Survived { .. })),
+        ));
+    }
+    out
+}

@@ -1,0 +1,273 @@
+//! Carrying out a sweep: freeze, signal, wait, kill, verify.
+
+use super::plan::protected_pids;
+use super::{plan, Fate, Plan, Selection, SpareReason, SweepError, SweepOptions, SweepReport, SweptProcess};
+use crate::snapshot::{capture, CaptureOptions, Layers, Snapshot};
+use limier_platform::{Backend, Identity, ProcessHandle, ProcessId, ProcessState, Signal, SignalError};
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+/// How long to wait for exits after SIGKILL before calling a process a survivor.
+const KILL_WAIT: Duration = Duration::from_secs(2);
+
+/// Captures, plans and executes a sweep, re-selecting after each round until
+/// nothing new matches (bounded by `options.max_rounds`).
+pub fn sweep(
+    backend: &Backend,
+    selection: &Selection,
+    options: &SweepOptions,
+) -> Result<SweepReport, SweepError> {
+    if selection.selectors.is_empty() {
+        return Err(SweepError::EmptySelection);
+    }
+    let started = Instant::now();
+    let layers = selection.layers();
+    let mut processes: Vec<SweptProcess> = Vec::new();
+    let mut handled: HashSet<Identity> = HashSet::new();
+    let mut rounds = 0;
+    while rounds < options.max_rounds.max(1) {
+        let snapshot = capture(backend, CaptureOptions::new(layers))?;
+        let mut round_plan = plan(&snapshot, selection)?;
+        round_plan.targets.retain(|t| !handled.contains(&t.identity));
+        // A second round only acts on processes that are new and signallable.
+        if rounds > 0 && round_plan.to_signal().next().is_none() {
+            break;
+        }
+        rounds += 1;
+        let round = execute(backend, &round_plan, options);
+        handled.extend(round.iter().map(SweptProcess::identity));
+        processes.extend(round);
+        if options.dry_run {
+            break;
+        }
+    }
+    settle_zombies(backend, &mut processes);
+    processes.sort_by_key(|p| (p.pid, p.start));
+    Ok(SweepReport {
+        dry_run: options.dry_run,
+        signal: options.signal.to_string(),
+        grace_ms: options.grace.as_millis() as u64,
+        rounds,
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        processes,
+    })
+}
+
+/// One round: the plan's targets, plus descendants forked while frozen.
+///
+/// Each target is signalled only through a handle whose identity was checked
+/// immediately before (see [`Backend::open_handle`]).
+pub fn execute(backend: &Backend, plan: &Plan, options: &SweepOptions) -> Vec<SweptProcess> {
+    let mut swept: Vec<SweptProcess> = Vec::new();
+    let mut handles: Vec<(usize, ProcessHandle)> = Vec::new();
+    for target in &plan.targets {
+        let mut entry = SweptProcess {
+            pid: target.identity.pid,
+            start: target.identity.start.0,
+            name: target.name.clone(),
+            selected_by: target.selected_by.clone(),
+            fate: Fate::WouldSignal,
+            unreaped_by: None,
+        };
+        if let Some(why) = &target.spare {
+            entry.fate = Fate::Spared { why: why.clone() };
+            swept.push(entry);
+            continue;
+        }
+        if let Some(parent) = target.zombie_of {
+            entry.fate = Fate::Zombie { parent };
+            swept.push(entry);
+            continue;
+        }
+        if options.dry_run {
+            swept.push(entry);
+            continue;
+        }
+        if let Some(handle) = open(backend, target.identity, &mut entry) {
+            handles.push((swept.len(), handle));
+        }
+        swept.push(entry);
+    }
+    if options.dry_run || handles.is_empty() {
+        return swept;
+    }
+    if options.freeze {
+        signal_all(&handles, Signal::Stop, &mut swept);
+        catch_forks(backend, options, &mut handles, &mut swept, true);
+    }
+    signal_all(&handles, options.signal, &mut swept);
+    signal_all(&handles, Signal::Cont, &mut swept);
+    if !options.freeze {
+        // Unfrozen targets may have forked between the snapshot and the signal.
+        catch_forks(backend, options, &mut handles, &mut swept, false);
+    }
+    let deadline = Instant::now() + options.grace;
+    let waited: Vec<&ProcessHandle> = handles.iter().map(|(_, h)| h).collect();
+    let exited = ProcessHandle::wait_for_exits(&waited, deadline);
+    let mut survivors = Vec::new();
+    for ((index, handle), exited) in handles.iter().zip(exited) {
+        if matches!(swept[*index].fate, Fate::WouldSignal) {
+            if exited {
+                swept[*index].fate = Fate::Exited;
+            } else {
+                survivors.push((*index, handle));
+            }
+        }
+    }
+    for &(index, handle) in &survivors {
+        match handle.send_signal(Signal::Kill) {
+            Ok(()) | Err(SignalError::Gone { .. }) => {}
+            Err(err) => swept[index].fate = Fate::Survived { detail: err.to_string() },
+        }
+    }
+    let waited: Vec<&ProcessHandle> = survivors.iter().map(|&(_, h)| h).collect();
+    let exited = ProcessHandle::wait_for_exits(&waited, Instant::now() + KILL_WAIT);
+    for (&(index, _), exited) in survivors.iter().zip(exited) {
+        if matches!(swept[index].fate, Fate::WouldSignal) {
+            swept[index].fate = if exited {
+                Fate::Killed
+            } else {
+                Fate::Survived {
+                    detail: "still alive after SIGKILL (uninterruptible sleep?)".into(),
+                }
+            };
+        }
+    }
+    swept
+}
+
+/// Opens an identity-checked handle, recording the fate when it cannot be had.
+fn open(backend: &Backend, identity: Identity, entry: &mut SweptProcess) -> Option<ProcessHandle> {
+    match backend.open_handle(identity) {
+        Ok(handle) => Some(handle),
+        Err(SignalError::Gone { .. }) => {
+            entry.fate = Fate::AlreadyGone;
+            None
+        }
+        Err(SignalError::IdentityChanged { .. }) => {
+            entry.fate = Fate::Spared {
+                why: SpareReason::IdentityChanged,
+            };
+            None
+        }
+        Err(SignalError::PermissionDenied { .. }) => {
+            entry.fate = Fate::Spared {
+                why: SpareReason::PermissionDenied,
+            };
+            None
+        }
+        Err(err) => {
+            entry.fate = Fate::Survived {
+                detail: err.to_string(),
+            };
+            None
+        }
+    }
+}
+
+fn signal_all(handles: &[(usize, ProcessHandle)], signal: Signal, swept: &mut [SweptProcess]) {
+    for (index, handle) in handles {
+        match handle.send_signal(signal) {
+            // Gone: it exited on its own; the wait will see it.
+            Ok(()) | Err(SignalError::Gone { .. }) => {}
+            Err(SignalError::PermissionDenied { .. }) => {
+                swept[*index].fate = Fate::Spared {
+                    why: SpareReason::PermissionDenied,
+                };
+            }
+            Err(err) => {
+                swept[*index].fate = Fate::Survived {
+                    detail: err.to_string(),
+                };
+            }
+        }
+    }
+}
+
+/// Re-reads the process table and adds descendants of targets that were
+/// forked after the snapshot, until the set stops growing (bounded). When
+/// `freeze`, each newcomer is stopped at once so it cannot fork in turn.
+fn catch_forks(
+    backend: &Backend,
+    options: &SweepOptions,
+    handles: &mut Vec<(usize, ProcessHandle)>,
+    swept: &mut Vec<SweptProcess>,
+    freeze: bool,
+) {
+    for _ in 0..options.max_freeze_rounds.max(1) {
+        let Ok(table) = capture(backend, CaptureOptions::new(Layers::PROCESSES)) else {
+            return;
+        };
+        let known: HashSet<Identity> = swept.iter().map(SweptProcess::identity).collect();
+        let newcomers = new_descendants(&table, handles, &known);
+        if newcomers.is_empty() {
+            return;
+        }
+        for (identity, parent, name) in newcomers {
+            let mut entry = SweptProcess {
+                pid: identity.pid,
+                start: identity.start.0,
+                name,
+                selected_by: vec![format!("forked during the sweep (child of {parent})")],
+                fate: Fate::WouldSignal,
+                unreaped_by: None,
+            };
+            if let Some(handle) = open(backend, identity, &mut entry) {
+                if freeze {
+                    let _ = handle.send_signal(Signal::Stop);
+                }
+                handles.push((swept.len(), handle));
+            }
+            swept.push(entry);
+        }
+    }
+}
+
+/// Processes in `table` below a live handle's process that the sweep has not seen.
+fn new_descendants(
+    table: &Snapshot,
+    handles: &[(usize, ProcessHandle)],
+    known: &HashSet<Identity>,
+) -> Vec<(Identity, ProcessId, limier_platform::ByteString)> {
+    let protected = protected_pids(table);
+    let mut found = Vec::new();
+    let mut frontier: Vec<ProcessId> = handles
+        .iter()
+        .map(|(_, h)| h.identity())
+        .filter(|id| table.process(id.pid).is_some_and(|p| p.record.start == id.start))
+        .map(|id| id.pid)
+        .collect();
+    let mut seen: HashSet<ProcessId> = frontier.iter().copied().collect();
+    while let Some(parent) = frontier.pop() {
+        for &child in table.children(parent) {
+            if !seen.insert(child) || protected.contains_key(&child) {
+                continue;
+            }
+            let Some(process) = table.process(child) else { continue };
+            let identity = process.record.identity();
+            if !known.contains(&identity) && process.record.state != ProcessState::Zombie {
+                found.push((identity, parent, process.record.comm.clone()));
+            }
+            frontier.push(child);
+        }
+    }
+    found
+}
+
+/// Notes exited processes that are still unreaped zombies at report time.
+///
+/// No waiting: a reaper (often init) may take its time, and a zombie holds
+/// no fds or ports, so it already counts as gone.
+fn settle_zombies(backend: &Backend, processes: &mut [SweptProcess]) {
+    for process in processes.iter_mut() {
+        if !matches!(process.fate, Fate::Exited | Fate::Killed) {
+            continue;
+        }
+        let Ok(stat) = backend.open_process(process.pid).and_then(|d| d.stat()) else {
+            continue;
+        };
+        if stat.start.0 == process.start && stat.state == ProcessState::Zombie {
+            process.unreaped_by = Some(stat.ppid);
+        }
+    }
+}

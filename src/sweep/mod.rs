@@ -1,0 +1,154 @@
+//! Race-resistant kill sweeps.
+//!
+//! A sweep resolves a [`Selection`] on a snapshot into process identities
+//! (pid + start time), then: freezes them (SIGSTOP) and adds descendants
+//! forked meanwhile, sends the signal and SIGCONT, waits on pidfds until they
+//! exit or the grace period ends, SIGKILLs survivors, and re-reads the system
+//! to confirm (a late respawn found by `Env` or `Dir` starts another round).
+//!
+//! Every signal goes through a handle opened for the identity and checked
+//! against a fresh read of the start time, so a recycled pid is never hit.
+//! Pid 1, kernel threads, the calling process and its ancestors are never
+//! signalled.
+//!
+//! ```no_run
+//! use limier::sweep::{Selection, Selector, SweepOptions, sweep};
+//! use std::time::Duration;
+//!
+//! let backend = limier_platform::Backend::new()?;
+//! let selection = Selection::new(vec![Selector::Env {
+//!     key: "ECLUSE_SLUG".into(),
+//!     value: "feat-b".into(),
+//! }]);
+//! let options = SweepOptions { grace: Duration::from_secs(2), ..SweepOptions::default() };
+//! let report = sweep(&backend, &selection, &options)?;
+//! println!("{} gone, {} survived", report.gone_count(), report.survivor_count());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod execute;
+mod plan;
+mod report;
+
+pub use execute::{execute, sweep};
+pub use plan::{plan, Plan, Target};
+pub use report::{Fate, SpareReason, SweepReport, SweptProcess};
+
+use crate::query::PortQuery;
+use crate::snapshot::Layers;
+use limier_platform::{ProcessId, Signal};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// One way of selecting processes; a selection is the union of its selectors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    /// The process and all its current descendants.
+    Pid(ProcessId),
+    /// Every member of a process group.
+    Pgid(ProcessId),
+    /// Every member of a session.
+    Sid(ProcessId),
+    /// Every holder of a port, and its descendants.
+    Port(PortQuery),
+    /// Every process using a directory tree (`limier in`); the path may be deleted.
+    Dir(PathBuf),
+    /// Every process whose environment holds `key=value`.
+    Env { key: String, value: String },
+}
+
+impl Selector {
+    /// A short label for reports: `pid 42`, `port 3000/tcp`, `env ECLUSE_SLUG=x`.
+    pub fn label(&self) -> String {
+        match self {
+            Selector::Pid(pid) => format!("pid {pid}"),
+            Selector::Pgid(pgid) => format!("pgid {pgid}"),
+            Selector::Sid(sid) => format!("sid {sid}"),
+            Selector::Port(query) => match query.protocol {
+                Some(protocol) => format!("port {}/{}", query.port, protocol),
+                None => format!("port {}", query.port),
+            },
+            Selector::Dir(dir) => format!("dir {}", dir.display()),
+            Selector::Env { key, value } => format!("env {key}={value}"),
+        }
+    }
+
+    fn layers(&self) -> Layers {
+        match self {
+            Selector::Pid(_) | Selector::Pgid(_) | Selector::Sid(_) => Layers::PROCESSES,
+            Selector::Port(_) => Layers::PORTS,
+            Selector::Dir(_) => Layers::FILES,
+            Selector::Env { .. } => Layers {
+                environ: true,
+                ..Layers::PROCESSES
+            },
+        }
+    }
+}
+
+/// A union of selectors, plus processes to spare whatever matches.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub selectors: Vec<Selector>,
+    /// Pids never to signal, with the reason (e.g. "belongs to session feat-a").
+    pub spare: BTreeMap<ProcessId, String>,
+}
+
+impl Selection {
+    pub fn new(selectors: Vec<Selector>) -> Self {
+        Selection {
+            selectors,
+            spare: BTreeMap::new(),
+        }
+    }
+
+    /// The snapshot layers needed to resolve this selection.
+    pub fn layers(&self) -> Layers {
+        self.selectors
+            .iter()
+            .fold(Layers::PROCESSES, |acc, s| acc.union(s.layers()))
+    }
+}
+
+/// How to run a sweep.
+#[derive(Debug, Clone)]
+pub struct SweepOptions {
+    /// The first signal (SIGTERM by default).
+    pub signal: Signal,
+    /// How long to wait after the signal before SIGKILL.
+    pub grace: Duration,
+    /// SIGSTOP targets first so none can fork while the sweep works.
+    pub freeze: bool,
+    /// Plan only: report what would be signalled.
+    pub dry_run: bool,
+    /// Bound on freeze rounds (re-reading for children forked meanwhile).
+    pub max_freeze_rounds: usize,
+    /// Bound on whole sweep rounds (re-selection after the kill).
+    pub max_rounds: usize,
+}
+
+impl Default for SweepOptions {
+    fn default() -> Self {
+        SweepOptions {
+            signal: Signal::Term,
+            grace: Duration::from_secs(2),
+            freeze: true,
+            dry_run: false,
+            max_freeze_rounds: 16,
+            max_rounds: 4,
+        }
+    }
+}
+
+/// Why a sweep could not run at all.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SweepError {
+    #[error("nothing to select: give at least one selector")]
+    EmptySelection,
+    #[error(transparent)]
+    Platform(#[from] limier_platform::PlatformError),
+    #[error(transparent)]
+    Query(#[from] crate::query::QueryError),
+}

@@ -1,0 +1,136 @@
+//! Resolving a selection on a snapshot into identities, with protection.
+
+use super::{Selection, Selector, SpareReason, SweepError};
+use crate::query::{descendants, holders, users_below, with_env};
+use crate::snapshot::Snapshot;
+use limier_platform::{ByteString, Identity, ProcessId};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashSet};
+
+/// One process the selection matched.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    pub identity: Identity,
+    pub name: ByteString,
+    pub selected_by: Vec<String>,
+    /// Set when the process must not be signalled.
+    pub spare: Option<SpareReason>,
+    /// Set when the process was already a zombie of this parent: nothing to signal.
+    pub zombie_of: Option<ProcessId>,
+}
+
+/// The resolved selection, in pid order.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Plan {
+    pub targets: Vec<Target>,
+}
+
+impl Plan {
+    /// Targets that will be signalled.
+    pub fn to_signal(&self) -> impl Iterator<Item = &Target> {
+        self.targets.iter().filter(|t| t.spare.is_none())
+    }
+}
+
+/// Resolves `selection` on `snapshot`.
+///
+/// The calling process (`snapshot.self_pid`) and its ancestors, pid 1 and
+/// kernel threads are marked protected; `selection.spare` marks exclusions.
+pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepError> {
+    let mut matched: BTreeMap<ProcessId, Vec<String>> = BTreeMap::new();
+    let mut add = |pid: ProcessId, why: String| {
+        let reasons = matched.entry(pid).or_default();
+        if !reasons.contains(&why) {
+            reasons.push(why);
+        }
+    };
+    for selector in &selection.selectors {
+        let label = selector.label();
+        match selector {
+            Selector::Pid(pid) => {
+                if snapshot.process(*pid).is_some() {
+                    add(*pid, label.clone());
+                    for child in descendants(snapshot, *pid) {
+                        add(child, format!("descendant of {pid}"));
+                    }
+                }
+            }
+            Selector::Pgid(pgid) => {
+                for &pid in snapshot.group_members(*pgid) {
+                    add(pid, label.clone());
+                }
+            }
+            Selector::Sid(sid) => {
+                for &pid in snapshot.session_members(*sid) {
+                    add(pid, label.clone());
+                }
+            }
+            Selector::Port(query) => {
+                for holding in holders(snapshot, *query)? {
+                    for pid in holding.pids() {
+                        add(pid, label.clone());
+                        for child in descendants(snapshot, pid) {
+                            add(child, format!("descendant of {pid} ({label})"));
+                        }
+                    }
+                }
+            }
+            Selector::Dir(dir) => {
+                for user in users_below(snapshot, dir)? {
+                    add(user.pid, label.clone());
+                }
+            }
+            Selector::Env { key, value } => {
+                for pid in with_env(snapshot, key, value)? {
+                    add(pid, label.clone());
+                }
+            }
+        }
+    }
+    let protected = protected_pids(snapshot);
+    let targets = matched
+        .into_iter()
+        .filter_map(|(pid, selected_by)| {
+            let process = snapshot.process(pid)?;
+            let spare = if let Some(why) = protected.get(&pid) {
+                Some(SpareReason::Protected(why.clone()))
+            } else if process.record.kernel_thread {
+                Some(SpareReason::Protected("kernel thread".into()))
+            } else {
+                selection.spare.get(&pid).map(|why| SpareReason::Excluded(why.clone()))
+            };
+            Some(Target {
+                identity: process.record.identity(),
+                name: process.record.comm.clone(),
+                selected_by,
+                spare,
+                zombie_of: (process.record.state == limier_platform::ProcessState::Zombie)
+                    .then_some(process.record.ppid),
+            })
+        })
+        .collect();
+    Ok(Plan { targets })
+}
+
+/// Pid 1 (and 0, 2), the snapshotting process and every ancestor of it.
+pub(crate) fn protected_pids(snapshot: &Snapshot) -> BTreeMap<ProcessId, String> {
+    let mut protected = BTreeMap::new();
+    protected.insert(ProcessId(0), "the kernel".to_string());
+    protected.insert(ProcessId(1), "init (pid 1)".to_string());
+    protected.insert(ProcessId(2), "kernel thread".to_string());
+    protected.insert(snapshot.self_pid, "limier itself".to_string());
+    let mut seen = HashSet::new();
+    let mut current = snapshot.self_pid;
+    while seen.insert(current) {
+        let Some(process) = snapshot.process(current) else { break };
+        let parent = process.record.ppid;
+        if parent.0 == 0 {
+            break;
+        }
+        protected
+            .entry(parent)
+            .or_insert_with(|| format!("ancestor of limier ({})", snapshot.self_pid));
+        current = parent;
+    }
+    protected
+}

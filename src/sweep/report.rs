@@ -1,0 +1,121 @@
+//! What happened to each selected process.
+
+use limier_platform::{ByteString, Identity, ProcessId};
+use serde::Serialize;
+
+/// Why a selected process was not signalled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", content = "detail", rename_all = "snake_case")]
+pub enum SpareReason {
+    /// pid 1, a kernel thread, limier itself or one of its ancestors.
+    Protected(String),
+    /// The pid now names another process (its start time changed).
+    IdentityChanged,
+    /// EPERM: another user's process.
+    PermissionDenied,
+    /// The caller asked to spare it (e.g. it belongs to another ecluse session).
+    Excluded(String),
+}
+
+impl SpareReason {
+    pub fn is_protection(&self) -> bool {
+        matches!(self, SpareReason::Protected(_))
+    }
+}
+
+/// The fate of one selected process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "fate", rename_all = "snake_case")]
+pub enum Fate {
+    /// Dry run: it would have been signalled.
+    WouldSignal,
+    /// Exited after the first signal, within the grace period.
+    Exited,
+    /// Survived the grace period and was killed with SIGKILL.
+    Killed,
+    /// Gone before limier could signal it.
+    AlreadyGone,
+    /// Already dead but not reaped when selected: its parent has not waited for it.
+    Zombie { parent: ProcessId },
+    /// Not signalled, with the reason.
+    Spared { why: SpareReason },
+    /// Still alive after SIGKILL (uninterruptible sleep, or a signal error).
+    Survived { detail: String },
+}
+
+/// One line of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweptProcess {
+    pub pid: ProcessId,
+    pub start: u64,
+    pub name: ByteString,
+    /// Which selectors matched it (`pid 42`, `descendant of 42`, `port 3000`, …).
+    pub selected_by: Vec<String>,
+    #[serde(flatten)]
+    pub fate: Fate,
+    /// After exiting, still an unreaped zombie of this parent at report time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unreaped_by: Option<ProcessId>,
+}
+
+impl SweptProcess {
+    pub fn identity(&self) -> Identity {
+        Identity {
+            pid: self.pid,
+            start: limier_platform::StartTime(self.start),
+        }
+    }
+}
+
+/// The whole sweep.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepReport {
+    pub dry_run: bool,
+    pub signal: String,
+    pub grace_ms: u64,
+    pub rounds: usize,
+    pub duration_ms: f64,
+    pub processes: Vec<SweptProcess>,
+}
+
+impl SweepReport {
+    /// Processes now gone (exited, killed, already gone, or zombies).
+    pub fn gone_count(&self) -> usize {
+        self.processes
+            .iter()
+            .filter(|p| {
+                matches!(
+                    p.fate,
+                    Fate::Exited | Fate::Killed | Fate::AlreadyGone | Fate::Zombie { .. }
+                )
+            })
+            .count()
+    }
+
+    /// Processes alive after the sweep, or spared for a reason other than protection.
+    pub fn survivor_count(&self) -> usize {
+        self.processes
+            .iter()
+            .filter(|p| match &p.fate {
+                Fate::Survived { .. } => true,
+                Fate::Spared { why } => !why.is_protection(),
+                _ => false,
+            })
+            .count()
+    }
+
+    /// The CLI's exit code: 0 all gone, 1 nothing matched, 3 survivors.
+    pub fn exit_code(&self) -> i32 {
+        if self.processes.is_empty() {
+            1
+        } else if self.survivor_count() > 0 {
+            3
+        } else {
+            0
+        }
+    }
+
+    pub fn count(&self, predicate: impl Fn(&Fate) -> bool) -> usize {
+        self.processes.iter().filter(|p| predicate(&p.fate)).count()
+    }
+}

@@ -1,0 +1,218 @@
+//! `limier kill` and the sweep library on real process trees.
+
+use crate::support::*;
+use limier::snapshot::{capture, CaptureOptions, Layers, Snapshot};
+use limier::sweep::{execute, plan, Fate, Selection, Selector, SpareReason, SweepOptions};
+use limier_platform::{Backend, ProcessId};
+use serde_json::Value;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn fates(report: &Value) -> Vec<(u32, String)> {
+    report["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["pid"].as_u64().unwrap() as u32, p["fate"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+fn fate_of(report: &Value, pid: u32) -> Option<String> {
+    fates(report).into_iter().find(|(p, _)| *p == pid).map(|(_, f)| f)
+}
+
+#[test]
+fn eight_deep_chain_exits_on_term_well_before_the_grace() {
+    let scenario = Scenario::start(&["chain", "8", "0", "0"]);
+    let mut expected = scenario.pids("link");
+    expected.push(scenario.pid("leaf"));
+    assert_eq!(expected.len(), 8);
+    let root = expected[0].to_string();
+    let started = Instant::now();
+    let (report, code) = limier_json(&["kill", "--pid", &root, "--grace", "10s"]);
+    let elapsed = started.elapsed();
+    assert_eq!(code, 0, "{report}");
+    let mut swept: Vec<u32> = fates(&report).iter().map(|(p, _)| *p).collect();
+    swept.sort_unstable();
+    let mut sorted = expected.clone();
+    sorted.sort_unstable();
+    assert_eq!(swept, sorted, "exactly the chain: {report}");
+    for (pid, fate) in fates(&report) {
+        assert_eq!(fate, "exited", "{pid}");
+        assert!(!alive(pid), "{pid} still alive");
+    }
+    assert!(elapsed < Duration::from_secs(3), "sweep took {elapsed:?} with a 10s grace");
+}
+
+#[test]
+fn a_process_ignoring_term_is_killed_after_the_grace() {
+    let scenario = Scenario::start(&["chain", "1", "1", "0"]);
+    let stubborn = scenario.pid("leaf");
+    let started = Instant::now();
+    let (report, code) = limier_json(&["kill", "--pid", &stubborn.to_string(), "--grace", "300ms"]);
+    assert_eq!(code, 0, "{report}");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(fate_of(&report, stubborn).as_deref(), Some("killed"), "{report}");
+    assert!(!alive(stubborn));
+}
+
+#[test]
+fn setsid_escapee_is_caught_by_env_and_dir_but_not_by_its_former_ancestor() {
+    let (_guard, root) = temp_dir();
+    let home = root.join("worktree");
+    std::fs::create_dir_all(&home).unwrap();
+    let tag = format!("limier-test-{}", std::process::id());
+    let scenario = Scenario::start_with(
+        &["daemon", home.to_str().unwrap(), "0"],
+        None,
+        &[("LIMIER_TEST_TAG", &tag)],
+    );
+    let daemon = scenario.pid("daemon");
+    let parent = scenario.root_pid().to_string();
+
+    let (by_pid, _) = limier_json(&["kill", "--pid", &parent, "--dry-run"]);
+    assert_eq!(fate_of(&by_pid, daemon), None, "--pid does not reach a reparented escapee: {by_pid}");
+
+    let env = format!("LIMIER_TEST_TAG={tag}");
+    let (by_env, code) = limier_json(&["kill", "--env", &env, "--dry-run"]);
+    assert_eq!(code, 0);
+    assert_eq!(fate_of(&by_env, daemon).as_deref(), Some("would_signal"), "{by_env}");
+    let (by_dir, _) = limier_json(&["kill", "--dir", home.to_str().unwrap(), "--dry-run"]);
+    assert_eq!(fates(&by_dir), vec![(daemon, "would_signal".to_string())]);
+    assert!(alive(daemon), "dry runs signal nothing");
+
+    let (report, code) = limier_json(&["kill", "--env", &env]);
+    assert_eq!(code, 0, "{report}");
+    assert!(eventually(Duration::from_secs(2), || !alive(daemon)));
+}
+
+#[test]
+fn a_respawner_leaves_nothing_behind() {
+    let scenario = Scenario::start(&["respawner"]);
+    let respawner = scenario.pid("respawner");
+    std::thread::sleep(Duration::from_millis(100));
+    let (report, code) = limier_json(&["kill", "--pid", &respawner.to_string()]);
+    assert_eq!(code, 0, "{report}");
+    assert!(fates(&report).len() > 1, "children were swept too: {report}");
+    // Nothing of the respawner remains: no live process runs its script.
+    let leftovers: Vec<u32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| alive(pid))
+        .filter(|&pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("scenario.py\0respawner"))
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "respawner processes survived: {leftovers:?}");
+}
+
+fn sleeper() -> ChildGuard {
+    ChildGuard::spawn(Command::new("sleep").arg("60"))
+}
+
+fn snapshot() -> Snapshot {
+    capture(&Backend::new().unwrap(), CaptureOptions::new(Layers::PROCESSES)).unwrap()
+}
+
+#[test]
+fn stale_identity_from_the_snapshot_is_never_signalled() {
+    let victim = sleeper();
+    let live = snapshot();
+    // The same pid with another start time: what a snapshot of an earlier
+    // incarnation of this pid would hold.
+    let mut stale = live.process(ProcessId(victim.pid())).unwrap().clone();
+    stale.record.start.0 += 1;
+    let stale_snapshot = Snapshot::from_parts(vec![stale], vec![], Layers::PROCESSES, live.self_pid, live.captured_at_ms);
+    let selection = Selection::new(vec![Selector::Pid(ProcessId(victim.pid()))]);
+    let planned = plan(&stale_snapshot, &selection).unwrap();
+    assert_eq!(planned.targets.len(), 1);
+    let swept = execute(&Backend::new().unwrap(), &planned, &SweepOptions::default());
+    assert_eq!(swept[0].fate, Fate::Spared { why: SpareReason::IdentityChanged });
+    assert!(alive(victim.pid()), "the live process with that pid was not touched");
+}
+
+#[test]
+fn a_real_process_that_reused_the_pid_is_spared() {
+    let first = sleeper();
+    let pid = first.pid();
+    let old = snapshot();
+    let selection = Selection::new(vec![Selector::Pid(ProcessId(pid))]);
+    let planned = plan(&old, &selection).unwrap();
+    drop(first); // killed and reaped: the pid is free
+    // Start times have clock-tick resolution (10 ms): let at least two ticks
+    // pass so the replacement's start differs, as it always does when a pid
+    // comes round again through pid_max.
+    std::thread::sleep(Duration::from_millis(30));
+    // Ask the kernel to hand out `pid` again (root only: /proc/sys/kernel/ns_last_pid).
+    let mut replacement = None;
+    for _ in 0..200 {
+        if std::fs::write("/proc/sys/kernel/ns_last_pid", (pid - 1).to_string()).is_err() {
+            break;
+        }
+        let candidate = sleeper();
+        if candidate.pid() == pid {
+            replacement = Some(candidate);
+            break;
+        }
+    }
+    let Some(replacement) = replacement else {
+        panic!("could not make the kernel reuse pid {pid}: this test needs root (CI runs as root)");
+    };
+    let swept = execute(&Backend::new().unwrap(), &planned, &SweepOptions::default());
+    assert_eq!(swept[0].pid.0, pid);
+    assert_eq!(swept[0].fate, Fate::Spared { why: SpareReason::IdentityChanged });
+    assert!(alive(replacement.pid()), "the new process on the old pid survived");
+}
+
+#[test]
+fn a_sweep_over_our_own_directory_spares_limier_and_its_ancestors() {
+    let (_guard, root) = temp_dir();
+    let resident = Scenario::start(&["cwd", root.to_str().unwrap()]);
+    let target = resident.pid("cwd");
+    let limier = env!("CARGO_BIN_EXE_limier");
+    // sh sits in the directory and is limier's parent; the test is its grandparent.
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(format!("cd '{}' && '{}' kill --dir . --json; echo exit=$?", root.display(), limier))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let (json, tail) = stdout.rsplit_once("exit=").unwrap();
+    assert_eq!(tail.trim(), "0", "protection is not a failure: {stdout}");
+    let report: Value = serde_json::from_str(json).unwrap();
+    let shell = report["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "sh")
+        .expect("the shell was selected");
+    assert_eq!(shell["fate"], "spared");
+    assert_eq!(shell["why"]["reason"], "protected");
+    assert!(shell["why"]["detail"].as_str().unwrap().starts_with("ancestor of limier"));
+    let itself = report["processes"].as_array().unwrap().iter().find(|p| p["name"] == "limier").unwrap();
+    assert_eq!(itself["why"]["detail"], "limier itself");
+    assert_eq!(fate_of(&report, target).as_deref(), Some("exited"), "{report}");
+    assert!(!alive(target));
+}
+
+#[test]
+fn kill_bad_input_is_rejected_before_anything_is_signalled() {
+    assert_usage_error(&["kill"], "nothing to select");
+    assert_usage_error(&["kill", "--pid", "0"], "pid \"0\" is not a process");
+    assert_usage_error(&["kill", "--pid", "1", "--grace", "-1"], "duration \"-1\"");
+    assert_usage_error(&["kill", "--env", "NOVALUE"], "\"NOVALUE\" is not KEY=VALUE");
+    assert_usage_error(&["kill", "--dir", "/nonexistent/limier"], "no such directory");
+    assert_usage_error(&["kill", "--pid", "1", "--signal", "STOP"], "does not end a process");
+}
+
+#[test]
+fn kill_of_nothing_exits_1_and_pid_1_is_protected() {
+    let output = limier(&["kill", "--pid", "2000000000"]);
+    assert_eq!(output.status.code(), Some(1));
+    let (report, code) = limier_json(&["kill", "--pid", "1", "--dry-run"]);
+    assert_eq!(code, 0, "{report}");
+    let init = report["processes"].as_array().unwrap().iter().find(|p| p["pid"] == 1).unwrap();
+    assert_eq!(init["fate"], "spared");
+    assert_eq!(init["why"]["detail"], "init (pid 1)");
+}
