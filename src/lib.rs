@@ -22,6 +22,7 @@
 //! ```
 
 pub mod cli;
+pub mod ecluse;
 pub mod query;
 pub mod snapshot;
 pub mod sweep;

@@ -185,8 +185,8 @@ Examples:
 Exit 1 when a managed native service is unhealthy.")]
     Status {
         slug: Option<String>,
-        #[arg(long, value_name = "DIR")]
-        repo: Option<PathBuf>,
+        #[command(flatten)]
+        repo: RepoArgs,
     },
     /// Sweep every process attributed to one session.
     #[command(after_help = "\
@@ -196,8 +196,8 @@ Examples:
 State, tmux sessions and worktrees are left to ecluse.")]
     Down {
         slug: String,
-        #[arg(long, value_name = "DIR")]
-        repo: Option<PathBuf>,
+        #[command(flatten)]
+        repo: RepoArgs,
         #[command(flatten)]
         sweep: SweepArgs,
     },
@@ -207,11 +207,21 @@ Examples:
   limier ecluse flush --dry-run
   limier ecluse flush --grace 1s --json")]
     Flush {
-        #[arg(long, value_name = "DIR")]
-        repo: Option<PathBuf>,
+        #[command(flatten)]
+        repo: RepoArgs,
         #[command(flatten)]
         sweep: SweepArgs,
     },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RepoArgs {
+    /// The ecluse repository (default: found from the current directory upwards).
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// How long to wait for ecluse's state lock.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
 }
 
 /// A port with an optional protocol, as typed on the command line.

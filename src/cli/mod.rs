@@ -5,6 +5,7 @@
 //! input or error, 3 a sweep left something alive.
 
 pub mod args;
+mod ecluse_cmd;
 mod format;
 mod in_dir;
 mod kill;
@@ -74,7 +75,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Tree(args) => tree::run(&args, render),
         Command::Snapshot(args) => snapshot_cmd::run(&args, render),
         Command::Kill(args) => kill::run(&args, render),
-        Command::Ecluse(_) => Err(CliError("not available in this build".into())),
+        Command::Ecluse(command) => ecluse_cmd::run(&command, render),
         Command::Completions { shell } => {
             let mut buffer = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "limier", &mut buffer);

@@ -5,6 +5,7 @@ use super::format::{age, chain};
 use super::sanitize::sanitize;
 use super::style::{paint, BOLD, DIM, YELLOW};
 use super::{inspect_note, live_snapshot, terse_pids, to_json, CliError, Outcome, Render};
+use crate::ecluse::{Attribution, EcluseError, Owner, PortAssignment, PortMap, Repo};
 use crate::query::{dossier, holders, Dossier, PortQuery, StateFilter};
 use crate::snapshot::{Layers, Snapshot};
 use limier_platform::{ProcessId, SocketRecord};
@@ -18,6 +19,11 @@ pub struct WhoReport {
     pub processes: Vec<Dossier>,
     /// Processes that could not be fully read (another user's): the answer may be incomplete.
     pub not_inspectable: usize,
+    /// Inside an ecluse repo: the repo root.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "limier_platform::records::serialize_opt_path")]
+    pub ecluse_repo: Option<std::path::PathBuf>,
+    /// Ports held by a session other than the one their slot belongs to.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -27,6 +33,9 @@ pub struct PortReport {
     pub port: u16,
     pub protocol: Option<limier_platform::Protocol>,
     pub sockets: Vec<SocketReport>,
+    /// Inside an ecluse repo: which slot and service the port belongs to by the formula.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ecluse: Option<Vec<PortAssignment>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -40,11 +49,28 @@ pub struct SocketReport {
 pub struct HolderReport {
     pub fd: u32,
     pub process: Dossier,
+    /// Inside an ecluse repo: which session the holder belongs to, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<Owner>,
 }
 
 pub fn run(args: &WhoArgs, render: Render) -> Result<Outcome, CliError> {
-    let snapshot = live_snapshot(Layers::PORTS)?;
-    let report = build(&snapshot, &args.ports, &args.pid, args.all_states)?;
+    let mut notes = Vec::new();
+    let repo = find_repo(args, &mut notes)?;
+    // The environment feeds the orphan marker; an ecluse repo needs every layer.
+    let layers = match repo {
+        Some(_) => Layers::ALL,
+        None => Layers {
+            environ: true,
+            ..Layers::PORTS
+        },
+    };
+    let snapshot = live_snapshot(layers)?;
+    let mut report = build(&snapshot, &args.ports, &args.pid, args.all_states)?;
+    if let Some(repo) = &repo {
+        add_ecluse_context(&snapshot, repo, &mut report);
+    }
+    notes.extend(report.warnings.iter().map(|w| format!("warning: {w}")));
     let found = report.ports.iter().any(|p| !p.sockets.is_empty()) || !report.processes.is_empty();
     let stdout = if render.json {
         to_json(&report)?
@@ -61,11 +87,69 @@ pub fn run(args: &WhoArgs, render: Render) -> Result<Outcome, CliError> {
     } else {
         human(&report, render.color)
     };
+    notes.extend(inspect_note(report.not_inspectable));
     Ok(Outcome {
         stdout,
-        notes: inspect_note(report.not_inspectable).into_iter().collect(),
+        notes,
         code: if found { super::EXIT_FOUND } else { super::EXIT_NOTHING },
     })
+}
+
+/// The ecluse repo to attribute to: `--repo`, or one around the cwd.
+fn find_repo(args: &WhoArgs, notes: &mut Vec<String>) -> Result<Option<Repo>, CliError> {
+    let timeout = std::time::Duration::from_secs(2);
+    if let Some(dir) = &args.repo {
+        return Ok(Some(Repo::discover(dir, timeout)?));
+    }
+    let Ok(cwd) = std::env::current_dir() else { return Ok(None) };
+    match Repo::discover(&cwd, timeout) {
+        Ok(repo) => Ok(Some(repo)),
+        Err(EcluseError::NotARepo(_)) => Ok(None),
+        Err(err) => {
+            notes.push(format!("ecluse context skipped: {err}"));
+            Ok(None)
+        }
+    }
+}
+
+/// Adds slot/service/session facts and owner warnings to a who report.
+fn add_ecluse_context(snapshot: &Snapshot, repo: &Repo, report: &mut WhoReport) {
+    let attribution = Attribution::build(snapshot, repo, &[]);
+    let map = PortMap::build(repo);
+    report.ecluse_repo = Some(repo.root.clone());
+    for port in &mut report.ports {
+        let assignments = map.lookup(port.port).to_vec();
+        let expected: Vec<&str> = assignments.iter().filter_map(|a| a.session.as_deref()).collect();
+        for socket in &mut port.sockets {
+            for holder in &mut socket.holders {
+                let owner = attribution.owner(holder.process.pid);
+                let pid = holder.process.pid;
+                let port_number = port.port;
+                match &owner {
+                    Owner::Session { slug, .. } if !assignments.is_empty() && !expected.contains(&slug.as_str()) => {
+                        let slot = assignments
+                            .iter()
+                            .map(|a| match &a.session {
+                                Some(s) => format!("slot {} {} (session {s})", a.slot, a.service),
+                                None => format!("slot {} {} (no session)", a.slot, a.service),
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        report.warnings.push(format!(
+                            "port {port_number} is {slot} but pid {pid} belongs to session {slug}"
+                        ));
+                    }
+                    Owner::Conflict { sessions, .. } => report.warnings.push(format!(
+                        "pid {pid} on port {port_number}: evidence names sessions {}",
+                        sessions.join(", ")
+                    )),
+                    _ => {}
+                }
+                holder.session = Some(owner);
+            }
+        }
+        port.ecluse = Some(assignments);
+    }
 }
 
 /// Answers the ports and pids asked from one snapshot.
@@ -90,6 +174,7 @@ pub fn build(
                     holder_reports.push(HolderReport {
                         fd: holder.fd,
                         process,
+                        session: None,
                     });
                 }
             }
@@ -103,6 +188,7 @@ pub fn build(
             port: spec.port.0,
             protocol: spec.protocol,
             sockets,
+            ecluse: None,
         });
     }
     let mut processes = Vec::new();
@@ -117,6 +203,8 @@ pub fn build(
         ports: port_reports,
         processes,
         not_inspectable: snapshot.not_inspectable_count(),
+        ecluse_repo: None,
+        warnings: Vec::new(),
     })
 }
 
@@ -138,8 +226,31 @@ fn human(report: &WhoReport, color: bool) -> String {
             if socket.holders.is_empty() {
                 out.push_str("  (holder not visible: owned by another user; run as root)\n");
             }
+            if let Some(assignments) = &port.ecluse {
+                for a in assignments {
+                    let session = a.session.as_deref().unwrap_or("no session");
+                    let kind = match a.kind {
+                        crate::ecluse::PortKind::Base => "base",
+                        crate::ecluse::PortKind::Extra => "extra",
+                    };
+                    out.push_str(&format!(
+                        "  ecluse  slot {} service {} ({kind} port), slot held by {}\n",
+                        a.slot,
+                        sanitize(a.service.as_bytes()),
+                        sanitize(session.as_bytes())
+                    ));
+                }
+            }
             for holder in &socket.holders {
                 out.push_str(&dossier_lines(&holder.process, Some(holder.fd), color));
+                if let Some(owner) = &holder.session {
+                    let text = match owner {
+                        Owner::Unattributed => "no ecluse session".to_string(),
+                        Owner::Session { slug, evidence } => format!("{slug} ({evidence})"),
+                        Owner::Conflict { evidence, .. } => format!("CONFLICT: {}", evidence.join("; ")),
+                    };
+                    out.push_str(&format!("    session {}\n", sanitize(text.as_bytes())));
+                }
             }
         }
     }

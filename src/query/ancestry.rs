@@ -14,9 +14,14 @@ pub struct Markers {
     /// Leads its process group: pid == pgid.
     pub group_leader: bool,
     /// Reparented to init or a subreaper: its parent is pid 1 (or a user
-    /// service manager) while its session or process group was created by
-    /// another process that is no longer among its ancestors. This is the
-    /// double-fork/setsid escape that survives `kill -- -PGID`.
+    /// service manager) while either its session or process group was
+    /// created by another process that is no longer among its ancestors (the
+    /// double-fork escape), or its environment shows it was started from a
+    /// terminal, tmux or ecluse (`TMUX`, `TMUX_PANE`, `SSH_TTY`, `STY`,
+    /// `ECLUSE_SLUG`, `TERM`), which init never gives its own services (the
+    /// `setsid()` escape whose parent died). Heuristic: a service started by
+    /// init with such variables, or a snapshot without environments, can be
+    /// judged wrongly.
     pub orphaned: bool,
     pub kernel_thread: bool,
 }
@@ -71,7 +76,16 @@ pub(crate) fn is_orphaned(snapshot: &Snapshot, pid: ProcessId) -> bool {
     let created_elsewhere = |leader: ProcessId| {
         leader != pid && leader.0 != 0 && !super::is_descendant(snapshot, leader, pid)
     };
-    created_elsewhere(record.sid) || created_elsewhere(record.pgid)
+    created_elsewhere(record.sid) || created_elsewhere(record.pgid) || started_interactively(process)
+}
+
+/// Environment variables that mark a process started from a terminal session.
+const INTERACTIVE_MARKERS: [&[u8]; 6] = [b"TMUX", b"TMUX_PANE", b"SSH_TTY", b"STY", b"ECLUSE_SLUG", b"TERM"];
+
+fn started_interactively(process: &crate::snapshot::Process) -> bool {
+    INTERACTIVE_MARKERS
+        .iter()
+        .any(|key| process.env_value(key).is_some())
 }
 
 /// Init, or a per-user service manager acting as child subreaper.

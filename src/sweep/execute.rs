@@ -17,17 +17,40 @@ pub fn sweep(
     selection: &Selection,
     options: &SweepOptions,
 ) -> Result<SweepReport, SweepError> {
+    sweep_from(backend, None, selection, options)
+}
+
+/// [`sweep`], resolving the first round on `snapshot` when given (it must
+/// hold the layers `selection.layers()` names) instead of capturing anew.
+pub fn sweep_from(
+    backend: &Backend,
+    snapshot: Option<&Snapshot>,
+    selection: &Selection,
+    options: &SweepOptions,
+) -> Result<SweepReport, SweepError> {
     if selection.selectors.is_empty() {
         return Err(SweepError::EmptySelection);
     }
     let started = Instant::now();
-    let layers = selection.layers();
+    let mut first = snapshot;
+    let respawn = selection.respawn_selection();
     let mut processes: Vec<SweptProcess> = Vec::new();
     let mut handled: HashSet<Identity> = HashSet::new();
     let mut rounds = 0;
     while rounds < options.max_rounds.max(1) {
-        let snapshot = capture(backend, CaptureOptions::new(layers))?;
-        let mut round_plan = plan(&snapshot, selection)?;
+        let round_selection = if rounds == 0 { selection } else { &respawn };
+        if round_selection.selectors.is_empty() {
+            break;
+        }
+        let captured;
+        let snapshot = match first.take() {
+            Some(given) => given,
+            None => {
+                captured = capture(backend, CaptureOptions::new(round_selection.layers()))?;
+                &captured
+            }
+        };
+        let mut round_plan = plan(snapshot, round_selection)?;
         round_plan.targets.retain(|t| !handled.contains(&t.identity));
         // A second round only acts on processes that are new and signallable.
         if rounds > 0 && round_plan.to_signal().next().is_none() {

@@ -30,13 +30,13 @@ mod execute;
 mod plan;
 mod report;
 
-pub use execute::{execute, sweep};
+pub use execute::{execute, sweep, sweep_from};
 pub use plan::{plan, Plan, Target};
 pub use report::{Fate, SpareReason, SweepReport, SweptProcess};
 
 use crate::query::PortQuery;
 use crate::snapshot::Layers;
-use limier_platform::{ProcessId, Signal};
+use limier_platform::{Identity, ProcessId, Signal};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -56,6 +56,9 @@ pub enum Selector {
     Dir(PathBuf),
     /// Every process whose environment holds `key=value`.
     Env { key: String, value: String },
+    /// Exactly one process incarnation (no descendants), with the reason it
+    /// was chosen; matches nothing once the pid names another process.
+    Process { identity: Identity, reason: String },
 }
 
 impl Selector {
@@ -71,12 +74,15 @@ impl Selector {
             },
             Selector::Dir(dir) => format!("dir {}", dir.display()),
             Selector::Env { key, value } => format!("env {key}={value}"),
+            Selector::Process { reason, .. } => reason.clone(),
         }
     }
 
     fn layers(&self) -> Layers {
         match self {
-            Selector::Pid(_) | Selector::Pgid(_) | Selector::Sid(_) => Layers::PROCESSES,
+            Selector::Pid(_) | Selector::Pgid(_) | Selector::Sid(_) | Selector::Process { .. } => {
+                Layers::PROCESSES
+            }
             Selector::Port(_) => Layers::PORTS,
             Selector::Dir(_) => Layers::FILES,
             Selector::Env { .. } => Layers {
@@ -100,6 +106,22 @@ impl Selection {
         Selection {
             selectors,
             spare: BTreeMap::new(),
+        }
+    }
+
+    /// The part of the selection that can match processes born after the
+    /// first round (a respawn re-binding the port, re-entering the directory,
+    /// inheriting the tag). Pids, groups and sessions are pinned to round one:
+    /// their numbers may be reused by unrelated processes afterwards.
+    pub fn respawn_selection(&self) -> Selection {
+        Selection {
+            selectors: self
+                .selectors
+                .iter()
+                .filter(|s| matches!(s, Selector::Port(_) | Selector::Dir(_) | Selector::Env { .. }))
+                .cloned()
+                .collect(),
+            spare: self.spare.clone(),
         }
     }
 

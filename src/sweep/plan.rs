@@ -85,6 +85,14 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
                     add(pid, label.clone());
                 }
             }
+            Selector::Process { identity, .. } => {
+                let same = snapshot
+                    .process(identity.pid)
+                    .is_some_and(|p| p.record.identity() == *identity);
+                if same {
+                    add(identity.pid, label.clone());
+                }
+            }
         }
     }
     let protected = protected_pids(snapshot);

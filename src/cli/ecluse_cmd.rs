@@ -1,0 +1,163 @@
+//! `limier ecluse status | down | flush`.
+
+use super::args::{EcluseCommand, RepoArgs};
+use super::format::table;
+use super::kill::{options, render_report};
+use super::sanitize::sanitize_str;
+use super::{inspect_note, live_snapshot, to_json, CliError, Outcome, Render};
+use crate::ecluse::{
+    down_selection, flush_selection, status, Attribution, Owner, Repo, SessionStatus, TeardownPlan, Verdict,
+};
+use crate::snapshot::{Layers, Snapshot};
+use crate::sweep::sweep_from;
+use limier_platform::Backend;
+use serde::Serialize;
+
+pub fn run(command: &EcluseCommand, render: Render) -> Result<Outcome, CliError> {
+    match command {
+        EcluseCommand::Status { slug, repo } => run_status(slug.as_deref(), repo, render),
+        EcluseCommand::Down { slug, repo, sweep } => {
+            let repo = open_repo(repo)?;
+            let snapshot = live_snapshot(Layers::ALL)?;
+            let attribution = Attribution::build(&snapshot, &repo, std::slice::from_ref(slug));
+            let plan = down_selection(&snapshot, &attribution, slug)?;
+            run_teardown(&snapshot, plan, sweep, render)
+        }
+        EcluseCommand::Flush { repo, sweep } => {
+            let repo = open_repo(repo)?;
+            let snapshot = live_snapshot(Layers::ALL)?;
+            let mut slugs = repo.worktree_slugs();
+            if let Ok(entries) = std::fs::read_dir(repo.root.join(".ecluse/pids")) {
+                slugs.extend(entries.filter_map(|e| Some(e.ok()?.file_name().to_str()?.to_owned())));
+            }
+            let attribution = Attribution::build(&snapshot, &repo, &slugs);
+            let plan = flush_selection(&snapshot, &repo, &attribution);
+            run_teardown(&snapshot, plan, sweep, render)
+        }
+    }
+}
+
+/// Finds the repo from `--repo` or the current directory.
+pub(crate) fn open_repo(args: &RepoArgs) -> Result<Repo, CliError> {
+    let start = match &args.repo {
+        Some(dir) => dir.clone(),
+        None => std::env::current_dir().map_err(|e| CliError(format!("current directory: {e}")))?,
+    };
+    Ok(Repo::discover(&start, args.lock_timeout)?)
+}
+
+#[derive(Serialize)]
+struct StatusReport<'a> {
+    #[serde(serialize_with = "limier_platform::records::serialize_path")]
+    repo: std::path::PathBuf,
+    sessions: &'a [SessionStatus],
+    skipped: &'a [String],
+    not_inspectable: usize,
+}
+
+fn run_status(slug: Option<&str>, repo_args: &RepoArgs, render: Render) -> Result<Outcome, CliError> {
+    let repo = open_repo(repo_args)?;
+    let snapshot = live_snapshot(Layers::ALL)?;
+    let attribution = Attribution::build(&snapshot, &repo, &[]);
+    let sessions = status(&snapshot, &repo, &attribution, slug)?;
+    let unhealthy = sessions.iter().any(|s| !s.all_healthy);
+    let stdout = if render.json {
+        to_json(&StatusReport {
+            repo: repo.root.clone(),
+            sessions: &sessions,
+            skipped: &attribution.skipped,
+            not_inspectable: snapshot.not_inspectable_count(),
+        })?
+    } else if render.terse {
+        super::terse_pids(sessions.iter().flat_map(|s| &s.services).filter_map(|s| s.listener_pid))
+    } else {
+        human_status(&sessions, &attribution)
+    };
+    let mut notes: Vec<String> = inspect_note(snapshot.not_inspectable_count()).into_iter().collect();
+    if !render.json {
+        notes.extend(attribution.skipped.iter().cloned());
+    }
+    Ok(Outcome {
+        stdout,
+        notes,
+        code: if unhealthy { super::EXIT_NOTHING } else { super::EXIT_FOUND },
+    })
+}
+
+fn owner_text(owner: &Owner) -> String {
+    match owner {
+        Owner::Unattributed => "no session".into(),
+        Owner::Session { slug, .. } => slug.clone(),
+        Owner::Conflict { sessions, .. } => format!("conflict: {}", sessions.join("/")),
+    }
+}
+
+fn human_status(sessions: &[SessionStatus], _attribution: &Attribution) -> String {
+    if sessions.is_empty() {
+        return "no sessions in .ecluse/state.json\n".into();
+    }
+    let mut rows = vec![vec![
+        "SESSION".to_string(),
+        "SLOT".into(),
+        "SERVICE".into(),
+        "TYPE".into(),
+        "PORT".into(),
+        "STATUS".into(),
+        "PID".into(),
+        "LISTENER".into(),
+        "LISTENER'S SESSION".into(),
+    ]];
+    for session in sessions {
+        for service in &session.services {
+            let status = match service.verdict {
+                Verdict::Up => "up".to_string(),
+                Verdict::Down if !service.managed => "unmanaged".into(),
+                Verdict::Down => "DOWN".into(),
+                Verdict::WrongOwner => "WRONG OWNER".into(),
+                Verdict::NotJudged => "docker".into(),
+            };
+            rows.push(vec![
+                sanitize_str(&session.slug),
+                session.slot.to_string(),
+                sanitize_str(&service.name),
+                service.kind.to_string(),
+                service.port.map_or("-".into(), |p| p.to_string()),
+                status,
+                service.pid.map_or("-".into(), |p| p.to_string()),
+                service.listener_pid.map_or("-".into(), |p| p.to_string()),
+                service.listener_session.as_ref().map_or("-".into(), |o| sanitize_str(&owner_text(o))),
+            ]);
+        }
+    }
+    table(&rows)
+}
+
+#[derive(Serialize)]
+struct TeardownReport<'a> {
+    #[serde(flatten)]
+    sweep: &'a crate::sweep::SweepReport,
+    skipped: &'a [String],
+}
+
+fn run_teardown(
+    snapshot: &Snapshot,
+    plan: TeardownPlan,
+    sweep_args: &super::args::SweepArgs,
+    render: Render,
+) -> Result<Outcome, CliError> {
+    let backend = Backend::new()?;
+    let report = sweep_from(&backend, Some(snapshot), &plan.selection, &options(sweep_args))?;
+    if render.json {
+        return Ok(Outcome {
+            stdout: to_json(&TeardownReport {
+                sweep: &report,
+                skipped: &plan.skipped,
+            })?,
+            notes: Vec::new(),
+            code: report.exit_code(),
+        });
+    }
+    let mut outcome = render_report(&report, render)?;
+    outcome.notes.extend(plan.skipped.iter().map(|s| format!("skipped: {s}")));
+    Ok(outcome)
+}

@@ -1,0 +1,61 @@
+//! ecluse's process work, done natively from ecluse's own files.
+//!
+//! [`Repo`] reads `.ecluse.toml`, `.ecluse/state.json` (under ecluse's
+//! shared lock) and the pid files; [`Attribution`] decides which session each
+//! process belongs to and on what evidence; [`status`] checks every service's
+//! port owner; [`down_selection`] and [`flush_selection`] turn a session or a
+//! whole repo into a sweep selection. limier never writes ecluse's files.
+//!
+//! ```no_run
+//! use limier::ecluse::{Repo, Attribution, status};
+//! use limier::snapshot::{capture, CaptureOptions, Layers};
+//! let repo = Repo::discover(std::path::Path::new("."), std::time::Duration::from_secs(2))?;
+//! let backend = limier_platform::Backend::new()?;
+//! let snapshot = capture(&backend, CaptureOptions::new(Layers::ALL))?;
+//! let attribution = Attribution::build(&snapshot, &repo, &[]);
+//! for session in status(&snapshot, &repo, &attribution, None)? {
+//!     println!("{}: all healthy = {}", session.slug, session.all_healthy);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod attribution;
+mod config;
+mod pidfile;
+mod ports;
+mod repo;
+mod state;
+mod status;
+mod teardown;
+
+pub use attribution::{Attribution, Evidence, EvidenceKind, Owner, PidFileCheck, PortContext, SessionView};
+pub use config::{Config, ExtraPort, Run, Service};
+pub use pidfile::{lstart_token, token_matches, PidFile};
+pub use ports::{PortAssignment, PortKind, PortMap};
+pub use repo::Repo;
+pub use state::{Session, State};
+pub use status::{status, ServiceStatus, SessionStatus, Verdict};
+pub use teardown::{down_selection, flush_selection, TeardownPlan};
+
+use std::path::PathBuf;
+
+/// Why ecluse's files could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EcluseError {
+    #[error("no .ecluse.toml in {} or any parent directory (use --repo DIR)", .0.display())]
+    NotARepo(PathBuf),
+    #[error("{}: {reason}", path.display())]
+    Invalid { path: PathBuf, reason: String },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Lock(#[from] limier_platform::LockError),
+    #[error("no session {0:?} in .ecluse/state.json")]
+    NoSuchSession(String),
+    #[error(transparent)]
+    Query(#[from] crate::query::QueryError),
+}

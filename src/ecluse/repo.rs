@@ -1,0 +1,139 @@
+//! Finding and loading an ecluse repository.
+
+use super::{Config, EcluseError, PidFile, State};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// An ecluse repository: its root, configuration and state.
+#[derive(Debug, Clone)]
+pub struct Repo {
+    pub root: PathBuf,
+    pub config: Config,
+    pub state: State,
+}
+
+impl Repo {
+    /// Finds the repository around `start`: the nearest directory holding
+    /// `.ecluse.toml`, or, from inside a worktree, the root above it.
+    pub fn discover(start: &Path, lock_timeout: Duration) -> Result<Repo, EcluseError> {
+        let start = std::fs::canonicalize(start).map_err(|source| EcluseError::Io {
+            path: start.to_owned(),
+            source,
+        })?;
+        let candidates: Vec<&Path> = start
+            .ancestors()
+            .filter(|dir| dir.join(".ecluse.toml").is_file())
+            .collect();
+        let nearest = *candidates.first().ok_or_else(|| EcluseError::NotARepo(start.clone()))?;
+        // A worktree holds its own copy of .ecluse.toml; the root is the
+        // ancestor whose worktree_dir contains it.
+        for &outer in &candidates[1..] {
+            if let Ok(config) = load_config(outer) {
+                if nearest.starts_with(outer.join(&config.worktree_dir)) {
+                    return Repo::load(outer, lock_timeout);
+                }
+            }
+        }
+        Repo::load(nearest, lock_timeout)
+    }
+
+    /// Loads the repository rooted at `root`; state.json is read under a
+    /// shared lock on `.ecluse/state.lock`, waiting at most `lock_timeout`.
+    pub fn load(root: &Path, lock_timeout: Duration) -> Result<Repo, EcluseError> {
+        let config = load_config(root)?;
+        let ecluse_dir = root.join(".ecluse");
+        let _lock = limier_platform::lock_shared(&ecluse_dir.join("state.lock"), lock_timeout)?;
+        let state_path = ecluse_dir.join("state.json");
+        let state = match std::fs::read_to_string(&state_path) {
+            Ok(text) => State::parse(&text).map_err(|reason| EcluseError::Invalid {
+                path: state_path,
+                reason,
+            })?,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => State {
+                version: 1,
+                sessions: Vec::new(),
+            },
+            Err(source) => return Err(EcluseError::Io { path: state_path, source }),
+        };
+        Ok(Repo {
+            root: root.to_owned(),
+            config,
+            state,
+        })
+    }
+
+    /// `<root>/<worktree_dir>`.
+    pub fn worktree_root(&self) -> PathBuf {
+        self.root.join(&self.config.worktree_dir)
+    }
+
+    /// The worktree a slug gets by convention (used when state.json no longer lists it).
+    pub fn worktree_for(&self, slug: &str) -> PathBuf {
+        self.worktree_root().join(slug)
+    }
+
+    /// `<root>/.ecluse/pids/<slug>/`.
+    pub fn pid_dir(&self, slug: &str) -> PathBuf {
+        self.root.join(".ecluse").join("pids").join(slug)
+    }
+
+    /// Every pid file of a slug: `(service, path, parsed or why not)`.
+    pub fn pid_files(&self, slug: &str) -> Vec<(String, PathBuf, Result<PidFile, String>)> {
+        let mut paths: Vec<PathBuf> = self
+            .state
+            .sessions
+            .iter()
+            .filter(|s| s.slug == slug)
+            .flat_map(|s| s.pid_files.iter().cloned())
+            .collect();
+        if let Ok(entries) = std::fs::read_dir(self.pid_dir(slug)) {
+            paths.extend(
+                entries
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "pid")),
+            );
+        }
+        paths.sort();
+        paths.dedup();
+        paths
+            .into_iter()
+            .filter_map(|path| {
+                let service = path.file_stem()?.to_string_lossy().into_owned();
+                let parsed = match std::fs::read(&path) {
+                    Ok(bytes) => match std::str::from_utf8(&bytes) {
+                        Ok(text) => PidFile::parse(text),
+                        Err(_) => Err("not UTF-8 text".to_owned()),
+                    },
+                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => return None,
+                    Err(err) => Err(err.to_string()),
+                };
+                Some((service, path, parsed))
+            })
+            .collect()
+    }
+
+    /// Slugs with a directory under worktree_dir (sessions ecluse may have forgotten).
+    pub fn worktree_slugs(&self) -> Vec<String> {
+        let mut slugs: Vec<String> = std::fs::read_dir(self.worktree_root())
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        slugs.sort();
+        slugs
+    }
+}
+
+fn load_config(root: &Path) -> Result<Config, EcluseError> {
+    let path = root.join(".ecluse.toml");
+    let text = std::fs::read_to_string(&path).map_err(|source| EcluseError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    Config::parse(&text).map_err(|reason| EcluseError::Invalid { path, reason })
+}

@@ -1,0 +1,172 @@
+//! `limier ecluse status`: is each service up, down, or held by someone else?
+
+use super::attribution::PidFileCheck;
+use super::{Attribution, EcluseError, Evidence, Owner, Repo, Run};
+use crate::query::{descendants, holders, PortQuery};
+use crate::snapshot::Snapshot;
+use limier_platform::ProcessId;
+use serde::Serialize;
+
+/// The verdict on one service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Up,
+    Down,
+    /// The port is held by a process that is neither the stored pid nor its descendant.
+    WrongOwner,
+    /// Docker services: who holds the port is reported, nothing is judged.
+    NotJudged,
+}
+
+/// One service of one session. The first fields keep ecluse's JSON names.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceStatus {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub port: Option<u16>,
+    /// `null` for docker services (not judged).
+    pub healthy: Option<bool>,
+    pub managed: bool,
+    /// The pid file's pid (whatever its check said).
+    pub pid: Option<ProcessId>,
+    pub tmux_window: Option<String>,
+    pub listener_pid: Option<ProcessId>,
+    pub wrong_owner: bool,
+    /// Whose the listener is (session, conflict or unattributed).
+    pub listener_session: Option<Owner>,
+    pub verdict: Verdict,
+    pub listener_pids: Vec<ProcessId>,
+    pub pid_file: Option<PidFileCheck>,
+    /// The evidence tying the listener to sessions.
+    pub evidence: Vec<Evidence>,
+}
+
+/// One session. Keeps ecluse's `slug`, `slot`, `all_healthy`, `tmux_session`, `services`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionStatus {
+    pub slug: String,
+    pub slot: u8,
+    pub all_healthy: bool,
+    pub tmux_session: Option<String>,
+    /// "active", "pending" or "stopped".
+    pub status: String,
+    pub services: Vec<ServiceStatus>,
+}
+
+/// Checks every service of every session (or of `slug` alone).
+pub fn status(
+    snapshot: &Snapshot,
+    repo: &Repo,
+    attribution: &Attribution,
+    slug: Option<&str>,
+) -> Result<Vec<SessionStatus>, EcluseError> {
+    let sessions: Vec<&super::Session> = match slug {
+        Some(slug) => vec![repo
+            .state
+            .sessions
+            .iter()
+            .find(|s| s.slug == slug)
+            .ok_or_else(|| EcluseError::NoSuchSession(slug.to_owned()))?],
+        None => repo.state.sessions.iter().collect(),
+    };
+    let stride = repo.config.stride();
+    let mut out = Vec::new();
+    for session in sessions {
+        let mut services = Vec::new();
+        for service in repo.config.services.iter().filter(|s| session.runs(&s.name)) {
+            let port = session
+                .port_overrides
+                .get(&service.name)
+                .copied()
+                .or_else(|| service.port(session.slot, stride));
+            let mut listener_pids: Vec<ProcessId> = match port {
+                Some(port) => holders(snapshot, PortQuery::new(port))?
+                    .iter()
+                    .flat_map(|h| h.pids())
+                    .collect(),
+                None => Vec::new(),
+            };
+            listener_pids.sort_unstable();
+            listener_pids.dedup();
+            let check = attribution
+                .pid_files
+                .get(&(session.slug.clone(), service.name.clone()))
+                .cloned();
+            let stored = match &check {
+                Some(PidFileCheck::Verified { pid }) => Some(*pid),
+                Some(PidFileCheck::Legacy { pid, corroborated: true }) => Some(*pid),
+                _ => None,
+            };
+            let pid = match &check {
+                Some(
+                    PidFileCheck::Verified { pid }
+                    | PidFileCheck::Legacy { pid, .. }
+                    | PidFileCheck::Recycled { pid }
+                    | PidFileCheck::Dead { pid },
+                ) => Some(*pid),
+                _ => None,
+            };
+            // Who may hold the port: the stored pid and its descendants; with
+            // no usable pid file, whatever is tied to the session by identity.
+            let ours = |listener: ProcessId| match stored {
+                Some(stored) => listener == stored || descendants(snapshot, stored).contains(&listener),
+                None => attribution.owner(listener).slug() == Some(session.slug.as_str())
+                    && attribution
+                        .evidence(listener)
+                        .iter()
+                        .any(|e| e.session == session.slug && e.kind.strength() <= 3),
+            };
+            let docker = service.run == Run::Docker;
+            let intruder = listener_pids.iter().copied().find(|&l| !ours(l));
+            let verdict = if docker {
+                Verdict::NotJudged
+            } else if listener_pids.iter().any(|&l| ours(l)) {
+                Verdict::Up
+            } else if intruder.is_some() {
+                Verdict::WrongOwner
+            } else if port.is_none() && stored.is_some() {
+                Verdict::Up
+            } else {
+                Verdict::Down
+            };
+            let listener = match verdict {
+                Verdict::WrongOwner => intruder,
+                _ => listener_pids.first().copied(),
+            };
+            let managed = service.managed();
+            services.push(ServiceStatus {
+                name: service.name.clone(),
+                kind: if docker { "docker" } else { "native" },
+                port,
+                healthy: (!docker).then_some(verdict == Verdict::Up || !managed),
+                managed: if docker { true } else { managed },
+                pid,
+                tmux_window: (session.process_manager.as_deref() == Some("tmux") && !docker)
+                    .then(|| service.name.clone()),
+                listener_pid: listener,
+                wrong_owner: verdict == Verdict::WrongOwner,
+                listener_session: listener.map(|l| attribution.owner(l)),
+                verdict,
+                listener_pids,
+                pid_file: check,
+                evidence: listener
+                    .map(|l| attribution.evidence(l).into_iter().cloned().collect())
+                    .unwrap_or_default(),
+            });
+        }
+        let all_healthy = services
+            .iter()
+            .all(|s| s.kind == "docker" || !s.managed || s.healthy == Some(true));
+        out.push(SessionStatus {
+            slug: session.slug.clone(),
+            slot: session.slot,
+            all_healthy,
+            tmux_session: session.tmux_session.clone(),
+            status: session.status.clone().unwrap_or_else(|| "active".into()),
+            services,
+        });
+    }
+    Ok(out)
+}
