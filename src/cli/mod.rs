@@ -105,7 +105,8 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
             write_stdout(&outcome.stdout).unwrap_or(outcome.code)
         }
         Err(CliError(message)) => {
-            eprintln!("limier: {message}");
+            let one_line: Vec<&str> = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+            eprintln!("limier: {}", one_line.join(": "));
             EXIT_ERROR
         }
     }

@@ -68,7 +68,8 @@ pub enum EvidenceKind {
     PidFile { service: String, verified: bool },
     /// A descendant of a pid-file process.
     PidFileDescendant { service: String, ancestor: ProcessId },
-    /// `ECLUSE_SLUG=<slug>` in its environment.
+    /// `ECLUSE_SLUG=<slug>` in its environment, and a path inside the repo
+    /// (slugs are unique per repo only).
     EnvTag,
     /// Its cwd, root, exe, an fd or a mapping is inside the session's worktree.
     Worktree {
@@ -192,13 +193,28 @@ impl Attribution {
             attribution.skipped.push("environment not read: ECLUSE_SLUG tags not checked".into());
         }
         let sessions = attribution.sessions.clone();
+        let in_repo: BTreeSet<ProcessId> = users_below(snapshot, &repo.root)
+            .map(|users| users.into_iter().map(|u| u.pid).collect())
+            .unwrap_or_default();
         let mut legacy = Vec::new();
         for view in &sessions {
             attribution.add_pid_files(snapshot, repo, view, &mut legacy);
             if snapshot.layers.environ {
                 for process in snapshot.processes() {
-                    if process.env_value(b"ECLUSE_SLUG") == Some(view.slug.as_bytes()) {
+                    if process.env_value(b"ECLUSE_SLUG") != Some(view.slug.as_bytes()) {
+                        continue;
+                    }
+                    // Slugs are only unique within a repo: a tag counts when
+                    // the process also has a path inside this repo.
+                    if in_repo.contains(&process.pid()) {
                         attribution.add(process.pid(), &view.slug, EvidenceKind::EnvTag);
+                    } else {
+                        attribution.skipped.push(format!(
+                            "pid {} is tagged ECLUSE_SLUG={} but uses nothing inside {}: it may be another repo's session; left alone",
+                            process.pid(),
+                            view.slug,
+                            repo.root.display()
+                        ));
                     }
                 }
             }

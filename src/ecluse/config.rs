@@ -49,6 +49,11 @@ pub struct ExtraPort {
     pub port_env: String,
 }
 
+/// Folds a multi-line parser message into one line.
+fn one_line(message: &str) -> String {
+    message.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(": ")
+}
+
 fn default_max_slots() -> u8 {
     8
 }
@@ -62,7 +67,7 @@ fn default_worktree_dir() -> String {
 impl Config {
     /// Parses `.ecluse.toml` text.
     pub fn parse(text: &str) -> Result<Config, String> {
-        let config: Config = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        let config: Config = toml::from_str(text).map_err(|e| one_line(e.message()))?;
         if !matches!(config.mode.as_str(), "container" | "host" | "hybrid") {
             return Err(format!("mode {:?} is not container, host or hybrid", config.mode));
         }

@@ -18,7 +18,8 @@ pub struct TeardownPlan {
 
 /// Everything attributed to `slug`, never a process attributed to another
 /// session. Works for a slug ecluse already forgot (after `ecluse down`):
-/// its worktree and `ECLUSE_SLUG` tag still find the escapees.
+/// its worktree and `ECLUSE_SLUG` tag still find the escapees. Rounds after
+/// the first re-check the worktree for respawns.
 pub fn down_selection(
     snapshot: &Snapshot,
     attribution: &Attribution,
@@ -27,13 +28,9 @@ pub fn down_selection(
     let view = attribution
         .session(slug)
         .ok_or_else(|| EcluseError::NoSuchSession(slug.to_owned()))?;
-    let mut selection = Selection::new(vec![
-        Selector::Env {
-            key: "ECLUSE_SLUG".into(),
-            value: slug.to_owned(),
-        },
-        Selector::Dir(view.worktree.clone()),
-    ]);
+    // The tag is matched through the attribution (scoped to this repo), not
+    // as a global environment selector: another repo may run the same slug.
+    let mut selection = Selection::new(vec![Selector::Dir(view.worktree.clone())]);
     let mut skipped = attribution.skipped.clone();
     for pid in attribution.pids() {
         let Some(process) = snapshot.process(pid) else { continue };

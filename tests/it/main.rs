@@ -1,5 +1,6 @@
 //! limier's integration tests: real processes, real sockets, exact pids.
 
+mod ecluse;
 mod errors;
 mod in_dir;
 mod kill;
