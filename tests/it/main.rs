@@ -1,6 +1,7 @@
 //! limier's integration tests: real processes, real sockets, exact pids.
 
 mod ecluse;
+mod ecluse_e2e;
 mod errors;
 mod in_dir;
 mod kill;
