@@ -1,0 +1,398 @@
+//! limier beside the tools it replaces, timed in the same run, on a load it
+//! builds itself: ~1,600 processes in wrapper chains holding ~55,000 fds,
+//! listeners at the bottom of the chains.
+//!
+//!     cargo bench --bench forensics
+//!
+//! Groups: `who` (vs lsof, ss, fuser), `in` (vs lsof +D), `sweep` (vs
+//! ecluse's kill/kill -0 loop), `ecluse` (flush plan vs ecluse's lsof
+//! sequence; one service's ownership check vs one lsof call). A summary of
+//! medians and ratios is printed at the end and written to
+//! `target/criterion/limier-summary.md`. Set `LIMIER_BENCH_PROCESSES` and
+//! `LIMIER_BENCH_FDS` to change the load.
+
+use criterion::Criterion;
+use serde_json::Value;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const LIMIER: &str = env!("CARGO_BIN_EXE_limier");
+
+/// A running helper script that prints one JSON line, then waits for stdin to close.
+struct Helper {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    report: Value,
+}
+
+impl Helper {
+    fn start(script: &str, args: &[String]) -> Helper {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("benches/support")
+            .join(script);
+        let mut child = Command::new("python3")
+            .arg(path)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let stdin = child.stdin.take();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let report =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("{script}: {e}: {line:?}"));
+        Helper {
+            child,
+            stdin,
+            report,
+        }
+    }
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        if let Some(mut stdin) = self.stdin.take() {
+            let _ = stdin.flush();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// Per-command samples, for the ratio summary.
+#[derive(Default)]
+struct Samples(RefCell<BTreeMap<String, Vec<Duration>>>);
+
+impl Samples {
+    fn record(&self, name: &str, elapsed: Duration) {
+        self.0
+            .borrow_mut()
+            .entry(name.to_owned())
+            .or_default()
+            .push(elapsed);
+    }
+
+    fn median(&self, name: &str) -> Option<Duration> {
+        let samples = self.0.borrow();
+        let mut list = samples.get(name)?.clone();
+        list.sort();
+        list.get(list.len() / 2).copied()
+    }
+}
+
+fn run_quiet(program: &str, args: &[&str]) -> std::process::ExitStatus {
+    Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("{program}: {e}"))
+}
+
+fn stdout_of(program: &str, args: &[&str]) -> String {
+    let output = Command::new(program)
+        .args(args)
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Times `command` once per iteration as a whole process, recording each run.
+fn bench_command(
+    group: &mut criterion::BenchmarkGroup<criterion::measurement::WallTime>,
+    samples: &Samples,
+    name: &str,
+    mut command: impl FnMut(),
+) {
+    group.bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let start = Instant::now();
+                command();
+                let elapsed = start.elapsed();
+                samples.record(name, elapsed);
+                total += elapsed;
+            }
+            total
+        })
+    });
+}
+
+fn env_number(key: &str, default: usize) -> usize {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn system_counts() -> (usize, usize) {
+    let mut processes = 0;
+    let mut fds = 0;
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        {
+            processes += 1;
+            fds += std::fs::read_dir(entry.path().join("fd")).map_or(0, |d| d.count());
+        }
+    }
+    (processes, fds)
+}
+
+/// Writes an ecluse repo over the load: 16 slots, two services with a base
+/// and an extra port each, 16 sessions whose worktrees are the load's.
+fn write_ecluse_repo(root: &Path) -> Vec<u16> {
+    let config = "mode = \"host\"\nmax_slots = 16\nworktree_dir = \"worktrees\"\n\n\
+        [[services]]\nname = \"web\"\nbase_port = 7300\ncommand = \"pnpm dev\"\n\
+        extra_ports = [{ base_port = 9300, port_env = \"WEB_HMR_PORT\" }]\n\n\
+        [[services]]\nname = \"api\"\nbase_port = 7400\ncommand = \"pnpm api\"\n\
+        extra_ports = [{ base_port = 9400, port_env = \"API_DEBUG_PORT\" }]\n";
+    std::fs::write(root.join(".ecluse.toml"), config).unwrap();
+    std::fs::create_dir_all(root.join(".ecluse")).unwrap();
+    let sessions: Vec<Value> = (1..=16)
+        .map(|slot| {
+            serde_json::json!({
+                "slug": format!("s{slot}"), "mode": "host", "slot": slot, "branch": format!("s{slot}"),
+                "worktree_path": root.join("worktrees").join(format!("s{slot}")),
+                "started_at": "2026-11-27T10:00:00+00:00", "process_manager": "tmux",
+                "tmux_session": format!("ecluse-s{slot}"), "pid_files": []
+            })
+        })
+        .collect();
+    std::fs::write(
+        root.join(".ecluse/state.json"),
+        serde_json::to_string(&serde_json::json!({"version": 1, "sessions": sessions})).unwrap(),
+    )
+    .unwrap();
+    let mut ports = Vec::new();
+    for slot in 1..=16u16 {
+        ports.extend([7300 + slot, 9300 + slot, 7400 + slot, 9400 + slot]);
+    }
+    ports
+}
+
+fn main() {
+    let processes = env_number("LIMIER_BENCH_PROCESSES", 1600);
+    let fds = env_number("LIMIER_BENCH_FDS", 34);
+    let dir = tempfile::Builder::new()
+        .prefix("limier-bench-")
+        .tempdir()
+        .unwrap();
+    let root: PathBuf = std::fs::canonicalize(dir.path()).unwrap();
+    let load = Helper::start(
+        "load.py",
+        &[
+            processes.to_string(),
+            fds.to_string(),
+            "6".into(),
+            root.to_string_lossy().into_owned(),
+        ],
+    );
+    let ports: Vec<u64> = load.report["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_u64().unwrap())
+        .collect();
+    let port = ports[ports.len() / 2].to_string();
+    let (total_processes, total_fds) = system_counts();
+    println!("load: {total_processes} processes, {total_fds} open fds on this machine; who asks about port {port}");
+
+    // Correctness before speed: limier and lsof name the same holder.
+    let limier_pid = stdout_of(LIMIER, &["-t", &port]);
+    let lsof_pid = stdout_of("lsof", &["-t", &format!("-iTCP:{port}"), "-sTCP:LISTEN"]);
+    assert_eq!(
+        limier_pid.trim(),
+        lsof_pid.trim(),
+        "limier and lsof disagree on port {port}"
+    );
+    let worktree = root.join("worktrees/s3");
+    let worktree_arg = worktree.to_string_lossy().into_owned();
+
+    let samples = Samples::default();
+    let mut c = Criterion::default()
+        .configure_from_args()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+
+    let mut who = c.benchmark_group("who");
+    let tcp = format!("-iTCP:{port}");
+    let sport = format!("sport = :{port}");
+    let fuser_arg = format!("{port}/tcp");
+    bench_command(&mut who, &samples, "limier who", || {
+        assert!(run_quiet(LIMIER, &["who", &port]).success())
+    });
+    bench_command(&mut who, &samples, "lsof -t -iTCP:P -sTCP:LISTEN", || {
+        run_quiet("lsof", &["-t", &tcp, "-sTCP:LISTEN"]);
+    });
+    bench_command(&mut who, &samples, "ss -Hltnp sport = :P", || {
+        run_quiet("ss", &["-Hltnp", &sport]);
+    });
+    bench_command(&mut who, &samples, "fuser P/tcp", || {
+        run_quiet("fuser", &[&fuser_arg]);
+    });
+    who.finish();
+
+    let mut in_group = c.benchmark_group("in");
+    bench_command(&mut in_group, &samples, "limier in", || {
+        assert!(run_quiet(LIMIER, &["in", &worktree_arg]).success())
+    });
+    bench_command(&mut in_group, &samples, "lsof -t +D DIR", || {
+        run_quiet("lsof", &["-t", "+D", &worktree_arg]);
+    });
+    in_group.finish();
+
+    let ecluse_ports = write_ecluse_repo(&root);
+    let root_arg = root.to_string_lossy().into_owned();
+    let mut ecluse = c.benchmark_group("ecluse");
+    bench_command(
+        &mut ecluse,
+        &samples,
+        "limier ecluse flush --dry-run",
+        || {
+            run_quiet(
+                LIMIER,
+                &["ecluse", "flush", "--dry-run", "--repo", &root_arg],
+            );
+        },
+    );
+    bench_command(
+        &mut ecluse,
+        &samples,
+        "ecluse's lsof sequence (64 ports, 16 worktrees)",
+        || {
+            for p in &ecluse_ports {
+                run_quiet("lsof", &["-t", &format!("-iTCP:{p}"), "-sTCP:LISTEN"]);
+            }
+            for slot in 1..=16 {
+                run_quiet(
+                    "lsof",
+                    &["-t", "+d", &format!("{root_arg}/worktrees/s{slot}")],
+                );
+            }
+        },
+    );
+    bench_command(&mut ecluse, &samples, "limier ecluse status s1", || {
+        run_quiet(LIMIER, &["ecluse", "status", "s1", "--repo", &root_arg]);
+    });
+    bench_command(&mut ecluse, &samples, "one lsof ownership call", || {
+        run_quiet("lsof", &["-t", "-iTCP:7301", "-sTCP:LISTEN"]);
+    });
+    ecluse.finish();
+
+    let mut sweep = c.benchmark_group("sweep");
+    for way in [
+        "limier kill (16 trees x 4)",
+        "ecluse's kill loop (16 trees x 4)",
+    ] {
+        sweep.bench_function(way, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let trees = Helper::start("trees.py", &["16".into(), "4".into()]);
+                    let pgids: Vec<String> = trees.report["pgids"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|p| p.to_string())
+                        .collect();
+                    let start = Instant::now();
+                    if way.starts_with("limier") {
+                        let mut args = vec!["kill".to_string()];
+                        for pgid in &pgids {
+                            args.extend(["--pgid".to_string(), pgid.clone()]);
+                        }
+                        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                        assert!(run_quiet(LIMIER, &args).success());
+                    } else {
+                        ecluse_kill_loop(&pgids);
+                    }
+                    let elapsed = start.elapsed();
+                    samples.record(way, elapsed);
+                    total += elapsed;
+                    let gone = trees.report["pids"].as_array().unwrap().iter().all(|p| {
+                        !Path::new(&format!("/proc/{p}")).exists() || is_zombie(p.as_u64().unwrap())
+                    });
+                    assert!(gone, "{way} left processes alive");
+                }
+                total
+            })
+        });
+    }
+    sweep.finish();
+    c.final_summary();
+    drop(load);
+
+    let rows = [
+        ("who", "limier who", "lsof -t -iTCP:P -sTCP:LISTEN"),
+        ("who", "limier who", "ss -Hltnp sport = :P"),
+        ("who", "limier who", "fuser P/tcp"),
+        ("in", "limier in", "lsof -t +D DIR"),
+        (
+            "ecluse",
+            "limier ecluse flush --dry-run",
+            "ecluse's lsof sequence (64 ports, 16 worktrees)",
+        ),
+        (
+            "ecluse",
+            "limier ecluse status s1",
+            "one lsof ownership call",
+        ),
+        (
+            "sweep",
+            "limier kill (16 trees x 4)",
+            "ecluse's kill loop (16 trees x 4)",
+        ),
+    ];
+    let mut summary = format!(
+        "Load: {total_processes} processes, {total_fds} open fds ({} cores).\n\n| group | limier | median | peer | median | peer / limier |\n|---|---|---|---|---|---|\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    for (group, ours, theirs) in rows {
+        if let (Some(a), Some(b)) = (samples.median(ours), samples.median(theirs)) {
+            summary.push_str(&format!(
+                "| {group} | `{ours}` | {:.1} ms | `{theirs}` | {:.1} ms | {:.1}x |\n",
+                a.as_secs_f64() * 1000.0,
+                b.as_secs_f64() * 1000.0,
+                b.as_secs_f64() / a.as_secs_f64()
+            ));
+        }
+    }
+    println!("\n{summary}");
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion");
+    let _ = std::fs::create_dir_all(&out);
+    let _ = std::fs::write(out.join("limier-summary.md"), summary);
+}
+
+fn is_zombie(pid: u64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.rsplit_once(')')
+                .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(true)
+}
+
+/// What ecluse 0.3.1 does: per group, `kill -TERM -- -PGID`, then `kill -0`
+/// every 50 ms until the group is gone or 2 s pass, one group after another.
+fn ecluse_kill_loop(pgids: &[String]) {
+    for pgid in pgids {
+        let group = format!("-{pgid}");
+        run_quiet("kill", &["-TERM", "--", &group]);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline && run_quiet("kill", &["-0", "--", &group]).success() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}

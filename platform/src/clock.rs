@@ -22,6 +22,8 @@ pub struct LocalTime {
 /// # References
 /// localtime_r(3), tzset(3).
 pub fn local_time(epoch_seconds: i64) -> Option<LocalTime> {
+    // time_t is 64-bit on the targets limier supports, 32-bit on some others.
+    #[allow(clippy::useless_conversion)]
     let time: libc::time_t = epoch_seconds.try_into().ok()?;
     // SAFETY: `tm` is plain old data, so an all-zero value is valid; it is
     // only read after localtime_r reports success by returning non-null.

@@ -16,7 +16,10 @@ pub enum PlatformError {
     #[error("process {pid} is gone")]
     Gone { pid: ProcessId },
     #[error("permission denied reading {}", path.display())]
-    PermissionDenied { pid: Option<ProcessId>, path: PathBuf },
+    PermissionDenied {
+        pid: Option<ProcessId>,
+        path: PathBuf,
+    },
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
     #[error("{}: cannot parse {source}", path.display())]
@@ -29,7 +32,9 @@ impl PlatformError {
     /// Classifies an I/O error on a file that belongs to process `pid`.
     pub fn from_io(pid: Option<ProcessId>, path: PathBuf, err: io::Error) -> Self {
         match (err.raw_os_error(), pid) {
-            (Some(code), Some(pid)) if code == ENOENT || code == ESRCH => PlatformError::Gone { pid },
+            (Some(code), Some(pid)) if code == ENOENT || code == ESRCH => {
+                PlatformError::Gone { pid }
+            }
             (Some(code), _) if code == EACCES || code == EPERM => {
                 PlatformError::PermissionDenied { pid, path }
             }

@@ -29,6 +29,6 @@ pub use signal::Signal;
 mod clock;
 mod lock;
 mod users;
-pub use users::user_name;
 pub use clock::{local_time, LocalTime};
 pub use lock::{lock_shared, LockError, SharedLock};
+pub use users::user_name;

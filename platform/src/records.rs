@@ -8,7 +8,7 @@ use std::ffi::OsStr;
 use std::fmt;
 use std::net::IpAddr;
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A process id as the kernel reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -122,7 +122,7 @@ pub fn serialize_bytes_lossless<S: Serializer>(
 }
 
 /// Serialises a path with [`serialize_bytes_lossless`].
-pub fn serialize_path<S: Serializer>(path: &PathBuf, serializer: S) -> Result<S::Ok, S::Error> {
+pub fn serialize_path<S: Serializer>(path: &Path, serializer: S) -> Result<S::Ok, S::Error> {
     serialize_bytes_lossless(path.as_os_str().as_bytes(), serializer)
 }
 

@@ -58,7 +58,11 @@ impl FromStr for Signal {
             "USR2" => Signal::Usr2,
             "STOP" => Signal::Stop,
             "CONT" => Signal::Cont,
-            _ => return Err(format!("unknown signal {text:?} (try TERM, INT, HUP, QUIT, KILL, USR1, USR2)")),
+            _ => {
+                return Err(format!(
+                    "unknown signal {text:?} (try TERM, INT, HUP, QUIT, KILL, USR1, USR2)"
+                ))
+            }
         })
     }
 }

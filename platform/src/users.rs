@@ -14,7 +14,13 @@ pub fn user_name(uid: u32) -> Option<String> {
     // size, and the strings getpwuid_r stores point into `buffer`, which
     // outlives their use below.
     let rc = unsafe {
-        libc::getpwuid_r(uid, &mut passwd, buffer.as_mut_ptr(), buffer.len(), &mut result)
+        libc::getpwuid_r(
+            uid,
+            &mut passwd,
+            buffer.as_mut_ptr(),
+            buffer.len(),
+            &mut result,
+        )
     };
     if rc != 0 || result.is_null() || passwd.pw_name.is_null() {
         return None;

@@ -88,9 +88,7 @@ Exit codes: 0 everything selected is gone, 1 nothing matched, 2 bad input,
     Ecluse(EcluseCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(after_help = "Example:\n  limier completions bash > /etc/bash_completion.d/limier")]
-    Completions {
-        shell: clap_complete::Shell,
-    },
+    Completions { shell: clap_complete::Shell },
     /// Print the man page (roff) to stdout.
     #[command(after_help = "Example:\n  limier man > /usr/local/share/man/man1/limier.1")]
     Man,
@@ -318,10 +316,22 @@ mod tests {
     #[test]
     fn port_specs() {
         assert_eq!(parse_port_spec("3000").unwrap().port, Port(3000));
-        assert_eq!(parse_port_spec("53/UDP").unwrap().protocol, Some(Protocol::Udp));
-        assert_eq!(parse_port_spec("0").unwrap_err(), "port \"0\" is out of range (1-65535)");
-        assert_eq!(parse_port_spec("70000").unwrap_err(), "port \"70000\" is out of range (1-65535)");
-        assert_eq!(parse_port_spec("abc").unwrap_err(), "port \"abc\" is not a number");
+        assert_eq!(
+            parse_port_spec("53/UDP").unwrap().protocol,
+            Some(Protocol::Udp)
+        );
+        assert_eq!(
+            parse_port_spec("0").unwrap_err(),
+            "port \"0\" is out of range (1-65535)"
+        );
+        assert_eq!(
+            parse_port_spec("70000").unwrap_err(),
+            "port \"70000\" is out of range (1-65535)"
+        );
+        assert_eq!(
+            parse_port_spec("abc").unwrap_err(),
+            "port \"abc\" is not a number"
+        );
         assert!(parse_port_spec("-1").is_err());
         assert!(parse_port_spec("80/sctp").is_err());
         assert!(parse_port_spec("99999999999999999999").is_err());

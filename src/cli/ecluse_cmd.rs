@@ -6,7 +6,8 @@ use super::kill::{options, render_report};
 use super::sanitize::sanitize_str;
 use super::{inspect_note, live_snapshot, to_json, CliError, Outcome, Render};
 use crate::ecluse::{
-    down_selection, flush_selection, status, Attribution, Owner, Repo, SessionStatus, TeardownPlan, Verdict,
+    down_selection, flush_selection, status, Attribution, Owner, Repo, SessionStatus, TeardownPlan,
+    Verdict,
 };
 use crate::snapshot::{Layers, Snapshot};
 use crate::sweep::sweep_from;
@@ -28,7 +29,8 @@ pub fn run(command: &EcluseCommand, render: Render) -> Result<Outcome, CliError>
             let snapshot = live_snapshot(Layers::ALL)?;
             let mut slugs = repo.worktree_slugs();
             if let Ok(entries) = std::fs::read_dir(repo.root.join(".ecluse/pids")) {
-                slugs.extend(entries.filter_map(|e| Some(e.ok()?.file_name().to_str()?.to_owned())));
+                slugs
+                    .extend(entries.filter_map(|e| Some(e.ok()?.file_name().to_str()?.to_owned())));
             }
             let attribution = Attribution::build(&snapshot, &repo, &slugs);
             let plan = flush_selection(&snapshot, &repo, &attribution);
@@ -55,7 +57,11 @@ struct StatusReport<'a> {
     not_inspectable: usize,
 }
 
-fn run_status(slug: Option<&str>, repo_args: &RepoArgs, render: Render) -> Result<Outcome, CliError> {
+fn run_status(
+    slug: Option<&str>,
+    repo_args: &RepoArgs,
+    render: Render,
+) -> Result<Outcome, CliError> {
     let repo = open_repo(repo_args)?;
     let snapshot = live_snapshot(Layers::ALL)?;
     let attribution = Attribution::build(&snapshot, &repo, &[]);
@@ -69,18 +75,29 @@ fn run_status(slug: Option<&str>, repo_args: &RepoArgs, render: Render) -> Resul
             not_inspectable: snapshot.not_inspectable_count(),
         })?
     } else if render.terse {
-        super::terse_pids(sessions.iter().flat_map(|s| &s.services).filter_map(|s| s.listener_pid))
+        super::terse_pids(
+            sessions
+                .iter()
+                .flat_map(|s| &s.services)
+                .filter_map(|s| s.listener_pid),
+        )
     } else {
         human_status(&sessions, &attribution)
     };
-    let mut notes: Vec<String> = inspect_note(snapshot.not_inspectable_count()).into_iter().collect();
+    let mut notes: Vec<String> = inspect_note(snapshot.not_inspectable_count())
+        .into_iter()
+        .collect();
     if !render.json {
         notes.extend(attribution.skipped.iter().cloned());
     }
     Ok(Outcome {
         stdout,
         notes,
-        code: if unhealthy { super::EXIT_NOTHING } else { super::EXIT_FOUND },
+        code: if unhealthy {
+            super::EXIT_NOTHING
+        } else {
+            super::EXIT_FOUND
+        },
     })
 }
 
@@ -125,7 +142,10 @@ fn human_status(sessions: &[SessionStatus], _attribution: &Attribution) -> Strin
                 status,
                 service.pid.map_or("-".into(), |p| p.to_string()),
                 service.listener_pid.map_or("-".into(), |p| p.to_string()),
-                service.listener_session.as_ref().map_or("-".into(), |o| sanitize_str(&owner_text(o))),
+                service
+                    .listener_session
+                    .as_ref()
+                    .map_or("-".into(), |o| sanitize_str(&owner_text(o))),
             ]);
         }
     }
@@ -146,7 +166,12 @@ fn run_teardown(
     render: Render,
 ) -> Result<Outcome, CliError> {
     let backend = Backend::new()?;
-    let report = sweep_from(&backend, Some(snapshot), &plan.selection, &options(sweep_args))?;
+    let report = sweep_from(
+        &backend,
+        Some(snapshot),
+        &plan.selection,
+        &options(sweep_args),
+    )?;
     if render.json {
         return Ok(Outcome {
             stdout: to_json(&TeardownReport {
@@ -158,6 +183,8 @@ fn run_teardown(
         });
     }
     let mut outcome = render_report(&report, render)?;
-    outcome.notes.extend(plan.skipped.iter().map(|s| format!("skipped: {s}")));
+    outcome
+        .notes
+        .extend(plan.skipped.iter().map(|s| format!("skipped: {s}")));
     Ok(outcome)
 }

@@ -65,15 +65,28 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
     Ok(Outcome {
         stdout,
         notes: inspect_note(report.not_inspectable).into_iter().collect(),
-        code: if report.users.is_empty() { super::EXIT_NOTHING } else { super::EXIT_FOUND },
+        code: if report.users.is_empty() {
+            super::EXIT_NOTHING
+        } else {
+            super::EXIT_FOUND
+        },
     })
 }
 
 fn human(report: &InReport) -> String {
     if report.users.is_empty() {
-        return format!("no process uses {}\n", sanitize(report.dir.as_os_str().as_bytes()));
+        return format!(
+            "no process uses {}\n",
+            sanitize(report.dir.as_os_str().as_bytes())
+        );
     }
-    let mut rows = vec![vec!["PID".into(), "USER".into(), "COMMAND".into(), "USE".into(), "PATH".into()]];
+    let mut rows = vec![vec![
+        "PID".into(),
+        "USER".into(),
+        "COMMAND".into(),
+        "USE".into(),
+        "PATH".into(),
+    ]];
     for user in &report.users {
         let name = user
             .uid

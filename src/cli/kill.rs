@@ -41,7 +41,11 @@ pub fn run(args: &KillArgs, render: Render) -> Result<Outcome, CliError> {
 }
 
 /// Runs a sweep and renders its report (shared with `limier ecluse down|flush`).
-pub(crate) fn run_sweep(selection: &Selection, args: &SweepArgs, render: Render) -> Result<Outcome, CliError> {
+pub(crate) fn run_sweep(
+    selection: &Selection,
+    args: &SweepArgs,
+    render: Render,
+) -> Result<Outcome, CliError> {
     let backend = Backend::new()?;
     let report = sweep(&backend, selection, &options(args))?;
     render_report(&report, render)
@@ -100,7 +104,12 @@ fn human(report: &SweepReport) -> String {
     if report.processes.is_empty() {
         return "nothing matched the selection\n".into();
     }
-    let mut rows = vec![vec!["PID".into(), "NAME".into(), "SELECTED BY".into(), "FATE".into()]];
+    let mut rows = vec![vec![
+        "PID".into(),
+        "NAME".into(),
+        "SELECTED BY".into(),
+        "FATE".into(),
+    ]];
     for process in &report.processes {
         rows.push(vec![
             process.pid.to_string(),
@@ -119,7 +128,9 @@ fn human(report: &SweepReport) -> String {
     let spared = report.count(|f| matches!(f, Fate::Spared { .. }));
     if report.dry_run {
         let would = report.count(|f| matches!(f, Fate::WouldSignal));
-        out.push_str(&format!("dry run: would signal {would} processes, {spared} spared\n"));
+        out.push_str(&format!(
+            "dry run: would signal {would} processes, {spared} spared\n"
+        ));
     } else {
         out.push_str(&format!(
             "swept {} processes in {:.0} ms: {} exited, {} killed, {} already gone, {} zombies, {} spared, {} survived\n",

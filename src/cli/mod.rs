@@ -9,8 +9,8 @@ mod ecluse_cmd;
 mod format;
 mod in_dir;
 mod kill;
-mod snapshot_cmd;
 pub mod sanitize;
+mod snapshot_cmd;
 mod style;
 mod tree;
 mod who;
@@ -105,7 +105,11 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
             write_stdout(&outcome.stdout).unwrap_or(outcome.code)
         }
         Err(CliError(message)) => {
-            let one_line: Vec<&str> = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+            let one_line: Vec<&str> = message
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
             eprintln!("limier: {}", one_line.join(": "));
             EXIT_ERROR
         }
@@ -115,7 +119,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
 /// Writes to stdout; `Some(0)` on a broken pipe (the reader went away).
 fn write_stdout(text: &str) -> Option<i32> {
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Ok(()) => None,
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Some(EXIT_FOUND),
         Err(err) => {
@@ -184,7 +191,9 @@ pub(crate) fn inspect_note(count: usize) -> Option<String> {
     match count {
         0 => None,
         1 => Some("1 process could not be inspected; run as root for a complete answer".into()),
-        n => Some(format!("{n} processes could not be inspected; run as root for a complete answer")),
+        n => Some(format!(
+            "{n} processes could not be inspected; run as root for a complete answer"
+        )),
     }
 }
 

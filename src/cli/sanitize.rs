@@ -47,6 +47,9 @@ mod tests {
         assert_eq!(sanitize("x\u{202e}gnp.exe".as_bytes()), "x\\u{202e}gnp.exe");
         assert_eq!(sanitize("\u{9b}2J".as_bytes()), "\\x9b2J");
         assert_eq!(sanitize(b"bad\xffutf8"), "bad\u{fffd}utf8");
-        assert_eq!(sanitize("plain (vite) \u{e9}".as_bytes()), "plain (vite) \u{e9}");
+        assert_eq!(
+            sanitize("plain (vite) \u{e9}".as_bytes()),
+            "plain (vite) \u{e9}"
+        );
     }
 }

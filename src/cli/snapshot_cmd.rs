@@ -16,21 +16,38 @@ pub fn run(args: &SnapshotArgs, render: Render) -> Result<Outcome, CliError> {
     } else if render.terse {
         terse_pids(snapshot.processes().map(|p| p.pid()))
     } else {
-        let fds: usize = snapshot.processes().map(|p| p.fds.as_ref().map_or(0, Vec::len)).sum();
-        let maps: usize = snapshot.processes().map(|p| p.maps.as_ref().map_or(0, Vec::len)).sum();
+        let fds: usize = snapshot
+            .processes()
+            .map(|p| p.fds.as_ref().map_or(0, Vec::len))
+            .sum();
+        let maps: usize = snapshot
+            .processes()
+            .map(|p| p.maps.as_ref().map_or(0, Vec::len))
+            .sum();
         let rows = vec![
             vec!["processes".to_string(), snapshot.len().to_string()],
             vec!["open fds".to_string(), fds.to_string()],
             vec!["mapped files".to_string(), maps.to_string()],
             vec!["sockets".to_string(), snapshot.sockets().len().to_string()],
-            vec!["not inspectable".to_string(), snapshot.not_inspectable_count().to_string()],
-            vec!["vanished mid-read".to_string(), snapshot.vanished.to_string()],
+            vec![
+                "not inspectable".to_string(),
+                snapshot.not_inspectable_count().to_string(),
+            ],
+            vec![
+                "vanished mid-read".to_string(),
+                snapshot.vanished.to_string(),
+            ],
         ];
-        format!("{}(the data itself: limier snapshot --json)\n", table(&rows))
+        format!(
+            "{}(the data itself: limier snapshot --json)\n",
+            table(&rows)
+        )
     };
     Ok(Outcome {
         stdout,
-        notes: inspect_note(snapshot.not_inspectable_count()).into_iter().collect(),
+        notes: inspect_note(snapshot.not_inspectable_count())
+            .into_iter()
+            .collect(),
         code: super::EXIT_FOUND,
     })
 }

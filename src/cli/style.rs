@@ -21,6 +21,4 @@ pub fn paint(on: bool, code: &str, text: &str) -> String {
 
 pub const BOLD: &str = "1";
 pub const YELLOW: &str = "33";
-pub const RED: &str = "31";
-pub const GREEN: &str = "32";
 pub const DIM: &str = "2";

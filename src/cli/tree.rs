@@ -28,7 +28,10 @@ pub struct TreeNode {
 }
 
 pub fn run(args: &TreeArgs, render: Render) -> Result<Outcome, CliError> {
-    let snapshot = live_snapshot(Layers::PORTS)?;
+    let snapshot = live_snapshot(Layers {
+        details: true,
+        ..Layers::PORTS
+    })?;
     let listening = listening_ports(&snapshot);
     let roots: Vec<ProcessId> = match args.pid {
         Some(pid) => {
@@ -64,8 +67,14 @@ pub fn run(args: &TreeArgs, render: Render) -> Result<Outcome, CliError> {
     };
     Ok(Outcome {
         stdout,
-        notes: inspect_note(snapshot.not_inspectable_count()).into_iter().collect(),
-        code: if forest.is_empty() { super::EXIT_NOTHING } else { super::EXIT_FOUND },
+        notes: inspect_note(snapshot.not_inspectable_count())
+            .into_iter()
+            .collect(),
+        code: if forest.is_empty() {
+            super::EXIT_NOTHING
+        } else {
+            super::EXIT_FOUND
+        },
     })
 }
 
@@ -75,7 +84,10 @@ fn listening_ports(snapshot: &Snapshot) -> HashMap<ProcessId, Vec<String>> {
     for socket in snapshot.sockets() {
         let listening = socket.state == SocketState::Listen || socket.protocol == Protocol::Udp;
         if listening {
-            by_inode.insert(socket.inode, format!("{}/{}", socket.local_port, socket.protocol));
+            by_inode.insert(
+                socket.inode,
+                format!("{}/{}", socket.local_port, socket.protocol),
+            );
         }
     }
     let mut ports: HashMap<ProcessId, Vec<String>> = HashMap::new();
@@ -139,13 +151,24 @@ fn collect_pids(nodes: &[TreeNode], out: &mut Vec<ProcessId>) {
     }
 }
 
-fn draw(node: &TreeNode, parent: Option<&TreeNode>, prefix: &str, last: bool, color: bool, out: &mut String) {
+fn draw(
+    node: &TreeNode,
+    parent: Option<&TreeNode>,
+    prefix: &str,
+    last: bool,
+    color: bool,
+    out: &mut String,
+) {
     let (branch, next) = match parent {
         None => ("", String::new()),
         Some(_) if last => ("└─ ", format!("{prefix}   ")),
         Some(_) => ("├─ ", format!("{prefix}│  ")),
     };
-    let mut line = format!("{prefix}{branch}{} {}", node.pid, sanitize(node.comm.as_bytes()));
+    let mut line = format!(
+        "{prefix}{branch}{} {}",
+        node.pid,
+        sanitize(node.comm.as_bytes())
+    );
     for port in &node.listening {
         line.push_str(&format!(" :{port}"));
     }
@@ -168,6 +191,13 @@ fn draw(node: &TreeNode, parent: Option<&TreeNode>, prefix: &str, last: bool, co
     out.push_str(&line);
     out.push('\n');
     for (i, child) in node.children.iter().enumerate() {
-        draw(child, Some(node), &next, i + 1 == node.children.len(), color, out);
+        draw(
+            child,
+            Some(node),
+            &next,
+            i + 1 == node.children.len(),
+            color,
+            out,
+        );
     }
 }

@@ -4,10 +4,10 @@ use super::args::{PortSpec, WhoArgs};
 use super::format::{age, chain};
 use super::sanitize::sanitize;
 use super::style::{paint, BOLD, DIM, YELLOW};
-use super::{inspect_note, live_snapshot, terse_pids, to_json, CliError, Outcome, Render};
+use super::{inspect_note, terse_pids, to_json, CliError, Outcome, Render};
 use crate::ecluse::{Attribution, EcluseError, Owner, PortAssignment, PortMap, Repo};
 use crate::query::{dossier, holders, Dossier, PortQuery, StateFilter};
-use crate::snapshot::{Layers, Snapshot};
+use crate::snapshot::{capture, CaptureOptions, Layers, Snapshot};
 use limier_platform::{ProcessId, SocketRecord};
 use serde::Serialize;
 use std::os::unix::ffi::OsStrExt;
@@ -20,7 +20,10 @@ pub struct WhoReport {
     /// Processes that could not be fully read (another user's): the answer may be incomplete.
     pub not_inspectable: usize,
     /// Inside an ecluse repo: the repo root.
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "limier_platform::records::serialize_opt_path")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "limier_platform::records::serialize_opt_path"
+    )]
     pub ecluse_repo: Option<std::path::PathBuf>,
     /// Ports held by a session other than the one their slot belongs to.
     pub warnings: Vec<String>,
@@ -57,15 +60,17 @@ pub struct HolderReport {
 pub fn run(args: &WhoArgs, render: Render) -> Result<Outcome, CliError> {
     let mut notes = Vec::new();
     let repo = find_repo(args, &mut notes)?;
-    // The environment feeds the orphan marker; an ecluse repo needs every layer.
-    let layers = match repo {
-        Some(_) => Layers::ALL,
-        None => Layers {
-            environ: true,
-            ..Layers::PORTS
-        },
+    // Inside an ecluse repo attribution needs every layer; otherwise only
+    // sockets and fds are read for all, details for the processes reported.
+    let layers = if repo.is_some() {
+        Layers::ALL
+    } else {
+        Layers::PORTS
     };
-    let snapshot = live_snapshot(layers)?;
+    let backend = limier_platform::Backend::new()?;
+    let mut snapshot = capture(&backend, CaptureOptions::new(layers))?;
+    let reported = reported_pids(&snapshot, args)?;
+    snapshot.load_details(&backend, &reported, true);
     let mut report = build(&snapshot, &args.ports, &args.pid, args.all_states)?;
     if let Some(repo) = &repo {
         add_ecluse_context(&snapshot, repo, &mut report);
@@ -91,8 +96,47 @@ pub fn run(args: &WhoArgs, render: Render) -> Result<Outcome, CliError> {
     Ok(Outcome {
         stdout,
         notes,
-        code: if found { super::EXIT_FOUND } else { super::EXIT_NOTHING },
+        code: if found {
+            super::EXIT_FOUND
+        } else {
+            super::EXIT_NOTHING
+        },
     })
+}
+
+/// The holders and `--pid` processes, with every ancestor: the processes
+/// whose details and environment the report shows.
+fn reported_pids(snapshot: &Snapshot, args: &WhoArgs) -> Result<Vec<ProcessId>, CliError> {
+    let mut pids: Vec<ProcessId> = args.pid.iter().map(|&p| ProcessId(p)).collect();
+    for spec in &args.ports {
+        let query = PortQuery {
+            port: spec.port,
+            protocol: spec.protocol,
+            states: if args.all_states {
+                StateFilter::Any
+            } else {
+                StateFilter::Listening
+            },
+        };
+        for holding in holders(snapshot, query)? {
+            pids.extend(holding.pids());
+        }
+    }
+    let mut with_ancestors = Vec::new();
+    for pid in pids {
+        let mut current = Some(pid);
+        while let Some(pid) = current {
+            if with_ancestors.contains(&pid) {
+                break;
+            }
+            with_ancestors.push(pid);
+            current = snapshot
+                .process(pid)
+                .map(|p| p.record.ppid)
+                .filter(|p| p.0 != 0);
+        }
+    }
+    Ok(with_ancestors)
 }
 
 /// The ecluse repo to attribute to: `--repo`, or one around the cwd.
@@ -101,7 +145,9 @@ fn find_repo(args: &WhoArgs, notes: &mut Vec<String>) -> Result<Option<Repo>, Cl
     if let Some(dir) = &args.repo {
         return Ok(Some(Repo::discover(dir, timeout)?));
     }
-    let Ok(cwd) = std::env::current_dir() else { return Ok(None) };
+    let Ok(cwd) = std::env::current_dir() else {
+        return Ok(None);
+    };
     match Repo::discover(&cwd, timeout) {
         Ok(repo) => Ok(Some(repo)),
         Err(EcluseError::NotARepo(_)) => Ok(None),
@@ -119,14 +165,19 @@ fn add_ecluse_context(snapshot: &Snapshot, repo: &Repo, report: &mut WhoReport) 
     report.ecluse_repo = Some(repo.root.clone());
     for port in &mut report.ports {
         let assignments = map.lookup(port.port).to_vec();
-        let expected: Vec<&str> = assignments.iter().filter_map(|a| a.session.as_deref()).collect();
+        let expected: Vec<&str> = assignments
+            .iter()
+            .filter_map(|a| a.session.as_deref())
+            .collect();
         for socket in &mut port.sockets {
             for holder in &mut socket.holders {
                 let owner = attribution.owner(holder.process.pid);
                 let pid = holder.process.pid;
                 let port_number = port.port;
                 match &owner {
-                    Owner::Session { slug, .. } if !assignments.is_empty() && !expected.contains(&slug.as_str()) => {
+                    Owner::Session { slug, .. }
+                        if !assignments.is_empty() && !expected.contains(&slug.as_str()) =>
+                    {
                         let slot = assignments
                             .iter()
                             .map(|a| match &a.session {
@@ -164,7 +215,11 @@ pub fn build(
         let query = PortQuery {
             port: spec.port,
             protocol: spec.protocol,
-            states: if all_states { StateFilter::Any } else { StateFilter::Listening },
+            states: if all_states {
+                StateFilter::Any
+            } else {
+                StateFilter::Listening
+            },
         };
         let mut sockets = Vec::new();
         for holding in holders(snapshot, query)? {
@@ -212,12 +267,19 @@ fn human(report: &WhoReport, color: bool) -> String {
     let mut out = String::new();
     for port in &report.ports {
         if port.sockets.is_empty() {
-            out.push_str(&format!(":{} {}\n", port.query, paint(color, DIM, "nothing holds this port")));
+            out.push_str(&format!(
+                ":{} {}\n",
+                port.query,
+                paint(color, DIM, "nothing holds this port")
+            ));
             continue;
         }
         for socket in &port.sockets {
             let s = &socket.socket;
-            let mut head = format!(":{}/{} {} {}", s.local_port, s.protocol, s.state, s.local_addr);
+            let mut head = format!(
+                ":{}/{} {} {}",
+                s.local_port, s.protocol, s.state, s.local_addr
+            );
             if let (Some(addr), Some(rport)) = (s.remote_addr, s.remote_port) {
                 head.push_str(&format!(" → {addr}:{rport}"));
             }
@@ -247,7 +309,9 @@ fn human(report: &WhoReport, color: bool) -> String {
                     let text = match owner {
                         Owner::Unattributed => "no ecluse session".to_string(),
                         Owner::Session { slug, evidence } => format!("{slug} ({evidence})"),
-                        Owner::Conflict { evidence, .. } => format!("CONFLICT: {}", evidence.join("; ")),
+                        Owner::Conflict { evidence, .. } => {
+                            format!("CONFLICT: {}", evidence.join("; "))
+                        }
                     };
                     out.push_str(&format!("    session {}\n", sanitize(text.as_bytes())));
                 }
@@ -259,7 +323,10 @@ fn human(report: &WhoReport, color: bool) -> String {
         if !process.sockets.is_empty() {
             out.push_str("    sockets");
             for s in &process.sockets {
-                out.push_str(&format!("  :{}/{} {} {}", s.local_port, s.protocol, s.state, s.local_addr));
+                out.push_str(&format!(
+                    "  :{}/{} {} {}",
+                    s.local_port, s.protocol, s.state, s.local_addr
+                ));
             }
             out.push('\n');
         }
@@ -298,10 +365,17 @@ pub(crate) fn dossier_lines(d: &Dossier, fd: Option<u32>, color: bool) -> String
     }
     if let Some(cwd) = &d.cwd {
         let deleted = if d.cwd_deleted { " (deleted)" } else { "" };
-        out.push_str(&format!("    cwd    {}{deleted}\n", sanitize(cwd.as_os_str().as_bytes())));
+        out.push_str(&format!(
+            "    cwd    {}{deleted}\n",
+            sanitize(cwd.as_os_str().as_bytes())
+        ));
     }
     let chain_text = chain(&d.chain);
-    let chain_text = if d.orphaned { paint(color, YELLOW, &chain_text) } else { chain_text };
+    let chain_text = if d.orphaned {
+        paint(color, YELLOW, &chain_text)
+    } else {
+        chain_text
+    };
     out.push_str(&format!("    chain  {chain_text}\n"));
     if !d.inspectable {
         out.push_str("    (not fully inspectable: another user's process)\n");

@@ -67,7 +67,10 @@ pub enum EvidenceKind {
     /// file without token, corroborated by other evidence).
     PidFile { service: String, verified: bool },
     /// A descendant of a pid-file process.
-    PidFileDescendant { service: String, ancestor: ProcessId },
+    PidFileDescendant {
+        service: String,
+        ancestor: ProcessId,
+    },
     /// `ECLUSE_SLUG=<slug>` in its environment, and a path inside the repo
     /// (slugs are unique per repo only).
     EnvTag,
@@ -97,15 +100,23 @@ impl EvidenceKind {
     /// A short phrase: `pid file of web`, `env ECLUSE_SLUG`, `cwd in worktree`.
     pub fn describe(&self) -> String {
         match self {
-            EvidenceKind::PidFile { service, verified: true } => format!("pid file of {service}"),
-            EvidenceKind::PidFile { service, verified: false } => {
+            EvidenceKind::PidFile {
+                service,
+                verified: true,
+            } => format!("pid file of {service}"),
+            EvidenceKind::PidFile {
+                service,
+                verified: false,
+            } => {
                 format!("legacy pid file of {service}")
             }
             EvidenceKind::PidFileDescendant { service, ancestor } => {
                 format!("below {service}'s pid {ancestor}")
             }
             EvidenceKind::EnvTag => "tagged ECLUSE_SLUG".into(),
-            EvidenceKind::Worktree { use_kind, deleted, .. } => {
+            EvidenceKind::Worktree {
+                use_kind, deleted, ..
+            } => {
                 let what = match use_kind {
                     UseKind::Cwd => "cwd",
                     UseKind::Root => "root",
@@ -134,9 +145,15 @@ pub struct Evidence {
 #[serde(tag = "owner", rename_all = "snake_case")]
 pub enum Owner {
     Unattributed,
-    Session { slug: String, evidence: String },
+    Session {
+        slug: String,
+        evidence: String,
+    },
     /// Evidence names several sessions: reported, never resolved silently.
-    Conflict { sessions: Vec<String>, evidence: Vec<String> },
+    Conflict {
+        sessions: Vec<String>,
+        evidence: Vec<String>,
+    },
 }
 
 impl Owner {
@@ -182,15 +199,21 @@ impl Attribution {
     pub fn build(snapshot: &Snapshot, repo: &Repo, extra_slugs: &[String]) -> Attribution {
         let mut attribution = Attribution::default();
         for session in &repo.state.sessions {
-            attribution.sessions.push(SessionView::from_state(repo, session));
+            attribution
+                .sessions
+                .push(SessionView::from_state(repo, session));
         }
         for slug in extra_slugs {
             if !attribution.sessions.iter().any(|s| &s.slug == slug) {
-                attribution.sessions.push(SessionView::forgotten(repo, slug));
+                attribution
+                    .sessions
+                    .push(SessionView::forgotten(repo, slug));
             }
         }
         if !snapshot.layers.environ {
-            attribution.skipped.push("environment not read: ECLUSE_SLUG tags not checked".into());
+            attribution
+                .skipped
+                .push("environment not read: ECLUSE_SLUG tags not checked".into());
         }
         let sessions = attribution.sessions.clone();
         let in_repo: BTreeSet<ProcessId> = users_below(snapshot, &repo.root)
@@ -233,7 +256,9 @@ impl Attribution {
                 }
             }
             for (service, port) in &view.ports {
-                let Ok(found) = holders(snapshot, PortQuery::new(*port)) else { continue };
+                let Ok(found) = holders(snapshot, PortQuery::new(*port)) else {
+                    continue;
+                };
                 for holding in found {
                     for pid in holding.pids() {
                         attribution.add(
@@ -251,10 +276,10 @@ impl Attribution {
         // A legacy pid file is trusted only when the process is already tied
         // to the same session by its tag or its worktree.
         for (slug, service, pid) in legacy {
-            let corroborated = attribution
-                .evidence
-                .get(&pid)
-                .is_some_and(|ev| ev.iter().any(|e| e.session == slug && e.kind.strength() <= 3));
+            let corroborated = attribution.evidence.get(&pid).is_some_and(|ev| {
+                ev.iter()
+                    .any(|e| e.session == slug && e.kind.strength() <= 3)
+            });
             if corroborated {
                 attribution.add_subtree(snapshot, pid, &slug, &service, false);
             } else {
@@ -282,7 +307,8 @@ impl Attribution {
             let file = match parsed {
                 Ok(file) => file,
                 Err(reason) => {
-                    self.skipped.push(format!("{}: {reason}: ignored", path.display()));
+                    self.skipped
+                        .push(format!("{}: {reason}: ignored", path.display()));
                     self.pid_files.insert(key, PidFileCheck::Invalid { reason });
                     continue;
                 }
@@ -309,7 +335,14 @@ impl Attribution {
         }
     }
 
-    fn add_subtree(&mut self, snapshot: &Snapshot, pid: ProcessId, slug: &str, service: &str, verified: bool) {
+    fn add_subtree(
+        &mut self,
+        snapshot: &Snapshot,
+        pid: ProcessId,
+        slug: &str,
+        service: &str,
+        verified: bool,
+    ) {
         self.add(
             pid,
             slug,
@@ -359,7 +392,8 @@ impl Attribution {
     /// that process's session's, and a wrong owner for the port's).
     pub fn owner(&self, pid: ProcessId) -> Owner {
         let evidence = self.evidence(pid);
-        let identity: Vec<&&Evidence> = evidence.iter().filter(|e| e.kind.strength() <= 3).collect();
+        let identity: Vec<&&Evidence> =
+            evidence.iter().filter(|e| e.kind.strength() <= 3).collect();
         let considered: Vec<&&Evidence> = if identity.is_empty() {
             evidence.iter().collect()
         } else {

@@ -51,7 +51,12 @@ pub struct ExtraPort {
 
 /// Folds a multi-line parser message into one line.
 fn one_line(message: &str) -> String {
-    message.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(": ")
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 fn default_max_slots() -> u8 {
@@ -69,7 +74,10 @@ impl Config {
     pub fn parse(text: &str) -> Result<Config, String> {
         let config: Config = toml::from_str(text).map_err(|e| one_line(e.message()))?;
         if !matches!(config.mode.as_str(), "container" | "host" | "hybrid") {
-            return Err(format!("mode {:?} is not container, host or hybrid", config.mode));
+            return Err(format!(
+                "mode {:?} is not container, host or hybrid",
+                config.mode
+            ));
         }
         Ok(config)
     }
@@ -95,7 +103,10 @@ impl Service {
     pub fn extra_ports(&self, slot: u8, stride: u16) -> Vec<u16> {
         self.extra_ports
             .iter()
-            .filter_map(|e| e.base_port.checked_add(u16::from(slot).checked_mul(stride)?))
+            .filter_map(|e| {
+                e.base_port
+                    .checked_add(u16::from(slot).checked_mul(stride)?)
+            })
             .collect()
     }
 
@@ -139,7 +150,11 @@ run = "docker"
         assert!(web.managed());
         let db = &config.services[1];
         assert_eq!(db.run, Run::Docker);
-        assert_eq!(db.port(1, config.stride()), Some(15442), "host_port wins over base_port");
+        assert_eq!(
+            db.port(1, config.stride()),
+            Some(15442),
+            "host_port wins over base_port"
+        );
         assert!(!db.managed());
     }
 

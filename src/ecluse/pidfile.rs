@@ -20,7 +20,11 @@ impl PidFile {
             .ok()
             .filter(|&p| p > 0 && p <= i32::MAX as u32)
             .ok_or_else(|| format!("first line {first:?} is not a pid"))?;
-        let token = lines.next().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
+        let token = lines
+            .next()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned);
         Ok(PidFile { pid, token })
     }
 }
@@ -54,7 +58,13 @@ pub fn token_matches(token: &str, started_at_ms: u64) -> bool {
     let wanted = token.split_whitespace().collect::<Vec<_>>().join(" ");
     (seconds - 1..=seconds + 1).any(|s| {
         limier_platform::local_time(s)
-            .map(|t| lstart_token(&t).split_whitespace().collect::<Vec<_>>().join(" ") == wanted)
+            .map(|t| {
+                lstart_token(&t)
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    == wanted
+            })
             .unwrap_or(false)
     })
 }
@@ -72,8 +82,20 @@ mod tests {
                 token: Some("Fri Nov 27 13:16:36 2026".into())
             })
         );
-        assert_eq!(PidFile::parse("42"), Ok(PidFile { pid: 42, token: None }));
-        assert_eq!(PidFile::parse("42\n\n"), Ok(PidFile { pid: 42, token: None }));
+        assert_eq!(
+            PidFile::parse("42"),
+            Ok(PidFile {
+                pid: 42,
+                token: None
+            })
+        );
+        assert_eq!(
+            PidFile::parse("42\n\n"),
+            Ok(PidFile {
+                pid: 42,
+                token: None
+            })
+        );
         for bad in ["", "\n", "abc\n", "0\n", "-5", "99999999999", "12 13"] {
             assert!(PidFile::parse(bad).is_err(), "{bad:?}");
         }

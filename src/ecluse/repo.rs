@@ -24,7 +24,9 @@ impl Repo {
             .ancestors()
             .filter(|dir| dir.join(".ecluse.toml").is_file())
             .collect();
-        let nearest = *candidates.first().ok_or_else(|| EcluseError::NotARepo(start.clone()))?;
+        let nearest = *candidates
+            .first()
+            .ok_or_else(|| EcluseError::NotARepo(start.clone()))?;
         // A worktree holds its own copy of .ecluse.toml; the root is the
         // ancestor whose worktree_dir contains it.
         for &outer in &candidates[1..] {
@@ -53,7 +55,12 @@ impl Repo {
                 version: 1,
                 sessions: Vec::new(),
             },
-            Err(source) => return Err(EcluseError::Io { path: state_path, source }),
+            Err(source) => {
+                return Err(EcluseError::Io {
+                    path: state_path,
+                    source,
+                })
+            }
         };
         Ok(Repo {
             root: root.to_owned(),

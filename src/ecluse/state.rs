@@ -59,7 +59,10 @@ impl State {
     pub fn parse(text: &str) -> Result<State, String> {
         let state: State = serde_json::from_str(text).map_err(|e| e.to_string())?;
         if state.version != 1 {
-            return Err(format!("state version {} is not supported (limier reads version 1)", state.version));
+            return Err(format!(
+                "state version {} is not supported (limier reads version 1)",
+                state.version
+            ));
         }
         Ok(state)
     }
@@ -97,8 +100,13 @@ mod tests {
     #[test]
     fn truncated_and_wrong_version_are_errors() {
         assert!(State::parse(r#"{"version":1,"sessions":[{"slug":"a""#).is_err());
-        assert!(State::parse(r#"{"version":2,"sessions":[]}"#).unwrap_err().contains("version 2"));
+        assert!(State::parse(r#"{"version":2,"sessions":[]}"#)
+            .unwrap_err()
+            .contains("version 2"));
         assert!(State::parse("").is_err());
-        assert!(State::parse(r#"{"version":1,"sessions":[{"slug":"a","slot":300,"worktree_path":"/"}]}"#).is_err());
+        assert!(State::parse(
+            r#"{"version":1,"sessions":[{"slug":"a","slot":300,"worktree_path":"/"}]}"#
+        )
+        .is_err());
     }
 }

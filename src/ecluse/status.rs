@@ -75,7 +75,12 @@ pub fn status(
     let mut out = Vec::new();
     for session in sessions {
         let mut services = Vec::new();
-        for service in repo.config.services.iter().filter(|s| session.runs(&s.name)) {
+        for service in repo
+            .config
+            .services
+            .iter()
+            .filter(|s| session.runs(&s.name))
+        {
             let port = session
                 .port_overrides
                 .get(&service.name)
@@ -96,7 +101,10 @@ pub fn status(
                 .cloned();
             let stored = match &check {
                 Some(PidFileCheck::Verified { pid }) => Some(*pid),
-                Some(PidFileCheck::Legacy { pid, corroborated: true }) => Some(*pid),
+                Some(PidFileCheck::Legacy {
+                    pid,
+                    corroborated: true,
+                }) => Some(*pid),
                 _ => None,
             };
             let pid = match &check {
@@ -111,12 +119,16 @@ pub fn status(
             // Who may hold the port: the stored pid and its descendants; with
             // no usable pid file, whatever is tied to the session by identity.
             let ours = |listener: ProcessId| match stored {
-                Some(stored) => listener == stored || descendants(snapshot, stored).contains(&listener),
-                None => attribution.owner(listener).slug() == Some(session.slug.as_str())
-                    && attribution
-                        .evidence(listener)
-                        .iter()
-                        .any(|e| e.session == session.slug && e.kind.strength() <= 3),
+                Some(stored) => {
+                    listener == stored || descendants(snapshot, stored).contains(&listener)
+                }
+                None => {
+                    attribution.owner(listener).slug() == Some(session.slug.as_str())
+                        && attribution
+                            .evidence(listener)
+                            .iter()
+                            .any(|e| e.session == session.slug && e.kind.strength() <= 3)
+                }
             };
             let docker = service.run == Run::Docker;
             let intruder = listener_pids.iter().copied().find(|&l| !ours(l));

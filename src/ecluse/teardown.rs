@@ -33,15 +33,23 @@ pub fn down_selection(
     let mut selection = Selection::new(vec![Selector::Dir(view.worktree.clone())]);
     let mut skipped = attribution.skipped.clone();
     for pid in attribution.pids() {
-        let Some(process) = snapshot.process(pid) else { continue };
+        let Some(process) = snapshot.process(pid) else {
+            continue;
+        };
         match attribution.owner(pid) {
-            Owner::Session { slug: owner, evidence } if owner == slug => {
+            Owner::Session {
+                slug: owner,
+                evidence,
+            } if owner == slug => {
                 selection.selectors.push(Selector::Process {
                     identity: process.record.identity(),
                     reason: format!("session {slug}: {evidence}"),
                 });
             }
-            Owner::Session { slug: owner, evidence } => {
+            Owner::Session {
+                slug: owner,
+                evidence,
+            } => {
                 selection
                     .spare
                     .insert(pid, format!("belongs to session {owner} ({evidence})"));
@@ -61,12 +69,18 @@ pub fn down_selection(
 /// Every session, every directory under worktree_dir, every tagged process
 /// living (or having lived) there, and every listener on every native
 /// service port of every slot. Docker ports are skipped and listed.
-pub fn flush_selection(snapshot: &Snapshot, repo: &Repo, attribution: &Attribution) -> TeardownPlan {
+pub fn flush_selection(
+    snapshot: &Snapshot,
+    repo: &Repo,
+    attribution: &Attribution,
+) -> TeardownPlan {
     let worktrees = repo.worktree_root();
     let mut selection = Selection::new(vec![Selector::Dir(worktrees.clone())]);
     let mut skipped = attribution.skipped.clone();
     for pid in attribution.pids() {
-        let Some(process) = snapshot.process(pid) else { continue };
+        let Some(process) = snapshot.process(pid) else {
+            continue;
+        };
         let reason = match attribution.owner(pid) {
             Owner::Session { slug, evidence } => format!("session {slug}: {evidence}"),
             Owner::Conflict { sessions, .. } => format!("sessions {}", sessions.join(", ")),
@@ -78,8 +92,14 @@ pub fn flush_selection(snapshot: &Snapshot, repo: &Repo, attribution: &Attributi
         });
     }
     for process in snapshot.processes() {
-        let Some(slug) = process.env_value(b"ECLUSE_SLUG") else { continue };
-        let lived_there = process.record.cwd.as_ref().is_some_and(|cwd| cwd.starts_with(&worktrees));
+        let Some(slug) = process.env_value(b"ECLUSE_SLUG") else {
+            continue;
+        };
+        let lived_there = process
+            .record
+            .cwd
+            .as_ref()
+            .is_some_and(|cwd| cwd.starts_with(&worktrees));
         if lived_there {
             selection.selectors.push(Selector::Process {
                 identity: process.record.identity(),
@@ -90,7 +110,10 @@ pub fn flush_selection(snapshot: &Snapshot, repo: &Repo, attribution: &Attributi
     let mut docker_ports = Vec::new();
     for assignment in PortMap::build(repo).all() {
         if assignment.docker {
-            docker_ports.push(format!("{} ({} slot {})", assignment.port, assignment.service, assignment.slot));
+            docker_ports.push(format!(
+                "{} ({} slot {})",
+                assignment.port, assignment.service, assignment.slot
+            ));
             continue;
         }
         selection.selectors.push(Selector::Port(PortQuery {
@@ -101,7 +124,10 @@ pub fn flush_selection(snapshot: &Snapshot, repo: &Repo, attribution: &Attributi
     }
     selection.selectors.dedup();
     if !docker_ports.is_empty() {
-        skipped.push(format!("docker service ports left alone: {}", docker_ports.join(", ")));
+        skipped.push(format!(
+            "docker service ports left alone: {}",
+            docker_ports.join(", ")
+        ));
     }
     spare_hosts(snapshot, attribution, None, &mut selection);
     TeardownPlan { selection, skipped }
@@ -109,7 +135,12 @@ pub fn flush_selection(snapshot: &Snapshot, repo: &Repo, attribution: &Attributi
 
 /// Spares tmux servers (ending tmux sessions is ecluse's job) and, for a
 /// single-session teardown, any process hosting another session's processes.
-fn spare_hosts(snapshot: &Snapshot, attribution: &Attribution, slug: Option<&str>, selection: &mut Selection) {
+fn spare_hosts(
+    snapshot: &Snapshot,
+    attribution: &Attribution,
+    slug: Option<&str>,
+    selection: &mut Selection,
+) {
     for process in snapshot.processes() {
         let pid = process.pid();
         if process.record.comm.as_bytes().starts_with(b"tmux") {
@@ -133,4 +164,3 @@ fn spare_hosts(snapshot: &Snapshot, attribution: &Attribution, slug: Option<&str
         }
     }
 }
-

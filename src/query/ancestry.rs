@@ -37,7 +37,9 @@ pub struct ChainLink {
 /// The chain from `pid` up to pid 1 (or the first parent not in the
 /// snapshot), `pid` first. Cycle-safe.
 pub fn ancestry(snapshot: &Snapshot, pid: ProcessId) -> Result<Vec<ChainLink>, QueryError> {
-    snapshot.process(pid).ok_or(QueryError::NoSuchProcess(pid))?;
+    snapshot
+        .process(pid)
+        .ok_or(QueryError::NoSuchProcess(pid))?;
     let mut chain = Vec::new();
     let mut seen = HashSet::new();
     let mut current = pid;
@@ -76,11 +78,20 @@ pub(crate) fn is_orphaned(snapshot: &Snapshot, pid: ProcessId) -> bool {
     let created_elsewhere = |leader: ProcessId| {
         leader != pid && leader.0 != 0 && !super::is_descendant(snapshot, leader, pid)
     };
-    created_elsewhere(record.sid) || created_elsewhere(record.pgid) || started_interactively(process)
+    created_elsewhere(record.sid)
+        || created_elsewhere(record.pgid)
+        || started_interactively(process)
 }
 
 /// Environment variables that mark a process started from a terminal session.
-const INTERACTIVE_MARKERS: [&[u8]; 6] = [b"TMUX", b"TMUX_PANE", b"SSH_TTY", b"STY", b"ECLUSE_SLUG", b"TERM"];
+const INTERACTIVE_MARKERS: [&[u8]; 6] = [
+    b"TMUX",
+    b"TMUX_PANE",
+    b"SSH_TTY",
+    b"STY",
+    b"ECLUSE_SLUG",
+    b"TERM",
+];
 
 fn started_interactively(process: &crate::snapshot::Process) -> bool {
     INTERACTIVE_MARKERS

@@ -39,7 +39,9 @@ pub struct Dossier {
 
 /// Builds the dossier of `pid` from the snapshot.
 pub fn dossier(snapshot: &Snapshot, pid: ProcessId) -> Result<Dossier, QueryError> {
-    let process = snapshot.process(pid).ok_or(QueryError::NoSuchProcess(pid))?;
+    let process = snapshot
+        .process(pid)
+        .ok_or(QueryError::NoSuchProcess(pid))?;
     let record = &process.record;
     let chain = ancestry(snapshot, pid)?;
     let orphaned = chain.first().is_some_and(|link| link.markers.orphaned);

@@ -108,6 +108,12 @@ pub fn holders(snapshot: &Snapshot, query: PortQuery) -> Result<Vec<PortHolding>
             });
         }
     }
-    found.sort_by_key(|h| (h.socket.protocol, h.socket.local_addr.is_ipv6(), h.socket.inode));
+    found.sort_by_key(|h| {
+        (
+            h.socket.protocol,
+            h.socket.local_addr.is_ipv6(),
+            h.socket.inode,
+        )
+    });
     Ok(found)
 }

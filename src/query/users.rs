@@ -54,7 +54,7 @@ pub fn users_below(snapshot: &Snapshot, path: &Path) -> Result<Vec<DirUser>, Que
     let path = normalize(path);
     let mut by_pid: BTreeMap<ProcessId, Vec<PathUse>> = BTreeMap::new();
     for path_use in snapshot.path_uses_below(&path) {
-        by_pid.entry(path_use.pid).or_default().push(path_use.clone());
+        by_pid.entry(path_use.pid).or_default().push(path_use);
     }
     Ok(by_pid
         .into_iter()
@@ -70,7 +70,9 @@ pub fn normalize(path: &Path) -> PathBuf {
     let absolute = if path.is_absolute() {
         path.to_owned()
     } else {
-        std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")).join(path)
+        std::env::current_dir()
+            .unwrap_or_else(|_| PathBuf::from("/"))
+            .join(path)
     };
     let mut out = PathBuf::new();
     for component in absolute.components() {

@@ -38,7 +38,10 @@ impl CaptureOptions {
             Parallelism::Sequential => false,
             Parallelism::Parallel => true,
             Parallelism::Auto => {
-                let heavy = self.layers.fds || self.layers.maps || self.layers.environ;
+                let heavy = self.layers.fds
+                    || self.layers.maps
+                    || self.layers.environ
+                    || self.layers.details;
                 heavy && process_count >= Self::PARALLEL_THRESHOLD
             }
         }
@@ -106,7 +109,10 @@ fn read_sockets(
 /// Reads one process; `None` when it vanished (or is unreadable as a whole).
 fn read_process(backend: &Backend, pid: ProcessId, layers: Layers) -> Option<Process> {
     let dir = backend.open_process(pid).ok()?;
-    let record = dir.record().ok()?;
+    let mut record = dir.basic().ok()?;
+    if layers.details {
+        dir.add_details(&mut record).ok()?;
+    }
     let mut process = Process::from_record(record);
     if process.record.kernel_thread {
         return Some(process);

@@ -1,10 +1,12 @@
 //! The snapshot's indexes: parent → children, groups, sessions, socket
-//! holders, ports, and a component-ordered path index.
+//! holders and ports; and the path question (who uses what below a
+//! directory), answered by one pass over the captured paths.
 
 use super::Process;
 use limier_platform::{FdTarget, Port, ProcessId, Protocol, SocketInode, SocketRecord};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// How a process uses a path.
@@ -37,9 +39,6 @@ pub(super) struct Indexes {
     pub by_sid: HashMap<ProcessId, Vec<ProcessId>>,
     pub socket_holders: HashMap<SocketInode, Vec<(ProcessId, u32)>>,
     pub by_port: HashMap<(Protocol, Port), Vec<usize>>,
-    /// Path → uses; `Path`'s ordering is component-wise, so everything below a
-    /// directory is one contiguous range after it.
-    pub paths: BTreeMap<PathBuf, Vec<PathUse>>,
 }
 
 impl Indexes {
@@ -53,34 +52,13 @@ impl Indexes {
             }
             idx.by_pgid.entry(record.pgid).or_default().push(pid);
             idx.by_sid.entry(record.sid).or_default().push(pid);
-            let mut add = |path: &Path, kind: UseKind, deleted: bool| {
-                idx.paths.entry(path.to_owned()).or_default().push(PathUse {
-                    pid,
-                    kind,
-                    path: path.to_owned(),
-                    deleted,
-                });
-            };
-            if let Some(cwd) = &record.cwd {
-                add(cwd, UseKind::Cwd, record.cwd_deleted);
-            }
-            if let Some(root) = &record.root {
-                add(root, UseKind::Root, false);
-            }
-            if let Some(exe) = &record.exe {
-                add(exe, UseKind::Exe, false);
-            }
             for fd in process.fds.iter().flatten() {
-                match &fd.target {
-                    FdTarget::Socket { inode } => {
-                        idx.socket_holders.entry(*inode).or_default().push((pid, fd.fd));
-                    }
-                    FdTarget::Path { path, deleted } => add(path, UseKind::Fd(fd.fd), *deleted),
-                    _ => {}
+                if let FdTarget::Socket { inode } = &fd.target {
+                    idx.socket_holders
+                        .entry(*inode)
+                        .or_default()
+                        .push((pid, fd.fd));
                 }
-            }
-            for map in process.maps.iter().flatten() {
-                add(&map.path, UseKind::Map, map.deleted);
             }
         }
         for (i, socket) in sockets.iter().enumerate() {
@@ -91,11 +69,72 @@ impl Indexes {
         }
         idx
     }
+}
 
-    pub fn uses_below<'a>(&'a self, dir: &'a Path) -> impl Iterator<Item = &'a PathUse> {
-        self.paths
-            .range::<Path, _>((std::ops::Bound::Included(dir), std::ops::Bound::Unbounded))
-            .take_while(move |(path, _)| path.starts_with(dir))
-            .flat_map(|(_, uses)| uses.iter())
+/// Every use of a path at or below `dir` (component-wise) by one process.
+///
+/// One pass over the process's cwd, root, exe, fds and mappings, comparing
+/// bytes: cheaper for a one-shot question than building an ordered index of
+/// tens of thousands of paths first.
+pub(super) fn uses_below(process: &Process, dir: &Path, out: &mut Vec<PathUse>) {
+    let record = &process.record;
+    let pid = record.pid;
+    let mut check = |path: &Path, kind: UseKind, deleted: bool| {
+        if is_at_or_below(path, dir) {
+            out.push(PathUse {
+                pid,
+                kind,
+                path: path.to_owned(),
+                deleted,
+            });
+        }
+    };
+    if let Some(cwd) = &record.cwd {
+        check(cwd, UseKind::Cwd, record.cwd_deleted);
+    }
+    if let Some(root) = &record.root {
+        check(root, UseKind::Root, false);
+    }
+    if let Some(exe) = &record.exe {
+        check(exe, UseKind::Exe, false);
+    }
+    for fd in process.fds.iter().flatten() {
+        if let FdTarget::Path { path, deleted } = &fd.target {
+            check(path, UseKind::Fd(fd.fd), *deleted);
+        }
+    }
+    for map in process.maps.iter().flatten() {
+        check(&map.path, UseKind::Map, map.deleted);
+    }
+}
+
+/// `path == dir` or `path` is inside `dir`, by bytes on a component boundary.
+fn is_at_or_below(path: &Path, dir: &Path) -> bool {
+    let path = path.as_os_str().as_bytes();
+    let dir = dir.as_os_str().as_bytes();
+    let dir = if dir.len() > 1 {
+        dir.strip_suffix(b"/").unwrap_or(dir)
+    } else {
+        dir
+    };
+    match path.strip_prefix(dir) {
+        Some(rest) => rest.is_empty() || rest[0] == b'/' || dir == b"/",
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_at_or_below;
+    use std::path::Path;
+
+    #[test]
+    fn below_is_component_wise() {
+        assert!(is_at_or_below(Path::new("/a/b"), Path::new("/a/b")));
+        assert!(is_at_or_below(Path::new("/a/b/c"), Path::new("/a/b")));
+        assert!(is_at_or_below(Path::new("/a/b/c"), Path::new("/a/b/")));
+        assert!(!is_at_or_below(Path::new("/a/bc"), Path::new("/a/b")));
+        assert!(!is_at_or_below(Path::new("/a"), Path::new("/a/b")));
+        assert!(is_at_or_below(Path::new("/x"), Path::new("/")));
     }
 }

@@ -18,9 +18,12 @@ use limier_platform::{
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// Which optional layers a snapshot reads besides the process table.
+/// Which optional layers a snapshot reads besides the process table
+/// (pid, parents, groups, sessions, state, start time, comm, owner).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Layers {
+    /// cmdline, exe, cwd and root of every process.
+    pub details: bool,
     /// The TCP/UDP socket table.
     pub sockets: bool,
     /// Open file descriptors of every process (readlink only).
@@ -34,20 +37,25 @@ pub struct Layers {
 impl Layers {
     /// Only the process table.
     pub const PROCESSES: Layers = Layers {
+        details: false,
         sockets: false,
         fds: false,
         maps: false,
         environ: false,
     };
-    /// What port questions need: sockets and the fds that hold them.
+    /// What port questions need: sockets and the fds that hold them
+    /// (details are read afterwards for the few processes reported, with
+    /// [`Snapshot::load_details`]).
     pub const PORTS: Layers = Layers {
+        details: false,
         sockets: true,
         fds: true,
         maps: false,
         environ: false,
     };
-    /// What directory questions need: fds and mappings.
+    /// What directory questions need: cwd/exe/root, fds and mappings.
     pub const FILES: Layers = Layers {
+        details: true,
         sockets: false,
         fds: true,
         maps: true,
@@ -55,6 +63,7 @@ impl Layers {
     };
     /// Everything.
     pub const ALL: Layers = Layers {
+        details: true,
         sockets: true,
         fds: true,
         maps: true,
@@ -64,6 +73,7 @@ impl Layers {
     /// The union of two layer sets.
     pub fn union(self, other: Layers) -> Layers {
         Layers {
+            details: self.details || other.details,
             sockets: self.sockets || other.sockets,
             fds: self.fds || other.fds,
             maps: self.maps || other.maps,
@@ -123,7 +133,12 @@ impl Process {
         if self.record.cmdline.is_empty() {
             return format!("[{}]", self.record.comm.to_string_lossy());
         }
-        let words: Vec<String> = self.record.cmdline.iter().map(|w| w.to_string_lossy()).collect();
+        let words: Vec<String> = self
+            .record
+            .cmdline
+            .iter()
+            .map(|w| w.to_string_lossy())
+            .collect();
         words.join(" ")
     }
 }
@@ -207,11 +222,18 @@ impl Snapshot {
 
     /// The (pid, fd) pairs holding socket `inode`.
     pub fn socket_holders(&self, inode: SocketInode) -> &[(ProcessId, u32)] {
-        self.indexes.socket_holders.get(&inode).map_or(&[], Vec::as_slice)
+        self.indexes
+            .socket_holders
+            .get(&inode)
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Sockets bound to `port` with `protocol`.
-    pub fn sockets_on(&self, protocol: Protocol, port: Port) -> impl Iterator<Item = &SocketRecord> {
+    pub fn sockets_on(
+        &self,
+        protocol: Protocol,
+        port: Port,
+    ) -> impl Iterator<Item = &SocketRecord> {
         self.indexes
             .by_port
             .get(&(protocol, port))
@@ -220,9 +242,51 @@ impl Snapshot {
             .map(|&i| &self.sockets[i])
     }
 
-    /// Every use of a path at or below `dir` (component-wise), from the path index.
-    pub fn path_uses_below<'a>(&'a self, dir: &'a std::path::Path) -> impl Iterator<Item = &'a PathUse> {
-        self.indexes.uses_below(dir)
+    /// Every use of a path at or below `dir` (component-wise), in pid order.
+    pub fn path_uses_below(&self, dir: &std::path::Path) -> Vec<PathUse> {
+        let mut uses = Vec::new();
+        for process in self.processes.values() {
+            index::uses_below(process, dir, &mut uses);
+        }
+        uses
+    }
+
+    /// Reads details (cmdline, exe, cwd, root) and, if `environ`, the
+    /// environment of `pids` after capture: the lazy path for questions that
+    /// report on a few processes out of thousands. A pid whose start time
+    /// changed since the capture is left as it was. The path index keeps
+    /// what was captured; use [`Layers::details`] at capture time for
+    /// directory questions.
+    pub fn load_details(
+        &mut self,
+        backend: &limier_platform::Backend,
+        pids: &[ProcessId],
+        environ: bool,
+    ) {
+        for pid in pids {
+            let Some(process) = self.processes.get_mut(pid) else {
+                continue;
+            };
+            let Ok(dir) = backend.open_process(*pid) else {
+                continue;
+            };
+            if dir.stat().ok().map(|s| s.start) != Some(process.record.start) {
+                continue;
+            }
+            if !self.layers.details
+                && process.record.cmdline.is_empty()
+                && process.record.cwd.is_none()
+            {
+                let _ = dir.add_details(&mut process.record);
+            }
+            if environ && process.environ.is_none() {
+                match dir.environ() {
+                    Ok(vars) => process.environ = Some(vars),
+                    Err(err) if err.is_permission_denied() => process.denied.push("environ"),
+                    Err(_) => {}
+                }
+            }
+        }
     }
 
     /// Processes some layer of which could not be read (another user's).

@@ -1,9 +1,13 @@
 //! Carrying out a sweep: freeze, signal, wait, kill, verify.
 
 use super::plan::protected_pids;
-use super::{plan, Fate, Plan, Selection, SpareReason, SweepError, SweepOptions, SweepReport, SweptProcess};
+use super::{
+    plan, Fate, Plan, Selection, SpareReason, SweepError, SweepOptions, SweepReport, SweptProcess,
+};
 use crate::snapshot::{capture, CaptureOptions, Layers, Snapshot};
-use limier_platform::{Backend, Identity, ProcessHandle, ProcessId, ProcessState, Signal, SignalError};
+use limier_platform::{
+    Backend, Identity, ProcessHandle, ProcessId, ProcessState, Signal, SignalError,
+};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -51,7 +55,9 @@ pub fn sweep_from(
             }
         };
         let mut round_plan = plan(snapshot, round_selection)?;
-        round_plan.targets.retain(|t| !handled.contains(&t.identity));
+        round_plan
+            .targets
+            .retain(|t| !handled.contains(&t.identity));
         // A second round only acts on processes that are new and signallable.
         if rounds > 0 && round_plan.to_signal().next().is_none() {
             break;
@@ -140,7 +146,11 @@ pub fn execute(backend: &Backend, plan: &Plan, options: &SweepOptions) -> Vec<Sw
     for &(index, handle) in &survivors {
         match handle.send_signal(Signal::Kill) {
             Ok(()) | Err(SignalError::Gone { .. }) => {}
-            Err(err) => swept[index].fate = Fate::Survived { detail: err.to_string() },
+            Err(err) => {
+                swept[index].fate = Fate::Survived {
+                    detail: err.to_string(),
+                }
+            }
         }
     }
     let waited: Vec<&ProcessHandle> = survivors.iter().map(|&(_, h)| h).collect();
@@ -257,7 +267,11 @@ fn new_descendants(
     let mut frontier: Vec<ProcessId> = handles
         .iter()
         .map(|(_, h)| h.identity())
-        .filter(|id| table.process(id.pid).is_some_and(|p| p.record.start == id.start))
+        .filter(|id| {
+            table
+                .process(id.pid)
+                .is_some_and(|p| p.record.start == id.start)
+        })
         .map(|id| id.pid)
         .collect();
     let mut seen: HashSet<ProcessId> = frontier.iter().copied().collect();
@@ -266,7 +280,9 @@ fn new_descendants(
             if !seen.insert(child) || protected.contains_key(&child) {
                 continue;
             }
-            let Some(process) = table.process(child) else { continue };
+            let Some(process) = table.process(child) else {
+                continue;
+            };
             let identity = process.record.identity();
             if !known.contains(&identity) && process.record.state != ProcessState::Zombie {
                 found.push((identity, parent, process.record.comm.clone()));

@@ -85,8 +85,10 @@ impl Selector {
             }
             Selector::Port(_) => Layers::PORTS,
             Selector::Dir(_) => Layers::FILES,
+            // The tag is read from the environment; details name the processes.
             Selector::Env { .. } => Layers {
                 environ: true,
+                details: true,
                 ..Layers::PROCESSES
             },
         }
@@ -118,7 +120,12 @@ impl Selection {
             selectors: self
                 .selectors
                 .iter()
-                .filter(|s| matches!(s, Selector::Port(_) | Selector::Dir(_) | Selector::Env { .. }))
+                .filter(|s| {
+                    matches!(
+                        s,
+                        Selector::Port(_) | Selector::Dir(_) | Selector::Env { .. }
+                    )
+                })
                 .cloned()
                 .collect(),
             spare: self.spare.clone(),

@@ -105,7 +105,10 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
             } else if process.record.kernel_thread {
                 Some(SpareReason::Protected("kernel thread".into()))
             } else {
-                selection.spare.get(&pid).map(|why| SpareReason::Excluded(why.clone()))
+                selection
+                    .spare
+                    .get(&pid)
+                    .map(|why| SpareReason::Excluded(why.clone()))
             };
             Some(Target {
                 identity: process.record.identity(),
@@ -130,7 +133,9 @@ pub(crate) fn protected_pids(snapshot: &Snapshot) -> BTreeMap<ProcessId, String>
     let mut seen = HashSet::new();
     let mut current = snapshot.self_pid;
     while seen.insert(current) {
-        let Some(process) = snapshot.process(current) else { break };
+        let Some(process) = snapshot.process(current) else {
+            break;
+        };
         let parent = process.record.ppid;
         if parent.0 == 0 {
             break;

@@ -50,12 +50,19 @@ impl FixtureRepo {
             })
             .collect();
         let state = json!({"version": 1, "sessions": sessions});
-        std::fs::write(self.root.join(".ecluse/state.json"), serde_json::to_string_pretty(&state).unwrap()).unwrap();
+        std::fs::write(
+            self.root.join(".ecluse/state.json"),
+            serde_json::to_string_pretty(&state).unwrap(),
+        )
+        .unwrap();
     }
 
     /// Writes `<pid>\n<ps -o lstart= token>\n`, as ecluse does.
     fn write_pid_file(&self, slug: &str, service: &str, pid: u32) {
-        let token = Command::new("ps").args(["-p", &pid.to_string(), "-o", "lstart="]).output().unwrap();
+        let token = Command::new("ps")
+            .args(["-p", &pid.to_string(), "-o", "lstart="])
+            .output()
+            .unwrap();
         let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
         assert!(!token.is_empty(), "ps gave no lstart for {pid}");
         self.write_raw_pid_file(slug, service, &format!("{pid}\n{token}\n"));
@@ -74,7 +81,10 @@ impl FixtureRepo {
         let output = limier(&all);
         let stdout = String::from_utf8_lossy(&output.stdout);
         let value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-            panic!("{args:?}: {e}: {stdout} {}", String::from_utf8_lossy(&output.stderr))
+            panic!(
+                "{args:?}: {e}: {stdout} {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
         });
         (value, output.status.code().unwrap())
     }
@@ -114,7 +124,11 @@ fn service<'a>(report: &'a Value, slug: &str, name: &str) -> &'a Value {
 fn status_reports_a_healthy_service_through_a_wrapper_chain() {
     let repo = FixtureRepo::new(CONFIG);
     let worktree = repo.worktree("alpha");
-    let server = Scenario::start_with(&["chain", "3"], Some(&worktree), &[("ECLUSE_SLUG", "alpha")]);
+    let server = Scenario::start_with(
+        &["chain", "3"],
+        Some(&worktree),
+        &[("ECLUSE_SLUG", "alpha")],
+    );
     let wrapper = server.root_pid();
     repo.write_state(&[("alpha", 1, json!({"web": server.port()}), None)]);
     repo.write_pid_file("alpha", "web", wrapper);
@@ -129,7 +143,10 @@ fn status_reports_a_healthy_service_through_a_wrapper_chain() {
     assert_eq!(web["listener_pid"], server.pid("leaf"));
     assert_eq!(web["wrong_owner"], false);
     assert_eq!(web["listener_session"]["slug"], "alpha");
-    assert_eq!(web["pid_file"], json!({"pid_file": "verified", "pid": wrapper}));
+    assert_eq!(
+        web["pid_file"],
+        json!({"pid_file": "verified", "pid": wrapper})
+    );
     let db = service(&report, "alpha", "db");
     assert_eq!(db["verdict"], "not_judged");
     assert_eq!(db["healthy"], Value::Null);
@@ -157,10 +174,17 @@ fn status_names_another_sessions_orphan_as_wrong_owner() {
     let alpha = repo.worktree("alpha");
     repo.worktree("beta");
     // alpha's escaped daemon squats on the port beta was assigned.
-    let squatter = Scenario::start_with(&["daemon", alpha.to_str().unwrap()], None, &[("ECLUSE_SLUG", "alpha")]);
+    let squatter = Scenario::start_with(
+        &["daemon", alpha.to_str().unwrap()],
+        None,
+        &[("ECLUSE_SLUG", "alpha")],
+    );
     let orphan = squatter.pid("daemon");
     let port = squatter.port();
-    repo.write_state(&[("alpha", 1, json!({"web": free_port()}), None), ("beta", 2, json!({"web": port}), None)]);
+    repo.write_state(&[
+        ("alpha", 1, json!({"web": free_port()}), None),
+        ("beta", 2, json!({"web": port}), None),
+    ]);
     let (report, code) = repo.limier(&["ecluse", "status", "beta"]);
     assert_eq!(code, 1, "{report}");
     let web = service(&report, "beta", "web");
@@ -174,8 +198,17 @@ fn status_names_another_sessions_orphan_as_wrong_owner() {
     let who: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(who["ports"][0]["ecluse"][0]["session"], "beta");
     assert_eq!(who["ports"][0]["ecluse"][0]["service"], "web");
-    assert_eq!(who["ports"][0]["sockets"][0]["holders"][0]["session"]["slug"], "alpha");
-    assert!(who["warnings"][0].as_str().unwrap().contains("belongs to session alpha"), "{who}");
+    assert_eq!(
+        who["ports"][0]["sockets"][0]["holders"][0]["session"]["slug"],
+        "alpha"
+    );
+    assert!(
+        who["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("belongs to session alpha"),
+        "{who}"
+    );
     assert!(String::from_utf8_lossy(&output.stderr).contains("warning: port"));
 }
 
@@ -186,7 +219,10 @@ fn who_names_slot_and_service_by_the_formula() {
     // Slot 3's extra port by the formula: 9300 + 3.
     let output = limier_in(&["who", "9303", "--json"], Some(&repo.root));
     let who: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(who["ports"][0]["ecluse"], json!([{"port": 9303, "service": "web", "slot": 3, "kind": "extra", "docker": false, "session": null}]));
+    assert_eq!(
+        who["ports"][0]["ecluse"],
+        json!([{"port": 9303, "service": "web", "slot": 3, "kind": "extra", "docker": false, "session": null}])
+    );
 }
 
 #[test]
@@ -195,10 +231,20 @@ fn a_recycled_pid_file_is_never_attributed_or_signalled() {
     repo.worktree("alpha");
     let bystander = ChildGuard::spawn(Command::new("sleep").arg("60"));
     repo.write_state(&[("alpha", 1, json!({"web": free_port()}), None)]);
-    repo.write_raw_pid_file("alpha", "web", &format!("{}\nWed Jan  1 00:00:00 1986\n", bystander.pid()));
+    repo.write_raw_pid_file(
+        "alpha",
+        "web",
+        &format!("{}\nWed Jan  1 00:00:00 1986\n", bystander.pid()),
+    );
     let (report, _) = repo.limier(&["ecluse", "status", "alpha"]);
-    assert_eq!(service(&report, "alpha", "web")["pid_file"]["pid_file"], "recycled");
-    assert!(report["skipped"][0].as_str().unwrap().contains("recycled"), "{report}");
+    assert_eq!(
+        service(&report, "alpha", "web")["pid_file"]["pid_file"],
+        "recycled"
+    );
+    assert!(
+        report["skipped"][0].as_str().unwrap().contains("recycled"),
+        "{report}"
+    );
     let (down, code) = repo.limier(&["ecluse", "down", "alpha"]);
     assert_eq!(code, 1, "nothing of alpha runs: {down}");
     assert!(alive(bystander.pid()));
@@ -208,13 +254,20 @@ fn a_recycled_pid_file_is_never_attributed_or_signalled() {
 fn a_legacy_pid_file_counts_when_the_tag_agrees() {
     let repo = FixtureRepo::new(CONFIG);
     let worktree = repo.worktree("alpha");
-    let server = Scenario::start_with(&["chain", "2"], Some(&worktree), &[("ECLUSE_SLUG", "alpha")]);
+    let server = Scenario::start_with(
+        &["chain", "2"],
+        Some(&worktree),
+        &[("ECLUSE_SLUG", "alpha")],
+    );
     repo.write_state(&[("alpha", 1, json!({"web": server.port()}), None)]);
     repo.write_raw_pid_file("alpha", "web", &format!("{}\n", server.root_pid()));
     let (report, code) = repo.limier(&["ecluse", "status"]);
     assert_eq!(code, 0, "{report}");
     let web = service(&report, "alpha", "web");
-    assert_eq!(web["pid_file"], json!({"pid_file": "legacy", "pid": server.root_pid(), "corroborated": true}));
+    assert_eq!(
+        web["pid_file"],
+        json!({"pid_file": "legacy", "pid": server.root_pid(), "corroborated": true})
+    );
     assert_eq!(web["verdict"], "up");
     // Without the tag the same legacy file is not trusted.
     let untagged = Scenario::start(&["chain", "2"]);
@@ -223,7 +276,10 @@ fn a_legacy_pid_file_counts_when_the_tag_agrees() {
     let (report, _) = repo.limier(&["ecluse", "status"]);
     let web = service(&report, "alpha", "web");
     assert_eq!(web["pid_file"]["corroborated"], false);
-    assert_eq!(web["verdict"], "wrong_owner", "an unverified listener is not ours: {report}");
+    assert_eq!(
+        web["verdict"], "wrong_owner",
+        "an unverified listener is not ours: {report}"
+    );
 }
 
 #[test]
@@ -233,27 +289,50 @@ fn down_catches_setsid_escapees_by_tag_and_by_deleted_worktree() {
     let home = gamma.join("app");
     std::fs::create_dir_all(&home).unwrap();
     // Tagged, and living in the main checkout: this repo's gamma.
-    let tagged = Scenario::start_with(&["daemon", repo.root.to_str().unwrap(), "0"], None, &[("ECLUSE_SLUG", "gamma")]);
+    let tagged = Scenario::start_with(
+        &["daemon", repo.root.to_str().unwrap(), "0"],
+        None,
+        &[("ECLUSE_SLUG", "gamma")],
+    );
     let resident = Scenario::start(&["daemon", home.to_str().unwrap(), "0"]);
     let other = repo.worktree("delta");
-    let neighbour = Scenario::start_with(&["cwd", other.to_str().unwrap()], None, &[("ECLUSE_SLUG", "delta")]);
+    let neighbour = Scenario::start_with(
+        &["cwd", other.to_str().unwrap()],
+        None,
+        &[("ECLUSE_SLUG", "delta")],
+    );
     // ecluse already forgot gamma and its worktree is gone.
     repo.write_state(&[("delta", 2, json!({"web": free_port()}), None)]);
     std::fs::remove_dir_all(&gamma).unwrap();
     let (dry, _) = repo.limier(&["ecluse", "down", "gamma", "--dry-run"]);
-    let mut pids: Vec<u64> = dry["processes"].as_array().unwrap().iter().map(|p| p["pid"].as_u64().unwrap()).collect();
+    let mut pids: Vec<u64> = dry["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["pid"].as_u64().unwrap())
+        .collect();
     pids.sort_unstable();
     let mut expected = vec![tagged.pid("daemon") as u64, resident.pid("daemon") as u64];
     expected.sort_unstable();
     assert_eq!(pids, expected, "{dry}");
     assert!(
-        dry["skipped"].as_array().unwrap().iter().any(|s| s.as_str().unwrap().contains(&format!("pid {} is tagged", tagged.root_pid()))),
+        dry["skipped"].as_array().unwrap().iter().any(|s| s
+            .as_str()
+            .unwrap()
+            .contains(&format!("pid {} is tagged", tagged.root_pid()))),
         "the tagged parent outside the repo is left alone and said so: {dry}"
     );
     let (report, code) = repo.limier(&["ecluse", "down", "gamma"]);
     assert_eq!(code, 0, "{report}");
-    assert!(eventually(Duration::from_secs(2), || !alive(tagged.pid("daemon")) && !alive(resident.pid("daemon"))));
-    assert!(alive(neighbour.pid("cwd")), "delta's process is not gamma's");
+    assert!(eventually(Duration::from_secs(2), || !alive(
+        tagged.pid("daemon")
+    ) && !alive(
+        resident.pid("daemon")
+    )));
+    assert!(
+        alive(neighbour.pid("cwd")),
+        "delta's process is not gamma's"
+    );
 }
 
 #[test]
@@ -262,15 +341,37 @@ fn down_spares_a_process_with_conflicting_evidence() {
     let alpha = repo.worktree("alpha");
     repo.worktree("beta");
     // Tagged for beta, living in alpha's worktree.
-    let confused = Scenario::start_with(&["cwd", alpha.to_str().unwrap()], None, &[("ECLUSE_SLUG", "beta")]);
+    let confused = Scenario::start_with(
+        &["cwd", alpha.to_str().unwrap()],
+        None,
+        &[("ECLUSE_SLUG", "beta")],
+    );
     repo.write_state(&[("alpha", 1, json!({}), None), ("beta", 2, json!({}), None)]);
     let (report, code) = repo.limier(&["ecluse", "down", "alpha"]);
     let pid = confused.pid("cwd");
-    let entry = report["processes"].as_array().unwrap().iter().find(|p| p["pid"] == pid).expect("listed");
+    let entry = report["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pid"] == pid)
+        .expect("listed");
     assert_eq!(entry["fate"], "spared");
-    assert!(entry["why"]["detail"].as_str().unwrap().contains("conflicting evidence"), "{report}");
-    assert_eq!(code, 3, "a non-protection spare is reported in the exit code");
-    assert!(report["skipped"].as_array().unwrap().iter().any(|s| s.as_str().unwrap().contains("conflicting")));
+    assert!(
+        entry["why"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("conflicting evidence"),
+        "{report}"
+    );
+    assert_eq!(
+        code, 3,
+        "a non-protection spare is reported in the exit code"
+    );
+    assert!(report["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s.as_str().unwrap().contains("conflicting")));
     assert!(alive(pid));
 }
 
@@ -278,13 +379,19 @@ fn down_spares_a_process_with_conflicting_evidence() {
 fn a_stopped_session_is_reported_and_can_be_swept() {
     let repo = FixtureRepo::new(CONFIG);
     let worktree = repo.worktree("old");
-    let leftover = Scenario::start_with(&["cwd", worktree.to_str().unwrap()], None, &[("ECLUSE_SLUG", "old")]);
+    let leftover = Scenario::start_with(
+        &["cwd", worktree.to_str().unwrap()],
+        None,
+        &[("ECLUSE_SLUG", "old")],
+    );
     repo.write_state(&[("old", 1, json!({"web": free_port()}), Some("stopped"))]);
     let (report, _) = repo.limier(&["ecluse", "status"]);
     assert_eq!(report["sessions"][0]["status"], "stopped");
     let (report, code) = repo.limier(&["ecluse", "down", "old"]);
     assert_eq!(code, 0, "{report}");
-    assert!(eventually(Duration::from_secs(2), || !alive(leftover.pid("cwd"))));
+    assert!(eventually(Duration::from_secs(2), || !alive(
+        leftover.pid("cwd")
+    )));
 }
 
 #[test]
@@ -296,9 +403,19 @@ fn flush_dry_run_covers_worktrees_tags_and_native_ports_and_skips_docker() {
     repo.write_state(&[("b", 2, json!({}), None)]);
     let (report, code) = repo.limier(&["ecluse", "flush", "--dry-run"]);
     assert_eq!(code, 0, "{report}");
-    assert!(report["processes"].as_array().unwrap().iter().any(|p| p["pid"] == sitter.pid("cwd") && p["fate"] == "would_signal"));
+    assert!(report["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["pid"] == sitter.pid("cwd") && p["fate"] == "would_signal"));
     let skipped = report["skipped"].as_array().unwrap();
-    assert!(skipped.iter().any(|s| s.as_str().unwrap().starts_with("docker service ports left alone: 5433 (db slot 1)")), "{report}");
+    assert!(
+        skipped.iter().any(|s| s
+            .as_str()
+            .unwrap()
+            .starts_with("docker service ports left alone: 5433 (db slot 1)")),
+        "{report}"
+    );
     assert!(alive(sitter.pid("cwd")));
 }
 
@@ -317,20 +434,47 @@ fn malformed_ecluse_files_are_one_line_errors_or_skips() {
     let repo = FixtureRepo::new("mode = [");
     assert_ecluse_error(&repo.root, &["ecluse", "status"], ".ecluse.toml");
     let repo = FixtureRepo::new("mode = \"cloud\"\n");
-    assert_ecluse_error(&repo.root, &["ecluse", "flush", "--dry-run"], "mode \"cloud\"");
+    assert_ecluse_error(
+        &repo.root,
+        &["ecluse", "flush", "--dry-run"],
+        "mode \"cloud\"",
+    );
 
     let repo = FixtureRepo::new(CONFIG);
-    std::fs::write(repo.root.join(".ecluse/state.json"), "{\"version\":1,\"sessions\":[{\"slug\":").unwrap();
+    std::fs::write(
+        repo.root.join(".ecluse/state.json"),
+        "{\"version\":1,\"sessions\":[{\"slug\":",
+    )
+    .unwrap();
     assert_ecluse_error(&repo.root, &["ecluse", "status"], "state.json");
-    std::fs::write(repo.root.join(".ecluse/state.json"), "{\"version\":7,\"sessions\":[]}").unwrap();
-    assert_ecluse_error(&repo.root, &["ecluse", "down", "x"], "state version 7 is not supported");
+    std::fs::write(
+        repo.root.join(".ecluse/state.json"),
+        "{\"version\":7,\"sessions\":[]}",
+    )
+    .unwrap();
+    assert_ecluse_error(
+        &repo.root,
+        &["ecluse", "down", "x"],
+        "state version 7 is not supported",
+    );
 
     repo.write_state(&[("alpha", 1, json!({}), None)]);
-    assert_ecluse_error(&repo.root, &["ecluse", "status", "nope"], "no session \"nope\"");
+    assert_ecluse_error(
+        &repo.root,
+        &["ecluse", "status", "nope"],
+        "no session \"nope\"",
+    );
     repo.write_raw_pid_file("alpha", "web", "\u{0}garbage\u{7f}\n");
     let (report, _) = repo.limier(&["ecluse", "status"]);
-    assert_eq!(service(&report, "alpha", "web")["pid_file"]["pid_file"], "invalid");
-    assert!(report["skipped"].as_array().unwrap().iter().any(|s| s.as_str().unwrap().contains("web.pid")));
+    assert_eq!(
+        service(&report, "alpha", "web")["pid_file"]["pid_file"],
+        "invalid"
+    );
+    assert!(report["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s.as_str().unwrap().contains("web.pid")));
 }
 
 #[test]
@@ -347,7 +491,11 @@ fn a_state_lock_held_too_long_is_an_error_not_a_hang() {
         command
     });
     let started = std::time::Instant::now();
-    assert_ecluse_error(&repo.root, &["ecluse", "status", "--lock-timeout", "300ms"], "held exclusively");
+    assert_ecluse_error(
+        &repo.root,
+        &["ecluse", "status", "--lock-timeout", "300ms"],
+        "held exclusively",
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
     drop(holder);
 }

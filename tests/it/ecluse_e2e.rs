@@ -32,7 +32,11 @@ impl EcluseWorld {
     }
 
     fn run(&self, program: &str, args: &[&str]) -> Output {
-        let output = self.command(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
+        let output = self
+            .command(program)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{program}: {e}"));
         assert!(
             output.status.success(),
             "{program} {args:?} failed: {}{}",
@@ -43,9 +47,17 @@ impl EcluseWorld {
     }
 
     fn limier(&self, args: &[&str]) -> (Value, i32) {
-        let output = self.command(env!("CARGO_BIN_EXE_limier")).args(args).arg("--json").output().unwrap();
+        let output = self
+            .command(env!("CARGO_BIN_EXE_limier"))
+            .args(args)
+            .arg("--json")
+            .output()
+            .unwrap();
         let value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-            panic!("limier {args:?}: {e}: {}", String::from_utf8_lossy(&output.stderr))
+            panic!(
+                "limier {args:?}: {e}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
         });
         (value, output.status.code().unwrap())
     }
@@ -68,12 +80,22 @@ fn on_path(program: &str) -> bool {
 
 fn listener_of(port: u16) -> Option<u32> {
     let output = limier(&["-t", &port.to_string()]);
-    String::from_utf8_lossy(&output.stdout).lines().next()?.trim().parse().ok()
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn ppid_of(pid: u32) -> Option<u32> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    text.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
+    text.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 #[test]
@@ -90,10 +112,18 @@ fn limier_ecluse_down_removes_the_setsid_child_real_ecluse_leaves_behind() {
         slug: format!("e2e-{}", std::process::id()),
         _dir: dir,
     };
-    for path in [&world.home.join(".config/ecluse"), &world.tmux_dir, &world.repo] {
+    for path in [
+        &world.home.join(".config/ecluse"),
+        &world.tmux_dir,
+        &world.repo,
+    ] {
         std::fs::create_dir_all(path).unwrap();
     }
-    std::fs::write(world.home.join(".config/ecluse/config.toml"), "process_manager = \"tmux\"\n").unwrap();
+    std::fs::write(
+        world.home.join(".config/ecluse/config.toml"),
+        "process_manager = \"tmux\"\n",
+    )
+    .unwrap();
     let (main_port, side_port) = (free_port(), free_port());
     std::fs::write(
         world.repo.join(".ecluse.toml"),
@@ -116,7 +146,8 @@ fn limier_ecluse_down_removes_the_setsid_child_real_ecluse_leaves_behind() {
     world.run("ecluse", &["up", &world.slug]);
 
     assert!(
-        eventually(Duration::from_secs(15), || listener_of(main_port).is_some() && listener_of(side_port).is_some()),
+        eventually(Duration::from_secs(15), || listener_of(main_port).is_some()
+            && listener_of(side_port).is_some()),
         "the service never listened on {main_port} and {side_port}"
     );
     let (status, code) = world.limier(&["ecluse", "status", &world.slug]);
@@ -126,17 +157,29 @@ fn limier_ecluse_down_removes_the_setsid_child_real_ecluse_leaves_behind() {
     assert_eq!(web["verdict"], "up", "{status}");
     assert_eq!(web["healthy"], true);
     assert_eq!(web["port"], main_port);
-    assert_eq!(web["pid_file"]["pid_file"], "verified", "ecluse's lstart token is matched natively: {status}");
+    assert_eq!(
+        web["pid_file"]["pid_file"], "verified",
+        "ecluse's lstart token is matched natively: {status}"
+    );
 
     world.run("ecluse", &["down", &world.slug, "--keep-worktree"]);
-    assert!(eventually(Duration::from_secs(10), || listener_of(main_port).is_none()), "ecluse stopped the main server");
+    assert!(
+        eventually(Duration::from_secs(10), || listener_of(main_port).is_none()),
+        "ecluse stopped the main server"
+    );
     let escapee = listener_of(side_port).expect("the setsid child survived ecluse down");
-    assert!(eventually(Duration::from_secs(5), || ppid_of(escapee) == Some(1)), "reparented to init");
+    assert!(
+        eventually(Duration::from_secs(5), || ppid_of(escapee) == Some(1)),
+        "reparented to init"
+    );
 
     let (report, code) = world.limier(&["ecluse", "down", &world.slug]);
     assert_eq!(code, 0, "{report}");
     let swept = report["processes"].as_array().unwrap();
-    let entry = swept.iter().find(|p| p["pid"] == escapee).unwrap_or_else(|| panic!("{report}"));
+    let entry = swept
+        .iter()
+        .find(|p| p["pid"] == escapee)
+        .unwrap_or_else(|| panic!("{report}"));
     assert_eq!(entry["fate"], "exited");
     assert!(eventually(Duration::from_secs(2), || !alive(escapee)));
     assert_eq!(listener_of(side_port), None, "the port is free again");
@@ -146,12 +189,17 @@ fn limier_ecluse_down_removes_the_setsid_child_real_ecluse_leaves_behind() {
         .filter(|&pid| alive(pid))
         .filter(|&pid| {
             std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
-                env.split(|&b| b == 0).any(|var| var == format!("ECLUSE_SLUG={}", world.slug).as_bytes())
+                env.split(|&b| b == 0)
+                    .any(|var| var == format!("ECLUSE_SLUG={}", world.slug).as_bytes())
             })
         })
         .filter(|&pid| {
-            std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(&world.repo))
+            std::fs::read_link(format!("/proc/{pid}/cwd"))
+                .is_ok_and(|cwd| cwd.starts_with(&world.repo))
         })
         .collect();
-    assert!(leftovers.is_empty(), "session processes left: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "session processes left: {leftovers:?}"
+    );
 }

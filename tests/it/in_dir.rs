@@ -35,15 +35,31 @@ fn in_finds_cwd_two_levels_below_and_deep_open_file() {
     let opener = Scenario::start(&["open", file.to_str().unwrap()]);
     let (report, code) = limier_json(&["in", root.to_str().unwrap()]);
     assert_eq!(code, 0);
-    let mut pids: Vec<u32> = report["users"].as_array().unwrap().iter().map(|u| u["pid"].as_u64().unwrap() as u32).collect();
+    let mut pids: Vec<u32> = report["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["pid"].as_u64().unwrap() as u32)
+        .collect();
     pids.sort_unstable();
     let mut expected = vec![sitter.pid("cwd"), opener.pid("opener")];
     expected.sort_unstable();
     assert_eq!(pids, expected, "exactly the two processes: {report}");
-    assert_eq!(uses_of(&report, sitter.pid("cwd")), vec![("cwd".into(), cwd.to_str().unwrap().into(), false)]);
+    assert_eq!(
+        uses_of(&report, sitter.pid("cwd")),
+        vec![("cwd".into(), cwd.to_str().unwrap().into(), false)]
+    );
     let fd = opener.lines[0]["fd"].as_u64().unwrap();
-    let opener_uses = report["users"].as_array().unwrap().iter().find(|u| u["pid"] == opener.pid("opener")).unwrap();
-    assert_eq!(opener_uses["uses"][0]["use"], serde_json::json!({"kind": "fd", "fd": fd}));
+    let opener_uses = report["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["pid"] == opener.pid("opener"))
+        .unwrap();
+    assert_eq!(
+        opener_uses["uses"][0]["use"],
+        serde_json::json!({"kind": "fd", "fd": fd})
+    );
     assert_eq!(opener_uses["uses"][0]["path"], file.to_str().unwrap());
 
     // A sibling directory sharing a name prefix is not "below".
@@ -67,7 +83,10 @@ fn in_finds_a_mapped_file() {
     let mapper = Scenario::start(&["map", data.to_str().unwrap()]);
     let (report, code) = limier_json(&["in", root.to_str().unwrap()]);
     assert_eq!(code, 0);
-    assert_eq!(uses_of(&report, mapper.pid("mapper")), vec![("map".into(), data.to_str().unwrap().into(), false)]);
+    assert_eq!(
+        uses_of(&report, mapper.pid("mapper")),
+        vec![("map".into(), data.to_str().unwrap().into(), false)]
+    );
 }
 
 #[test]
@@ -79,9 +98,16 @@ fn in_matches_a_deleted_cwd_by_its_old_path() {
     std::fs::remove_dir(&doomed).unwrap();
     let (report, code) = limier_json(&["in", root.to_str().unwrap()]);
     assert_eq!(code, 0, "{report}");
-    assert_eq!(uses_of(&report, sitter.pid("cwd")), vec![("cwd".into(), doomed.to_str().unwrap().into(), true)]);
-    let human = String::from_utf8_lossy(&limier(&["in", root.to_str().unwrap()]).stdout).into_owned();
-    assert!(human.contains(&format!("{} (deleted)", doomed.display())), "{human}");
+    assert_eq!(
+        uses_of(&report, sitter.pid("cwd")),
+        vec![("cwd".into(), doomed.to_str().unwrap().into(), true)]
+    );
+    let human =
+        String::from_utf8_lossy(&limier(&["in", root.to_str().unwrap()]).stdout).into_owned();
+    assert!(
+        human.contains(&format!("{} (deleted)", doomed.display())),
+        "{human}"
+    );
 }
 
 #[test]
@@ -92,8 +118,10 @@ fn comm_with_spaces_and_parenthesis_is_read_whole() {
     let program = bin.join("we (x) y");
     std::fs::copy("/bin/sleep", &program).unwrap();
     let child = ChildGuard::spawn(Command::new(&program).arg("60").current_dir(&root));
-    assert!(eventually(std::time::Duration::from_secs(5), || std::fs::read_to_string(format!("/proc/{}/comm", child.pid()))
-        .is_ok_and(|c| c.trim() == "we (x) y")));
+    assert!(eventually(std::time::Duration::from_secs(5), || {
+        std::fs::read_to_string(format!("/proc/{}/comm", child.pid()))
+            .is_ok_and(|c| c.trim() == "we (x) y")
+    }));
     let (report, _) = limier_json(&["who", "--pid", &child.pid().to_string()]);
     assert_eq!(report["processes"][0]["comm"], "we (x) y");
     assert_eq!(report["processes"][0]["ppid"], std::process::id());
@@ -101,6 +129,9 @@ fn comm_with_spaces_and_parenthesis_is_read_whole() {
     let program = program.to_str().unwrap().to_owned();
     assert_eq!(
         uses_of(&report, child.pid()),
-        vec![("exe".into(), program.clone(), false), ("map".into(), program, false)]
+        vec![
+            ("exe".into(), program.clone(), false),
+            ("map".into(), program, false)
+        ]
     );
 }

@@ -13,12 +13,20 @@ fn fates(report: &Value) -> Vec<(u32, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| (p["pid"].as_u64().unwrap() as u32, p["fate"].as_str().unwrap().to_owned()))
+        .map(|p| {
+            (
+                p["pid"].as_u64().unwrap() as u32,
+                p["fate"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect()
 }
 
 fn fate_of(report: &Value, pid: u32) -> Option<String> {
-    fates(report).into_iter().find(|(p, _)| *p == pid).map(|(_, f)| f)
+    fates(report)
+        .into_iter()
+        .find(|(p, _)| *p == pid)
+        .map(|(_, f)| f)
 }
 
 #[test]
@@ -41,7 +49,10 @@ fn eight_deep_chain_exits_on_term_well_before_the_grace() {
         assert_eq!(fate, "exited", "{pid}");
         assert!(!alive(pid), "{pid} still alive");
     }
-    assert!(elapsed < Duration::from_secs(3), "sweep took {elapsed:?} with a 10s grace");
+    assert!(
+        elapsed < Duration::from_secs(3),
+        "sweep took {elapsed:?} with a 10s grace"
+    );
 }
 
 #[test]
@@ -52,7 +63,11 @@ fn a_process_ignoring_term_is_killed_after_the_grace() {
     let (report, code) = limier_json(&["kill", "--pid", &stubborn.to_string(), "--grace", "300ms"]);
     assert_eq!(code, 0, "{report}");
     assert!(started.elapsed() >= Duration::from_millis(300));
-    assert_eq!(fate_of(&report, stubborn).as_deref(), Some("killed"), "{report}");
+    assert_eq!(
+        fate_of(&report, stubborn).as_deref(),
+        Some("killed"),
+        "{report}"
+    );
     assert!(!alive(stubborn));
 }
 
@@ -71,12 +86,20 @@ fn setsid_escapee_is_caught_by_env_and_dir_but_not_by_its_former_ancestor() {
     let parent = scenario.root_pid().to_string();
 
     let (by_pid, _) = limier_json(&["kill", "--pid", &parent, "--dry-run"]);
-    assert_eq!(fate_of(&by_pid, daemon), None, "--pid does not reach a reparented escapee: {by_pid}");
+    assert_eq!(
+        fate_of(&by_pid, daemon),
+        None,
+        "--pid does not reach a reparented escapee: {by_pid}"
+    );
 
     let env = format!("LIMIER_TEST_TAG={tag}");
     let (by_env, code) = limier_json(&["kill", "--env", &env, "--dry-run"]);
     assert_eq!(code, 0);
-    assert_eq!(fate_of(&by_env, daemon).as_deref(), Some("would_signal"), "{by_env}");
+    assert_eq!(
+        fate_of(&by_env, daemon).as_deref(),
+        Some("would_signal"),
+        "{by_env}"
+    );
     let (by_dir, _) = limier_json(&["kill", "--dir", home.to_str().unwrap(), "--dry-run"]);
     assert_eq!(fates(&by_dir), vec![(daemon, "would_signal".to_string())]);
     assert!(alive(daemon), "dry runs signal nothing");
@@ -93,7 +116,10 @@ fn a_respawner_leaves_nothing_behind() {
     std::thread::sleep(Duration::from_millis(100));
     let (report, code) = limier_json(&["kill", "--pid", &respawner.to_string()]);
     assert_eq!(code, 0, "{report}");
-    assert!(fates(&report).len() > 1, "children were swept too: {report}");
+    assert!(
+        fates(&report).len() > 1,
+        "children were swept too: {report}"
+    );
     // Nothing of the respawner remains: no live process runs its script.
     let leftovers: Vec<u32> = std::fs::read_dir("/proc")
         .unwrap()
@@ -104,7 +130,10 @@ fn a_respawner_leaves_nothing_behind() {
                 .is_ok_and(|c| String::from_utf8_lossy(&c).contains("scenario.py\0respawner"))
         })
         .collect();
-    assert!(leftovers.is_empty(), "respawner processes survived: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "respawner processes survived: {leftovers:?}"
+    );
 }
 
 fn sleeper() -> ChildGuard {
@@ -112,7 +141,11 @@ fn sleeper() -> ChildGuard {
 }
 
 fn snapshot() -> Snapshot {
-    capture(&Backend::new().unwrap(), CaptureOptions::new(Layers::PROCESSES)).unwrap()
+    capture(
+        &Backend::new().unwrap(),
+        CaptureOptions::new(Layers::PROCESSES),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -123,13 +156,27 @@ fn stale_identity_from_the_snapshot_is_never_signalled() {
     // incarnation of this pid would hold.
     let mut stale = live.process(ProcessId(victim.pid())).unwrap().clone();
     stale.record.start.0 += 1;
-    let stale_snapshot = Snapshot::from_parts(vec![stale], vec![], Layers::PROCESSES, live.self_pid, live.captured_at_ms);
+    let stale_snapshot = Snapshot::from_parts(
+        vec![stale],
+        vec![],
+        Layers::PROCESSES,
+        live.self_pid,
+        live.captured_at_ms,
+    );
     let selection = Selection::new(vec![Selector::Pid(ProcessId(victim.pid()))]);
     let planned = plan(&stale_snapshot, &selection).unwrap();
     assert_eq!(planned.targets.len(), 1);
     let swept = execute(&Backend::new().unwrap(), &planned, &SweepOptions::default());
-    assert_eq!(swept[0].fate, Fate::Spared { why: SpareReason::IdentityChanged });
-    assert!(alive(victim.pid()), "the live process with that pid was not touched");
+    assert_eq!(
+        swept[0].fate,
+        Fate::Spared {
+            why: SpareReason::IdentityChanged
+        }
+    );
+    assert!(
+        alive(victim.pid()),
+        "the live process with that pid was not touched"
+    );
 }
 
 #[test]
@@ -140,9 +187,9 @@ fn a_real_process_that_reused_the_pid_is_spared() {
     let selection = Selection::new(vec![Selector::Pid(ProcessId(pid))]);
     let planned = plan(&old, &selection).unwrap();
     drop(first); // killed and reaped: the pid is free
-    // Start times have clock-tick resolution (10 ms): let at least two ticks
-    // pass so the replacement's start differs, as it always does when a pid
-    // comes round again through pid_max.
+                 // Start times have clock-tick resolution (10 ms): let at least two ticks
+                 // pass so the replacement's start differs, as it always does when a pid
+                 // comes round again through pid_max.
     std::thread::sleep(Duration::from_millis(30));
     // Ask the kernel to hand out `pid` again (root only: /proc/sys/kernel/ns_last_pid).
     let mut replacement = None;
@@ -161,8 +208,16 @@ fn a_real_process_that_reused_the_pid_is_spared() {
     };
     let swept = execute(&Backend::new().unwrap(), &planned, &SweepOptions::default());
     assert_eq!(swept[0].pid.0, pid);
-    assert_eq!(swept[0].fate, Fate::Spared { why: SpareReason::IdentityChanged });
-    assert!(alive(replacement.pid()), "the new process on the old pid survived");
+    assert_eq!(
+        swept[0].fate,
+        Fate::Spared {
+            why: SpareReason::IdentityChanged
+        }
+    );
+    assert!(
+        alive(replacement.pid()),
+        "the new process on the old pid survived"
+    );
 }
 
 #[test]
@@ -174,7 +229,11 @@ fn a_sweep_over_our_own_directory_spares_limier_and_its_ancestors() {
     // sh sits in the directory and is limier's parent; the test is its grandparent.
     let output = Command::new("sh")
         .arg("-c")
-        .arg(format!("cd '{}' && '{}' kill --dir . --json; echo exit=$?", root.display(), limier))
+        .arg(format!(
+            "cd '{}' && '{}' kill --dir . --json; echo exit=$?",
+            root.display(),
+            limier
+        ))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -189,10 +248,22 @@ fn a_sweep_over_our_own_directory_spares_limier_and_its_ancestors() {
         .expect("the shell was selected");
     assert_eq!(shell["fate"], "spared");
     assert_eq!(shell["why"]["reason"], "protected");
-    assert!(shell["why"]["detail"].as_str().unwrap().starts_with("ancestor of limier"));
-    let itself = report["processes"].as_array().unwrap().iter().find(|p| p["name"] == "limier").unwrap();
+    assert!(shell["why"]["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("ancestor of limier"));
+    let itself = report["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "limier")
+        .unwrap();
     assert_eq!(itself["why"]["detail"], "limier itself");
-    assert_eq!(fate_of(&report, target).as_deref(), Some("exited"), "{report}");
+    assert_eq!(
+        fate_of(&report, target).as_deref(),
+        Some("exited"),
+        "{report}"
+    );
     assert!(!alive(target));
 }
 
@@ -201,9 +272,18 @@ fn kill_bad_input_is_rejected_before_anything_is_signalled() {
     assert_usage_error(&["kill"], "nothing to select");
     assert_usage_error(&["kill", "--pid", "0"], "pid \"0\" is not a process");
     assert_usage_error(&["kill", "--pid", "1", "--grace", "-1"], "duration \"-1\"");
-    assert_usage_error(&["kill", "--env", "NOVALUE"], "\"NOVALUE\" is not KEY=VALUE");
-    assert_usage_error(&["kill", "--dir", "/nonexistent/limier"], "no such directory");
-    assert_usage_error(&["kill", "--pid", "1", "--signal", "STOP"], "does not end a process");
+    assert_usage_error(
+        &["kill", "--env", "NOVALUE"],
+        "\"NOVALUE\" is not KEY=VALUE",
+    );
+    assert_usage_error(
+        &["kill", "--dir", "/nonexistent/limier"],
+        "no such directory",
+    );
+    assert_usage_error(
+        &["kill", "--pid", "1", "--signal", "STOP"],
+        "does not end a process",
+    );
 }
 
 #[test]
@@ -212,7 +292,12 @@ fn kill_of_nothing_exits_1_and_pid_1_is_protected() {
     assert_eq!(output.status.code(), Some(1));
     let (report, code) = limier_json(&["kill", "--pid", "1", "--dry-run"]);
     assert_eq!(code, 0, "{report}");
-    let init = report["processes"].as_array().unwrap().iter().find(|p| p["pid"] == 1).unwrap();
+    let init = report["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pid"] == 1)
+        .unwrap();
     assert_eq!(init["fate"], "spared");
     assert_eq!(init["why"]["detail"], "init (pid 1)");
 }

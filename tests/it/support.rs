@@ -23,7 +23,9 @@ pub fn start_ticks(pid: u32) -> Option<u64> {
 pub fn alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(text) => {
-            let state = text.rsplit_once(')').and_then(|(_, r)| r.split_whitespace().next());
+            let state = text
+                .rsplit_once(')')
+                .and_then(|(_, r)| r.split_whitespace().next());
             !matches!(state, Some("Z") | Some("X") | None)
         }
         Err(_) => false,
@@ -114,7 +116,11 @@ impl Scenario {
             .filter(|l| l["role"] == role)
             .map(|l| l["pid"].as_u64().unwrap() as u32)
             .collect();
-        assert!(!pids.is_empty(), "scenario reported no {role}: {:?}", self.lines);
+        assert!(
+            !pids.is_empty(),
+            "scenario reported no {role}: {:?}",
+            self.lines
+        );
         pids
     }
 
@@ -123,11 +129,6 @@ impl Scenario {
             .iter()
             .find_map(|l| l["port"].as_u64())
             .expect("scenario reported no port") as u16
-    }
-
-    /// Every pid the scenario reported, root first.
-    pub fn all_pids(&self) -> Vec<u32> {
-        self.reported.iter().map(|&(pid, _)| pid).collect()
     }
 }
 
@@ -181,10 +182,21 @@ pub fn limier_json(args: &[&str]) -> (Value, i32) {
 pub fn assert_usage_error(args: &[&str], needle: &str) {
     let output = limier(args);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "limier {args:?}: stderr {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "limier {args:?} printed more than one line: {stderr}");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "limier {args:?}: stderr {stderr}"
+    );
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "limier {args:?} printed more than one line: {stderr}"
+    );
     assert!(stderr.starts_with("limier: "), "{stderr}");
-    assert!(stderr.contains(needle), "limier {args:?}: {stderr:?} lacks {needle:?}");
+    assert!(
+        stderr.contains(needle),
+        "limier {args:?}: {stderr:?} lacks {needle:?}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
@@ -241,7 +253,10 @@ impl Drop for ChildGuard {
 
 /// A fresh, canonical temporary directory.
 pub fn temp_dir() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::Builder::new().prefix("limier-test-").tempdir().unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("limier-test-")
+        .tempdir()
+        .unwrap();
     let path = std::fs::canonicalize(dir.path()).unwrap();
     (dir, path)
 }

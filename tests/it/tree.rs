@@ -26,7 +26,14 @@ fn tree_of_a_chain_nests_every_level_and_shows_the_port() {
 
     let human = String::from_utf8_lossy(&limier(&["tree", &root.to_string()]).stdout).into_owned();
     assert_eq!(human.lines().count(), 5, "{human}");
-    assert!(human.lines().last().unwrap().contains(&format!(":{}/tcp", scenario.port())), "{human}");
+    assert!(
+        human
+            .lines()
+            .last()
+            .unwrap()
+            .contains(&format!(":{}/tcp", scenario.port())),
+        "{human}"
+    );
 }
 
 #[test]
@@ -35,15 +42,26 @@ fn snapshot_json_holds_processes_fds_and_sockets() {
     let leaf = scenario.pid("leaf");
     let (snapshot, code) = limier_json(&["snapshot"]);
     assert_eq!(code, 0);
-    let process = snapshot["processes"].as_array().unwrap().iter().find(|p| p["pid"] == leaf).expect("leaf in snapshot");
-    let socket_inodes: Vec<u64> = process["fds"].as_array().unwrap().iter()
+    let process = snapshot["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pid"] == leaf)
+        .expect("leaf in snapshot");
+    let socket_inodes: Vec<u64> = process["fds"]
+        .as_array()
+        .unwrap()
+        .iter()
         .filter(|fd| fd["target"]["kind"] == "socket")
         .map(|fd| fd["target"]["inode"].as_u64().unwrap())
         .collect();
-    let listening = snapshot["sockets"].as_array().unwrap().iter()
+    let listening = snapshot["sockets"]
+        .as_array()
+        .unwrap()
+        .iter()
         .find(|s| s["local_port"] == scenario.port() && s["state"] == "LISTEN")
         .expect("the listener in the socket table");
     assert!(socket_inodes.contains(&listening["inode"].as_u64().unwrap()));
     assert!(process["environ"].as_array().is_some());
-    assert!(process["maps"].as_array().unwrap().len() > 0);
+    assert!(!process["maps"].as_array().unwrap().is_empty());
 }

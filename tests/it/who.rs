@@ -20,7 +20,11 @@ fn who_finds_listener_below_six_levels() {
     expected.reverse();
     expected.insert(0, leaf);
     assert_eq!(&chain[..6], &expected[..], "leaf then its five ancestors");
-    assert_eq!(chain[6], std::process::id(), "then the test process that started the scenario");
+    assert_eq!(
+        chain[6],
+        std::process::id(),
+        "then the test process that started the scenario"
+    );
     assert_eq!(*chain.last().unwrap(), 1, "the chain ends at init");
 }
 
@@ -30,11 +34,20 @@ fn bare_number_is_a_port_and_terse_prints_pids() {
     let port = scenario.port().to_string();
     let output = limier(&["-t", &port]);
     assert_eq!(output.status.code(), Some(0));
-    assert_eq!(String::from_utf8_lossy(&output.stdout), format!("{}\n", scenario.pid("leaf")));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        format!("{}\n", scenario.pid("leaf"))
+    );
     let human = limier(&[&port]);
     let text = String::from_utf8_lossy(&human.stdout);
-    assert!(text.starts_with(&format!(":{port}/tcp LISTEN 127.0.0.1\n")), "{text}");
-    assert!(text.contains(&format!("pid {}", scenario.pid("leaf"))), "{text}");
+    assert!(
+        text.starts_with(&format!(":{port}/tcp LISTEN 127.0.0.1\n")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("pid {}", scenario.pid("leaf"))),
+        "{text}"
+    );
     assert!(text.contains("chain  python3"), "{text}");
 }
 
@@ -125,7 +138,9 @@ fn who_pid_gives_dossier_sockets_and_descendants() {
     let (leaf_report, _) = limier_json(&["who", "--pid", &scenario.pid("leaf").to_string()]);
     let sockets = leaf_report["processes"][0]["sockets"].as_array().unwrap();
     assert!(
-        sockets.iter().any(|s| s["local_port"] == scenario.port() && s["state"] == "LISTEN"),
+        sockets
+            .iter()
+            .any(|s| s["local_port"] == scenario.port() && s["state"] == "LISTEN"),
         "{leaf_report}"
     );
 }

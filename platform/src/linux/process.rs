@@ -10,7 +10,6 @@ use crate::records::{EnvVar, FdRecord, MappedFile, ProcessId, ProcessRecord};
 use rustix::fd::OwnedFd;
 use rustix::fs::{Mode, OFlags};
 use std::ffi::OsStr;
-use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
@@ -55,16 +54,36 @@ impl ProcessDir {
 
     /// Reads a whole file below the process directory.
     ///
+    /// A plain read loop: no fstat/lseek size probing, which on /proc only
+    /// costs syscalls (proc files report size 0).
+    ///
     /// # References
     /// openat(2), read(2).
     fn read_file(&self, name: &str) -> Result<Vec<u8>, PlatformError> {
-        let fd = rustix::fs::openat(&self.dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
-            .map_err(|err| self.error(name, err.into()))?;
-        let mut bytes = Vec::with_capacity(512);
-        std::fs::File::from(fd)
-            .read_to_end(&mut bytes)
-            .map_err(|err| self.error(name, err))?;
-        Ok(bytes)
+        let fd = rustix::fs::openat(
+            &self.dir,
+            name,
+            OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|err| self.error(name, err.into()))?;
+        let mut bytes: Vec<u8> = Vec::with_capacity(1024);
+        loop {
+            if bytes.capacity() - bytes.len() < 512 {
+                bytes.reserve(bytes.capacity());
+            }
+            match rustix::io::read(&fd, spare_capacity(&mut bytes)) {
+                Ok(([], _)) => return Ok(bytes),
+                Ok((filled, _)) => {
+                    let count = filled.len();
+                    // SAFETY: read(2) initialised `count` bytes of the spare
+                    // capacity, directly after the current length.
+                    unsafe { bytes.set_len(bytes.len() + count) };
+                }
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(err) => return Err(self.error(name, err.into())),
+            }
+        }
     }
 
     /// Reads a symlink below the process directory; never follows it.
@@ -86,58 +105,24 @@ impl ProcessDir {
         })
     }
 
-    /// The always-read layer: stat, owner, cmdline, exe, cwd, root.
-    ///
-    /// A link refused with EACCES leaves its field empty and marks the record
-    /// not inspectable; a link missing on a zombie leaves it empty.
+    /// The whole record: [`basic`](Self::basic) plus [`add_details`](Self::add_details).
+    pub fn record(&self) -> Result<ProcessRecord, PlatformError> {
+        let mut record = self.basic()?;
+        self.add_details(&mut record)?;
+        Ok(record)
+    }
+
+    /// The cheap layer every snapshot reads: stat and owner. cmdline, exe,
+    /// cwd and root are left empty until [`add_details`](Self::add_details).
     ///
     /// # References
-    /// proc(5): `stat`, `cmdline`, `exe`, `cwd`, `root`.
-    pub fn record(&self) -> Result<ProcessRecord, PlatformError> {
+    /// proc(5): `stat`; fstat(2) on the `/proc/PID` directory (its owner is
+    /// the process's effective uid).
+    pub fn basic(&self) -> Result<ProcessRecord, PlatformError> {
         let stat = self.stat()?;
         let owner = rustix::fs::fstat(&self.dir)
             .map_err(|err| PlatformError::from_io(Some(self.pid), self.path.clone(), err.into()))?;
         let kernel_thread = stat.flags & PF_KTHREAD != 0 || self.pid.0 == 2 || stat.ppid.0 == 2;
-        let mut inspectable = true;
-        let mut link = |name: &str| -> Result<Option<Vec<u8>>, PlatformError> {
-            if kernel_thread {
-                return Ok(None);
-            }
-            match self.read_link(name) {
-                Ok(target) => Ok(Some(target)),
-                Err(PlatformError::PermissionDenied { .. }) => {
-                    inspectable = false;
-                    Ok(None)
-                }
-                // Zombies and exiting processes have no links; the stat above
-                // proved the pid exists, a later re-read decides if it is gone.
-                Err(PlatformError::Gone { .. }) => Ok(None),
-                Err(other) => Err(other),
-            }
-        };
-        let exe = link("exe")?;
-        let cwd = link("cwd")?;
-        let root = link("root")?;
-        let (cwd, cwd_deleted) = match cwd {
-            Some(bytes) => {
-                let (path, deleted) = strip_deleted(&bytes);
-                (Some(path_from(path)), deleted)
-            }
-            None => (None, false),
-        };
-        let cmdline = if kernel_thread {
-            Vec::new()
-        } else {
-            match self.read_file("cmdline") {
-                Ok(bytes) => parse_cmdline(&bytes),
-                Err(PlatformError::PermissionDenied { .. }) => {
-                    inspectable = false;
-                    Vec::new()
-                }
-                Err(err) if err.is_gone() => Vec::new(),
-                Err(err) => return Err(err),
-            }
-        };
         Ok(ProcessRecord {
             pid: stat.pid,
             ppid: stat.ppid,
@@ -148,15 +133,60 @@ impl ProcessDir {
             start: stat.start,
             started_at_ms: self.boot.start_to_epoch_ms(stat.start),
             comm: stat.comm,
-            cmdline,
-            exe: exe.map(|bytes| path_from(strip_deleted(&bytes).0)),
-            cwd,
-            cwd_deleted,
-            root: root.map(|bytes| path_from(&bytes)),
+            cmdline: Vec::new(),
+            exe: None,
+            cwd: None,
+            cwd_deleted: false,
+            root: None,
             kernel_thread,
             threads: stat.threads,
-            inspectable,
+            inspectable: true,
         })
+    }
+
+    /// Reads cmdline, exe, cwd and root into `record`.
+    ///
+    /// A link refused with EACCES leaves its field empty and marks the record
+    /// not inspectable; a link missing on a zombie leaves it empty.
+    ///
+    /// # References
+    /// proc(5): `cmdline`, `exe`, `cwd`, `root`; readlinkat(2).
+    pub fn add_details(&self, record: &mut ProcessRecord) -> Result<(), PlatformError> {
+        if record.kernel_thread {
+            return Ok(());
+        }
+        let mut inspectable = true;
+        let mut link = |name: &str| -> Result<Option<Vec<u8>>, PlatformError> {
+            match self.read_link(name) {
+                Ok(target) => Ok(Some(target)),
+                Err(PlatformError::PermissionDenied { .. }) => {
+                    inspectable = false;
+                    Ok(None)
+                }
+                // Zombies and exiting processes have no links; the stat
+                // proved the pid exists, a later re-read decides if it is gone.
+                Err(PlatformError::Gone { .. }) => Ok(None),
+                Err(other) => Err(other),
+            }
+        };
+        let exe = link("exe")?;
+        let cwd = link("cwd")?;
+        let root = link("root")?;
+        if let Some(bytes) = cwd {
+            let (path, deleted) = strip_deleted(&bytes);
+            record.cwd = Some(path_from(path));
+            record.cwd_deleted = deleted;
+        }
+        record.exe = exe.map(|bytes| path_from(strip_deleted(&bytes).0));
+        record.root = root.map(|bytes| path_from(&bytes));
+        match self.read_file("cmdline") {
+            Ok(bytes) => record.cmdline = parse_cmdline(&bytes),
+            Err(PlatformError::PermissionDenied { .. }) => inspectable = false,
+            Err(err) if err.is_gone() => {}
+            Err(err) => return Err(err),
+        }
+        record.inspectable = record.inspectable && inspectable;
+        Ok(())
     }
 
     /// Every open fd and where it points, by readlink(2) alone.
@@ -174,23 +204,27 @@ impl ProcessDir {
             Mode::empty(),
         )
         .map_err(|err| self.error("fd", err.into()))?;
-        let dir = rustix::fs::Dir::read_from(&fd_dir).map_err(|err| self.error("fd", err.into()))?;
+        let mut dir = rustix::fs::Dir::new(fd_dir).map_err(|err| self.error("fd", err.into()))?;
         let mut fds = Vec::new();
         let mut buffer = Vec::with_capacity(256);
-        for entry in dir {
+        while let Some(entry) = dir.read() {
             let entry = entry.map_err(|err| self.error("fd", err.into()))?;
             let name = entry.file_name();
-            let Some(fd) = std::str::from_utf8(name.to_bytes()).ok().and_then(|n| n.parse().ok()) else {
+            let Some(fd) = std::str::from_utf8(name.to_bytes())
+                .ok()
+                .and_then(|n| n.parse().ok())
+            else {
                 continue;
             };
-            buffer.clear();
-            match rustix::fs::readlinkat(&fd_dir, name, std::mem::take(&mut buffer)) {
+            let listing = dir.fd().map_err(|err| self.error("fd", err.into()))?;
+            match rustix::fs::readlinkat(listing, name, std::mem::take(&mut buffer)) {
                 Ok(target) => {
-                    let bytes = target.into_bytes();
+                    let mut bytes = target.into_bytes();
                     fds.push(FdRecord {
                         fd,
                         target: parse_fd_link(&bytes),
                     });
+                    bytes.clear();
                     buffer = bytes;
                 }
                 Err(rustix::io::Errno::NOENT) => continue,
@@ -223,4 +257,8 @@ impl ProcessDir {
 
 fn path_from(bytes: &[u8]) -> PathBuf {
     PathBuf::from(OsStr::from_bytes(bytes))
+}
+
+fn spare_capacity(bytes: &mut Vec<u8>) -> &mut [std::mem::MaybeUninit<u8>] {
+    bytes.spare_capacity_mut()
 }

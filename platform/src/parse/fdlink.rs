@@ -88,8 +88,14 @@ mod tests {
 
     #[test]
     fn odd_links_fall_back_to_other() {
-        assert!(matches!(parse_fd_link(b"socket:[x]"), FdTarget::Other { .. }));
-        assert!(matches!(parse_fd_link(b"net:[4026531840]"), FdTarget::Other { .. }));
+        assert!(matches!(
+            parse_fd_link(b"socket:[x]"),
+            FdTarget::Other { .. }
+        ));
+        assert!(matches!(
+            parse_fd_link(b"net:[4026531840]"),
+            FdTarget::Other { .. }
+        ));
         assert!(matches!(parse_fd_link(b""), FdTarget::Other { .. }));
         // A file literally named " (deleted)" at the root is not stripped to nothing.
         assert_eq!(

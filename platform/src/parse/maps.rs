@@ -31,7 +31,10 @@ pub fn parse_maps(text: &[u8]) -> Result<Vec<MappedFile>, ParseError> {
         }
         let [range, perms, _offset, _dev, inode] = fields;
         if !range.contains(&b'-') || perms.len() != 4 {
-            return Err(ParseError::new("maps", "line is not address perms offset dev inode"));
+            return Err(ParseError::new(
+                "maps",
+                "line is not address perms offset dev inode",
+            ));
         }
         let inode: u64 =
             parse_decimal(inode).ok_or_else(|| ParseError::new("maps", "non-numeric inode"))?;
@@ -73,7 +76,11 @@ mod tests {
         let paths: Vec<_> = files.iter().map(|f| f.path.to_str().unwrap()).collect();
         assert_eq!(
             paths,
-            ["/usr/bin/cat", "/usr/lib/locale/locale-archive", "/tmp/dir with space/data.bin"]
+            [
+                "/usr/bin/cat",
+                "/usr/lib/locale/locale-archive",
+                "/tmp/dir with space/data.bin"
+            ]
         );
         assert_eq!(files[0].inode, 1311019);
         assert!(files[2].deleted);

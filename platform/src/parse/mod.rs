@@ -3,6 +3,7 @@
 //! None of these functions opens a file, so they compile on every OS, are
 //! unit-tested on captured text and are the entry points of the fuzz targets.
 
+pub mod darwin;
 mod fdlink;
 mod maps;
 mod nul;
@@ -11,11 +12,11 @@ mod stat;
 mod status;
 
 pub use fdlink::parse_fd_link;
+pub(crate) use fdlink::strip_deleted;
 pub use maps::parse_maps;
 pub use nul::{parse_cmdline, parse_environ};
 pub use proc_net::parse_proc_net;
 pub use stat::{parse_boot_time, parse_stat, StatFields, PF_KTHREAD};
-pub(crate) use fdlink::strip_deleted;
 pub use status::parse_status_uid;
 
 /// Why a parser rejected its input.

@@ -48,7 +48,10 @@ mod tests {
     fn cmdline_words_are_split_on_nul() {
         let words = parse_cmdline(b"node\0/repo/node_modules/.bin/vite\0--port\x007301\0");
         let words: Vec<_> = words.iter().map(|w| w.to_string_lossy()).collect();
-        assert_eq!(words, ["node", "/repo/node_modules/.bin/vite", "--port", "7301"]);
+        assert_eq!(
+            words,
+            ["node", "/repo/node_modules/.bin/vite", "--port", "7301"]
+        );
     }
 
     #[test]

@@ -20,7 +20,8 @@ pub fn parse_proc_net(text: &[u8], protocol: Protocol) -> Result<Vec<SocketRecor
         if fields.len() < 10 {
             return Err(err("too few fields"));
         }
-        let (local_addr, local_port) = parse_endpoint(fields[1]).ok_or_else(|| err("bad local address"))?;
+        let (local_addr, local_port) =
+            parse_endpoint(fields[1]).ok_or_else(|| err("bad local address"))?;
         let (remote_addr, remote_port) =
             parse_endpoint(fields[2]).ok_or_else(|| err("bad remote address"))?;
         let state_number = u8::from_str_radix(fields[3], 16).map_err(|_| err("bad state"))?;
@@ -113,6 +114,8 @@ mod tests {
     fn malformed_tables_are_errors() {
         assert!(parse_proc_net(b"header\n 0: zz:1 0:0 0A a b c 0 0 1\n", Protocol::Tcp).is_err());
         assert!(parse_proc_net(b"header\n 0: 0100007F:1C85\n", Protocol::Tcp).is_err());
-        assert!(parse_proc_net(b"header\n", Protocol::Tcp).unwrap().is_empty());
+        assert!(parse_proc_net(b"header\n", Protocol::Tcp)
+            .unwrap()
+            .is_empty());
     }
 }

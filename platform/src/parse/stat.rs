@@ -48,7 +48,11 @@ pub fn parse_stat(text: &[u8]) -> Result<StatFields, ParseError> {
         .filter(|field| !field.is_empty())
         .collect();
     // rest[0] is field 3 (state); field N is rest[N - 3].
-    let field = |n: usize| rest.get(n - 3).copied().ok_or_else(|| err("too few fields"));
+    let field = |n: usize| {
+        rest.get(n - 3)
+            .copied()
+            .ok_or_else(|| err("too few fields"))
+    };
     let number = |n: usize| -> Result<u64, ParseError> {
         parse_decimal(field(n)?).ok_or_else(|| err("non-numeric field"))
     };
@@ -85,8 +89,14 @@ fn to_u32(value: u64) -> Option<u32> {
 }
 
 fn trim(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
-    let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |i| i + 1);
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |i| i + 1);
     &bytes[start..end.max(start)]
 }
 
@@ -142,7 +152,11 @@ mod tests {
             b"x (y) S 1 1 1 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 5",
             b"12 (x) S 99999999999 1 1 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 5",
         ] {
-            assert!(parse_stat(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+            assert!(
+                parse_stat(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 
