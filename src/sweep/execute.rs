@@ -1,14 +1,14 @@
 //! Carrying out a sweep: freeze, signal, wait, kill, verify.
 
-use super::plan::protected_pids;
 use super::{
     plan, Fate, Plan, Selection, SpareReason, SweepError, SweepOptions, SweepReport, SweptProcess,
 };
-use crate::snapshot::{capture, CaptureOptions, Layers, Snapshot};
+use crate::snapshot::{capture, CaptureOptions, Snapshot};
+use limier_platform::parse::StatFields;
 use limier_platform::{
-    Backend, Identity, ProcessHandle, ProcessId, ProcessState, Signal, SignalError,
+    Backend, Identity, ProcessHandle, ProcessId, ProcessState, Signal, SignalError, StartTime,
 };
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 /// How long to wait for exits after SIGKILL before calling a process a survivor.
@@ -120,15 +120,16 @@ pub fn execute(backend: &Backend, plan: &Plan, options: &SweepOptions) -> Vec<Sw
     if options.dry_run || handles.is_empty() {
         return swept;
     }
+    let protected = &plan.protected;
     if options.freeze {
         signal_all(&handles, Signal::Stop, &mut swept);
-        catch_forks(backend, options, &mut handles, &mut swept, true);
+        catch_forks(backend, options, protected, &mut handles, &mut swept, true);
     }
     signal_all(&handles, options.signal, &mut swept);
     signal_all(&handles, Signal::Cont, &mut swept);
     if !options.freeze {
         // Unfrozen targets may have forked between the snapshot and the signal.
-        catch_forks(backend, options, &mut handles, &mut swept, false);
+        catch_forks(backend, options, protected, &mut handles, &mut swept, false);
     }
     let deadline = Instant::now() + options.grace;
     let waited: Vec<&ProcessHandle> = handles.iter().map(|(_, h)| h).collect();
@@ -217,22 +218,23 @@ fn signal_all(handles: &[(usize, ProcessHandle)], signal: Signal, swept: &mut [S
     }
 }
 
-/// Re-reads the process table and adds descendants of targets that were
+/// Re-reads every pid's parent and adds descendants of targets that were
 /// forked after the snapshot, until the set stops growing (bounded). When
 /// `freeze`, each newcomer is stopped at once so it cannot fork in turn.
 fn catch_forks(
     backend: &Backend,
     options: &SweepOptions,
+    protected: &HashSet<ProcessId>,
     handles: &mut Vec<(usize, ProcessHandle)>,
     swept: &mut Vec<SweptProcess>,
     freeze: bool,
 ) {
     for _ in 0..options.max_freeze_rounds.max(1) {
-        let Ok(table) = capture(backend, CaptureOptions::new(Layers::PROCESSES)) else {
+        let Ok(table) = parent_table(backend) else {
             return;
         };
         let known: HashSet<Identity> = swept.iter().map(SweptProcess::identity).collect();
-        let newcomers = new_descendants(&table, handles, &known);
+        let newcomers = new_descendants(&table, handles, &known, protected);
         if newcomers.is_empty() {
             return;
         }
@@ -256,38 +258,53 @@ fn catch_forks(
     }
 }
 
+/// Every live pid's stat fields, read in parallel (the cheap re-read between
+/// freeze rounds: no directory fds, no links, no layers).
+fn parent_table(backend: &Backend) -> Result<Vec<StatFields>, limier_platform::PlatformError> {
+    use rayon::prelude::*;
+    let pids = backend.list_pids()?;
+    let read = |pid: &ProcessId| backend.read_stat(*pid).ok();
+    Ok(if pids.len() >= CaptureOptions::PARALLEL_THRESHOLD {
+        pids.par_iter().filter_map(read).collect()
+    } else {
+        pids.iter().filter_map(read).collect()
+    })
+}
+
 /// Processes in `table` below a live handle's process that the sweep has not seen.
 fn new_descendants(
-    table: &Snapshot,
+    table: &[StatFields],
     handles: &[(usize, ProcessHandle)],
     known: &HashSet<Identity>,
+    protected: &HashSet<ProcessId>,
 ) -> Vec<(Identity, ProcessId, limier_platform::ByteString)> {
-    let protected = protected_pids(table);
+    let mut children: HashMap<ProcessId, Vec<&StatFields>> = HashMap::new();
+    let mut starts: HashMap<ProcessId, StartTime> = HashMap::new();
+    for stat in table {
+        children.entry(stat.ppid).or_default().push(stat);
+        starts.insert(stat.pid, stat.start);
+    }
     let mut found = Vec::new();
     let mut frontier: Vec<ProcessId> = handles
         .iter()
         .map(|(_, h)| h.identity())
-        .filter(|id| {
-            table
-                .process(id.pid)
-                .is_some_and(|p| p.record.start == id.start)
-        })
+        .filter(|id| starts.get(&id.pid) == Some(&id.start))
         .map(|id| id.pid)
         .collect();
     let mut seen: HashSet<ProcessId> = frontier.iter().copied().collect();
     while let Some(parent) = frontier.pop() {
-        for &child in table.children(parent) {
-            if !seen.insert(child) || protected.contains_key(&child) {
+        for child in children.get(&parent).into_iter().flatten() {
+            if !seen.insert(child.pid) || protected.contains(&child.pid) {
                 continue;
             }
-            let Some(process) = table.process(child) else {
-                continue;
+            let identity = Identity {
+                pid: child.pid,
+                start: child.start,
             };
-            let identity = process.record.identity();
-            if !known.contains(&identity) && process.record.state != ProcessState::Zombie {
-                found.push((identity, parent, process.record.comm.clone()));
+            if !known.contains(&identity) && child.state != ProcessState::Zombie {
+                found.push((identity, parent, child.comm.clone()));
             }
-            frontier.push(child);
+            frontier.push(child.pid);
         }
     }
     found

@@ -23,6 +23,10 @@ pub struct Target {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Plan {
     pub targets: Vec<Target>,
+    /// Pids never to signal, even as children forked during the sweep:
+    /// pid 0-2, the sweeping process and its ancestors.
+    #[serde(skip)]
+    pub protected: HashSet<ProcessId>,
 }
 
 impl Plan {
@@ -120,7 +124,10 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
             })
         })
         .collect();
-    Ok(Plan { targets })
+    Ok(Plan {
+        targets,
+        protected: protected.into_keys().collect(),
+    })
 }
 
 /// Pid 1 (and 0, 2), the snapshotting process and every ancestor of it.

@@ -81,6 +81,18 @@ impl Backend {
         ProcessDir::open(self, pid)
     }
 
+    /// Reads `/proc/PID/stat` alone, without opening the process directory:
+    /// the cheapest way to learn a pid's parent, state and start time (one
+    /// read gives all three for the same incarnation).
+    ///
+    /// # References
+    /// proc(5) `/proc/pid/stat`.
+    pub fn read_stat(&self, pid: ProcessId) -> Result<crate::parse::StatFields, PlatformError> {
+        let path = self.proc_root.join(pid.0.to_string()).join("stat");
+        let text = std::fs::read(&path).map_err(|err| PlatformError::from_io(Some(pid), path.clone(), err))?;
+        crate::parse::parse_stat(&text).map_err(|source| PlatformError::Parse { path, source })
+    }
+
     /// The pid of the calling process.
     pub fn self_pid() -> ProcessId {
         ProcessId(std::process::id())

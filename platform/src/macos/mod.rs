@@ -54,6 +54,11 @@ impl Backend {
         ProcessDir::open(pid)
     }
 
+    /// The stat-equivalent fields of one pid.
+    pub fn read_stat(&self, pid: ProcessId) -> Result<crate::parse::StatFields, PlatformError> {
+        ProcessDir::open(pid)?.stat()
+    }
+
     pub fn self_pid() -> ProcessId {
         ProcessId(std::process::id())
     }

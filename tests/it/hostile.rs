@@ -1,0 +1,230 @@
+//! Strange and hostile processes: churn, other users, zombies, stopped
+//! processes, huge fd tables and command lines, bytes that are not text.
+
+use crate::support::*;
+use serde_json::Value;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn nobody_command(program: &str) -> Command {
+    let mut command = Command::new("setpriv");
+    command.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", program]);
+    command
+}
+
+#[test]
+fn snapshots_and_sweeps_under_fork_churn_stay_consistent() {
+    let churner = Scenario::start(&["churn", "4"]);
+    let bystander = ChildGuard::spawn(Command::new("sleep").arg("60"));
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut snapshots = 0;
+    while Instant::now() < deadline {
+        let (snapshot, code) = limier_json(&["snapshot", "--no-environ"]);
+        assert_eq!(code, 0);
+        snapshots += 1;
+        for process in snapshot["processes"].as_array().unwrap() {
+            let pid = process["pid"].as_u64().unwrap() as u32;
+            let start = process["start"].as_u64().unwrap();
+            // A pid that now has another start time was reused after the
+            // capture: its new incarnation must be younger.
+            if let Some(now) = start_ticks(pid) {
+                assert!(now >= start, "pid {pid}: snapshot start {start} is newer than the live {now}");
+            }
+        }
+        // A sweep of an unrelated (already gone) pid selection never touches the bystander.
+        let output = limier(&["kill", "--pid", "2000000000"]);
+        assert_eq!(output.status.code(), Some(1));
+        assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"));
+    }
+    assert!(snapshots >= 3);
+    let (report, code) = limier_json(&["kill", "--pid", &churner.pid("churner").to_string()]);
+    assert_eq!(code, 0, "{report}");
+    assert!(alive(bystander.pid()), "the bystander was never signalled");
+}
+
+#[test]
+fn unprivileged_limier_flags_roots_processes_as_not_inspectable() {
+    let server = Scenario::start(&["chain", "1"]);
+    let port = server.port().to_string();
+    let output = nobody_command(env!("CARGO_BIN_EXE_limier"))
+        .args(["who", &port, "--json"])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("setpriv (util-linux)");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "the socket is still found: {stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(report["not_inspectable"].as_u64().unwrap() > 0, "{report}");
+    assert!(stderr.contains("could not be inspected; run as root"), "{stderr}");
+    let holders = report["ports"][0]["sockets"][0]["holders"].as_array().unwrap();
+    assert!(holders.is_empty(), "root's fds are unreadable to nobody: {report}");
+
+    // Signalling root's process as nobody: reported, not fatal, exit 3.
+    let output = nobody_command(env!("CARGO_BIN_EXE_limier"))
+        .args(["kill", "--pid", &server.pid("leaf").to_string(), "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["processes"][0]["why"]["reason"], "permission_denied", "{report}");
+    assert!(alive(server.pid("leaf")));
+}
+
+#[test]
+fn another_users_process_is_listed_with_its_owner() {
+    let mut command = nobody_command("sleep");
+    command.arg("60");
+    let sleeper = ChildGuard::spawn(&mut command);
+    assert!(eventually(Duration::from_secs(5), || std::fs::read_to_string(format!("/proc/{}/comm", sleeper.pid()))
+        .is_ok_and(|c| c.trim() == "sleep")));
+    let (report, code) = limier_json(&["who", "--pid", &sleeper.pid().to_string()]);
+    assert_eq!(code, 0);
+    assert_eq!(report["processes"][0]["user"], "nobody");
+}
+
+#[test]
+fn zombies_and_stopped_processes_are_reported_not_fatal() {
+    let scenario = Scenario::start(&["zombie"]);
+    let zombie = scenario.pid("zombie");
+    let (report, _) = limier_json(&["who", "--pid", &zombie.to_string()]);
+    assert_eq!(report["processes"][0]["state"], "zombie");
+    let (sweep, code) = limier_json(&["kill", "--pid", &zombie.to_string()]);
+    assert_eq!(code, 0, "{sweep}");
+    assert_eq!(sweep["processes"][0]["fate"], "zombie");
+    assert_eq!(sweep["processes"][0]["parent"], scenario.pid("parent"));
+
+    let stopped = ChildGuard::spawn(Command::new("sleep").arg("60"));
+    // SAFETY: plain syscall on our own child.
+    unsafe { libc::kill(stopped.pid() as i32, libc::SIGSTOP) };
+    assert!(eventually(Duration::from_secs(2), || {
+        limier_json(&["who", "--pid", &stopped.pid().to_string()]).0["processes"][0]["state"] == "stopped"
+    }));
+    let (sweep, code) = limier_json(&["kill", "--pid", &stopped.pid().to_string(), "--grace", "5s"]);
+    assert_eq!(code, 0, "{sweep}");
+    assert_eq!(sweep["processes"][0]["fate"], "exited", "TERM then CONT ends a stopped process: {sweep}");
+}
+
+#[test]
+fn a_process_with_100000_fds_is_read_whole() {
+    let holder = Scenario::start(&["many-fds", "100000"]);
+    let pid = holder.pid("holder");
+    let (snapshot, code) = limier_json(&["snapshot", "--no-environ"]);
+    assert_eq!(code, 0);
+    let process = snapshot["processes"].as_array().unwrap().iter().find(|p| p["pid"] == pid).unwrap();
+    assert!(process["fds"].as_array().unwrap().len() >= 100_000);
+    let (users, _) = limier_json(&["in", "/dev"]);
+    let uses = users["users"].as_array().unwrap().iter().find(|u| u["pid"] == pid).unwrap();
+    assert!(uses["uses"].as_array().unwrap().len() >= 100_000);
+}
+
+#[test]
+fn a_one_mebibyte_command_line_survives() {
+    // One argument may be at most 128 KiB (MAX_ARG_STRLEN): ten of 105 KiB.
+    let word = "x".repeat(105 * 1024);
+    // sh keeps its operands in argv while it waits on sleep.
+    let child = ChildGuard::spawn(
+        Command::new("sh")
+            .arg("-c")
+            .arg("sleep 60; : \"$@\"")
+            .arg("sh")
+            .args(std::iter::repeat_n(&word, 10)),
+    );
+    assert!(eventually(Duration::from_secs(5), || std::fs::read(format!("/proc/{}/cmdline", child.pid()))
+        .is_ok_and(|c| c.len() > 1024 * 1024)));
+    let (report, code) = limier_json(&["who", "--pid", &child.pid().to_string()]);
+    assert_eq!(code, 0);
+    let total: usize = report["processes"][0]["cmdline"].as_array().unwrap().iter().map(|w| w.as_str().unwrap().len()).sum();
+    assert!(total > 1024 * 1024, "{total}");
+    let human = limier(&["who", "--pid", &child.pid().to_string()]);
+    assert_eq!(human.status.code(), Some(0));
+}
+
+#[test]
+fn hostile_bytes_are_sanitised_on_screen_and_lossless_in_json() {
+    let (_guard, root) = temp_dir();
+    let dir_name: &[u8] = b"d\xff\x1b[31mred";
+    let dir = root.join(OsStr::from_bytes(dir_name));
+    std::fs::create_dir_all(&dir).unwrap();
+    let program = dir.join(OsStr::from_bytes(b"e\x1b]0;x\x07"));
+    std::fs::copy("/bin/sleep", &program).unwrap();
+    let child = ChildGuard::spawn(
+        Command::new(&program)
+            .arg("60")
+            .current_dir(&dir)
+            .arg0_hack(),
+    );
+    assert!(eventually(Duration::from_secs(5), || std::fs::read_link(format!("/proc/{}/cwd", child.pid())).is_ok()));
+    let pid = child.pid().to_string();
+    let human = limier(&["who", "--pid", &pid]);
+    let screen = human.stdout;
+    assert!(!screen.contains(&0x1b), "an escape byte reached the terminal: {}", String::from_utf8_lossy(&screen));
+    assert!(!screen.contains(&0x07));
+    let text = String::from_utf8(screen).expect("human output is UTF-8");
+    assert!(text.contains("\\x1b"), "{text}");
+
+    let (report, _) = limier_json(&["who", "--pid", &pid]);
+    let cwd = &report["processes"][0]["cwd"];
+    let bytes: Vec<u8> = cwd["bytes"].as_array().expect("non-UTF-8 cwd as bytes").iter().map(|b| b.as_u64().unwrap() as u8).collect();
+    assert_eq!(bytes, dir.as_os_str().as_bytes(), "JSON keeps the exact bytes");
+    assert_eq!(report["processes"][0]["comm"], "e\u{1b}]0;x\u{7}", "valid UTF-8 is kept as is in JSON");
+}
+
+trait Arg0Hack {
+    fn arg0_hack(&mut self) -> &mut Self;
+}
+
+impl Arg0Hack for Command {
+    /// Puts raw escape and non-UTF-8 bytes into argv too.
+    fn arg0_hack(&mut self) -> &mut Self {
+        use std::os::unix::process::CommandExt;
+        self.arg0(OsStr::from_bytes(b"\x1b[2J\xfeargv0"))
+    }
+}
+
+#[test]
+fn a_cwd_deleted_and_recreated_is_told_apart() {
+    let (_guard, root) = temp_dir();
+    let dir = root.join("work");
+    std::fs::create_dir_all(&dir).unwrap();
+    let old = Scenario::start(&["cwd", dir.to_str().unwrap()]);
+    std::fs::remove_dir(&dir).unwrap();
+    std::fs::create_dir(&dir).unwrap();
+    let new = Scenario::start(&["cwd", dir.to_str().unwrap()]);
+    let (report, _) = limier_json(&["in", root.to_str().unwrap()]);
+    let deleted = |pid: u32| -> bool {
+        let user = report["users"].as_array().unwrap().iter().find(|u| u["pid"] == pid).unwrap();
+        user["uses"][0]["deleted"].as_bool().unwrap()
+    };
+    assert!(deleted(old.pid("cwd")), "{report}");
+    assert!(!deleted(new.pid("cwd")), "{report}");
+}
+
+#[test]
+fn no_stat_call_ever_goes_through_an_fd_link_or_cwd() {
+    // A dead NFS or FUSE mount blocks stat(2) on paths inside it; limier
+    // only readlinks /proc links, which never calls into the target
+    // filesystem. strace proves no stat-family call touches those links.
+    let (_guard, root) = temp_dir();
+    let file = root.join("held.txt");
+    std::fs::write(&file, "x").unwrap();
+    let _opener = Scenario::start(&["open", file.to_str().unwrap()]);
+    let trace = root.join("trace");
+    let output = Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=stat,lstat,fstat,newfstatat,statx,access,faccessat,faccessat2,open,openat", "-o"])
+        .arg(&trace)
+        .arg(env!("CARGO_BIN_EXE_limier"))
+        .args(["in", root.to_str().unwrap(), "--json"])
+        .output()
+        .expect("strace is installed by .ci/run");
+    assert_eq!(output.status.code(), Some(0));
+    let trace = std::fs::read_to_string(&trace).unwrap();
+    let offending: Vec<&str> = trace
+        .lines()
+        .filter(|l| l.contains("/fd/") || l.contains("\"cwd\"") || l.contains("/cwd\"") || l.contains("\"exe\"") || l.contains("\"root\""))
+        .filter(|l| !l.contains("openat(") || !l.contains("O_DIRECTORY"))
+        .collect();
+    assert!(offending.is_empty(), "stat/open through a link: {offending:#?}");
+    assert!(!trace.contains("held.txt"), "the held file itself was touched");
+}
