@@ -384,14 +384,24 @@ fn is_zombie(pid: u64) -> bool {
         .unwrap_or(true)
 }
 
-/// What ecluse 0.3.1 does: per group, `kill -TERM -- -PGID`, then `kill -0`
-/// every 50 ms until the group is gone or 2 s pass, one group after another.
+/// What ecluse 0.3.1's `kill_nohup` does, one pid file after another:
+/// `pid_alive` (`kill -0 PID`), `pid_file_alive` (`kill -0 PID` and
+/// `ps -p PID -o lstart=` against the stored token), then
+/// `signal_with_grace`: `kill -TERM -- -PGID`, and `kill -0 -- -PGID` every
+/// 50 ms until the group is gone or 2 s pass.
 fn ecluse_kill_loop(pgids: &[String]) {
     for pgid in pgids {
+        run_quiet("kill", &["-0", "--", pgid]);
+        run_quiet("kill", &["-0", "--", pgid]);
+        run_quiet("ps", &["-p", pgid, "-o", "lstart="]);
         let group = format!("-{pgid}");
         run_quiet("kill", &["-TERM", "--", &group]);
         let deadline = Instant::now() + Duration::from_secs(2);
-        while Instant::now() < deadline && run_quiet("kill", &["-0", "--", &group]).success() {
+        while run_quiet("kill", &["-0", "--", &group]).success() {
+            if Instant::now() >= deadline {
+                run_quiet("kill", &["-KILL", "--", &group]);
+                break;
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
     }

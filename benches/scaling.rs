@@ -32,7 +32,9 @@ impl Load {
             .spawn()
             .expect("python3");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         assert!(line.contains("ports"), "load did not start: {line}");
         Load(child)
     }
@@ -104,18 +106,33 @@ fn main() {
         times.sort();
         times[10]
     };
-    println!("rayon pool start-up (2 threads): {:.3} ms", pool_start.as_secs_f64() * 1000.0);
-    rows.push(format!("0,pool start-up,parallel,{:.4}", pool_start.as_secs_f64() * 1000.0));
+    println!(
+        "rayon pool start-up (2 threads): {:.3} ms",
+        pool_start.as_secs_f64() * 1000.0
+    );
+    rows.push(format!(
+        "0,pool start-up,parallel,{:.4}",
+        pool_start.as_secs_f64() * 1000.0
+    ));
 
     for &size in &sizes {
-        let dir = tempfile::Builder::new().prefix("limier-scaling-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("limier-scaling-")
+            .tempdir()
+            .unwrap();
         let _load = Load::start(size, dir.path());
         let total = backend.list_pids().unwrap().len();
         println!("load of {size}: {total} processes on the machine");
         let mut group = c.benchmark_group(format!("scaling/{size}"));
         for (name, layers) in LAYERS {
-            for (mode, parallelism) in [("sequential", Parallelism::Sequential), ("parallel", Parallelism::Parallel)] {
-                let options = CaptureOptions { layers, parallelism };
+            for (mode, parallelism) in [
+                ("sequential", Parallelism::Sequential),
+                ("parallel", Parallelism::Parallel),
+            ] {
+                let options = CaptureOptions {
+                    layers,
+                    parallelism,
+                };
                 let mut samples = Vec::new();
                 group.bench_function(BenchmarkId::new(name, mode), |b| {
                     b.iter_custom(|iters| {
@@ -131,7 +148,10 @@ fn main() {
                 });
                 samples.sort();
                 let median = samples[samples.len() / 2];
-                rows.push(format!("{total},{name},{mode},{:.4}", median.as_secs_f64() * 1000.0));
+                rows.push(format!(
+                    "{total},{name},{mode},{:.4}",
+                    median.as_secs_f64() * 1000.0
+                ));
             }
         }
         group.finish();

@@ -1,8 +1,8 @@
 //! Which session each process belongs to, and on what evidence.
 
 use super::{token_matches, PortMap, Repo};
-use crate::query::{descendants, holders, users_below, PortQuery};
-use crate::snapshot::{Snapshot, UseKind};
+use crate::query::{descendants, holders, PortQuery};
+use crate::snapshot::{is_at_or_below, Snapshot, UseKind};
 use limier_platform::{Port, ProcessId};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -216,9 +216,14 @@ impl Attribution {
                 .push("environment not read: ECLUSE_SLUG tags not checked".into());
         }
         let sessions = attribution.sessions.clone();
-        let in_repo: BTreeSet<ProcessId> = users_below(snapshot, &repo.root)
-            .map(|users| users.into_iter().map(|u| u.pid).collect())
-            .unwrap_or_default();
+        // One pass over every captured path finds what lies in the repo;
+        // worktrees inside it are filtered from that instead of re-scanned.
+        let repo_uses = if snapshot.layers.fds {
+            snapshot.path_uses_below(&repo.root)
+        } else {
+            Vec::new()
+        };
+        let in_repo: BTreeSet<ProcessId> = repo_uses.iter().map(|u| u.pid).collect();
         let mut legacy = Vec::new();
         for view in &sessions {
             attribution.add_pid_files(snapshot, repo, view, &mut legacy);
@@ -241,11 +246,25 @@ impl Attribution {
                     }
                 }
             }
-            if let Ok(users) = users_below(snapshot, &view.worktree) {
-                for user in users {
-                    let first = &user.uses[0];
+            if snapshot.layers.fds {
+                let outside;
+                let uses: Vec<&crate::snapshot::PathUse> = if view.worktree.starts_with(&repo.root)
+                {
+                    repo_uses
+                        .iter()
+                        .filter(|u| is_at_or_below(&u.path, &view.worktree))
+                        .collect()
+                } else {
+                    outside = snapshot.path_uses_below(&crate::query::normalize(&view.worktree));
+                    outside.iter().collect()
+                };
+                let mut first_use: BTreeMap<ProcessId, &crate::snapshot::PathUse> = BTreeMap::new();
+                for path_use in uses {
+                    first_use.entry(path_use.pid).or_insert(path_use);
+                }
+                for (pid, first) in first_use {
                     attribution.add(
-                        user.pid,
+                        pid,
                         &view.slug,
                         EvidenceKind::Worktree {
                             path: first.path.clone(),

@@ -109,7 +109,7 @@ pub(super) fn uses_below(process: &Process, dir: &Path, out: &mut Vec<PathUse>) 
 }
 
 /// `path == dir` or `path` is inside `dir`, by bytes on a component boundary.
-fn is_at_or_below(path: &Path, dir: &Path) -> bool {
+pub(crate) fn is_at_or_below(path: &Path, dir: &Path) -> bool {
     let path = path.as_os_str().as_bytes();
     let dir = dir.as_os_str().as_bytes();
     let dir = if dir.len() > 1 {

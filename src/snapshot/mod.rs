@@ -8,6 +8,7 @@ mod capture;
 mod index;
 
 pub use capture::{capture, CaptureOptions, Parallelism};
+pub(crate) use index::is_at_or_below;
 pub use index::{PathUse, UseKind};
 
 use index::Indexes;

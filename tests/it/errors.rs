@@ -76,7 +76,10 @@ fn completions_and_man_page_are_generated_from_the_definitions() {
     let bash = limier(&["completions", "bash"]);
     assert_eq!(bash.status.code(), Some(0));
     let bash = String::from_utf8_lossy(&bash.stdout);
-    assert!(bash.contains("_limier()") && bash.contains("complete -F _limier"), "{bash}");
+    assert!(
+        bash.contains("_limier()") && bash.contains("complete -F _limier"),
+        "{bash}"
+    );
     assert!(bash.contains("--all-states") && bash.contains("--lock-timeout"));
     let zsh = String::from_utf8_lossy(&limier(&["completions", "zsh"]).stdout).into_owned();
     assert!(zsh.starts_with("#compdef limier"));
@@ -86,9 +89,16 @@ fn completions_and_man_page_are_generated_from_the_definitions() {
     let man = limier(&["man"]);
     assert_eq!(man.status.code(), Some(0));
     let man = String::from_utf8_lossy(&man.stdout);
-    assert!(man.starts_with(".ie") || man.starts_with(".TH"), "{}", &man[..80]);
+    assert!(
+        man.starts_with(".ie") || man.starts_with(".TH"),
+        "{}",
+        &man[..80]
+    );
     assert!(man.contains(".TH limier 1"));
-    assert!(man.contains("race\\-resistant") || man.contains("Race\\-resistant"), "subcommands are listed");
+    assert!(
+        man.contains("race\\-resistant") || man.contains("Race\\-resistant"),
+        "subcommands are listed"
+    );
 }
 
 #[test]
@@ -96,7 +106,11 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
     let pid = std::process::id().to_string();
     let run = |no_color: bool| -> String {
         let mut command = std::process::Command::new("script");
-        command.args(["-qec", &format!("{} who --pid {pid}", env!("CARGO_BIN_EXE_limier")), "/dev/null"]);
+        command.args([
+            "-qec",
+            &format!("{} who --pid {pid}", env!("CARGO_BIN_EXE_limier")),
+            "/dev/null",
+        ]);
         command.env_remove("NO_COLOR").env("TERM", "xterm");
         if no_color {
             command.env("NO_COLOR", "1");

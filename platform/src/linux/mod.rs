@@ -89,7 +89,8 @@ impl Backend {
     /// proc(5) `/proc/pid/stat`.
     pub fn read_stat(&self, pid: ProcessId) -> Result<crate::parse::StatFields, PlatformError> {
         let path = self.proc_root.join(pid.0.to_string()).join("stat");
-        let text = std::fs::read(&path).map_err(|err| PlatformError::from_io(Some(pid), path.clone(), err))?;
+        let text = std::fs::read(&path)
+            .map_err(|err| PlatformError::from_io(Some(pid), path.clone(), err))?;
         crate::parse::parse_stat(&text).map_err(|source| PlatformError::Parse { path, source })
     }
 
