@@ -120,16 +120,23 @@ pub fn execute(backend: &Backend, plan: &Plan, options: &SweepOptions) -> Vec<Sw
     if options.dry_run || handles.is_empty() {
         return swept;
     }
-    let protected = &plan.protected;
+    let mut table = ParentTable::new(plan.table.clone(), plan.protected.clone());
     if options.freeze {
         signal_all(&handles, Signal::Stop, &mut swept);
-        catch_forks(backend, options, protected, &mut handles, &mut swept, true);
+        catch_forks(backend, options, &mut table, &mut handles, &mut swept, true);
     }
     signal_all(&handles, options.signal, &mut swept);
     signal_all(&handles, Signal::Cont, &mut swept);
     if !options.freeze {
         // Unfrozen targets may have forked between the snapshot and the signal.
-        catch_forks(backend, options, protected, &mut handles, &mut swept, false);
+        catch_forks(
+            backend,
+            options,
+            &mut table,
+            &mut handles,
+            &mut swept,
+            false,
+        );
     }
     let deadline = Instant::now() + options.grace;
     let waited: Vec<&ProcessHandle> = handles.iter().map(|(_, h)| h).collect();
@@ -218,23 +225,25 @@ fn signal_all(handles: &[(usize, ProcessHandle)], signal: Signal, swept: &mut [S
     }
 }
 
-/// Re-reads every pid's parent and adds descendants of targets that were
-/// forked after the snapshot, until the set stops growing (bounded). When
-/// `freeze`, each newcomer is stopped at once so it cannot fork in turn.
+/// Adds descendants of targets forked after the snapshot, until the set
+/// stops growing (bounded). Each round lists the live pids and reads the stat
+/// of those the sweep has not seen yet (a child forked meanwhile always has a
+/// new pid); when `freeze`, each newcomer is stopped at once so it cannot
+/// fork in turn.
 fn catch_forks(
     backend: &Backend,
     options: &SweepOptions,
-    protected: &HashSet<ProcessId>,
+    table: &mut ParentTable,
     handles: &mut Vec<(usize, ProcessHandle)>,
     swept: &mut Vec<SweptProcess>,
     freeze: bool,
 ) {
     for _ in 0..options.max_freeze_rounds.max(1) {
-        let Ok(table) = parent_table(backend) else {
+        if table.refresh(backend).is_err() {
             return;
-        };
+        }
         let known: HashSet<Identity> = swept.iter().map(SweptProcess::identity).collect();
-        let newcomers = new_descendants(&table, handles, &known, protected);
+        let newcomers = new_descendants(&table.stats, handles, &known, &table.protected);
         if newcomers.is_empty() {
             return;
         }
@@ -258,17 +267,35 @@ fn catch_forks(
     }
 }
 
-/// Every live pid's stat fields, read in parallel (the cheap re-read between
-/// freeze rounds: no directory fds, no links, no layers).
-fn parent_table(backend: &Backend) -> Result<Vec<StatFields>, limier_platform::PlatformError> {
-    use rayon::prelude::*;
-    let pids = backend.list_pids()?;
-    let read = |pid: &ProcessId| backend.read_stat(*pid).ok();
-    Ok(if pids.len() >= CaptureOptions::PARALLEL_THRESHOLD {
-        pids.par_iter().filter_map(read).collect()
-    } else {
-        pids.iter().filter_map(read).collect()
-    })
+/// Parent links of every process, kept up to date between freeze rounds by
+/// reading only pids not seen before.
+pub(super) struct ParentTable {
+    stats: Vec<StatFields>,
+    seen: HashSet<ProcessId>,
+    protected: HashSet<ProcessId>,
+}
+
+impl ParentTable {
+    /// Starts from the plan's snapshot.
+    pub(super) fn new(snapshot_stats: Vec<StatFields>, protected: HashSet<ProcessId>) -> Self {
+        let seen = snapshot_stats.iter().map(|s| s.pid).collect();
+        ParentTable {
+            stats: snapshot_stats,
+            seen,
+            protected,
+        }
+    }
+
+    fn refresh(&mut self, backend: &Backend) -> Result<(), limier_platform::PlatformError> {
+        for pid in backend.list_pids()? {
+            if self.seen.insert(pid) {
+                if let Ok(stat) = backend.read_stat(pid) {
+                    self.stats.push(stat);
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Processes in `table` below a live handle's process that the sweep has not seen.

@@ -27,6 +27,10 @@ pub struct Plan {
     /// pid 0-2, the sweeping process and its ancestors.
     #[serde(skip)]
     pub protected: HashSet<ProcessId>,
+    /// Parent links of every process in the snapshot, for finding children
+    /// forked during the sweep.
+    #[serde(skip)]
+    pub table: Vec<limier_platform::parse::StatFields>,
 }
 
 impl Plan {
@@ -124,9 +128,27 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
             })
         })
         .collect();
+    let table = snapshot
+        .processes()
+        .map(|p| {
+            let r = &p.record;
+            limier_platform::parse::StatFields {
+                pid: r.pid,
+                comm: r.comm.clone(),
+                state: r.state,
+                ppid: r.ppid,
+                pgid: r.pgid,
+                sid: r.sid,
+                flags: 0,
+                threads: r.threads,
+                start: r.start,
+            }
+        })
+        .collect();
     Ok(Plan {
         targets,
         protected: protected.into_keys().collect(),
+        table,
     })
 }
 

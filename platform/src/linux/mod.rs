@@ -94,6 +94,16 @@ impl Backend {
         crate::parse::parse_stat(&text).map_err(|source| PlatformError::Parse { path, source })
     }
 
+    /// The stat-only record of a pid (see [`StatFields::into_record`](crate::parse::StatFields::into_record)).
+    pub fn read_record(
+        &self,
+        pid: ProcessId,
+    ) -> Result<crate::records::ProcessRecord, PlatformError> {
+        let stat = self.read_stat(pid)?;
+        let started_at_ms = self.start_to_epoch_ms(stat.start);
+        Ok(stat.into_record(started_at_ms))
+    }
+
     /// The pid of the calling process.
     pub fn self_pid() -> ProcessId {
         ProcessId(std::process::id())

@@ -59,6 +59,14 @@ impl Backend {
         ProcessDir::open(pid)?.stat()
     }
 
+    /// The cheap record of a pid (BSD info: the owner comes with it here).
+    pub fn read_record(
+        &self,
+        pid: ProcessId,
+    ) -> Result<crate::records::ProcessRecord, PlatformError> {
+        ProcessDir::open(pid)?.basic()
+    }
+
     pub fn self_pid() -> ProcessId {
         ProcessId(std::process::id())
     }

@@ -18,6 +18,33 @@ pub struct StatFields {
     pub start: StartTime,
 }
 
+impl StatFields {
+    /// A process record holding only what stat says (no owner, links or
+    /// argv): the cheapest record a snapshot can hold.
+    pub fn into_record(self, started_at_ms: u64) -> crate::records::ProcessRecord {
+        let kernel_thread = self.flags & PF_KTHREAD != 0 || self.pid.0 == 2 || self.ppid.0 == 2;
+        crate::records::ProcessRecord {
+            pid: self.pid,
+            ppid: self.ppid,
+            pgid: self.pgid,
+            sid: self.sid,
+            uid: None,
+            state: self.state,
+            start: self.start,
+            started_at_ms,
+            comm: self.comm,
+            cmdline: Vec::new(),
+            exe: None,
+            cwd: None,
+            cwd_deleted: false,
+            root: None,
+            kernel_thread,
+            threads: self.threads,
+            inspectable: true,
+        }
+    }
+}
+
 /// `PF_KTHREAD` from include/linux/sched.h.
 pub const PF_KTHREAD: u32 = 0x0020_0000;
 
