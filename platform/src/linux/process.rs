@@ -4,7 +4,6 @@ use super::Backend;
 use crate::error::PlatformError;
 use crate::parse::{
     parse_cmdline, parse_environ, parse_fd_link, parse_maps, parse_stat, strip_deleted, StatFields,
-    PF_KTHREAD,
 };
 use crate::records::{EnvVar, FdRecord, MappedFile, ProcessId, ProcessRecord};
 use rustix::fd::OwnedFd;
@@ -122,26 +121,10 @@ impl ProcessDir {
         let stat = self.stat()?;
         let owner = rustix::fs::fstat(&self.dir)
             .map_err(|err| PlatformError::from_io(Some(self.pid), self.path.clone(), err.into()))?;
-        let kernel_thread = stat.flags & PF_KTHREAD != 0 || self.pid.0 == 2 || stat.ppid.0 == 2;
-        Ok(ProcessRecord {
-            pid: stat.pid,
-            ppid: stat.ppid,
-            pgid: stat.pgid,
-            sid: stat.sid,
-            uid: Some(owner.st_uid),
-            state: stat.state,
-            start: stat.start,
-            started_at_ms: self.boot.start_to_epoch_ms(stat.start),
-            comm: stat.comm,
-            cmdline: Vec::new(),
-            exe: None,
-            cwd: None,
-            cwd_deleted: false,
-            root: None,
-            kernel_thread,
-            threads: stat.threads,
-            inspectable: true,
-        })
+        let started_at_ms = self.boot.start_to_epoch_ms(stat.start);
+        let mut record = stat.into_record(started_at_ms);
+        record.uid = Some(owner.st_uid);
+        Ok(record)
     }
 
     /// Reads cmdline, exe, cwd and root into `record`.

@@ -136,7 +136,8 @@ impl ProcessDir {
             ppid: ProcessId(info.pbi_ppid),
             pgid: ProcessId(info.pbi_pgid),
             sid: ProcessId(sid.max(0) as u32),
-            flags: info.pbi_flags,
+            // Linux `PF_*` flags: none apply (macOS's pbi_flags mean other things).
+            flags: 0,
             threads: 0,
             start: self.start(),
         }
@@ -145,25 +146,11 @@ impl ProcessDir {
     /// The cheap layer: BSD info and the session id.
     pub fn basic(&self) -> Result<ProcessRecord, PlatformError> {
         let stat = self.stat_of_this_read();
-        Ok(ProcessRecord {
-            pid: self.pid,
-            ppid: stat.ppid,
-            pgid: stat.pgid,
-            sid: stat.sid,
-            uid: Some(self.info.pbi_uid),
-            state: stat.state,
-            start: stat.start,
-            started_at_ms: stat.start.0 / 1000,
-            comm: stat.comm,
-            cmdline: Vec::new(),
-            exe: None,
-            cwd: None,
-            cwd_deleted: false,
-            root: None,
-            kernel_thread: self.pid.0 == 0,
-            threads: 0,
-            inspectable: true,
-        })
+        let started_at_ms = stat.start.0 / 1000;
+        let mut record = stat.into_record(started_at_ms);
+        record.uid = Some(self.info.pbi_uid);
+        record.kernel_thread = self.pid.0 == 0;
+        Ok(record)
     }
 
     pub fn record(&self) -> Result<ProcessRecord, PlatformError> {

@@ -51,16 +51,7 @@ pub fn parse_procargs2(buffer: &[u8]) -> Result<ProcArgs, ParseError> {
     }
     let environ = words
         .take_while(|entry| !entry.is_empty())
-        .map(|entry| match entry.iter().position(|&b| b == b'=') {
-            Some(eq) => EnvVar {
-                key: ByteString::from(&entry[..eq]),
-                value: ByteString::from(&entry[eq + 1..]),
-            },
-            None => EnvVar {
-                key: ByteString::from(entry),
-                value: ByteString::default(),
-            },
-        })
+        .map(super::nul::env_var)
         .collect();
     Ok(ProcArgs {
         exec_path,

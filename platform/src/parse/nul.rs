@@ -27,17 +27,22 @@ pub fn parse_environ(bytes: &[u8]) -> Vec<EnvVar> {
     bytes
         .split(|&b| b == 0)
         .filter(|entry| !entry.is_empty())
-        .map(|entry| match entry.iter().position(|&b| b == b'=') {
-            Some(eq) => EnvVar {
-                key: ByteString::from(&entry[..eq]),
-                value: ByteString::from(&entry[eq + 1..]),
-            },
-            None => EnvVar {
-                key: ByteString::from(entry),
-                value: ByteString::default(),
-            },
-        })
+        .map(env_var)
         .collect()
+}
+
+/// Splits one `KEY=VALUE` entry at its first `=`; no `=` means an empty value.
+pub(crate) fn env_var(entry: &[u8]) -> EnvVar {
+    match entry.iter().position(|&b| b == b'=') {
+        Some(eq) => EnvVar {
+            key: ByteString::from(&entry[..eq]),
+            value: ByteString::from(&entry[eq + 1..]),
+        },
+        None => EnvVar {
+            key: ByteString::from(entry),
+            value: ByteString::default(),
+        },
+    }
 }
 
 #[cfg(test)]
