@@ -82,7 +82,7 @@ fn run_status(
                 .filter_map(|s| s.listener_pid),
         )
     } else {
-        human_status(&sessions, &attribution)
+        human_status(&sessions)
     };
     let mut notes: Vec<String> = inspect_note(snapshot.not_inspectable_count())
         .into_iter()
@@ -109,7 +109,7 @@ fn owner_text(owner: &Owner) -> String {
     }
 }
 
-fn human_status(sessions: &[SessionStatus], _attribution: &Attribution) -> String {
+fn human_status(sessions: &[SessionStatus]) -> String {
     if sessions.is_empty() {
         return "no sessions in .ecluse/state.json\n".into();
     }

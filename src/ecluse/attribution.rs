@@ -1,9 +1,9 @@
 //! Which session each process belongs to, and on what evidence.
 
-use super::{token_matches, PortMap, Repo};
+use super::{token_matches, Repo};
 use crate::query::{descendants, holders, PortQuery};
 use crate::snapshot::{is_at_or_below, Snapshot, UseKind};
-use limier_platform::{Port, ProcessId};
+use limier_platform::ProcessId;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -438,20 +438,5 @@ impl Attribution {
     /// The session view for `slug`.
     pub fn session(&self, slug: &str) -> Option<&SessionView> {
         self.sessions.iter().find(|s| s.slug == slug)
-    }
-}
-
-/// Which session and service a port belongs to by the formula, and whether
-/// its holder agrees (used by `limier who` inside a repo).
-#[derive(Debug, Clone, Serialize)]
-pub struct PortContext {
-    pub assignments: Vec<super::PortAssignment>,
-}
-
-impl PortContext {
-    pub fn for_port(map: &PortMap, port: Port) -> PortContext {
-        PortContext {
-            assignments: map.lookup(port.0).to_vec(),
-        }
     }
 }

@@ -28,9 +28,7 @@ mod state;
 mod status;
 mod teardown;
 
-pub use attribution::{
-    Attribution, Evidence, EvidenceKind, Owner, PidFileCheck, PortContext, SessionView,
-};
+pub use attribution::{Attribution, Evidence, EvidenceKind, Owner, PidFileCheck, SessionView};
 pub use config::{Config, ExtraPort, Run, Service};
 pub use pidfile::{lstart_token, token_matches, PidFile};
 pub use ports::{PortAssignment, PortKind, PortMap};

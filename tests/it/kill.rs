@@ -307,13 +307,22 @@ fn no_freeze_sweeps_without_stopping_and_summarises() {
     let scenario = Scenario::start(&["chain", "3", "0", "0"]);
     let root = scenario.pids("link")[0].to_string();
     let output = limier(&["kill", "--pid", &root, "--no-freeze", "--signal", "HUP"]);
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let text = String::from_utf8_lossy(&output.stdout);
     let summary = text.lines().last().unwrap();
     assert!(summary.starts_with("swept 3 processes in "), "{text}");
     assert!(summary.contains(": 3 exited, 0 killed"), "{text}");
     assert!(text.contains("exited after SIGHUP"), "{text}");
-    for pid in scenario.pids("link").into_iter().chain([scenario.pid("leaf")]) {
+    for pid in scenario
+        .pids("link")
+        .into_iter()
+        .chain([scenario.pid("leaf")])
+    {
         assert!(!alive(pid));
     }
 }
