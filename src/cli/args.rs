@@ -42,7 +42,11 @@ Examples:
   limier who 3000/tcp 5353/udp  several ports, one protocol each
   limier who 3000 --all-states  established connections too
   limier who --pid 4242         one process: dossier, sockets, descendants
-  limier -t 3000                holder pids only")]
+  limier -t 3000                holder pids only
+
+The chain marks [orphaned] a process reparented to init whose session or
+group was made by a process that is gone, or whose environment shows a
+terminal, tmux or ecluse start (TMUX, SSH_TTY, ECLUSE_SLUG, TERM, ...).")]
     Who(WhoArgs),
     /// Every process using a directory tree: cwd, root, exe, open files, mappings.
     #[command(after_help = "\
@@ -84,7 +88,17 @@ Exit codes: 0 everything selected is gone, 1 nothing matched, 2 bad input,
 3 something survived or was spared for a reason other than protection.")]
     Kill(KillArgs),
     /// ecluse's process work, natively from ecluse's own files.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  limier ecluse status                  every session of the repo around the cwd
+  limier ecluse down feat-b --dry-run   what belongs to feat-b, and why
+  limier ecluse flush --repo ~/mono     sweep every session of a repo
+
+The repo is the nearest directory holding .ecluse.toml (from inside a
+worktree, the root above it), or --repo DIR. limier never writes ecluse's files."
+    )]
     Ecluse(EcluseCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(after_help = "Example:\n  limier completions bash > /etc/bash_completion.d/limier")]
