@@ -53,20 +53,27 @@ fn closed_stdout_is_not_an_error() {
 
 #[test]
 fn help_has_examples_for_every_command() {
-    for command in [
-        "who",
-        "in",
-        "tree",
-        "snapshot",
-        "kill",
-        "completions",
-        "man",
-    ] {
-        let output = limier(&[command, "--help"]);
-        assert_eq!(output.status.code(), Some(0), "{command}");
+    let commands: [&[&str]; 11] = [
+        &["who"],
+        &["in"],
+        &["tree"],
+        &["snapshot"],
+        &["kill"],
+        &["ecluse"],
+        &["ecluse", "status"],
+        &["ecluse", "down"],
+        &["ecluse", "flush"],
+        &["completions"],
+        &["man"],
+    ];
+    for command in commands {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let output = limier(&args);
+        assert_eq!(output.status.code(), Some(0), "{command:?}");
         assert!(
             String::from_utf8_lossy(&output.stdout).contains("Example"),
-            "{command} --help has no examples"
+            "{command:?} --help has no examples"
         );
     }
 }
