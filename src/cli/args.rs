@@ -243,6 +243,21 @@ pub struct PortSpec {
     pub protocol: Option<Protocol>,
 }
 
+impl PortSpec {
+    /// The question this argument asks: listeners, or every state.
+    pub fn query(&self, all_states: bool) -> crate::query::PortQuery {
+        crate::query::PortQuery {
+            port: self.port,
+            protocol: self.protocol,
+            states: if all_states {
+                crate::query::StateFilter::Any
+            } else {
+                crate::query::StateFilter::Listening
+            },
+        }
+    }
+}
+
 impl std::fmt::Display for PortSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.protocol {

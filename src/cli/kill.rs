@@ -4,7 +4,6 @@ use super::args::{KillArgs, SweepArgs};
 use super::format::table;
 use super::sanitize::{sanitize, sanitize_str};
 use super::{terse_pids, to_json, CliError, Outcome, Render};
-use crate::query::{PortQuery, StateFilter};
 use crate::sweep::{sweep, Fate, Selection, Selector, SpareReason, SweepOptions, SweepReport};
 use limier_platform::{Backend, ProcessId};
 
@@ -13,13 +12,11 @@ pub fn run(args: &KillArgs, render: Render) -> Result<Outcome, CliError> {
     selectors.extend(args.pid.iter().map(|&p| Selector::Pid(ProcessId(p))));
     selectors.extend(args.pgid.iter().map(|&p| Selector::Pgid(ProcessId(p))));
     selectors.extend(args.sid.iter().map(|&p| Selector::Sid(ProcessId(p))));
-    selectors.extend(args.port.iter().map(|spec| {
-        Selector::Port(PortQuery {
-            port: spec.port,
-            protocol: spec.protocol,
-            states: StateFilter::Listening,
-        })
-    }));
+    selectors.extend(
+        args.port
+            .iter()
+            .map(|spec| Selector::Port(spec.query(false))),
+    );
     for dir in &args.dir {
         let canonical = std::fs::canonicalize(dir)
             .map_err(|_| CliError(format!("{}: no such directory", dir.display())))?;

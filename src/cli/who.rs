@@ -6,7 +6,7 @@ use super::sanitize::sanitize;
 use super::style::{paint, BOLD, DIM, YELLOW};
 use super::{inspect_note, terse_pids, to_json, CliError, Outcome, Render};
 use crate::ecluse::{Attribution, EcluseError, Owner, PortAssignment, PortMap, Repo};
-use crate::query::{dossier, holders, Dossier, PortQuery, StateFilter};
+use crate::query::{dossier, holders, Dossier};
 use crate::snapshot::{capture, CaptureOptions, Layers, Snapshot};
 use limier_platform::{ProcessId, SocketRecord};
 use serde::Serialize;
@@ -104,25 +104,12 @@ pub fn run(args: &WhoArgs, render: Render) -> Result<Outcome, CliError> {
     })
 }
 
-/// The question a port argument asks.
-fn port_query(spec: &PortSpec, all_states: bool) -> PortQuery {
-    PortQuery {
-        port: spec.port,
-        protocol: spec.protocol,
-        states: if all_states {
-            StateFilter::Any
-        } else {
-            StateFilter::Listening
-        },
-    }
-}
-
 /// The holders and `--pid` processes, with every ancestor: the processes
 /// whose details and environment the report shows.
 fn reported_pids(snapshot: &Snapshot, args: &WhoArgs) -> Result<Vec<ProcessId>, CliError> {
     let mut pids: Vec<ProcessId> = args.pid.iter().map(|&p| ProcessId(p)).collect();
     for spec in &args.ports {
-        let query = port_query(spec, args.all_states);
+        let query = spec.query(args.all_states);
         for holding in holders(snapshot, query)? {
             pids.extend(holding.pids());
         }
@@ -217,7 +204,7 @@ pub fn build(
 ) -> Result<WhoReport, CliError> {
     let mut port_reports = Vec::new();
     for spec in ports {
-        let query = port_query(spec, all_states);
+        let query = spec.query(all_states);
         let mut sockets = Vec::new();
         for holding in holders(snapshot, query)? {
             let mut holder_reports = Vec::new();
