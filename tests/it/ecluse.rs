@@ -499,3 +499,21 @@ fn a_state_lock_held_too_long_is_an_error_not_a_hang() {
     assert!(started.elapsed() < Duration::from_secs(5));
     drop(holder);
 }
+
+#[test]
+fn the_repo_is_found_from_inside_a_worktree() {
+    let repo = FixtureRepo::new(CONFIG);
+    // The worktree holds its own copy of .ecluse.toml, as a git checkout does.
+    let worktree = repo.worktree("alpha");
+    let deep = worktree.join("src/app");
+    std::fs::create_dir_all(&deep).unwrap();
+    repo.write_state(&[("alpha", 1, json!({"web": free_port()}), None)]);
+    let output = limier_in(&["ecluse", "status", "--json"], Some(&deep));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        report["repo"],
+        repo.root.to_str().unwrap(),
+        "the root above the worktree"
+    );
+    assert_eq!(report["sessions"][0]["slug"], "alpha");
+}
