@@ -326,3 +326,19 @@ fn no_freeze_sweeps_without_stopping_and_summarises() {
         assert!(!alive(pid));
     }
 }
+
+#[test]
+fn a_process_gone_before_its_signal_is_reported_already_gone() {
+    let victim = sleeper();
+    let pid = victim.pid();
+    let planned = plan(
+        &snapshot(),
+        &Selection::new(vec![Selector::Pid(ProcessId(pid))]),
+    )
+    .unwrap();
+    drop(victim); // exits and is reaped between the plan and the sweep
+    let swept = execute(&Backend::new().unwrap(), &planned, &SweepOptions::default());
+    assert_eq!(swept.len(), 1);
+    assert_eq!(swept[0].pid.0, pid);
+    assert_eq!(swept[0].fate, Fate::AlreadyGone);
+}
