@@ -306,7 +306,7 @@ fn kill_of_nothing_exits_1_and_pid_1_is_protected() {
 fn no_freeze_sweeps_without_stopping_and_summarises() {
     let scenario = Scenario::start(&["chain", "3", "0", "0"]);
     let root = scenario.pids("link")[0].to_string();
-    let output = limier(&["kill", "--pid", &root, "--no-freeze", "--signal", "HUP"]);
+    let output = limier(&["kill", "--pid", &root, "--no-freeze", "--signal", "USR1"]);
     assert_eq!(
         output.status.code(),
         Some(0),
@@ -317,7 +317,7 @@ fn no_freeze_sweeps_without_stopping_and_summarises() {
     let summary = text.lines().last().unwrap();
     assert!(summary.starts_with("swept 3 processes in "), "{text}");
     assert!(summary.contains(": 3 exited, 0 killed"), "{text}");
-    assert!(text.contains("exited after SIGHUP"), "{text}");
+    assert!(text.contains("exited after SIGUSR1"), "{text}");
     for pid in scenario
         .pids("link")
         .into_iter()
