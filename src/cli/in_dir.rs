@@ -4,7 +4,7 @@ use super::args::InArgs;
 use super::format::table;
 use super::sanitize::sanitize;
 use super::{inspect_note, live_snapshot, terse_pids, to_json, CliError, Outcome, Render};
-use crate::query::{users_of, DirUser};
+use crate::query::{users_below, DirUser};
 use crate::snapshot::{Layers, UseKind};
 use serde::Serialize;
 use std::os::unix::ffi::OsStrExt;
@@ -35,8 +35,12 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
             _ => format!("{}: {err}", args.dir.display()),
         })
     })?;
+    if !dir.is_dir() {
+        return Err(CliError(format!("{}: not a directory", args.dir.display())));
+    }
     let snapshot = live_snapshot(Layers::FILES)?;
-    let users = users_of(&snapshot, &dir)?;
+    // `dir` is already canonical and checked: no second resolution.
+    let users = users_below(&snapshot, &dir)?;
     let users: Vec<InUser> = users
         .into_iter()
         .filter_map(|user| {
