@@ -134,10 +134,7 @@ fn build(
         markers: Markers {
             session_leader: record.pid == record.sid,
             group_leader: record.pid == record.pgid,
-            orphaned: crate::query::ancestry(snapshot, pid)
-                .ok()
-                .and_then(|chain| chain.first().map(|l| l.markers.orphaned))
-                .unwrap_or(false),
+            orphaned: crate::query::is_orphaned(snapshot, pid),
             kernel_thread: record.kernel_thread,
         },
         children,

@@ -12,6 +12,7 @@ mod family;
 mod holders;
 mod users;
 
+pub(crate) use ancestry::is_orphaned;
 pub use ancestry::{ancestry, ChainLink, Markers};
 pub use dossier::{dossier, Dossier};
 pub use env::with_env;
