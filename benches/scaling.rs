@@ -5,13 +5,14 @@
 //! For loads of about 200, 1,600 and 5,000 processes (6-deep chains, 34 fds
 //! each, listeners at the bottom of every chain, escapees by construction:
 //! every chain leader runs in its own process group), captures each layer
-//! alone — process table, sockets, fds, environments, details — sequentially
-//! and on rayon's pool. Medians go to `target/criterion/limier-scaling.csv`;
+//! alone — process table, sockets, fds (by readlink, and by the kernel's
+//! one-pass iterator), environments, details — sequentially and on rayon's
+//! pool. Medians go to `target/criterion/limier-scaling.csv`;
 //! `python3 benches/support/plot_scaling.py` turns them into
 //! `docs/scaling.svg`. Set `LIMIER_SCALING_SIZES=200,1600` to choose loads.
 
 use criterion::{BenchmarkId, Criterion};
-use limier::snapshot::{capture, CaptureOptions, Layers, Parallelism};
+use limier::snapshot::{capture, CaptureOptions, FdSource, Layers, Parallelism};
 use limier_platform::Backend;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -47,21 +48,33 @@ impl Drop for Load {
     }
 }
 
-const LAYERS: [(&str, Layers); 5] = [
-    ("process table", Layers::PROCESSES),
+const FDS: Layers = Layers {
+    fds: true,
+    ..Layers::PROCESSES
+};
+
+/// Each layer alone, and the fd layer from both sources: readlink on
+/// `/proc/PID/fd/N`, and the kernel's one-pass iterator (all fds, and
+/// sockets only as `who` asks).
+const LAYERS: [(&str, Layers, FdSource); 7] = [
+    ("process table", Layers::PROCESSES, FdSource::Proc),
     (
         "sockets",
         Layers {
             sockets: true,
             ..Layers::PROCESSES
         },
+        FdSource::Proc,
     ),
+    ("fds (readlink)", FDS, FdSource::Proc),
+    ("fds (kernel dump)", FDS, FdSource::Kernel),
     (
-        "fds",
+        "socket fds (kernel dump)",
         Layers {
-            fds: true,
-            ..Layers::PROCESSES
+            only_socket_fds: true,
+            ..FDS
         },
+        FdSource::Kernel,
     ),
     (
         "environ",
@@ -69,6 +82,7 @@ const LAYERS: [(&str, Layers); 5] = [
             environ: true,
             ..Layers::PROCESSES
         },
+        FdSource::Proc,
     ),
     (
         "details",
@@ -76,6 +90,7 @@ const LAYERS: [(&str, Layers); 5] = [
             details: true,
             ..Layers::PROCESSES
         },
+        FdSource::Proc,
     ),
 ];
 
@@ -124,7 +139,7 @@ fn main() {
         let total = backend.list_pids().unwrap().len();
         println!("load of {size}: {total} processes on the machine");
         let mut group = c.benchmark_group(format!("scaling/{size}"));
-        for (name, layers) in LAYERS {
+        for (name, layers, fd_source) in LAYERS {
             for (mode, parallelism) in [
                 ("sequential", Parallelism::Sequential),
                 ("parallel", Parallelism::Parallel),
@@ -132,6 +147,7 @@ fn main() {
                 let options = CaptureOptions {
                     layers,
                     parallelism,
+                    fd_source,
                 };
                 let mut samples = Vec::new();
                 group.bench_function(BenchmarkId::new(name, mode), |b| {

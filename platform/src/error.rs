@@ -24,6 +24,14 @@ pub enum PlatformError {
     Io { path: PathBuf, source: io::Error },
     #[error("{}: cannot parse {source}", path.display())]
     Parse { path: PathBuf, source: ParseError },
+    /// A bpf(2) step of the fd iterator failed (with the verifier's last
+    /// words when it refused the program).
+    #[error("bpf: {step}: {source}{}", if log.is_empty() { String::new() } else { format!(" ({log})") })]
+    Bpf {
+        step: &'static str,
+        source: io::Error,
+        log: String,
+    },
     #[error("{what} is not supported on this system")]
     Unsupported { what: &'static str },
 }

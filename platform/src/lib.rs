@@ -8,6 +8,7 @@
 //! The pure parsers in [`parse`] compile everywhere and never touch a file.
 
 pub mod error;
+pub mod fd_table;
 pub mod parse;
 pub mod records;
 pub mod signal;
@@ -23,6 +24,7 @@ mod macos;
 pub use macos::{Backend, ProcessDir, ProcessHandle};
 
 pub use error::{PlatformError, SignalError};
+pub use fd_table::{FdScope, FdTable};
 pub use records::*;
 pub use signal::Signal;
 

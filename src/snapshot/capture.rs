@@ -1,7 +1,7 @@
 //! Capturing a snapshot from the platform backend, in parallel where it pays.
 
 use super::{Layers, Process, Snapshot};
-use limier_platform::{Backend, PlatformError, ProcessId};
+use limier_platform::{Backend, FdRecord, FdScope, FdTarget, PlatformError, ProcessId};
 use rayon::prelude::*;
 
 /// When to read processes on rayon's thread pool.
@@ -15,11 +15,35 @@ pub enum Parallelism {
     Parallel,
 }
 
+/// Where the fd layer comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FdSource {
+    /// The kernel's one-pass fd iterator where it is available (root on a
+    /// kernel with BTF, initial pid namespace), `/proc/PID/fd` elsewhere.
+    Auto,
+    /// The fd iterator or an error (what the tests use to prove it works).
+    Kernel,
+    /// readlink on `/proc/PID/fd/N`, one fd at a time.
+    Proc,
+}
+
+impl FdSource {
+    /// From `LIMIER_FD_SOURCE`: `kernel`, `proc`, or anything else for auto.
+    pub fn from_env() -> Self {
+        match std::env::var("LIMIER_FD_SOURCE").as_deref() {
+            Ok("kernel") => FdSource::Kernel,
+            Ok("proc") => FdSource::Proc,
+            _ => FdSource::Auto,
+        }
+    }
+}
+
 /// How to capture a snapshot.
 #[derive(Debug, Clone, Copy)]
 pub struct CaptureOptions {
     pub layers: Layers,
     pub parallelism: Parallelism,
+    pub fd_source: FdSource,
 }
 
 impl CaptureOptions {
@@ -30,10 +54,13 @@ impl CaptureOptions {
     /// and one thread is kept.
     pub const PARALLEL_THRESHOLD: usize = 128;
 
+    /// Options for `layers`, parallel where it pays, the fd source from
+    /// `LIMIER_FD_SOURCE` ([`FdSource::from_env`]).
     pub fn new(layers: Layers) -> Self {
         CaptureOptions {
             layers,
             parallelism: Parallelism::Auto,
+            fd_source: FdSource::from_env(),
         }
     }
 
@@ -69,23 +96,83 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
     let captured_at_ms = Backend::now_epoch_ms();
     let pids = backend.list_pids()?;
     let layers = options.layers;
-    let read = |&pid: &ProcessId| read_process(backend, pid, layers);
-    let (results, sockets) = if options.parallel(pids.len()) {
+    let use_dump = layers.fds && options.fd_source != FdSource::Proc;
+    let scope = if layers.only_socket_fds {
+        FdScope::Sockets
+    } else {
+        FdScope::All
+    };
+    // With the kernel's fd dump, the per-process pass skips the fd layer.
+    let per_process = Layers {
+        fds: layers.fds && !use_dump,
+        ..layers
+    };
+    let read = |&pid: &ProcessId| read_process(backend, pid, per_process);
+    let dump = || use_dump.then(|| backend.dump_fds(scope));
+    let (results, (sockets, dump)) = if options.parallel(pids.len()) {
         rayon::join(
             || pids.par_iter().map(read).collect::<Vec<_>>(),
-            || read_sockets(backend, layers),
+            || rayon::join(|| read_sockets(backend, layers), dump),
         )
     } else {
+        let dump = dump();
         let sockets = read_sockets(backend, layers);
-        (pids.iter().map(read).collect(), sockets)
+        (pids.iter().map(read).collect(), (sockets, dump))
     };
     let sockets = sockets?;
+    let mut table = match dump {
+        Some(Ok(table)) => Some(table),
+        Some(Err(err)) if options.fd_source == FdSource::Kernel => return Err(err),
+        // Not root, no BTF, another pid namespace: readlink instead.
+        Some(Err(_)) => None,
+        None => None,
+    };
     let mut vanished = 0;
     let mut processes = Vec::with_capacity(results.len());
+    let mut unread = Vec::new();
     for result in results {
+        let Some(mut process) = result else {
+            vanished += 1;
+            continue;
+        };
+        if use_dump && !process.record.kernel_thread {
+            let dumped = table
+                .as_mut()
+                .and_then(|t| t.take(process.pid(), process.record.start));
+            match dumped {
+                Some(fds) => process.fds = Some(fds),
+                None => unread.push(processes.len()),
+            }
+        }
+        processes.push(process);
+    }
+    // Processes the dump did not cover (no dump at all, or started or
+    // recycled during it) are read with readlink, as the same incarnation.
+    let reread = |index: &usize| read_fds_again(backend, &processes[*index]);
+    let reread: Vec<_> = if options.parallel(unread.len()) {
+        unread.par_iter().map(reread).collect()
+    } else {
+        unread.iter().map(reread).collect()
+    };
+    let mut gone = Vec::new();
+    for (index, result) in unread.into_iter().zip(reread) {
         match result {
-            Some(process) => processes.push(process),
-            None => vanished += 1,
+            Some((fds, denied)) => {
+                processes[index].fds = fds;
+                processes[index].denied.extend(denied);
+            }
+            None => gone.push(index),
+        }
+    }
+    for index in gone.into_iter().rev() {
+        processes.swap_remove(index);
+        vanished += 1;
+    }
+    if layers.only_socket_fds {
+        for process in &mut processes {
+            if let Some(fds) = &mut process.fds {
+                fds.retain(|fd| matches!(fd.target, FdTarget::Socket { .. }));
+            }
         }
     }
     let mut snapshot = Snapshot::from_parts(
@@ -97,6 +184,22 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
     );
     snapshot.vanished = vanished;
     Ok(snapshot)
+}
+
+/// Reads the fds of a process already captured, through a fresh directory
+/// fd whose start time must match; `None` when the process is gone.
+#[allow(clippy::type_complexity)]
+fn read_fds_again(
+    backend: &Backend,
+    process: &Process,
+) -> Option<(Option<Vec<FdRecord>>, Vec<&'static str>)> {
+    let dir = backend.open_process(process.pid()).ok()?;
+    if dir.stat().ok()?.start != process.record.start {
+        return None;
+    }
+    let mut denied = Vec::new();
+    let fds = layer(dir.fds(), "fds", &mut denied, || dir.stat().is_ok())?;
+    Some((fds, denied))
 }
 
 fn read_sockets(

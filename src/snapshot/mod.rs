@@ -7,7 +7,7 @@
 mod capture;
 mod index;
 
-pub use capture::{capture, CaptureOptions, Parallelism};
+pub use capture::{capture, CaptureOptions, FdSource, Parallelism};
 pub(crate) use index::is_at_or_below;
 pub use index::{PathUse, UseKind};
 
@@ -29,6 +29,8 @@ pub struct Layers {
     pub sockets: bool,
     /// Open file descriptors of every process (readlink only).
     pub fds: bool,
+    /// With `fds`: keep socket fds only (all port questions need).
+    pub only_socket_fds: bool,
     /// Memory-mapped files.
     pub maps: bool,
     /// Environments.
@@ -41,6 +43,7 @@ impl Layers {
         details: false,
         sockets: false,
         fds: false,
+        only_socket_fds: false,
         maps: false,
         environ: false,
     };
@@ -51,6 +54,7 @@ impl Layers {
         details: false,
         sockets: true,
         fds: true,
+        only_socket_fds: true,
         maps: false,
         environ: false,
     };
@@ -59,6 +63,7 @@ impl Layers {
         details: true,
         sockets: false,
         fds: true,
+        only_socket_fds: false,
         maps: true,
         environ: false,
     };
@@ -67,6 +72,7 @@ impl Layers {
         details: true,
         sockets: true,
         fds: true,
+        only_socket_fds: false,
         maps: true,
         environ: true,
     };
@@ -77,6 +83,9 @@ impl Layers {
             details: self.details || other.details,
             sockets: self.sockets || other.sockets,
             fds: self.fds || other.fds,
+            only_socket_fds: (!self.fds || self.only_socket_fds)
+                && (!other.fds || other.only_socket_fds)
+                && (self.fds || other.fds),
             maps: self.maps || other.maps,
             environ: self.environ || other.environ,
         }
@@ -273,6 +282,10 @@ impl Snapshot {
             };
             if dir.stat().ok().map(|s| s.start) != Some(process.record.start) {
                 continue;
+            }
+            if process.record.uid.is_none() {
+                // A stat-only capture: the owner comes from the directory.
+                process.record.uid = dir.basic().ok().and_then(|basic| basic.uid);
             }
             if !self.layers.details
                 && process.record.cmdline.is_empty()

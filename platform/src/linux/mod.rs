@@ -1,6 +1,7 @@
 //! The Linux backend: procfs for processes and files, sock_diag for sockets,
 //! pidfds for identity-checked signalling.
 
+mod fd_iter;
 mod process;
 mod signal;
 mod sockets;
@@ -102,6 +103,19 @@ impl Backend {
         let stat = self.read_stat(pid)?;
         let started_at_ms = self.start_to_epoch_ms(stat.start);
         Ok(stat.into_record(started_at_ms))
+    }
+
+    /// The fds of every process in one kernel pass (a BPF iterator), for
+    /// [`FdTable::take`](crate::FdTable::take). An error means "read
+    /// `/proc/PID/fd` instead": no BTF or BPF iterators, no CAP_BPF, another
+    /// pid namespace, or a backend that does not read the live `/proc`.
+    pub fn dump_fds(&self, scope: crate::FdScope) -> Result<crate::FdTable, PlatformError> {
+        if !self.is_live() {
+            return Err(PlatformError::Unsupported {
+                what: "the BPF fd iterator on a copied proc tree",
+            });
+        }
+        fd_iter::dump_fds(&self.proc_root, scope, self.ticks_per_second)
     }
 
     /// The pid of the calling process.

@@ -67,6 +67,14 @@ impl Backend {
         ProcessDir::open(pid)?.basic()
     }
 
+    /// The one-pass fd dump is a Linux BPF iterator; on macOS fds are read
+    /// per process with `proc_pidinfo`, so this always says "unsupported".
+    pub fn dump_fds(&self, _scope: crate::FdScope) -> Result<crate::FdTable, PlatformError> {
+        Err(PlatformError::Unsupported {
+            what: "the one-pass fd dump",
+        })
+    }
+
     pub fn self_pid() -> ProcessId {
         ProcessId(std::process::id())
     }

@@ -3,7 +3,9 @@
 //! None of these functions opens a file, so they compile on every OS, are
 //! unit-tested on captured text and are the entry points of the fuzz targets.
 
+mod btf;
 pub mod darwin;
+mod fd_dump;
 mod fdlink;
 mod maps;
 mod nul;
@@ -11,6 +13,8 @@ mod proc_net;
 mod stat;
 mod status;
 
+pub use btf::{parse_btf, Btf};
+pub use fd_dump::{parse_fd_dump, FdDumpRow, FD_DUMP_HEADER, FD_DUMP_PATH_MAX};
 pub use fdlink::parse_fd_link;
 pub(crate) use fdlink::strip_deleted;
 pub use maps::parse_maps;

@@ -1,0 +1,300 @@
+//! The kernel's BTF type information (`/sys/kernel/btf/vmlinux`): just
+//! enough of it to find a function's type id and a struct member's offset.
+//!
+//! limier's fd iterator program (see `linux/fd_iter`) is loaded against the
+//! running kernel's own types, so every offset it uses comes from here and
+//! none is compiled in.
+
+use super::ParseError;
+
+const MAGIC: u16 = 0xeb9f;
+const KIND_INT: u32 = 1;
+const KIND_ARRAY: u32 = 3;
+const KIND_STRUCT: u32 = 4;
+const KIND_UNION: u32 = 5;
+const KIND_ENUM: u32 = 6;
+const KIND_FUNC: u32 = 12;
+const KIND_FUNC_PROTO: u32 = 13;
+const KIND_VAR: u32 = 14;
+const KIND_DATASEC: u32 = 15;
+const KIND_DECL_TAG: u32 = 17;
+const KIND_ENUM64: u32 = 19;
+const KIND_MAX: u32 = 19;
+/// Nested anonymous structs and unions followed when looking up a member.
+const MAX_NESTING: usize = 8;
+
+/// One type of the type section: where it starts, its kind and name.
+#[derive(Debug, Clone, Copy)]
+struct TypeEntry {
+    /// Byte offset of the type's 12-byte header in the type section.
+    at: usize,
+    kind: u32,
+    kind_flag: bool,
+    vlen: usize,
+    name_off: u32,
+}
+
+/// A parsed BTF blob: types indexed by id (id 0 is `void`).
+#[derive(Debug)]
+pub struct Btf<'a> {
+    types: &'a [u8],
+    strings: &'a [u8],
+    entries: Vec<TypeEntry>,
+}
+
+fn error(reason: impl Into<String>) -> ParseError {
+    ParseError::new("btf", reason)
+}
+
+fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(bytes.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(
+        bytes.get(at..at.checked_add(4)?)?.try_into().ok()?,
+    ))
+}
+
+/// Bytes that follow a type's header, by kind.
+fn trailing_len(kind: u32, vlen: usize) -> Option<usize> {
+    Some(match kind {
+        KIND_INT | KIND_VAR | KIND_DECL_TAG => 4,
+        KIND_ARRAY => 12,
+        KIND_STRUCT | KIND_UNION | KIND_DATASEC | KIND_ENUM64 => vlen.checked_mul(12)?,
+        KIND_ENUM | KIND_FUNC_PROTO => vlen.checked_mul(8)?,
+        0 => return None,
+        kind if kind > KIND_MAX => return None,
+        _ => 0,
+    })
+}
+
+/// Parses a little-endian BTF blob (the only byte order limier loads on).
+///
+/// # References
+/// Linux `Documentation/bpf/btf.rst` (type and string sections).
+pub fn parse_btf(bytes: &[u8]) -> Result<Btf<'_>, ParseError> {
+    let magic = u16_at(bytes, 0).ok_or_else(|| error("truncated header"))?;
+    if magic != MAGIC {
+        return Err(error(format!("bad magic {magic:#x}")));
+    }
+    let field = |at| u32_at(bytes, at).ok_or_else(|| error("truncated header"));
+    let header_len = field(4)? as usize;
+    let (type_off, type_len) = (field(8)? as usize, field(12)? as usize);
+    let (str_off, str_len) = (field(16)? as usize, field(20)? as usize);
+    let section = |off: usize, len: usize| {
+        let start = header_len.checked_add(off)?;
+        bytes.get(start..start.checked_add(len)?)
+    };
+    let types = section(type_off, type_len).ok_or_else(|| error("type section out of range"))?;
+    let strings = section(str_off, str_len).ok_or_else(|| error("string section out of range"))?;
+    let mut entries = vec![TypeEntry {
+        at: 0,
+        kind: 0,
+        kind_flag: false,
+        vlen: 0,
+        name_off: 0,
+    }];
+    let mut at = 0;
+    while at < types.len() {
+        let name_off = u32_at(types, at).ok_or_else(|| error("truncated type"))?;
+        let info = u32_at(types, at + 4).ok_or_else(|| error("truncated type"))?;
+        u32_at(types, at + 8).ok_or_else(|| error("truncated type"))?;
+        let kind = (info >> 24) & 0x1f;
+        let vlen = (info & 0xffff) as usize;
+        let trailing = trailing_len(kind, vlen)
+            .ok_or_else(|| error(format!("unknown kind {kind} at type byte {at}")))?;
+        entries.push(TypeEntry {
+            at,
+            kind,
+            kind_flag: info >> 31 == 1,
+            vlen,
+            name_off,
+        });
+        at += 12 + trailing;
+    }
+    if at != types.len() {
+        return Err(error("type section ends inside a type"));
+    }
+    Ok(Btf {
+        types,
+        strings,
+        entries,
+    })
+}
+
+impl<'a> Btf<'a> {
+    /// How many types (including `void`).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.len() <= 1
+    }
+
+    fn name(&self, name_off: u32) -> &'a [u8] {
+        let tail = self.strings.get(name_off as usize..).unwrap_or(&[]);
+        let end = tail.iter().position(|&b| b == 0).unwrap_or(tail.len());
+        &tail[..end]
+    }
+
+    fn find(&self, kind: u32, name: &str) -> Option<u32> {
+        let wanted = name.as_bytes();
+        self.entries
+            .iter()
+            .position(|entry| entry.kind == kind && self.name(entry.name_off) == wanted)
+            .map(|id| id as u32)
+    }
+
+    /// The type id of the function named `name` (a BPF program's attach id).
+    pub fn function_id(&self, name: &str) -> Option<u32> {
+        self.find(KIND_FUNC, name)
+    }
+
+    /// The byte offset of `member` in `struct name`, looking through
+    /// anonymous structs and unions; `None` for a missing member or a
+    /// bitfield.
+    pub fn member_offset(&self, name: &str, member: &str) -> Option<usize> {
+        let id = self.find(KIND_STRUCT, name)?;
+        self.member_in(id, member.as_bytes(), 0)
+    }
+
+    fn member_in(&self, id: u32, member: &[u8], depth: usize) -> Option<usize> {
+        let entry = *self.entries.get(id as usize)?;
+        if !(entry.kind == KIND_STRUCT || entry.kind == KIND_UNION) || depth > MAX_NESTING {
+            return None;
+        }
+        for index in 0..entry.vlen {
+            let at = entry.at + 12 + index * 12;
+            let name_off = u32_at(self.types, at)?;
+            let member_type = u32_at(self.types, at + 4)?;
+            let raw_offset = u32_at(self.types, at + 8)?;
+            let (bits, bitfield_size) = if entry.kind_flag {
+                (raw_offset & 0x00ff_ffff, raw_offset >> 24)
+            } else {
+                (raw_offset, 0)
+            };
+            if name_off == 0 {
+                let inner = self.member_in(self.resolve(member_type)?, member, depth + 1);
+                if let Some(offset) = inner {
+                    return Some(bits as usize / 8 + offset);
+                }
+            } else if self.name(name_off) == member {
+                return (bitfield_size == 0 && bits % 8 == 0).then_some(bits as usize / 8);
+            }
+        }
+        None
+    }
+
+    /// Follows typedefs and qualifiers to the underlying type.
+    fn resolve(&self, mut id: u32) -> Option<u32> {
+        for _ in 0..MAX_NESTING {
+            let entry = self.entries.get(id as usize)?;
+            // typedef, volatile, const, restrict, type tag: size_or_type is a type id.
+            if matches!(entry.kind, 8..=11 | 18) {
+                id = u32_at(self.types, entry.at + 8)?;
+            } else {
+                return Some(id);
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Builds a BTF blob: `struct file { long f_mode; union { struct path
+    /// f_path; }; }`, `struct path { void *mnt; }` and `FUNC iter`.
+    fn sample() -> Vec<u8> {
+        let strings = b"\0file\0f_mode\0f_path\0path\0mnt\0iter\0long\0";
+        let name = |s: &str| {
+            let needle = format!("\0{s}\0");
+            (strings
+                .windows(needle.len())
+                .position(|w| w == needle.as_bytes())
+                .unwrap()
+                + 1) as u32
+        };
+        let mut types = Vec::new();
+        let mut push = |words: &[u32]| {
+            for w in words {
+                types.extend_from_slice(&w.to_le_bytes());
+            }
+        };
+        // 1: int long
+        push(&[name("long"), KIND_INT << 24, 8, 64]);
+        // 2: struct path { long mnt; } (size 8)
+        push(&[name("path"), KIND_STRUCT << 24 | 1, 8, name("mnt"), 1, 0]);
+        // 3: anonymous union { struct path f_path; }
+        push(&[0, KIND_UNION << 24 | 1, 8, name("f_path"), 2, 0]);
+        // 4: struct file { long f_mode; union; }
+        push(&[
+            name("file"),
+            KIND_STRUCT << 24 | 2,
+            16,
+            name("f_mode"),
+            1,
+            0,
+            0,
+            3,
+            64,
+        ]);
+        // 5: FUNC iter (proto id 0 is fine for the parser)
+        push(&[name("iter"), KIND_FUNC << 24, 0]);
+        let mut blob = Vec::new();
+        blob.extend_from_slice(&MAGIC.to_le_bytes());
+        blob.extend_from_slice(&[1, 0]);
+        for word in [
+            24u32,
+            0,
+            types.len() as u32,
+            types.len() as u32,
+            strings.len() as u32,
+        ] {
+            blob.extend_from_slice(&word.to_le_bytes());
+        }
+        blob.extend_from_slice(&types);
+        blob.extend_from_slice(strings);
+        blob
+    }
+
+    #[test]
+    fn finds_functions_and_members_through_anonymous_unions() {
+        let blob = sample();
+        let btf = parse_btf(&blob).unwrap();
+        assert_eq!(btf.len(), 6);
+        assert_eq!(btf.function_id("iter"), Some(5));
+        assert_eq!(btf.function_id("file"), None);
+        assert_eq!(btf.member_offset("file", "f_mode"), Some(0));
+        assert_eq!(btf.member_offset("file", "f_path"), Some(8));
+        assert_eq!(btf.member_offset("file", "nothing"), None);
+        assert_eq!(btf.member_offset("path", "mnt"), Some(0));
+    }
+
+    #[test]
+    fn rejects_truncated_and_foreign_blobs() {
+        let blob = sample();
+        assert!(parse_btf(&blob[..10]).is_err());
+        assert!(parse_btf(&blob[..40]).is_err());
+        let mut wrong = blob.clone();
+        wrong[0] = 0;
+        assert!(parse_btf(&wrong).is_err());
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn reads_the_running_kernel() {
+        let Ok(bytes) = std::fs::read("/sys/kernel/btf/vmlinux") else {
+            return; // a kernel built without BTF: nothing to check
+        };
+        let btf = parse_btf(&bytes).unwrap();
+        assert!(btf.len() > 1000);
+        assert!(btf.function_id("bpf_iter_task_file").is_some());
+        assert!(btf.member_offset("task_struct", "tgid").is_some());
+        assert!(btf.member_offset("file", "f_path").is_some());
+        assert_eq!(btf.member_offset("path", "mnt"), Some(0));
+    }
+}
