@@ -33,4 +33,4 @@ mod lock;
 mod users;
 pub use clock::{local_time, LocalTime};
 pub use lock::{lock_shared, LockError, SharedLock};
-pub use users::user_name;
+pub use users::{is_superuser, user_name};

@@ -29,3 +29,13 @@ pub fn user_name(uid: u32) -> Option<String> {
     let name = unsafe { std::ffi::CStr::from_ptr(passwd.pw_name) };
     Some(name.to_string_lossy().into_owned())
 }
+
+/// Whether this process runs with uid 0 (root can still be refused, e.g. by
+/// a process that is not dumpable or by a security module).
+///
+/// # References
+/// geteuid(2).
+pub fn is_superuser() -> bool {
+    // SAFETY: geteuid takes no arguments, cannot fail and touches no memory.
+    unsafe { libc::geteuid() == 0 }
+}

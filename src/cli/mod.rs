@@ -188,12 +188,15 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, CliError
 
 /// The stderr note for a snapshot with unreadable processes.
 pub(crate) fn inspect_note(count: usize) -> Option<String> {
+    let advice = if limier_platform::is_superuser() {
+        "the kernel refused even root (not dumpable, or a security module)"
+    } else {
+        "run as root for a complete answer"
+    };
     match count {
         0 => None,
-        1 => Some("1 process could not be inspected; run as root for a complete answer".into()),
-        n => Some(format!(
-            "{n} processes could not be inspected; run as root for a complete answer"
-        )),
+        1 => Some(format!("1 process could not be inspected; {advice}")),
+        n => Some(format!("{n} processes could not be inspected; {advice}")),
     }
 }
 

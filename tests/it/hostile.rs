@@ -8,18 +8,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn nobody_command(program: &str) -> Command {
-    let mut command = Command::new("setpriv");
-    command.args([
-        "--reuid=nobody",
-        "--regid=nogroup",
-        "--clear-groups",
-        "--",
-        program,
-    ]);
-    command
-}
-
 #[test]
 fn snapshots_and_sweeps_under_fork_churn_stay_consistent() {
     // The churner stops by itself after 60 s; the test ends it long before.

@@ -3,6 +3,7 @@
 mod ecluse;
 mod ecluse_e2e;
 mod errors;
+mod fd_source;
 mod hostile;
 mod in_dir;
 mod kill;

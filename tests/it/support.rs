@@ -162,6 +162,42 @@ pub fn limier_in(args: &[&str], cwd: Option<&Path>) -> Output {
     command.output().expect("run limier")
 }
 
+/// `program` as user nobody (setpriv from util-linux).
+pub fn nobody_command(program: &str) -> Command {
+    let mut command = Command::new("setpriv");
+    command.args([
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+        "--",
+        program,
+    ]);
+    command
+}
+
+/// Runs limier with `--json` appended and extra environment variables.
+pub fn limier_json_env(args: &[&str], env: &[(&str, &str)]) -> (Value, i32) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_limier"));
+    command
+        .args(args)
+        .arg("--json")
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null());
+    let output = command.output().expect("run limier");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let value = serde_json::from_str(&stdout).unwrap_or_else(|err| {
+        panic!(
+            "limier {args:?} {env:?} printed no JSON ({err}): stderr {:?}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (
+        value,
+        output.status.code().expect("limier exited by signal"),
+    )
+}
+
 /// Runs limier with `--json` appended; returns the parsed output and the exit code.
 pub fn limier_json(args: &[&str]) -> (Value, i32) {
     let mut all: Vec<&str> = args.to_vec();

@@ -22,6 +22,9 @@ const KIND_ENUM64: u32 = 19;
 const KIND_MAX: u32 = 19;
 /// Nested anonymous structs and unions followed when looking up a member.
 const MAX_NESTING: usize = 8;
+/// Members one lookup may visit: a crafted blob whose anonymous members
+/// refer to their own struct must not make a lookup exponential.
+const MEMBER_BUDGET: usize = 1 << 16;
 
 /// One type of the type section: where it starts, its kind and name.
 #[derive(Debug, Clone, Copy)]
@@ -157,15 +160,17 @@ impl<'a> Btf<'a> {
     /// bitfield.
     pub fn member_offset(&self, name: &str, member: &str) -> Option<usize> {
         let id = self.find(KIND_STRUCT, name)?;
-        self.member_in(id, member.as_bytes(), 0)
+        let mut budget = MEMBER_BUDGET;
+        self.member_in(id, member.as_bytes(), 0, &mut budget)
     }
 
-    fn member_in(&self, id: u32, member: &[u8], depth: usize) -> Option<usize> {
+    fn member_in(&self, id: u32, member: &[u8], depth: usize, budget: &mut usize) -> Option<usize> {
         let entry = *self.entries.get(id as usize)?;
         if !(entry.kind == KIND_STRUCT || entry.kind == KIND_UNION) || depth > MAX_NESTING {
             return None;
         }
         for index in 0..entry.vlen {
+            *budget = budget.checked_sub(1)?;
             let at = entry.at + 12 + index * 12;
             let name_off = u32_at(self.types, at)?;
             let member_type = u32_at(self.types, at + 4)?;
@@ -176,7 +181,7 @@ impl<'a> Btf<'a> {
                 (raw_offset, 0)
             };
             if name_off == 0 {
-                let inner = self.member_in(self.resolve(member_type)?, member, depth + 1);
+                let inner = self.member_in(self.resolve(member_type)?, member, depth + 1, budget);
                 if let Some(offset) = inner {
                     return Some(bits as usize / 8 + offset);
                 }
@@ -272,6 +277,40 @@ mod tests {
         assert_eq!(btf.member_offset("file", "f_path"), Some(8));
         assert_eq!(btf.member_offset("file", "nothing"), None);
         assert_eq!(btf.member_offset("path", "mnt"), Some(0));
+    }
+
+    #[test]
+    fn a_struct_of_anonymous_members_of_itself_ends_quickly() {
+        // struct loop { 60000 anonymous members of type `struct loop` }
+        let strings = b"\0loop\0";
+        let mut types = Vec::new();
+        let vlen = 60_000u32;
+        for w in [1u32, KIND_STRUCT << 24 | vlen, 8] {
+            types.extend_from_slice(&w.to_le_bytes());
+        }
+        for _ in 0..vlen {
+            for w in [0u32, 1, 0] {
+                types.extend_from_slice(&w.to_le_bytes());
+            }
+        }
+        let mut blob = Vec::new();
+        blob.extend_from_slice(&MAGIC.to_le_bytes());
+        blob.extend_from_slice(&[1, 0]);
+        for word in [
+            24u32,
+            0,
+            types.len() as u32,
+            types.len() as u32,
+            strings.len() as u32,
+        ] {
+            blob.extend_from_slice(&word.to_le_bytes());
+        }
+        blob.extend_from_slice(&types);
+        blob.extend_from_slice(strings);
+        let btf = parse_btf(&blob).unwrap();
+        let started = std::time::Instant::now();
+        assert_eq!(btf.member_offset("loop", "x"), None);
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
     }
 
     #[test]

@@ -1,0 +1,131 @@
+//! The fd layer from its two sources: the kernel's one-pass iterator
+//! (`LIMIER_FD_SOURCE=kernel`) and readlink on `/proc/PID/fd/N`
+//! (`LIMIER_FD_SOURCE=proc`) must give the same answers, fd for fd.
+
+use crate::support::*;
+use serde_json::Value;
+
+const KERNEL: &[(&str, &str)] = &[("LIMIER_FD_SOURCE", "kernel")];
+const PROC: &[(&str, &str)] = &[("LIMIER_FD_SOURCE", "proc")];
+
+/// The fds of `pid` in a snapshot, as JSON values.
+fn fds_of(snapshot: &Value, pid: u32) -> Vec<Value> {
+    snapshot["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pid"] == pid)
+        .unwrap_or_else(|| panic!("pid {pid} missing from the snapshot"))["fds"]
+        .as_array()
+        .unwrap_or_else(|| panic!("pid {pid} has no fd layer"))
+        .clone()
+}
+
+#[test]
+fn kernel_and_proc_sources_list_the_same_fds() {
+    let (_guard, root) = temp_dir();
+    // A name with a space, an escape sequence and a non-ASCII letter, and a
+    // deleted file.
+    let odd = root.join("odd name \u{1b}[31m \u{e9}.txt");
+    std::fs::write(&odd, "x").unwrap();
+    let doomed = root.join("doomed.txt");
+    std::fs::write(&doomed, "x").unwrap();
+    let shared = Scenario::start(&["fork-share"]);
+    let daemon = Scenario::start(&["daemon", root.to_str().unwrap()]);
+    let opener = Scenario::start(&["open", odd.to_str().unwrap()]);
+    let deleted = Scenario::start(&["open", doomed.to_str().unwrap()]);
+    std::fs::remove_file(&doomed).unwrap();
+    let many = Scenario::start(&["many-fds", "3000"]);
+    let pids = [
+        shared.pid("parent"),
+        shared.pid("child"),
+        daemon.pid("daemon"),
+        opener.pid("opener"),
+        deleted.pid("opener"),
+        many.pid("holder"),
+    ];
+
+    let (from_kernel, code) = limier_json_env(&["snapshot", "--no-environ"], KERNEL);
+    assert_eq!(code, 0);
+    let (from_proc, code) = limier_json_env(&["snapshot", "--no-environ"], PROC);
+    assert_eq!(code, 0);
+    for pid in pids {
+        let kernel = fds_of(&from_kernel, pid);
+        assert!(!kernel.is_empty(), "pid {pid} has fds");
+        assert_eq!(kernel, fds_of(&from_proc, pid), "pid {pid}");
+    }
+    // The details the test can check independently: the deleted file, the
+    // non-UTF-8 name (lossless bytes), the 3,000 fds.
+    let target_of = |pid: u32, wanted: &std::path::Path| {
+        fds_of(&from_kernel, pid)
+            .into_iter()
+            .find(|fd| fd["target"]["path"] == wanted.to_str().unwrap())
+            .unwrap_or_else(|| panic!("no fd of {pid} on {}", wanted.display()))
+    };
+    assert_eq!(
+        target_of(deleted.pid("opener"), &doomed)["target"]["deleted"],
+        true
+    );
+    assert_eq!(
+        target_of(opener.pid("opener"), &odd)["target"]["deleted"],
+        false
+    );
+    let holder = many.lines.iter().find(|l| l["role"] == "holder").unwrap();
+    let held = holder["fds"].as_u64().unwrap() as usize;
+    assert!(fds_of(&from_kernel, many.pid("holder")).len() >= held);
+}
+
+#[test]
+fn who_and_in_give_the_same_answers_from_both_sources() {
+    let (_guard, root) = temp_dir();
+    let file = root.join("deep/er/file.txt");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, "x").unwrap();
+    let shared = Scenario::start(&["fork-share"]);
+    let opener = Scenario::start(&["open", file.to_str().unwrap()]);
+    let port = shared.port().to_string();
+
+    let mut expected = vec![shared.pid("parent"), shared.pid("child")];
+    expected.sort_unstable();
+    for env in [KERNEL, PROC] {
+        let (report, code) = limier_json_env(&["who", &port], env);
+        assert_eq!(code, 0, "{env:?}");
+        assert_eq!(holder_pids(&report, 0), expected, "{env:?}: {report}");
+        let (report, code) = limier_json_env(&["in", root.to_str().unwrap()], env);
+        assert_eq!(code, 0, "{env:?}");
+        let users: Vec<u64> = report["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["pid"].as_u64().unwrap())
+            .collect();
+        assert_eq!(
+            users,
+            vec![u64::from(opener.pid("opener"))],
+            "{env:?}: {report}"
+        );
+    }
+}
+
+#[test]
+fn a_kernel_source_refused_is_a_one_line_error_and_auto_falls_back() {
+    let server = Scenario::start(&["chain", "1"]);
+    let port = server.port().to_string();
+    let output = nobody_command(env!("CARGO_BIN_EXE_limier"))
+        .args(["who", &port])
+        .env("LIMIER_FD_SOURCE", "kernel")
+        .output()
+        .expect("setpriv (util-linux)");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("limier: bpf: "), "{stderr}");
+    assert!(stderr.contains("not permitted"), "{stderr}");
+
+    // Unset, the same unprivileged run reads /proc and answers.
+    let output = nobody_command(env!("CARGO_BIN_EXE_limier"))
+        .args(["who", &port, "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+}
