@@ -19,7 +19,9 @@ pub enum Parallelism {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FdSource {
     /// The kernel's one-pass fd iterator where it is available (root on a
-    /// kernel with BTF, initial pid namespace), `/proc/PID/fd` elsewhere.
+    /// kernel with BTF, initial pid namespace) and the machine has at least
+    /// [`CaptureOptions::KERNEL_DUMP_THRESHOLD`] processes; `/proc/PID/fd`
+    /// otherwise.
     Auto,
     /// The fd iterator or an error (what the tests use to prove it works).
     Kernel,
@@ -53,6 +55,13 @@ impl CaptureOptions {
     /// 0.11 ms; below 128 processes a whole capture takes about a millisecond
     /// and one thread is kept.
     pub const PARALLEL_THRESHOLD: usize = 128;
+
+    /// From this many processes on, [`FdSource::Auto`] reads fds with the
+    /// kernel's one-pass dump. Loading the iterator costs about 2 ms (BTF
+    /// lookups, verifier); measured on 2 cores, `who` took 3.0 ms by
+    /// readlink against 5.0 ms by dump with 71 processes, and 7.5 ms against
+    /// 5.1 ms with 135 (BENCHMARKS.md).
+    pub const KERNEL_DUMP_THRESHOLD: usize = 100;
 
     /// Options for `layers`, parallel where it pays, the fd source from
     /// `LIMIER_FD_SOURCE` ([`FdSource::from_env`]).
@@ -96,7 +105,12 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
     let captured_at_ms = Backend::now_epoch_ms();
     let pids = backend.list_pids()?;
     let layers = options.layers;
-    let use_dump = layers.fds && options.fd_source != FdSource::Proc;
+    let use_dump = layers.fds
+        && match options.fd_source {
+            FdSource::Proc => false,
+            FdSource::Kernel => true,
+            FdSource::Auto => pids.len() >= CaptureOptions::KERNEL_DUMP_THRESHOLD,
+        };
     let scope = if layers.only_socket_fds {
         FdScope::Sockets
     } else {

@@ -26,7 +26,7 @@ const MAX_NESTING: usize = 8;
 /// refer to their own struct must not make a lookup exponential.
 const MEMBER_BUDGET: usize = 1 << 16;
 
-/// One type of the type section: where it starts, its kind and name.
+/// One type's header, decoded.
 #[derive(Debug, Clone, Copy)]
 struct TypeEntry {
     /// Byte offset of the type's 12-byte header in the type section.
@@ -37,12 +37,15 @@ struct TypeEntry {
     name_off: u32,
 }
 
-/// A parsed BTF blob: types indexed by id (id 0 is `void`).
+/// A parsed BTF blob: where each type starts, by id (id 0 is `void`).
+///
+/// Only the start offsets are kept (4 bytes a type; the kernel has about
+/// 150,000 types): headers are decoded again when looked at.
 #[derive(Debug)]
 pub struct Btf<'a> {
     types: &'a [u8],
     strings: &'a [u8],
-    entries: Vec<TypeEntry>,
+    starts: Vec<u32>,
 }
 
 fn error(reason: impl Into<String>) -> ParseError {
@@ -91,30 +94,21 @@ pub fn parse_btf(bytes: &[u8]) -> Result<Btf<'_>, ParseError> {
     };
     let types = section(type_off, type_len).ok_or_else(|| error("type section out of range"))?;
     let strings = section(str_off, str_len).ok_or_else(|| error("string section out of range"))?;
-    let mut entries = vec![TypeEntry {
-        at: 0,
-        kind: 0,
-        kind_flag: false,
-        vlen: 0,
-        name_off: 0,
-    }];
+    if u32::try_from(types.len()).is_err() {
+        return Err(error("type section over 4 GiB"));
+    }
+    // Type 0 is void and has no header; its start is never decoded.
+    let mut starts = Vec::with_capacity(types.len() / 32);
+    starts.push(u32::MAX);
     let mut at = 0;
     while at < types.len() {
-        let name_off = u32_at(types, at).ok_or_else(|| error("truncated type"))?;
-        let info = u32_at(types, at + 4).ok_or_else(|| error("truncated type"))?;
-        u32_at(types, at + 8).ok_or_else(|| error("truncated type"))?;
-        let kind = (info >> 24) & 0x1f;
-        let vlen = (info & 0xffff) as usize;
-        let trailing = trailing_len(kind, vlen)
-            .ok_or_else(|| error(format!("unknown kind {kind} at type byte {at}")))?;
-        entries.push(TypeEntry {
-            at,
-            kind,
-            kind_flag: info >> 31 == 1,
-            vlen,
-            name_off,
-        });
-        at += 12 + trailing;
+        let entry = decode(types, at).ok_or_else(|| error("truncated type"))?;
+        let trailing = trailing_len(entry.kind, entry.vlen)
+            .ok_or_else(|| error(format!("unknown kind {} at type byte {at}", entry.kind)))?;
+        starts.push(at as u32);
+        at = at
+            .checked_add(12 + trailing)
+            .ok_or_else(|| error("type length overflows"))?;
     }
     if at != types.len() {
         return Err(error("type section ends inside a type"));
@@ -122,18 +116,38 @@ pub fn parse_btf(bytes: &[u8]) -> Result<Btf<'_>, ParseError> {
     Ok(Btf {
         types,
         strings,
-        entries,
+        starts,
+    })
+}
+
+/// Decodes the 12-byte header of the type at byte `at`.
+fn decode(types: &[u8], at: usize) -> Option<TypeEntry> {
+    let name_off = u32_at(types, at)?;
+    let info = u32_at(types, at + 4)?;
+    u32_at(types, at + 8)?;
+    Some(TypeEntry {
+        at,
+        kind: (info >> 24) & 0x1f,
+        kind_flag: info >> 31 == 1,
+        vlen: (info & 0xffff) as usize,
+        name_off,
     })
 }
 
 impl<'a> Btf<'a> {
     /// How many types (including `void`).
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.starts.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.len() <= 1
+        self.starts.len() <= 1
+    }
+
+    /// The header of type `id` (`None` for void and unknown ids).
+    fn entry(&self, id: u32) -> Option<TypeEntry> {
+        let at = *self.starts.get(id as usize).filter(|_| id != 0)?;
+        decode(self.types, at as usize)
     }
 
     fn name(&self, name_off: u32) -> &'a [u8] {
@@ -143,11 +157,35 @@ impl<'a> Btf<'a> {
     }
 
     fn find(&self, kind: u32, name: &str) -> Option<u32> {
-        let wanted = name.as_bytes();
-        self.entries
-            .iter()
-            .position(|entry| entry.kind == kind && self.name(entry.name_off) == wanted)
-            .map(|id| id as u32)
+        self.find_many(&[(kind, name)])[0]
+    }
+
+    /// The ids of several (kind, name) pairs in one pass over the types.
+    fn find_many(&self, wanted: &[(u32, &str)]) -> Vec<Option<u32>> {
+        let mut found = vec![None; wanted.len()];
+        for id in 1..self.starts.len() as u32 {
+            let Some(entry) = self.entry(id) else {
+                continue;
+            };
+            for (slot, (kind, name)) in found.iter_mut().zip(wanted) {
+                if slot.is_none()
+                    && entry.kind == *kind
+                    && self.name(entry.name_off) == name.as_bytes()
+                {
+                    *slot = Some(id);
+                }
+            }
+            if found.iter().all(Option::is_some) {
+                break;
+            }
+        }
+        found
+    }
+
+    /// The ids of the structs named in `names`, in one pass.
+    pub fn struct_ids(&self, names: &[&str]) -> Vec<Option<u32>> {
+        let wanted: Vec<(u32, &str)> = names.iter().map(|name| (KIND_STRUCT, *name)).collect();
+        self.find_many(&wanted)
     }
 
     /// The type id of the function named `name` (a BPF program's attach id).
@@ -159,13 +197,18 @@ impl<'a> Btf<'a> {
     /// anonymous structs and unions; `None` for a missing member or a
     /// bitfield.
     pub fn member_offset(&self, name: &str, member: &str) -> Option<usize> {
-        let id = self.find(KIND_STRUCT, name)?;
+        self.member_offset_in(self.find(KIND_STRUCT, name)?, member)
+    }
+
+    /// [`member_offset`](Self::member_offset) in the struct with id `id`
+    /// (from [`struct_ids`](Self::struct_ids)).
+    pub fn member_offset_in(&self, id: u32, member: &str) -> Option<usize> {
         let mut budget = MEMBER_BUDGET;
         self.member_in(id, member.as_bytes(), 0, &mut budget)
     }
 
     fn member_in(&self, id: u32, member: &[u8], depth: usize, budget: &mut usize) -> Option<usize> {
-        let entry = *self.entries.get(id as usize)?;
+        let entry = self.entry(id)?;
         if !(entry.kind == KIND_STRUCT || entry.kind == KIND_UNION) || depth > MAX_NESTING {
             return None;
         }
@@ -195,7 +238,7 @@ impl<'a> Btf<'a> {
     /// Follows typedefs and qualifiers to the underlying type.
     fn resolve(&self, mut id: u32) -> Option<u32> {
         for _ in 0..MAX_NESTING {
-            let entry = self.entries.get(id as usize)?;
+            let entry = self.entry(id)?;
             // typedef, volatile, const, restrict, type tag: size_or_type is a type id.
             if matches!(entry.kind, 8..=11 | 18) {
                 id = u32_at(self.types, entry.at + 8)?;

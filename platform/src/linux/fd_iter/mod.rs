@@ -56,11 +56,74 @@ fn in_initial_pid_namespace(proc_root: &Path) -> bool {
     }
 }
 
+/// The kernel's BTF: mapped where the kernel allows it (6.16 and later),
+/// read otherwise.
+///
+/// # References
+/// mmap(2); Linux `Documentation/bpf/btf.rst`.
+fn vmlinux_btf() -> Result<BtfBytes, PlatformError> {
+    let io_error = |err: io::Error| PlatformError::from_io(None, VMLINUX_BTF.into(), err);
+    let file = std::fs::File::open(VMLINUX_BTF).map_err(io_error)?;
+    let size = file.metadata().map_err(io_error)?.len() as usize;
+    if size > 0 {
+        // SAFETY: a fresh private read-only mapping of a file we hold open;
+        // no Rust reference to it exists until mmap returns, and it is
+        // unmapped only in BtfBytes::drop, after the last borrow.
+        let mapped = unsafe {
+            rustix::mm::mmap(
+                std::ptr::null_mut(),
+                size,
+                rustix::mm::ProtFlags::READ,
+                rustix::mm::MapFlags::PRIVATE,
+                &file,
+                0,
+            )
+        };
+        if let Ok(address) = mapped {
+            return Ok(BtfBytes::Mapped { address, size });
+        }
+    }
+    let mut bytes = Vec::with_capacity(size);
+    std::io::Read::read_to_end(&mut &file, &mut bytes).map_err(io_error)?;
+    Ok(BtfBytes::Read(bytes))
+}
+
+/// The BTF blob, mapped or read.
+enum BtfBytes {
+    Mapped {
+        address: *mut std::ffi::c_void,
+        size: usize,
+    },
+    Read(Vec<u8>),
+}
+
+impl BtfBytes {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            // SAFETY: the mapping is `size` readable bytes, alive until drop,
+            // and never written (PROT_READ, MAP_PRIVATE).
+            BtfBytes::Mapped { address, size } => unsafe {
+                std::slice::from_raw_parts(*address as *const u8, *size)
+            },
+            BtfBytes::Read(bytes) => bytes,
+        }
+    }
+}
+
+impl Drop for BtfBytes {
+    fn drop(&mut self) {
+        if let BtfBytes::Mapped { address, size } = *self {
+            // SAFETY: the mapping made in vmlinux_btf, unmapped once; every
+            // slice of it was borrowed from `self` and has ended.
+            let _ = unsafe { rustix::mm::munmap(address, size) };
+        }
+    }
+}
+
 /// Reads the member offsets the program needs from the kernel's BTF.
 fn kernel_offsets() -> Result<(Offsets, u32), PlatformError> {
-    let bytes = std::fs::read(VMLINUX_BTF)
-        .map_err(|err| PlatformError::from_io(None, VMLINUX_BTF.into(), err))?;
-    let btf = parse_btf(&bytes).map_err(|source| PlatformError::Parse {
+    let blob = vmlinux_btf()?;
+    let btf = parse_btf(blob.bytes()).map_err(|source| PlatformError::Parse {
         path: VMLINUX_BTF.into(),
         source,
     })?;
@@ -68,19 +131,22 @@ fn kernel_offsets() -> Result<(Offsets, u32), PlatformError> {
         path: VMLINUX_BTF.into(),
         source: crate::parse::ParseError::new("btf", format!("no {what}")),
     };
-    let small = |structure: &str, member: &str| -> Result<i16, PlatformError> {
-        btf.member_offset(structure, member)
+    const STRUCTS: [&str; 4] = ["task_struct", "file", "inode", "bpf_iter_meta"];
+    let ids = btf.struct_ids(&STRUCTS);
+    let offset = |index: usize, member: &str| -> Result<i16, PlatformError> {
+        ids[index]
+            .and_then(|id| btf.member_offset_in(id, member))
             .and_then(|offset| i16::try_from(offset).ok())
-            .ok_or_else(|| missing(&format!("{structure}.{member}")))
+            .ok_or_else(|| missing(&format!("{}.{member}", STRUCTS[index])))
     };
     let offsets = Offsets {
-        task_pid: small("task_struct", "pid")?,
-        task_tgid: small("task_struct", "tgid")?,
-        task_start_boottime: small("task_struct", "start_boottime")?,
-        file_path: i32::from(small("file", "f_path")?),
-        file_inode: small("file", "f_inode")?,
-        inode_mode: small("inode", "i_mode")?,
-        meta_seq: small("bpf_iter_meta", "seq")?,
+        task_pid: offset(0, "pid")?,
+        task_tgid: offset(0, "tgid")?,
+        task_start_boottime: offset(0, "start_boottime")?,
+        file_path: i32::from(offset(1, "f_path")?),
+        file_inode: offset(1, "f_inode")?,
+        inode_mode: offset(2, "i_mode")?,
+        meta_seq: offset(3, "seq")?,
     };
     let attach_id = btf
         .function_id(ITERATOR_FUNCTION)
