@@ -95,6 +95,18 @@ fn run_quiet(program: &str, args: &[&str]) -> std::process::ExitStatus {
         .unwrap_or_else(|e| panic!("{program}: {e}"))
 }
 
+/// limier with its fd layer read by readlink on `/proc/PID/fd/N` (what it
+/// does without root or BTF), to time beside the kernel dump.
+fn limier_by_readlink(args: &[&str]) -> std::process::ExitStatus {
+    Command::new(LIMIER)
+        .args(args)
+        .env("LIMIER_FD_SOURCE", "proc")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("limier")
+}
+
 fn stdout_of(program: &str, args: &[&str]) -> String {
     let output = Command::new(program)
         .args(args)
@@ -233,6 +245,9 @@ fn main() {
     bench_command(&mut who, &samples, "limier who", || {
         assert!(run_quiet(LIMIER, &["who", &port]).success())
     });
+    bench_command(&mut who, &samples, "limier who (readlink)", || {
+        assert!(limier_by_readlink(&["who", &port]).success())
+    });
     bench_command(&mut who, &samples, "lsof -t -iTCP:P -sTCP:LISTEN", || {
         run_quiet("lsof", &["-t", &tcp, "-sTCP:LISTEN"]);
     });
@@ -247,6 +262,9 @@ fn main() {
     let mut in_group = c.benchmark_group("in");
     bench_command(&mut in_group, &samples, "limier in", || {
         assert!(run_quiet(LIMIER, &["in", &worktree_arg]).success())
+    });
+    bench_command(&mut in_group, &samples, "limier in (readlink)", || {
+        assert!(limier_by_readlink(&["in", &worktree_arg]).success())
     });
     bench_command(&mut in_group, &samples, "lsof -t +D DIR", || {
         run_quiet("lsof", &["-t", "+D", &worktree_arg]);
@@ -265,6 +283,14 @@ fn main() {
                 LIMIER,
                 &["ecluse", "flush", "--dry-run", "--repo", &root_arg],
             );
+        },
+    );
+    bench_command(
+        &mut ecluse,
+        &samples,
+        "limier ecluse flush --dry-run (readlink)",
+        || {
+            limier_by_readlink(&["ecluse", "flush", "--dry-run", "--repo", &root_arg]);
         },
     );
     bench_command(
@@ -338,10 +364,17 @@ fn main() {
         ("who", "limier who", "lsof -t -iTCP:P -sTCP:LISTEN"),
         ("who", "limier who", "ss -Hltnp sport = :P"),
         ("who", "limier who", "fuser P/tcp"),
+        ("who", "limier who (readlink)", "ss -Hltnp sport = :P"),
         ("in", "limier in", "lsof -t +D DIR"),
+        ("in", "limier in (readlink)", "lsof -t +D DIR"),
         (
             "ecluse",
             "limier ecluse flush --dry-run",
+            "ecluse's lsof sequence (64 ports, 16 worktrees)",
+        ),
+        (
+            "ecluse",
+            "limier ecluse flush --dry-run (readlink)",
             "ecluse's lsof sequence (64 ports, 16 worktrees)",
         ),
         (

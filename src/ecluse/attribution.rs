@@ -218,7 +218,7 @@ impl Attribution {
         let sessions = attribution.sessions.clone();
         // One pass over every captured path finds what lies in the repo;
         // worktrees inside it are filtered from that instead of re-scanned.
-        let repo_uses = if snapshot.layers.fds {
+        let repo_uses = if snapshot.layers.file_fds() {
             snapshot.path_uses_below(&repo.root)
         } else {
             Vec::new()
@@ -246,7 +246,7 @@ impl Attribution {
                     }
                 }
             }
-            if snapshot.layers.fds {
+            if snapshot.layers.file_fds() {
                 let outside;
                 let uses: Vec<&crate::snapshot::PathUse> = if view.worktree.starts_with(&repo.root)
                 {

@@ -48,7 +48,7 @@ pub fn users_of(snapshot: &Snapshot, dir: &Path) -> Result<Vec<DirUser>, QueryEr
 /// Like [`users_of`] for a path that may no longer exist (a deleted
 /// worktree): `path` is only made absolute and normalised lexically.
 pub fn users_below(snapshot: &Snapshot, path: &Path) -> Result<Vec<DirUser>, QueryError> {
-    if !snapshot.layers.fds {
+    if !snapshot.layers.file_fds() {
         return Err(QueryError::LayerMissing("fds"));
     }
     let path = normalize(path);

@@ -77,6 +77,11 @@ impl Layers {
         environ: true,
     };
 
+    /// Whether every fd was kept (not only sockets): what path questions need.
+    pub fn file_fds(&self) -> bool {
+        self.fds && !self.only_socket_fds
+    }
+
     /// The union of two layer sets.
     pub fn union(self, other: Layers) -> Layers {
         Layers {
@@ -320,4 +325,21 @@ fn serialize_values<S: serde::Serializer>(
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     serializer.collect_seq(map.values())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Layers;
+
+    #[test]
+    fn a_union_keeps_every_fd_when_either_side_needs_files() {
+        assert!(!Layers::PORTS.file_fds());
+        assert!(Layers::FILES.file_fds());
+        assert!(Layers::PORTS.union(Layers::FILES).file_fds());
+        assert!(Layers::FILES.union(Layers::PORTS).file_fds());
+        let ports = Layers::PORTS.union(Layers::PROCESSES);
+        assert!(ports.fds && ports.only_socket_fds);
+        let none = Layers::PROCESSES.union(Layers::PROCESSES);
+        assert!(!none.fds && !none.only_socket_fds);
+    }
 }
