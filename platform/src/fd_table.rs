@@ -47,6 +47,7 @@ impl FdTable {
     }
 
     /// Groups parsed rows by process.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub(crate) fn from_rows(rows: Vec<FdDumpRow>, began_ticks: u64, ns_per_tick: u64) -> Self {
         let count = rows.len();
         let mut processes: HashMap<ProcessId, DumpedProcess> = HashMap::new();
