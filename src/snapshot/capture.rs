@@ -1,7 +1,7 @@
 //! Capturing a snapshot from the platform backend, in parallel where it pays.
 
 use super::{Layers, Process, Snapshot};
-use limier_platform::{Backend, FdRecord, FdScope, FdTarget, PlatformError, ProcessId};
+use limier_platform::{Backend, FdRecord, FdScope, FdTable, FdTarget, PlatformError, ProcessId};
 use rayon::prelude::*;
 
 /// When to read processes on rayon's thread pool.
@@ -143,44 +143,14 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
     };
     let mut vanished = 0;
     let mut processes = Vec::with_capacity(results.len());
-    let mut unread = Vec::new();
     for result in results {
-        let Some(mut process) = result else {
-            vanished += 1;
-            continue;
-        };
-        if use_dump && !process.record.kernel_thread {
-            let dumped = table
-                .as_mut()
-                .and_then(|t| t.take(process.pid(), process.record.start));
-            match dumped {
-                Some(fds) => process.fds = Some(fds),
-                None => unread.push(processes.len()),
-            }
-        }
-        processes.push(process);
-    }
-    // Processes the dump did not cover (no dump at all, or started or
-    // recycled during it) are read with readlink, as the same incarnation.
-    let reread = |index: &usize| read_fds_again(backend, &processes[*index]);
-    let reread: Vec<_> = if options.parallel(unread.len()) {
-        unread.par_iter().map(reread).collect()
-    } else {
-        unread.iter().map(reread).collect()
-    };
-    let mut gone = Vec::new();
-    for (index, result) in unread.into_iter().zip(reread) {
         match result {
-            Some((fds, denied)) => {
-                processes[index].fds = fds;
-                processes[index].denied.extend(denied);
-            }
-            None => gone.push(index),
+            Some(process) => processes.push(process),
+            None => vanished += 1,
         }
     }
-    for index in gone.into_iter().rev() {
-        processes.swap_remove(index);
-        vanished += 1;
+    if use_dump {
+        vanished += attach_dumped_fds(backend, &mut processes, table.as_mut(), options);
     }
     if layers.only_socket_fds {
         for process in &mut processes {
@@ -198,6 +168,52 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
     );
     snapshot.vanished = vanished;
     Ok(snapshot)
+}
+
+/// Gives every process its fds from the kernel dump, or — where the dump
+/// did not cover it (no dump at all, or a process started or recycled
+/// during the pass) — by readlink as the same incarnation. Returns how many
+/// processes vanished meanwhile (they are removed).
+fn attach_dumped_fds(
+    backend: &Backend,
+    processes: &mut Vec<Process>,
+    mut table: Option<&mut FdTable>,
+    options: CaptureOptions,
+) -> usize {
+    let mut unread = Vec::new();
+    for (index, process) in processes.iter_mut().enumerate() {
+        if process.record.kernel_thread {
+            continue;
+        }
+        let dumped = table
+            .as_mut()
+            .and_then(|t| t.take(process.pid(), process.record.start));
+        match dumped {
+            Some(fds) => process.fds = Some(fds),
+            None => unread.push(index),
+        }
+    }
+    let reread = |index: &usize| read_fds_again(backend, &processes[*index]);
+    let reread: Vec<_> = if options.parallel(unread.len()) {
+        unread.par_iter().map(reread).collect()
+    } else {
+        unread.iter().map(reread).collect()
+    };
+    let mut gone = Vec::new();
+    for (index, result) in unread.into_iter().zip(reread) {
+        match result {
+            Some((fds, denied)) => {
+                processes[index].fds = fds;
+                processes[index].denied.extend(denied);
+            }
+            None => gone.push(index),
+        }
+    }
+    // Highest index first, so each swap_remove moves a process we keep.
+    for index in gone.iter().rev() {
+        processes.swap_remove(*index);
+    }
+    gone.len()
 }
 
 /// Reads the fds of a process already captured, through a fresh directory

@@ -237,6 +237,8 @@ fn run(program: &OwnedFd) -> Result<Vec<u8>, PlatformError> {
                 // capacity, directly after the current length.
                 unsafe { dump.set_len(dump.len() + count) };
             }
+            // EAGAIN: the kernel visited a million fds without output in
+            // one read (sockets scope) and yields; the next read resumes.
             Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN) => continue,
             Err(err) => return Err(bpf_error("reading the fd iterator", err.into())),
         }
