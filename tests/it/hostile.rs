@@ -282,40 +282,46 @@ fn no_stat_call_ever_goes_through_an_fd_link_or_cwd() {
     let (_guard, root) = temp_dir();
     let file = root.join("held.txt");
     std::fs::write(&file, "x").unwrap();
-    let _opener = Scenario::start(&["open", file.to_str().unwrap()]);
-    let trace = root.join("trace");
-    let output = Command::new("strace")
-        .args([
-            "-f",
-            "-qq",
-            "-e",
-            "trace=stat,lstat,fstat,newfstatat,statx,access,faccessat,faccessat2,open,openat",
-            "-o",
-        ])
-        .arg(&trace)
-        .arg(env!("CARGO_BIN_EXE_limier"))
-        .args(["in", root.to_str().unwrap(), "--json"])
-        .output()
-        .expect("strace is installed by .ci/run");
-    assert_eq!(output.status.code(), Some(0));
-    let trace = std::fs::read_to_string(&trace).unwrap();
-    let offending: Vec<&str> = trace
-        .lines()
-        .filter(|l| {
-            l.contains("/fd/")
-                || l.contains("\"cwd\"")
-                || l.contains("/cwd\"")
-                || l.contains("\"exe\"")
-                || l.contains("\"root\"")
-        })
-        .filter(|l| !l.contains("openat(") || !l.contains("O_DIRECTORY"))
-        .collect();
-    assert!(
-        offending.is_empty(),
-        "stat/open through a link: {offending:#?}"
-    );
-    assert!(
-        !trace.contains("held.txt"),
-        "the held file itself was touched"
-    );
+    let opener = Scenario::start(&["open", file.to_str().unwrap()]);
+    // Both fd sources: readlink on /proc/PID/fd/N, and the kernel dump.
+    for source in ["proc", "kernel"] {
+        let trace = root.join(format!("trace-{source}"));
+        let output = Command::new("strace")
+            .args([
+                "-f",
+                "-qq",
+                "-e",
+                "trace=stat,lstat,fstat,newfstatat,statx,access,faccessat,faccessat2,open,openat",
+                "-o",
+            ])
+            .arg(&trace)
+            .arg(env!("CARGO_BIN_EXE_limier"))
+            .args(["in", root.to_str().unwrap(), "--json"])
+            .env("LIMIER_FD_SOURCE", source)
+            .output()
+            .expect("strace is installed by .ci/run");
+        assert_eq!(output.status.code(), Some(0), "{source}");
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(report["users"][0]["pid"], opener.pid("opener"), "{source}");
+        let trace = std::fs::read_to_string(&trace).unwrap();
+        let offending: Vec<&str> = trace
+            .lines()
+            .filter(|l| {
+                l.contains("/fd/")
+                    || l.contains("\"cwd\"")
+                    || l.contains("/cwd\"")
+                    || l.contains("\"exe\"")
+                    || l.contains("\"root\"")
+            })
+            .filter(|l| !l.contains("openat(") || !l.contains("O_DIRECTORY"))
+            .collect();
+        assert!(
+            offending.is_empty(),
+            "{source}: stat/open through a link: {offending:#?}"
+        );
+        assert!(
+            !trace.contains("held.txt"),
+            "{source}: the held file itself was touched"
+        );
+    }
 }
