@@ -254,6 +254,20 @@ impl<'a> Btf<'a> {
 mod tests {
     use super::*;
 
+    /// A BTF blob: header, type section, string section.
+    fn blob(types: &[u8], strings: &[u8]) -> Vec<u8> {
+        let mut blob = Vec::new();
+        blob.extend_from_slice(&MAGIC.to_le_bytes());
+        blob.extend_from_slice(&[1, 0]);
+        let (types_len, strings_len) = (types.len() as u32, strings.len() as u32);
+        for word in [24u32, 0, types_len, types_len, strings_len] {
+            blob.extend_from_slice(&word.to_le_bytes());
+        }
+        blob.extend_from_slice(types);
+        blob.extend_from_slice(strings);
+        blob
+    }
+
     /// Builds a BTF blob: `struct file { long f_mode; union { struct path
     /// f_path; }; }`, `struct path { void *mnt; }` and `FUNC iter`.
     fn sample() -> Vec<u8> {
@@ -292,21 +306,7 @@ mod tests {
         ]);
         // 5: FUNC iter (proto id 0 is fine for the parser)
         push(&[name("iter"), KIND_FUNC << 24, 0]);
-        let mut blob = Vec::new();
-        blob.extend_from_slice(&MAGIC.to_le_bytes());
-        blob.extend_from_slice(&[1, 0]);
-        for word in [
-            24u32,
-            0,
-            types.len() as u32,
-            types.len() as u32,
-            strings.len() as u32,
-        ] {
-            blob.extend_from_slice(&word.to_le_bytes());
-        }
-        blob.extend_from_slice(&types);
-        blob.extend_from_slice(strings);
-        blob
+        blob(&types, strings)
     }
 
     #[test]
@@ -336,20 +336,7 @@ mod tests {
                 types.extend_from_slice(&w.to_le_bytes());
             }
         }
-        let mut blob = Vec::new();
-        blob.extend_from_slice(&MAGIC.to_le_bytes());
-        blob.extend_from_slice(&[1, 0]);
-        for word in [
-            24u32,
-            0,
-            types.len() as u32,
-            types.len() as u32,
-            strings.len() as u32,
-        ] {
-            blob.extend_from_slice(&word.to_le_bytes());
-        }
-        blob.extend_from_slice(&types);
-        blob.extend_from_slice(strings);
+        let blob = blob(&types, strings);
         let btf = parse_btf(&blob).unwrap();
         let started = std::time::Instant::now();
         assert_eq!(btf.member_offset("loop", "x"), None);
