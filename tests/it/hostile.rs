@@ -15,8 +15,14 @@ fn snapshots_and_sweeps_under_fork_churn_stay_consistent() {
     let bystander = ChildGuard::spawn(Command::new("sleep").arg("60"));
     let deadline = Instant::now() + Duration::from_secs(3);
     let mut snapshots = 0;
-    while snapshots < 3 || Instant::now() < deadline {
-        let (snapshot, code) = limier_json(&["snapshot", "--no-environ"]);
+    while snapshots < 4 || Instant::now() < deadline {
+        // Both fd sources in turn: the kernel dump must not pin fds on a
+        // pid that was reused after the pass.
+        let source = ["kernel", "proc"][snapshots % 2];
+        let (snapshot, code) = limier_json_env(
+            &["snapshot", "--no-environ"],
+            &[("LIMIER_FD_SOURCE", source)],
+        );
         assert_eq!(code, 0);
         snapshots += 1;
         for process in snapshot["processes"].as_array().unwrap() {
