@@ -64,6 +64,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         Ok(cli) => cli,
         Err(err) => return report_clap_error(err),
     };
+    if let Err(message) = crate::snapshot::FdSource::from_env() {
+        eprintln!("limier: {message}");
+        return EXIT_ERROR;
+    }
     let render = Render {
         json: cli.json,
         terse: cli.terse,

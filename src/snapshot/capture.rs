@@ -30,12 +30,22 @@ pub enum FdSource {
 }
 
 impl FdSource {
-    /// From `LIMIER_FD_SOURCE`: `kernel`, `proc`, or anything else for auto.
-    pub fn from_env() -> Self {
-        match std::env::var("LIMIER_FD_SOURCE").as_deref() {
-            Ok("kernel") => FdSource::Kernel,
-            Ok("proc") => FdSource::Proc,
-            _ => FdSource::Auto,
+    /// From `LIMIER_FD_SOURCE`: `kernel`, `proc`, `auto` or unset; any other
+    /// value is an error naming it.
+    pub fn from_env() -> Result<Self, String> {
+        match std::env::var("LIMIER_FD_SOURCE") {
+            Err(std::env::VarError::NotPresent) => Ok(FdSource::Auto),
+            Ok(value) => match value.as_str() {
+                "kernel" => Ok(FdSource::Kernel),
+                "proc" => Ok(FdSource::Proc),
+                "auto" | "" => Ok(FdSource::Auto),
+                other => Err(format!(
+                    "LIMIER_FD_SOURCE={other:?} is not one of kernel, proc, auto"
+                )),
+            },
+            Err(std::env::VarError::NotUnicode(value)) => Err(format!(
+                "LIMIER_FD_SOURCE={value:?} is not one of kernel, proc, auto"
+            )),
         }
     }
 }
@@ -64,12 +74,13 @@ impl CaptureOptions {
     pub const KERNEL_DUMP_THRESHOLD: usize = 100;
 
     /// Options for `layers`, parallel where it pays, the fd source from
-    /// `LIMIER_FD_SOURCE` ([`FdSource::from_env`]).
+    /// `LIMIER_FD_SOURCE` ([`FdSource::from_env`]; auto when it is invalid —
+    /// the CLI rejects an invalid value before capturing).
     pub fn new(layers: Layers) -> Self {
         CaptureOptions {
             layers,
             parallelism: Parallelism::Auto,
-            fd_source: FdSource::from_env(),
+            fd_source: FdSource::from_env().unwrap_or(FdSource::Auto),
         }
     }
 

@@ -129,3 +129,19 @@ fn a_kernel_source_refused_is_a_one_line_error_and_auto_falls_back() {
         .unwrap();
     assert_eq!(output.status.code(), Some(0));
 }
+
+#[test]
+fn an_unknown_fd_source_is_a_one_line_error() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_limier"))
+        .args(["who", "3000"])
+        .env("LIMIER_FD_SOURCE", "kernal")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        "limier: LIMIER_FD_SOURCE=\"kernal\" is not one of kernel, proc, auto"
+    );
+    assert!(output.stdout.is_empty());
+}
