@@ -27,7 +27,8 @@ pub struct Layers {
     pub details: bool,
     /// The TCP/UDP socket table.
     pub sockets: bool,
-    /// Open file descriptors of every process (readlink only).
+    /// Open file descriptors of every process (the kernel's one-pass dump or
+    /// readlink, never stat: see [`FdSource`]).
     pub fds: bool,
     /// With `fds`: keep socket fds only (all port questions need).
     pub only_socket_fds: bool,
