@@ -44,6 +44,9 @@ fn bpf_error(step: &'static str, source: io::Error) -> PlatformError {
 }
 
 /// Whether the iterator's global pids are the pids `/proc` shows.
+///
+/// # References
+/// pid_namespaces(7), proc(5) `/proc/self`, `/proc/pid/ns/`.
 fn in_initial_pid_namespace(proc_root: &Path) -> bool {
     let ns = rustix::fs::readlink(proc_root.join("self/ns/pid"), Vec::new());
     let own = rustix::fs::readlink(proc_root.join("self"), Vec::new());
@@ -250,6 +253,10 @@ fn run(program: &OwnedFd) -> Result<Vec<u8>, PlatformError> {
 /// Fails, and the caller reads `/proc/PID/fd` instead, when the kernel lacks
 /// BTF or BPF iterators, when limier lacks CAP_BPF/CAP_PERFMON, or when it
 /// runs in a pid namespace other than the initial one.
+///
+/// # References
+/// bpf(2); bpf-helpers(7) (`bpf_d_path`, `bpf_seq_write`); Linux
+/// `Documentation/bpf/bpf_iterators.rst`.
 pub fn dump_fds(
     proc_root: &Path,
     scope: FdScope,
