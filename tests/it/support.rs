@@ -188,7 +188,7 @@ pub fn limier_json_env(args: &[&str], env: &[(&str, &str)]) -> (Value, i32) {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let value = serde_json::from_str(&stdout).unwrap_or_else(|err| {
         panic!(
-            "limier {args:?} {env:?} printed no JSON ({err}): stderr {:?}",
+            "limier {args:?} {env:?} printed no JSON ({err}): stdout {stdout:?} stderr {:?}",
             String::from_utf8_lossy(&output.stderr)
         )
     });
@@ -200,18 +200,7 @@ pub fn limier_json_env(args: &[&str], env: &[(&str, &str)]) -> (Value, i32) {
 
 /// Runs limier with `--json` appended; returns the parsed output and the exit code.
 pub fn limier_json(args: &[&str]) -> (Value, i32) {
-    let mut all: Vec<&str> = args.to_vec();
-    all.push("--json");
-    let output = limier(&all);
-    let code = output.status.code().expect("limier exited by signal");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let value = serde_json::from_str(&stdout).unwrap_or_else(|err| {
-        panic!(
-            "limier {args:?} printed no JSON ({err}): stdout {stdout:?} stderr {:?}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    (value, code)
+    limier_json_env(args, &[])
 }
 
 /// Asserts limier failed with exit 2 and exactly one stderr line containing `needle`.
