@@ -163,18 +163,35 @@ pub fn execute(backend: &Backend, plan: &Plan, options: &SweepOptions) -> Vec<Sw
     }
     let waited: Vec<&ProcessHandle> = survivors.iter().map(|&(_, h)| h).collect();
     let exited = ProcessHandle::wait_for_exits(&waited, Instant::now() + KILL_WAIT);
-    for (&(index, _), exited) in survivors.iter().zip(exited) {
+    for (&(index, handle), exited) in survivors.iter().zip(exited) {
         if matches!(swept[index].fate, Fate::WouldSignal) {
             swept[index].fate = if exited {
                 Fate::Killed
             } else {
+                let channel = backend.wait_channel(handle.identity());
                 Fate::Survived {
-                    detail: "still alive after SIGKILL (uninterruptible sleep?)".into(),
+                    detail: survivor_detail(channel.as_deref()),
                 }
             };
         }
     }
     swept
+}
+
+/// Says why a process outlived SIGKILL, from the kernel function it sleeps
+/// in: a pending SIGKILL only acts when the task returns from the kernel.
+fn survivor_detail(wait_channel: Option<&str>) -> String {
+    let Some(channel) = wait_channel else {
+        return "still alive after SIGKILL (uninterruptible sleep?)".into();
+    };
+    let hint = if channel.contains("fuse") || channel == "request_wait_answer" {
+        "; a FUSE filesystem is not answering (its server may be stopped or hung)"
+    } else if channel.contains("nfs") || channel.starts_with("rpc_") {
+        "; an NFS server is not answering"
+    } else {
+        ""
+    };
+    format!("still alive after SIGKILL, asleep in the kernel at {channel}{hint}")
 }
 
 /// Opens an identity-checked handle, recording the fate when it cannot be had.
@@ -352,5 +369,22 @@ fn settle_zombies(backend: &Backend, processes: &mut [SweptProcess]) {
         if stat.start.0 == process.start && stat.state == ProcessState::Zombie {
             process.unreaped_by = Some(stat.ppid);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::survivor_detail;
+
+    #[test]
+    fn a_survivor_is_explained_by_its_wait_channel() {
+        let fuse = survivor_detail(Some("request_wait_answer"));
+        assert!(fuse.contains("at request_wait_answer"), "{fuse}");
+        assert!(fuse.contains("FUSE"), "{fuse}");
+        let nfs = survivor_detail(Some("rpc_wait_bit_killable"));
+        assert!(nfs.contains("NFS"), "{nfs}");
+        let other = survivor_detail(Some("do_sys_poll"));
+        assert!(other.ends_with("at do_sys_poll"), "{other}");
+        assert!(survivor_detail(None).contains("uninterruptible sleep?"));
     }
 }

@@ -104,6 +104,8 @@ fn limier_ecluse_down_removes_the_setsid_child_real_ecluse_leaves_behind() {
         on_path("ecluse") && on_path("tmux"),
         "this test needs ecluse 0.3.1 and tmux on PATH: `bash .ci/run` installs both"
     );
+    // ecluse runs lsof, which stats every open file on the machine.
+    let _stats = exclusive_stats();
     let (dir, root) = temp_dir();
     let world = EcluseWorld {
         home: root.join("home"),

@@ -331,3 +331,177 @@ fn no_stat_call_ever_goes_through_an_fd_link_or_cwd() {
         );
     }
 }
+
+/// A FUSE mount (tests/fixtures/hung_fuse.py) whose server can be stopped,
+/// so that any stat() inside it blocks as on a dead NFS or FUSE mount.
+/// Dropping it kills the server (aborting the connection: blocked calls
+/// fail with ENOTCONN), then reaps the processes it held, then unmounts.
+struct HungMount {
+    server: std::process::Child,
+    holders: Vec<std::process::Child>,
+    mountpoint: std::path::PathBuf,
+    root: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl HungMount {
+    fn mount() -> HungMount {
+        use std::io::BufRead;
+        let (dir, root) = temp_dir();
+        let mountpoint = root.join("mnt");
+        std::fs::create_dir(&mountpoint).unwrap();
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hung_fuse.py");
+        let mut server = Command::new("python3")
+            .arg(script)
+            .arg(&mountpoint)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 is installed by .ci/run");
+        let mut line = String::new();
+        let stdout = server.stdout.take().unwrap();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(
+            line.trim(),
+            "ready",
+            "the FUSE server did not mount (needs root and /dev/fuse)"
+        );
+        HungMount {
+            server,
+            holders: Vec::new(),
+            mountpoint,
+            root,
+            _dir: dir,
+        }
+    }
+
+    /// Starts `sh -c script` with its cwd inside the mount; returns its pid.
+    fn hold(&mut self, script: &str) -> u32 {
+        let child = Command::new("sh")
+            .args(["-c", script])
+            .current_dir(&self.mountpoint)
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        self.holders.push(child);
+        pid
+    }
+
+    fn stop_answering(&self) {
+        // SAFETY: plain syscall on our own child.
+        unsafe { libc::kill(self.server.id() as i32, libc::SIGSTOP) };
+    }
+}
+
+impl Drop for HungMount {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        for holder in &mut self.holders {
+            let _ = holder.kill();
+            let _ = holder.wait();
+        }
+        let path = std::ffi::CString::new(self.mountpoint.as_os_str().as_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path; MNT_DETACH never blocks on the
+        // (now dead) server.
+        unsafe { libc::umount2(path.as_ptr(), libc::MNT_DETACH) };
+    }
+}
+
+#[test]
+fn a_mount_that_stops_answering_never_hangs_limier() {
+    let _stats = exclusive_stats();
+    let mut mount = HungMount::mount();
+    let file = mount.mountpoint.join("file");
+    let holder = mount.hold("exec 3<file; exec sleep 300");
+    assert!(eventually(Duration::from_secs(5), || {
+        std::fs::read_link(format!("/proc/{holder}/fd/3")).is_ok_and(|target| target == file)
+    }));
+    mount.stop_answering();
+
+    // The mount is really hung: stat() of the held file does not return.
+    let mut stat = Command::new("stat").arg(&file).spawn().unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        stat.try_wait().unwrap().is_none(),
+        "stat returned: the mount is not hung and this test would prove nothing"
+    );
+    let _ = stat.kill(); // FUSE waits are killable
+    let _ = stat.wait();
+
+    let limit = Duration::from_secs(20);
+    let root = mount.root.to_str().unwrap().to_owned();
+    let pid = holder.to_string();
+    for source in ["proc", "kernel"] {
+        let run = |args: &[&str]| -> (Value, i32) {
+            let output = output_within(
+                Command::new(env!("CARGO_BIN_EXE_limier"))
+                    .args(args)
+                    .arg("--json")
+                    .env("LIMIER_FD_SOURCE", source),
+                limit,
+            );
+            let value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+                panic!(
+                    "{source} {args:?}: {e}: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                )
+            });
+            (value, output.status.code().unwrap())
+        };
+        let (report, code) = run(&["in", &root]);
+        assert_eq!(code, 0, "{source}: {report}");
+        let user = report["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["pid"] == holder)
+            .unwrap_or_else(|| panic!("{source}: holder not listed: {report}"));
+        let uses = user["uses"].as_array().unwrap();
+        assert!(uses
+            .iter()
+            .any(|u| u["use"]["kind"] == "cwd" && u["path"] == mount.mountpoint.to_str().unwrap()));
+        assert!(uses
+            .iter()
+            .any(|u| u["use"]["fd"] == 3 && u["path"] == file.to_str().unwrap()));
+
+        let (who, code) = run(&["who", "--pid", &pid]);
+        assert_eq!(code, 0, "{source}: {who}");
+        assert_eq!(
+            who["processes"][0]["cwd"],
+            mount.mountpoint.to_str().unwrap()
+        );
+        let (snapshot, code) = run(&["snapshot"]);
+        assert_eq!(code, 0, "{source}");
+        assert!(snapshot["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["pid"] == holder));
+        let (_, code) = run(&["tree"]);
+        assert_eq!(code, 0, "{source}");
+    }
+
+    // A sweep of the holder finishes too: the process dies into close(),
+    // which waits on the stopped server, so it outlives SIGKILL; limier
+    // says where it is stuck and exits 3 instead of waiting with it.
+    let started = Instant::now();
+    let output = output_within(
+        Command::new(env!("CARGO_BIN_EXE_limier"))
+            .args(["kill", "--pid", &pid, "--grace", "500ms", "--json"]),
+        limit,
+    );
+    let sweep: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(3), "{sweep}");
+    let entry = &sweep["processes"][0];
+    assert_eq!(entry["pid"], holder);
+    assert_eq!(entry["fate"], "survived", "{sweep}");
+    let detail = entry["detail"].as_str().unwrap();
+    assert!(detail.contains("asleep in the kernel at"), "{detail}");
+    assert!(detail.contains("FUSE"), "{detail}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}

@@ -118,6 +118,20 @@ impl Backend {
         fd_iter::dump_fds(&self.proc_root, scope, self.ticks_per_second)
     }
 
+    /// Where in the kernel `identity` is sleeping (see
+    /// [`ProcessDir::wait_channel`]), if it is still that incarnation and the
+    /// kernel says. For telling why a process outlives SIGKILL.
+    ///
+    /// # References
+    /// proc(5) `/proc/pid/wchan`, `/proc/pid/stat`.
+    pub fn wait_channel(&self, identity: crate::Identity) -> Option<String> {
+        let dir = self.open_process(identity.pid).ok()?;
+        if dir.stat().ok()?.start != identity.start {
+            return None;
+        }
+        dir.wait_channel().ok().flatten()
+    }
+
     /// The pid of the calling process.
     pub fn self_pid() -> ProcessId {
         ProcessId(std::process::id())

@@ -236,6 +236,15 @@ impl ProcessDir {
     pub fn environ(&self) -> Result<Vec<EnvVar>, PlatformError> {
         Ok(parse_environ(&self.read_file("environ")?))
     }
+
+    /// The kernel function the process sleeps in (its wait channel), or
+    /// `None` when it is running or the kernel hides the symbol ("0").
+    ///
+    /// # References
+    /// proc(5) `/proc/pid/wchan`.
+    pub fn wait_channel(&self) -> Result<Option<String>, PlatformError> {
+        Ok(crate::parse::parse_wchan(&self.read_file("wchan")?))
+    }
 }
 
 fn path_from(bytes: &[u8]) -> PathBuf {

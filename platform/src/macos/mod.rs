@@ -75,6 +75,12 @@ impl Backend {
         })
     }
 
+    /// libproc exposes no kernel wait channel; survivors are reported
+    /// without one.
+    pub fn wait_channel(&self, _identity: crate::Identity) -> Option<String> {
+        None
+    }
+
     pub fn self_pid() -> ProcessId {
         ProcessId(std::process::id())
     }

@@ -12,6 +12,7 @@ mod nul;
 mod proc_net;
 mod stat;
 mod status;
+mod wchan;
 
 pub use btf::{parse_btf, Btf};
 pub use fd_dump::{parse_fd_dump, FdDumpRow, FD_DUMP_HEADER, FD_DUMP_PATH_MAX};
@@ -22,6 +23,7 @@ pub use nul::{parse_cmdline, parse_environ};
 pub use proc_net::parse_proc_net;
 pub use stat::{parse_boot_time, parse_stat, StatFields, PF_KTHREAD};
 pub use status::parse_status_uid;
+pub use wchan::parse_wchan;
 
 /// Why a parser rejected its input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
