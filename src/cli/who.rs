@@ -362,7 +362,12 @@ pub(crate) fn dossier_lines(d: &Dossier, fd: Option<u32>, color: bool) -> String
     };
     out.push_str(&format!("    chain  {chain_text}\n"));
     if !d.inspectable {
-        out.push_str("    (not fully inspectable: another user's process)\n");
+        let why = if limier_platform::is_superuser() {
+            "the kernel refused even root"
+        } else {
+            "another user's process"
+        };
+        out.push_str(&format!("    (not fully inspectable: {why})\n"));
     }
     out
 }

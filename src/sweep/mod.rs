@@ -44,15 +44,18 @@ use std::time::Duration;
 /// One way of selecting processes; a selection is the union of its selectors.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selector {
-    /// The process and all its current descendants.
+    /// The process and all its current descendants. Pid 1 is refused
+    /// ([`SweepError::SelectsEverything`]).
     Pid(ProcessId),
     /// Every member of a process group.
     Pgid(ProcessId),
     /// Every member of a session.
     Sid(ProcessId),
-    /// Every holder of a port, and its descendants.
+    /// Every holder of a port, and its descendants (none for pid 1, which
+    /// holds sockets under systemd socket activation and is spared).
     Port(PortQuery),
-    /// Every process using a directory tree (`limier in`); the path may be deleted.
+    /// Every process using a directory tree (`limier in`); the path may be
+    /// deleted. `/` is refused ([`SweepError::SelectsEverything`]).
     Dir(PathBuf),
     /// Every process whose environment holds `key=value`.
     Env { key: String, value: String },
@@ -176,6 +179,11 @@ impl Default for SweepOptions {
 pub enum SweepError {
     #[error("nothing to select: give at least one selector")]
     EmptySelection,
+    /// A selector that names every process on the machine (`--pid 1`, `--dir /`).
+    #[error(
+        "{selector} would select every process on the machine; refusing (name a narrower selector)"
+    )]
+    SelectsEverything { selector: String },
     #[error(transparent)]
     Platform(#[from] limier_platform::PlatformError),
     #[error(transparent)]

@@ -54,6 +54,14 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
     };
     for selector in &selection.selectors {
         let label = selector.label();
+        let everything = match selector {
+            Selector::Pid(pid) => *pid == INIT,
+            Selector::Dir(dir) => dir.parent().is_none(),
+            _ => false,
+        };
+        if everything {
+            return Err(SweepError::SelectsEverything { selector: label });
+        }
         match selector {
             Selector::Pid(pid) => {
                 if snapshot.process(*pid).is_some() {
@@ -77,6 +85,11 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
                 for holding in holders(snapshot, *query)? {
                     for pid in holding.pids() {
                         add(pid, label.clone());
+                        // A socket held by init (systemd socket activation):
+                        // init is spared, and "its descendants" is everyone.
+                        if pid == INIT {
+                            continue;
+                        }
                         for child in descendants(snapshot, pid) {
                             add(child, format!("descendant of {pid} ({label})"));
                         }
@@ -152,11 +165,14 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
     })
 }
 
+/// init: the root of every process tree (of this pid namespace).
+const INIT: ProcessId = ProcessId(1);
+
 /// Pid 1 (and 0, 2), the snapshotting process and every ancestor of it.
 pub(crate) fn protected_pids(snapshot: &Snapshot) -> BTreeMap<ProcessId, String> {
     let mut protected = BTreeMap::new();
     protected.insert(ProcessId(0), "the kernel".to_string());
-    protected.insert(ProcessId(1), "init (pid 1)".to_string());
+    protected.insert(INIT, "init (pid 1)".to_string());
     protected.insert(ProcessId(2), "kernel thread".to_string());
     protected.insert(snapshot.self_pid, "limier itself".to_string());
     let mut seen = HashSet::new();

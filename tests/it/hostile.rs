@@ -76,6 +76,19 @@ fn unprivileged_limier_flags_roots_processes_as_not_inspectable() {
         "root's fds are unreadable to nobody: {report}"
     );
 
+    // The dossier of root's process, as nobody, says why it is incomplete.
+    let output = nobody_command(env!("CARGO_BIN_EXE_limier"))
+        .args(["who", "--pid", &server.pid("leaf").to_string()])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("(not fully inspectable: another user's process)"),
+        "{text}"
+    );
+
     // Signalling root's process as nobody: reported, not fatal, exit 3.
     let output = nobody_command(env!("CARGO_BIN_EXE_limier"))
         .args(["kill", "--pid", &server.pid("leaf").to_string(), "--json"])
@@ -391,9 +404,26 @@ impl HungMount {
         pid
     }
 
+    /// Stops the server and waits until it is stopped: a request it read
+    /// while stopping would stay "in userspace", and its caller unkillable,
+    /// until the server dies. Requests made after this stay queued, and
+    /// their callers killable.
     fn stop_answering(&self) {
+        let pid = self.server.id();
         // SAFETY: plain syscall on our own child.
-        unsafe { libc::kill(self.server.id() as i32, libc::SIGSTOP) };
+        unsafe { libc::kill(pid as i32, libc::SIGSTOP) };
+        assert!(eventually(Duration::from_secs(5), || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                stat.rsplit_once(") ")
+                    .is_some_and(|(_, rest)| rest.starts_with('T'))
+            })
+        }));
+    }
+
+    /// Keeps `child` to be killed and reaped once the server is gone (it may
+    /// be blocked on the mount until then).
+    fn reap_later(&mut self, child: std::process::Child) {
+        self.holders.push(child);
     }
 }
 
@@ -430,8 +460,7 @@ fn a_mount_that_stops_answering_never_hangs_limier() {
         stat.try_wait().unwrap().is_none(),
         "stat returned: the mount is not hung and this test would prove nothing"
     );
-    let _ = stat.kill(); // FUSE waits are killable
-    let _ = stat.wait();
+    mount.reap_later(stat);
 
     let limit = Duration::from_secs(20);
     let root = mount.root.to_str().unwrap().to_owned();

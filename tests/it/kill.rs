@@ -287,19 +287,83 @@ fn kill_bad_input_is_rejected_before_anything_is_signalled() {
 }
 
 #[test]
-fn kill_of_nothing_exits_1_and_pid_1_is_protected() {
+fn kill_of_nothing_exits_1_and_selecting_everything_is_refused() {
     let output = limier(&["kill", "--pid", "2000000000"]);
     assert_eq!(output.status.code(), Some(1));
-    let (report, code) = limier_json(&["kill", "--pid", "1", "--dry-run"]);
-    assert_eq!(code, 0, "{report}");
-    let init = report["processes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["pid"] == 1)
-        .unwrap();
-    assert_eq!(init["fate"], "spared");
-    assert_eq!(init["why"]["detail"], "init (pid 1)");
+    // Init's descendants, or the users of /, are every process there is.
+    assert_usage_error(
+        &["kill", "--pid", "1", "--dry-run"],
+        "pid 1 would select every process on the machine; refusing",
+    );
+    assert_usage_error(
+        &["kill", "--dir", "/", "--dry-run"],
+        "dir / would select every process on the machine; refusing",
+    );
+}
+
+#[test]
+fn init_holding_a_port_is_spared_and_its_children_are_left_alone() {
+    // In a fresh pid namespace the python below is pid 1, as systemd is on a
+    // machine with socket activation: it holds the listening socket and has
+    // a child. "The holder and its descendants" must not become everyone.
+    let port = free_port();
+    let script = format!(
+        "import socket, subprocess, time\n\
+         s = socket.socket()\n\
+         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+         s.bind(('127.0.0.1', {port}))\n\
+         s.listen()\n\
+         child = subprocess.Popen(['sleep', '300'])\n\
+         print(child.pid, flush=True)\n\
+         time.sleep(300)\n"
+    );
+    let mut unshare = Command::new("unshare");
+    unshare
+        .args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+        .args(["python3", "-c", &script])
+        .stdout(std::process::Stdio::piped());
+    let mut namespace = ChildGuard::spawn(&mut unshare);
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(namespace.0.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let child_in_namespace: u32 = line.trim().parse().unwrap();
+    let init_on_host =
+        std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", namespace.pid()))
+            .unwrap()
+            .trim()
+            .parse::<u32>()
+            .unwrap();
+    let child_on_host =
+        std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", init_on_host))
+            .unwrap()
+            .trim()
+            .parse::<u32>()
+            .unwrap();
+    let target = init_on_host.to_string();
+    let inside = |args: &[&str]| {
+        Command::new("nsenter")
+            .args(["--target", &target, "--pid", "--mount", "--"])
+            .arg(env!("CARGO_BIN_EXE_limier"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let who = inside(&["who", &port.to_string(), "-t"]);
+    assert_eq!(String::from_utf8_lossy(&who.stdout).trim(), "1");
+
+    let output = inside(&["kill", "--port", &port.to_string(), "--json"]);
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        fates(&report),
+        vec![(1, "spared".to_string())],
+        "only init was selected, and spared, not its child {child_in_namespace}: {report}"
+    );
+    assert_eq!(report["processes"][0]["why"]["detail"], "init (pid 1)");
+    assert!(alive(child_on_host), "init's child was not signalled");
+    assert!(alive(init_on_host));
 }
 
 #[test]
