@@ -85,7 +85,8 @@ select it by --env, --dir, --sid or --port instead.
 
 Never signalled: pid 1, kernel threads, limier itself and its ancestors.
 Refused: --pid 1 and --dir / (each selects every process). A port held by
-pid 1 (socket activation) selects pid 1 alone, which is spared.
+a protected process (pid 1 under socket activation, your own shell) selects
+that process alone, which is spared, not its children.
 Exit codes: 0 everything selected is gone, 1 nothing matched, 2 bad input,
 3 something survived or was spared for a reason other than protection.")]
     Kill(KillArgs),

@@ -51,8 +51,9 @@ pub enum Selector {
     Pgid(ProcessId),
     /// Every member of a session.
     Sid(ProcessId),
-    /// Every holder of a port, and its descendants (none for pid 1, which
-    /// holds sockets under systemd socket activation and is spared).
+    /// Every holder of a port, and its descendants — but not those of a
+    /// protected holder (pid 1 under socket activation, limier's ancestors),
+    /// which is spared alone.
     Port(PortQuery),
     /// Every process using a directory tree (`limier in`); the path may be
     /// deleted. `/` is refused ([`SweepError::SelectsEverything`]).

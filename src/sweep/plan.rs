@@ -52,6 +52,7 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
             reasons.push(why);
         }
     };
+    let protected = protected_pids(snapshot);
     for selector in &selection.selectors {
         let label = selector.label();
         let everything = match selector {
@@ -85,9 +86,11 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
                 for holding in holders(snapshot, *query)? {
                     for pid in holding.pids() {
                         add(pid, label.clone());
-                        // A socket held by init (systemd socket activation):
-                        // init is spared, and "its descendants" is everyone.
-                        if pid == INIT {
+                        // A socket held by a protected process (init under
+                        // systemd socket activation, or limier's own shell):
+                        // it is spared, so its children are not "what holds
+                        // the port" — and init's children are everyone.
+                        if protected.contains_key(&pid) {
                             continue;
                         }
                         for child in descendants(snapshot, pid) {
@@ -116,7 +119,6 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
             }
         }
     }
-    let protected = protected_pids(snapshot);
     let targets = matched
         .into_iter()
         .filter_map(|(pid, selected_by)| {

@@ -367,6 +367,44 @@ fn init_holding_a_port_is_spared_and_its_children_are_left_alone() {
 }
 
 #[test]
+fn a_port_held_by_limiers_own_ancestor_spares_it_and_its_children() {
+    // python holds the port, has a child, and runs limier: the holder is
+    // limier's ancestor, so it is spared, and its other child is not swept
+    // as "a descendant of the holder".
+    let script = "import socket, subprocess, sys\n\
+         s = socket.socket()\n\
+         s.bind(('127.0.0.1', 0))\n\
+         s.listen()\n\
+         child = subprocess.Popen(['sleep', '60'])\n\
+         port = str(s.getsockname()[1])\n\
+         run = subprocess.run([sys.argv[1], 'kill', '--port', port, '--json'], capture_output=True)\n\
+         print(child.pid, flush=True)\n\
+         print(run.returncode, flush=True)\n\
+         sys.stdout.buffer.write(run.stdout)\n\
+         sys.stdout.flush()\n\
+         child.kill()\n";
+    let output = Command::new("python3")
+        .args(["-c", script, env!("CARGO_BIN_EXE_limier")])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut lines = stdout.splitn(3, '\n');
+    let child: u32 = lines.next().unwrap().parse().unwrap();
+    let code: i32 = lines.next().unwrap().parse().unwrap();
+    let report: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(code, 0, "protection is not a failure: {report}");
+    let processes = report["processes"].as_array().unwrap();
+    assert_eq!(processes.len(), 1, "{report}");
+    assert_eq!(processes[0]["name"], "python3");
+    assert_eq!(processes[0]["fate"], "spared");
+    assert!(processes[0]["why"]["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("ancestor of limier"));
+    assert!(fate_of(&report, child).is_none(), "{report}");
+}
+
+#[test]
 fn no_freeze_sweeps_without_stopping_and_summarises() {
     let scenario = Scenario::start(&["chain", "3", "0", "0"]);
     let root = scenario.pids("link")[0].to_string();
