@@ -169,13 +169,22 @@ fn report_clap_error(err: clap::Error) -> i32 {
         _ => {
             let message = match (err.kind(), std::error::Error::source(&err)) {
                 (ErrorKind::ValueValidation, Some(source)) => source.to_string(),
+                // The first paragraph, on one line: the verdict and, for
+                // missing arguments, their names on the lines below it.
                 _ => err
                     .to_string()
                     .lines()
-                    .next()
-                    .unwrap_or("bad arguments")
+                    .take_while(|line| !line.trim().is_empty())
+                    .map(str::trim)
+                    .collect::<Vec<_>>()
+                    .join(" ")
                     .trim_start_matches("error: ")
                     .to_owned(),
+            };
+            let message = if message.is_empty() {
+                "bad arguments".to_owned()
+            } else {
+                message
             };
             eprintln!("limier: {message} (see limier --help)");
             EXIT_ERROR

@@ -29,6 +29,10 @@ fn missing_directory_and_pid_are_one_line_errors() {
     assert_usage_error(&["who", "--pid", "0"], "pid \"0\" is not a process");
     assert_usage_error(&["tree", "2000000000"], "no process with pid 2000000000");
     assert_usage_error(&["bogus-command"], "bogus-command");
+    // clap's multi-line verdicts keep the names they list, on one line.
+    assert_usage_error(&["in"], "arguments were not provided: <DIR>");
+    assert_usage_error(&["ecluse", "down"], "arguments were not provided: <SLUG>");
+    assert_usage_error(&["kill", "--foo"], "unexpected argument '--foo'");
 }
 
 #[test]
