@@ -126,20 +126,29 @@ fn human(report: &SweepReport) -> String {
     if report.dry_run {
         let would = report.count(|f| matches!(f, Fate::WouldSignal));
         out.push_str(&format!(
-            "dry run: would signal {would} processes, {spared} spared\n"
+            "dry run: would signal {}, {spared} spared\n",
+            processes(would)
         ));
     } else {
+        let zombies = report.count(|f| matches!(f, Fate::Zombie { .. }));
         out.push_str(&format!(
-            "swept {} processes in {:.0} ms: {} exited, {} killed, {} already gone, {} zombies, {} spared, {} survived\n",
-            report.processes.len(),
+            "swept {} in {:.0} ms: {} exited, {} killed, {} already gone, {zombies} {}, {spared} spared, {} survived\n",
+            processes(report.processes.len()),
             report.duration_ms,
             report.count(|f| matches!(f, Fate::Exited)),
             report.count(|f| matches!(f, Fate::Killed)),
             report.count(|f| matches!(f, Fate::AlreadyGone)),
-            report.count(|f| matches!(f, Fate::Zombie { .. })),
-            spared,
+            if zombies == 1 { "zombie" } else { "zombies" },
             report.count(|f| matches!(f, Fate::Survived { .. })),
         ));
     }
     out
+}
+
+/// "1 process", "2 processes".
+fn processes(count: usize) -> String {
+    match count {
+        1 => "1 process".into(),
+        n => format!("{n} processes"),
+    }
 }

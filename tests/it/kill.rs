@@ -420,6 +420,10 @@ fn no_freeze_sweeps_without_stopping_and_summarises() {
     assert!(summary.starts_with("swept 3 processes in "), "{text}");
     assert!(summary.contains(": 3 exited, 0 killed"), "{text}");
     assert!(text.contains("exited after SIGUSR1"), "{text}");
+    let one = sleeper();
+    let dry = limier(&["kill", "--pid", &one.pid().to_string(), "--dry-run"]);
+    let dry = String::from_utf8_lossy(&dry.stdout);
+    assert!(dry.ends_with("dry run: would signal 1 process, 0 spared\n"), "{dry}");
     for pid in scenario
         .pids("link")
         .into_iter()
