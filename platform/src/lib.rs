@@ -16,12 +16,12 @@ pub mod signal;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
-pub use linux::{Backend, ProcessDir, ProcessHandle};
+pub use linux::{resolve_dir, Backend, ProcessDir, ProcessHandle};
 
 #[cfg(target_os = "macos")]
 mod macos;
 #[cfg(target_os = "macos")]
-pub use macos::{Backend, ProcessDir, ProcessHandle};
+pub use macos::{resolve_dir, Backend, ProcessDir, ProcessHandle};
 
 pub use error::{PlatformError, SignalError};
 pub use fd_table::{FdScope, FdTable};

@@ -3,8 +3,10 @@
 use super::args::InArgs;
 use super::format::table;
 use super::sanitize::sanitize;
-use super::{inspect_note, live_snapshot, terse_pids, to_json, CliError, Outcome, Render};
-use crate::query::{users_below, DirUser};
+use super::{
+    inspect_note, live_snapshot, terse_pids, to_json, unresolved_note, CliError, Outcome, Render,
+};
+use crate::query::{resolve_typed_dir, users_below, DirUser, RESOLVE_PATIENCE};
 use crate::snapshot::{Layers, UseKind};
 use serde::Serialize;
 use std::os::unix::ffi::OsStrExt;
@@ -14,6 +16,10 @@ use std::os::unix::ffi::OsStrExt;
 pub struct InReport {
     #[serde(serialize_with = "limier_platform::records::serialize_path")]
     pub dir: std::path::PathBuf,
+    /// Why `dir` is the typed path rather than its canonical form (its
+    /// filesystem did not answer, or failed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unresolved: Option<String>,
     pub users: Vec<InUser>,
     pub not_inspectable: usize,
 }
@@ -29,15 +35,8 @@ pub struct InUser {
 }
 
 pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
-    let dir = std::fs::canonicalize(&args.dir).map_err(|err| {
-        CliError(match err.kind() {
-            std::io::ErrorKind::NotFound => format!("{}: no such directory", args.dir.display()),
-            _ => format!("{}: {err}", args.dir.display()),
-        })
-    })?;
-    if !dir.is_dir() {
-        return Err(CliError(format!("{}: not a directory", args.dir.display())));
-    }
+    let typed = resolve_typed_dir(&args.dir, RESOLVE_PATIENCE)?;
+    let dir = typed.path.clone();
     let snapshot = live_snapshot(Layers::FILES)?;
     // `dir` is already canonical and checked: no second resolution.
     let users = users_below(&snapshot, &dir)?;
@@ -56,6 +55,7 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
         .collect();
     let report = InReport {
         dir,
+        unresolved: typed.unresolved.clone(),
         users,
         not_inspectable: snapshot.not_inspectable_count(),
     };
@@ -68,7 +68,10 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
     };
     Ok(Outcome {
         stdout,
-        notes: inspect_note(report.not_inspectable).into_iter().collect(),
+        notes: unresolved_note(&args.dir, &typed)
+            .into_iter()
+            .chain(inspect_note(report.not_inspectable))
+            .collect(),
         code: if report.users.is_empty() {
             super::EXIT_NOTHING
         } else {

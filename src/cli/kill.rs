@@ -3,7 +3,8 @@
 use super::args::{KillArgs, SweepArgs};
 use super::format::table;
 use super::sanitize::{sanitize, sanitize_str};
-use super::{terse_pids, to_json, CliError, Outcome, Render};
+use super::{terse_pids, to_json, unresolved_note, CliError, Outcome, Render};
+use crate::query::{resolve_typed_dir, RESOLVE_PATIENCE};
 use crate::sweep::{sweep, Fate, Selection, Selector, SpareReason, SweepOptions, SweepReport};
 use limier_platform::{Backend, ProcessId};
 
@@ -17,13 +18,11 @@ pub fn run(args: &KillArgs, render: Render) -> Result<Outcome, CliError> {
             .iter()
             .map(|spec| Selector::Port(spec.query(false))),
     );
+    let mut notes = Vec::new();
     for dir in &args.dir {
-        let canonical = std::fs::canonicalize(dir)
-            .map_err(|_| CliError(format!("{}: no such directory", dir.display())))?;
-        if !canonical.is_dir() {
-            return Err(CliError(format!("{}: not a directory", dir.display())));
-        }
-        selectors.push(Selector::Dir(canonical));
+        let typed = resolve_typed_dir(dir, RESOLVE_PATIENCE)?;
+        notes.extend(unresolved_note(dir, &typed));
+        selectors.push(Selector::Dir(typed.path));
     }
     selectors.extend(args.env.iter().map(|(key, value)| Selector::Env {
         key: key.clone(),
@@ -34,7 +33,10 @@ pub fn run(args: &KillArgs, render: Render) -> Result<Outcome, CliError> {
             "nothing to select: give --pid, --pgid, --sid, --port, --dir or --env".into(),
         ));
     }
-    run_sweep(&Selection::new(selectors), &args.sweep, render)
+    let mut outcome = run_sweep(&Selection::new(selectors), &args.sweep, render)?;
+    notes.append(&mut outcome.notes);
+    outcome.notes = notes;
+    Ok(outcome)
 }
 
 /// Runs a sweep and renders its report (shared with `limier ecluse down|flush`).

@@ -213,6 +213,19 @@ pub(crate) fn inspect_note(count: usize) -> Option<String> {
     }
 }
 
+/// The stderr note for a typed directory that could not be resolved.
+pub(crate) fn unresolved_note(
+    typed: &std::path::Path,
+    dir: &crate::query::TypedDir,
+) -> Option<String> {
+    let why = dir.unresolved.as_ref()?;
+    Some(format!(
+        "{} {why}; matched as {}, symlinks not followed",
+        sanitize::sanitize(typed.as_os_str().as_encoded_bytes()),
+        sanitize::sanitize(dir.path.as_os_str().as_encoded_bytes()),
+    ))
+}
+
 /// Captures a live snapshot with the given layers.
 pub(crate) fn live_snapshot(
     layers: crate::snapshot::Layers,

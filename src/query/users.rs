@@ -17,8 +17,10 @@ pub struct DirUser {
 /// Processes whose cwd, root, exe, an open fd or a mapped file lies at or
 /// below `dir`, with the kind of each use.
 ///
-/// `dir` is canonicalised first (it must exist and be a directory); the
-/// answer comes from the snapshot's path index, never from a filesystem walk.
+/// `dir` is canonicalised first (it must exist and be a directory; see
+/// [`resolve_typed_dir`](super::resolve_typed_dir) for a filesystem that
+/// does not answer); the answer comes from the snapshot's path index, never
+/// from a filesystem walk.
 /// A cwd deleted by the kernel still matches by its old path and is marked.
 ///
 /// ```no_run
@@ -32,17 +34,8 @@ pub struct DirUser {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn users_of(snapshot: &Snapshot, dir: &Path) -> Result<Vec<DirUser>, QueryError> {
-    let canonical = std::fs::canonicalize(dir).map_err(|err| match err.kind() {
-        std::io::ErrorKind::NotFound => QueryError::NoSuchDirectory(dir.to_owned()),
-        _ => QueryError::Io {
-            path: dir.to_owned(),
-            source: err,
-        },
-    })?;
-    if !canonical.is_dir() {
-        return Err(QueryError::NotADirectory(dir.to_owned()));
-    }
-    users_below(snapshot, &canonical)
+    let typed = super::resolve_typed_dir(dir, super::RESOLVE_PATIENCE)?;
+    users_below(snapshot, &typed.path)
 }
 
 /// Like [`users_of`] for a path that may no longer exist (a deleted

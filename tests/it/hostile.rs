@@ -420,6 +420,13 @@ impl HungMount {
         }));
     }
 
+    /// Kills the server: the connection is aborted and every call blocked
+    /// on the mount fails with ENOTCONN.
+    fn abort(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+
     /// Keeps `child` to be killed and reaped once the server is gone (it may
     /// be blocked on the mount until then).
     fn reap_later(&mut self, child: std::process::Child) {
@@ -515,6 +522,63 @@ fn a_mount_that_stops_answering_never_hangs_limier() {
         assert_eq!(code, 0, "{source}");
     }
 
+    // Directories typed inside the hung mount. Its root resolves without a
+    // word to the server; a path below it is looked up by the kernel, which
+    // blocks, so limier stops waiting after 2 s and matches it as typed.
+    let typed = |args: &[&OsStr]| {
+        output_within(
+            Command::new(env!("CARGO_BIN_EXE_limier"))
+                .args(args)
+                .arg("--json"),
+            limit,
+        )
+    };
+    let lists_holder = |output: &std::process::Output| -> bool {
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let users = report["users"]
+            .as_array()
+            .or(report["processes"].as_array());
+        users.unwrap().iter().any(|u| u["pid"] == holder)
+    };
+    let at_root = typed(&["in".as_ref(), mount.mountpoint.as_os_str()]);
+    assert_eq!(at_root.status.code(), Some(0));
+    assert!(lists_holder(&at_root));
+    assert!(!String::from_utf8_lossy(&at_root.stderr).contains("matched as"));
+    let report: Value = serde_json::from_slice(&at_root.stdout).unwrap();
+    assert!(report.get("unresolved").is_none(), "{report}");
+    let below = file.join("..");
+    let started = Instant::now();
+    let output = typed(&["in".as_ref(), below.as_os_str()]);
+    let waited = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(lists_holder(&output));
+    let note = format!(
+        "{} did not answer within 2000 ms (a hung mount?); matched as {}, symlinks not followed",
+        below.display(),
+        mount.mountpoint.display()
+    );
+    assert!(stderr.contains(&note), "{stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["dir"], mount.mountpoint.to_str().unwrap());
+    assert_eq!(
+        report["unresolved"],
+        "did not answer within 2000 ms (a hung mount?)"
+    );
+    assert!(
+        waited >= Duration::from_secs(2) && waited < Duration::from_secs(10),
+        "{waited:?}"
+    );
+    let output = typed(&[
+        "kill".as_ref(),
+        "--dir".as_ref(),
+        below.as_os_str(),
+        "--dry-run".as_ref(),
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(lists_holder(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains(&note));
+
     // A sweep of the holder finishes too: the process dies into close(),
     // which waits on the stopped server, so it outlives SIGKILL; limier
     // says where it is stuck and exits 3 instead of waiting with it.
@@ -533,4 +597,15 @@ fn a_mount_that_stops_answering_never_hangs_limier() {
     assert!(detail.contains("asleep in the kernel at"), "{detail}");
     assert!(detail.contains("FUSE"), "{detail}");
     assert!(started.elapsed() < Duration::from_secs(10));
+
+    // The server dies: the kernel now fails lookups below the mount with
+    // ENOTCONN at once, and limier still matches the path as typed.
+    mount.abort();
+    let output = typed(&["in".as_ref(), below.as_os_str()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("could not be resolved: Transport endpoint is not connected"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("matched as {}", mount.mountpoint.display())));
 }

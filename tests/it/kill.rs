@@ -423,7 +423,10 @@ fn no_freeze_sweeps_without_stopping_and_summarises() {
     let one = sleeper();
     let dry = limier(&["kill", "--pid", &one.pid().to_string(), "--dry-run"]);
     let dry = String::from_utf8_lossy(&dry.stdout);
-    assert!(dry.ends_with("dry run: would signal 1 process, 0 spared\n"), "{dry}");
+    assert!(
+        dry.ends_with("dry run: would signal 1 process, 0 spared\n"),
+        "{dry}"
+    );
     for pid in scenario
         .pids("link")
         .into_iter()

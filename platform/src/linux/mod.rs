@@ -5,9 +5,11 @@ mod fd_iter;
 mod process;
 mod signal;
 mod sockets;
+mod typed_path;
 
 pub use process::ProcessDir;
 pub use signal::ProcessHandle;
+pub use typed_path::resolve_dir;
 
 use crate::error::PlatformError;
 use crate::parse::parse_boot_time;

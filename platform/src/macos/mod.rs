@@ -12,6 +12,19 @@ mod sockets;
 pub use process::ProcessDir;
 pub use signal::ProcessHandle;
 
+/// The canonical path of the directory at `path` (realpath, then a check
+/// that it is a directory).
+///
+/// # References
+/// realpath(3), stat(2).
+pub fn resolve_dir(path: &std::path::Path) -> std::io::Result<PathBuf> {
+    let canonical = std::fs::canonicalize(path)?;
+    if !std::fs::metadata(&canonical)?.is_dir() {
+        return Err(std::io::Error::from_raw_os_error(libc::ENOTDIR));
+    }
+    Ok(canonical)
+}
+
 use crate::error::PlatformError;
 use crate::records::{ProcessId, StartTime};
 use std::path::PathBuf;
