@@ -247,6 +247,27 @@ pub fn build(
     })
 }
 
+/// Why a socket shows no holder.
+fn no_holder_reason(socket: &limier_platform::SocketRecord, not_inspectable: usize) -> String {
+    if socket.inode.0 == 0 {
+        // TIME_WAIT and orphaned closing sockets belong to no file.
+        return format!(
+            "no process holds it: closed, kept by the kernel in {}",
+            socket.state
+        );
+    }
+    if !limier_platform::is_superuser() {
+        return "holder not visible: owned by another user; run as root".into();
+    }
+    if not_inspectable > 0 {
+        return "holder not visible: the kernel refused even root some process's fds".into();
+    }
+    format!(
+        "no process holds it: a socket of uid {} with no open file (the kernel's own, or passed in flight)",
+        socket.uid
+    )
+}
+
 fn human(report: &WhoReport, color: bool) -> String {
     let mut out = String::new();
     for port in &report.ports {
@@ -270,7 +291,10 @@ fn human(report: &WhoReport, color: bool) -> String {
             out.push_str(&paint(color, BOLD, &head));
             out.push('\n');
             if socket.holders.is_empty() {
-                out.push_str("  (holder not visible: owned by another user; run as root)\n");
+                out.push_str(&format!(
+                    "  ({})\n",
+                    no_holder_reason(s, report.not_inspectable)
+                ));
             }
             if let Some(assignments) = &port.ecluse {
                 for a in assignments {

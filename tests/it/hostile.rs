@@ -76,6 +76,18 @@ fn unprivileged_limier_flags_roots_processes_as_not_inspectable() {
         "root's fds are unreadable to nobody: {report}"
     );
 
+    let output = nobody_command(env!("CARGO_BIN_EXE_limier"))
+        .args(["who", &port])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&output.stdout)
+            .contains("(holder not visible: owned by another user; run as root)"),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+
     // The dossier of root's process, as nobody, says why it is incomplete.
     let output = nobody_command(env!("CARGO_BIN_EXE_limier"))
         .args(["who", "--pid", &server.pid("leaf").to_string()])

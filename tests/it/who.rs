@@ -152,3 +152,25 @@ fn who_exits_1_when_nothing_holds_the_port() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stdout).contains("nothing holds this port"));
 }
+
+#[test]
+fn a_time_wait_socket_is_explained_not_blamed_on_permissions() {
+    // The side that closes first keeps its port in TIME_WAIT, with no file.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (accepted, _) = listener.accept().unwrap();
+    let port = client.local_addr().unwrap().port().to_string();
+    drop(client);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    drop(accepted);
+    let output = limier(&["who", &port, "--all-states"]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(text.contains(" TIME_WAIT 127.0.0.1 → 127.0.0.1:"), "{text}");
+    assert!(
+        text.contains("(no process holds it: closed, kept by the kernel in TIME_WAIT)"),
+        "{text}"
+    );
+    // Listening sockets only by default: nothing listens there.
+    assert_eq!(limier(&["who", &port]).status.code(), Some(1));
+}
