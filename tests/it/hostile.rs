@@ -461,6 +461,20 @@ impl Drop for HungMount {
     }
 }
 
+/// Maps argv[1], says "mapped", and on a line from stdin reads the mapping
+/// (through libc, so that the page fault happens outside Python's lock).
+const FAULTER: &str = "import ctypes, os, sys
+libc = ctypes.CDLL(None)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+fd = os.open(sys.argv[1], os.O_RDONLY)
+address = libc.mmap(None, 4096, 1, 1, fd, 0)
+print('mapped', flush=True)
+sys.stdin.readline()
+buffer = ctypes.create_string_buffer(1)
+libc.memcpy(buffer, ctypes.c_void_p(address), 1)
+";
+
 #[test]
 fn a_mount_that_stops_answering_never_hangs_limier() {
     let _stats = exclusive_stats();
@@ -470,7 +484,33 @@ fn a_mount_that_stops_answering_never_hangs_limier() {
     assert!(eventually(Duration::from_secs(5), || {
         std::fs::read_link(format!("/proc/{holder}/fd/3")).is_ok_and(|target| target == file)
     }));
+    // A process that maps the file and, once the server is stopped, reads
+    // the mapping: it blocks in a page fault, the case in which ps(1) used
+    // to hang reading its cmdline (mmap_lock held across the fault).
+    let mut faulter = Command::new("python3")
+        .args(["-c", FAULTER, file.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let faulter_pid = faulter.id();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(faulter.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "mapped");
     mount.stop_answering();
+    std::io::Write::write_all(faulter.stdin.as_mut().unwrap(), b"touch\n").unwrap();
+    mount.reap_later(faulter);
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            std::fs::read_to_string(format!("/proc/{faulter_pid}/wchan"))
+                .is_ok_and(|w| w == "request_wait_answer")
+        }),
+        "the faulting read did not block on the mount"
+    );
 
     // The mount is really hung: stat() of the held file does not return.
     let mut stat = Command::new("stat").arg(&file).spawn().unwrap();
@@ -516,6 +556,22 @@ fn a_mount_that_stops_answering_never_hangs_limier() {
         assert!(uses
             .iter()
             .any(|u| u["use"]["fd"] == 3 && u["path"] == file.to_str().unwrap()));
+
+        let faulting = report["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["pid"] == faulter_pid)
+            .unwrap_or_else(|| panic!("{source}: the faulting process is not listed: {report}"));
+        assert!(faulting["uses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["use"]["kind"] == "map" && u["path"] == file.to_str().unwrap()));
+        let (who, code) = run(&["who", "--pid", &faulter_pid.to_string()]);
+        assert_eq!(code, 0, "{source}: {who}");
+        let cmdline = who["processes"][0]["cmdline"].as_array().unwrap();
+        assert_eq!(cmdline.last().unwrap(), file.to_str().unwrap(), "{who}");
 
         let (who, code) = run(&["who", "--pid", &pid]);
         assert_eq!(code, 0, "{source}: {who}");
