@@ -257,7 +257,11 @@ fn no_holder_reason(socket: &limier_platform::SocketRecord, not_inspectable: usi
         );
     }
     if !limier_platform::is_superuser() {
-        return "holder not visible: owned by another user; run as root".into();
+        let owner = limier_platform::user_name(socket.uid).map_or_else(
+            || format!("uid {}", socket.uid),
+            |name| format!("{name}, uid {}", socket.uid),
+        );
+        return format!("holder not visible: owned by another user ({owner}); run as root");
     }
     if not_inspectable > 0 {
         return "holder not visible: the kernel refused even root some process's fds".into();

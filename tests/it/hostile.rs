@@ -83,7 +83,7 @@ fn unprivileged_limier_flags_roots_processes_as_not_inspectable() {
         .unwrap();
     assert!(
         String::from_utf8_lossy(&output.stdout)
-            .contains("(holder not visible: owned by another user; run as root)"),
+            .contains("(holder not visible: owned by another user (root, uid 0); run as root)"),
         "{}",
         String::from_utf8_lossy(&output.stdout)
     );
