@@ -55,7 +55,9 @@ Examples:
   limier in /repo --json        the same, as JSON
   limier -t in /mnt/usb         pids only (for scripts)
 
-Nothing on the filesystem is walked or stat()ed through fds: only /proc is read.")]
+Nothing on the filesystem is walked or stat()ed through fds: only /proc is read.
+limier itself is left out. A DIR whose filesystem does not answer within 2 s
+(a dead NFS or FUSE mount) is matched as typed, with a note.")]
     In(InArgs),
     /// The process forest, or the subtree of one pid, with ports and cwd.
     #[command(after_help = "\

@@ -40,8 +40,10 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
     let snapshot = live_snapshot(Layers::FILES)?;
     // `dir` is already canonical and checked: no second resolution.
     let users = users_below(&snapshot, &dir)?;
+    // limier's own cwd or binary in DIR is an artefact of asking.
     let users: Vec<InUser> = users
         .into_iter()
+        .filter(|user| user.pid != snapshot.self_pid)
         .filter_map(|user| {
             let process = snapshot.process(user.pid)?;
             Some(InUser {

@@ -135,3 +135,19 @@ fn comm_with_spaces_and_parenthesis_is_read_whole() {
         ]
     );
 }
+
+#[test]
+fn limier_is_not_a_user_of_the_directory_it_is_asked_about() {
+    let (_guard, root) = temp_dir();
+    // limier runs with its cwd in the directory, and nothing else does.
+    let output = limier_in(&["in", ".", "--json"], Some(&root));
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["users"], Value::Array(vec![]), "{report}");
+    let resident = Scenario::start(&["cwd", root.to_str().unwrap()]);
+    let output = limier_in(&["in", ".", "-t"], Some(&root));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        resident.pid("cwd").to_string()
+    );
+}
