@@ -57,7 +57,7 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
         let label = selector.label();
         let everything = match selector {
             Selector::Pid(pid) => *pid == INIT,
-            Selector::Dir(dir) => dir.parent().is_none(),
+            Selector::Dir(dir) => crate::query::normalize(dir).parent().is_none(),
             _ => false,
         };
         if everything {

@@ -12,6 +12,10 @@ mod sockets;
 pub use process::ProcessDir;
 pub use signal::ProcessHandle;
 
+use crate::error::PlatformError;
+use crate::records::{ProcessId, StartTime};
+use std::path::PathBuf;
+
 /// The canonical path of the directory at `path` (realpath, then a check
 /// that it is a directory).
 ///
@@ -24,10 +28,6 @@ pub fn resolve_dir(path: &std::path::Path) -> std::io::Result<PathBuf> {
     }
     Ok(canonical)
 }
-
-use crate::error::PlatformError;
-use crate::records::{ProcessId, StartTime};
-use std::path::PathBuf;
 
 /// The macOS backend. It has no configuration: libproc reads the live kernel.
 #[derive(Debug, Clone, Default)]
