@@ -264,7 +264,7 @@ fn no_holder_reason(socket: &limier_platform::SocketRecord, not_inspectable: usi
         return format!("holder not visible: owned by another user ({owner}); run as root");
     }
     if not_inspectable > 0 {
-        return "holder not visible: the kernel refused even root some process's fds".into();
+        return "holder not visible: the fds of some process were refused even to root".into();
     }
     format!(
         "no process holds it: a socket of uid {} with no open file (the kernel's own, or passed in flight)",
