@@ -23,6 +23,7 @@
 
 pub mod cli;
 pub mod ecluse;
+pub mod patience;
 pub mod query;
 pub mod snapshot;
 pub mod sweep;

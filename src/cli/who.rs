@@ -140,11 +140,21 @@ fn find_repo(args: &WhoArgs, notes: &mut Vec<String>) -> Result<Option<Repo>, Cl
     let Ok(cwd) = std::env::current_dir() else {
         return Ok(None);
     };
-    match Repo::discover(&cwd, timeout) {
-        Ok(repo) => Ok(Some(repo)),
-        Err(EcluseError::NotARepo(_)) => Ok(None),
-        Err(err) => {
+    // The cwd may be on a dead mount: looking for .ecluse.toml there must
+    // not hang a question about a port.
+    let patience = crate::query::RESOLVE_PATIENCE;
+    match crate::patience::within(patience, move || Repo::discover(&cwd, timeout)) {
+        Some(Ok(repo)) => Ok(Some(repo)),
+        Some(Err(EcluseError::NotARepo(_))) => Ok(None),
+        Some(Err(err)) => {
             notes.push(format!("ecluse context skipped: {err}"));
+            Ok(None)
+        }
+        None => {
+            notes.push(format!(
+                "ecluse context skipped: the current directory did not answer within {} ms (a hung mount?)",
+                patience.as_millis()
+            ));
             Ok(None)
         }
     }

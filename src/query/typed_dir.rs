@@ -29,22 +29,10 @@ pub struct TypedDir {
 /// [`limier_platform::resolve_dir`]); a path inside one blocks in the
 /// kernel, or fails with the filesystem's own error, and is then taken as
 /// typed — the question "who holds this dead mount" is the one asked most
-/// when it is dead. The helper thread is left blocked: a process cannot
-/// cancel another thread's system call, and the kernel frees it when the
-/// filesystem answers or limier exits.
+/// when it is dead (see [`crate::patience::within`]).
 pub fn resolve_typed_dir(dir: &Path, patience: Duration) -> Result<TypedDir, QueryError> {
-    let (sender, receiver) = std::sync::mpsc::channel();
     let owned = dir.to_owned();
-    let spawned = std::thread::Builder::new()
-        .name("resolve-dir".into())
-        .spawn(move || {
-            let _ = sender.send(limier_platform::resolve_dir(&owned));
-        });
-    let answer = match spawned {
-        Ok(_) => receiver.recv_timeout(patience).ok(),
-        // No thread to spare: resolve here, unbounded.
-        Err(_) => Some(limier_platform::resolve_dir(dir)),
-    };
+    let answer = crate::patience::within(patience, move || limier_platform::resolve_dir(&owned));
     let unresolved = match answer {
         Some(Ok(path)) => {
             return Ok(TypedDir {

@@ -647,6 +647,26 @@ fn a_mount_that_stops_answering_never_hangs_limier() {
     assert!(lists_holder(&output));
     assert!(String::from_utf8_lossy(&output.stderr).contains(&note));
 
+    // Asked from inside the hung mount, `who` looks for an ecluse repo
+    // around its cwd; that search gives up after 2 s and the port is
+    // answered anyway.
+    let started = Instant::now();
+    let output = output_within(
+        Command::new(env!("CARGO_BIN_EXE_limier"))
+            .args(["who", "1", "--json"])
+            .current_dir(&mount.mountpoint),
+        limit,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "ecluse context skipped: the current directory did not answer within 2000 ms"
+        ),
+        "{stderr}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+
     // A sweep of the holder finishes too: the process dies into close(),
     // which waits on the stopped server, so it outlives SIGKILL; limier
     // says where it is stuck and exits 3 instead of waiting with it.
