@@ -360,6 +360,19 @@ fn human(report: &WhoReport, color: bool) -> String {
     out
 }
 
+/// A state worth a word in the dossier: anything but running or sleeping.
+fn unusual_state(state: limier_platform::ProcessState) -> Option<&'static str> {
+    use limier_platform::ProcessState as S;
+    match state {
+        S::Running | S::Sleeping | S::Idle | S::Other => None,
+        S::DiskSleep => Some("[uninterruptible sleep (D)]"),
+        S::Zombie => Some("[zombie]"),
+        S::Stopped => Some("[stopped]"),
+        S::TracingStop => Some("[stopped by a tracer]"),
+        S::Dead => Some("[dead]"),
+    }
+}
+
 /// The human dossier block of one process.
 pub(crate) fn dossier_lines(d: &Dossier, fd: Option<u32>, color: bool) -> String {
     let mut out = String::new();
@@ -379,6 +392,9 @@ pub(crate) fn dossier_lines(d: &Dossier, fd: Option<u32>, color: bool) -> String
     ));
     if let Some(fd) = fd {
         out.push_str(&format!("  fd {fd}"));
+    }
+    if let Some(state) = unusual_state(d.state) {
+        out.push_str(&format!("  {}", paint(color, YELLOW, state)));
     }
     out.push('\n');
     let cmd: Vec<String> = d.cmdline.iter().map(|w| sanitize(w.as_bytes())).collect();
