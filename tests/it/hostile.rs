@@ -147,20 +147,13 @@ fn zombies_and_stopped_processes_are_reported_not_fatal() {
         limier_json(&["who", "--pid", &stopped.pid().to_string()]).0["processes"][0]["state"]
             == "stopped"
     }));
-    let human = limier(&["who", "--pid", &stopped.pid().to_string()]);
-    let first = String::from_utf8_lossy(&human.stdout)
-        .lines()
-        .next()
-        .unwrap()
-        .to_owned();
-    assert!(first.ends_with("  [stopped]"), "{first}");
-    let human = limier(&["who", "--pid", &zombie.to_string()]);
-    let first = String::from_utf8_lossy(&human.stdout)
-        .lines()
-        .next()
-        .unwrap()
-        .to_owned();
-    assert!(first.ends_with("  [zombie]"), "{first}");
+    // The human dossier's first line names the state.
+    for (pid, state) in [(stopped.pid(), "[stopped]"), (zombie, "[zombie]")] {
+        let human = limier(&["who", "--pid", &pid.to_string()]);
+        let text = String::from_utf8_lossy(&human.stdout);
+        let first = text.lines().next().unwrap_or_default();
+        assert!(first.ends_with(&format!("  {state}")), "{text}");
+    }
     let (sweep, code) =
         limier_json(&["kill", "--pid", &stopped.pid().to_string(), "--grace", "5s"]);
     assert_eq!(code, 0, "{sweep}");
