@@ -550,31 +550,28 @@ fn a_mount_that_stops_answering_never_hangs_limier() {
         };
         let (report, code) = run(&["in", &root]);
         assert_eq!(code, 0, "{source}: {report}");
-        let user = report["users"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["pid"] == holder)
-            .unwrap_or_else(|| panic!("{source}: holder not listed: {report}"));
-        let uses = user["uses"].as_array().unwrap();
+        let uses_of = |pid: u32| -> Vec<Value> {
+            let user = report["users"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["pid"] == pid)
+                .unwrap_or_else(|| panic!("{source}: {pid} is not listed: {report}"));
+            user["uses"].as_array().unwrap().clone()
+        };
+        let uses = uses_of(holder);
+        let mountpoint = mount.mountpoint.to_str().unwrap();
+        let held = file.to_str().unwrap();
         assert!(uses
             .iter()
-            .any(|u| u["use"]["kind"] == "cwd" && u["path"] == mount.mountpoint.to_str().unwrap()));
+            .any(|u| u["use"]["kind"] == "cwd" && u["path"] == mountpoint));
         assert!(uses
             .iter()
-            .any(|u| u["use"]["fd"] == 3 && u["path"] == file.to_str().unwrap()));
-
-        let faulting = report["users"]
-            .as_array()
-            .unwrap()
+            .any(|u| u["use"]["fd"] == 3 && u["path"] == held));
+        // The process blocked in a page fault: its maps were read.
+        assert!(uses_of(faulter_pid)
             .iter()
-            .find(|u| u["pid"] == faulter_pid)
-            .unwrap_or_else(|| panic!("{source}: the faulting process is not listed: {report}"));
-        assert!(faulting["uses"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|u| u["use"]["kind"] == "map" && u["path"] == file.to_str().unwrap()));
+            .any(|u| u["use"]["kind"] == "map" && u["path"] == held));
         let (who, code) = run(&["who", "--pid", &faulter_pid.to_string()]);
         assert_eq!(code, 0, "{source}: {who}");
         let cmdline = who["processes"][0]["cmdline"].as_array().unwrap();
