@@ -33,17 +33,14 @@ impl FdSource {
     /// From `LIMIER_FD_SOURCE`: `kernel`, `proc`, `auto` or unset; any other
     /// value is an error naming it.
     pub fn from_env() -> Result<Self, String> {
-        match std::env::var("LIMIER_FD_SOURCE") {
-            Err(std::env::VarError::NotPresent) => Ok(FdSource::Auto),
-            Ok(value) => match value.as_str() {
-                "kernel" => Ok(FdSource::Kernel),
-                "proc" => Ok(FdSource::Proc),
-                "auto" | "" => Ok(FdSource::Auto),
-                other => Err(format!(
-                    "LIMIER_FD_SOURCE={other:?} is not one of kernel, proc, auto"
-                )),
-            },
-            Err(std::env::VarError::NotUnicode(value)) => Err(format!(
+        let Some(value) = std::env::var_os("LIMIER_FD_SOURCE") else {
+            return Ok(FdSource::Auto);
+        };
+        match value.to_str() {
+            Some("kernel") => Ok(FdSource::Kernel),
+            Some("proc") => Ok(FdSource::Proc),
+            Some("auto" | "") => Ok(FdSource::Auto),
+            _ => Err(format!(
                 "LIMIER_FD_SOURCE={value:?} is not one of kernel, proc, auto"
             )),
         }
