@@ -419,7 +419,7 @@ impl HungMount {
             .spawn()
             .unwrap();
         let pid = child.id();
-        self.holders.push(child);
+        self.reap_later(child);
         pid
     }
 

@@ -330,18 +330,16 @@ fn init_holding_a_port_is_spared_and_its_children_are_left_alone() {
     )
     .unwrap();
     let child_in_namespace: u32 = line.trim().parse().unwrap();
-    let init_on_host =
-        std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", namespace.pid()))
+    // Each has exactly one child: unshare the namespace's init, init sleep.
+    let only_child = |pid: u32| -> u32 {
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
             .unwrap()
             .trim()
-            .parse::<u32>()
-            .unwrap();
-    let child_on_host =
-        std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", init_on_host))
+            .parse()
             .unwrap()
-            .trim()
-            .parse::<u32>()
-            .unwrap();
+    };
+    let init_on_host = only_child(namespace.pid());
+    let child_on_host = only_child(init_on_host);
     let target = init_on_host.to_string();
     let inside = |args: &[&str]| {
         Command::new("nsenter")
