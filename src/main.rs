@@ -1,5 +1,7 @@
-//! The `limier` binary: everything is in the library; this maps it to an exit code.
+//! The `limier` binary: the command line over the library; this maps it to an exit code.
+
+mod cli;
 
 fn main() {
-    std::process::exit(limier::cli::main(std::env::args_os()));
+    std::process::exit(cli::main(std::env::args_os()));
 }

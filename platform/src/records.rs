@@ -200,6 +200,32 @@ pub struct ProcessRecord {
 }
 
 impl ProcessRecord {
+    /// A sleeping process with only its identity, parent and name: the start
+    /// of a record built by hand (fixture snapshots, replays). It leads its
+    /// own group and session, runs one thread and is inspectable.
+    pub fn bare(pid: ProcessId, ppid: ProcessId, start: StartTime, comm: &str) -> Self {
+        ProcessRecord {
+            pid,
+            ppid,
+            pgid: pid,
+            sid: pid,
+            uid: None,
+            state: ProcessState::Sleeping,
+            start,
+            started_at_ms: 0,
+            comm: ByteString(comm.as_bytes().to_vec()),
+            cmdline: Vec::new(),
+            exe: None,
+            cwd: None,
+            cwd_deleted: false,
+            root: None,
+            kernel_thread: false,
+            threads: 1,
+            inspectable: true,
+        }
+    }
+
+    /// The (pid, start time) pair that names this incarnation.
     pub fn identity(&self) -> Identity {
         Identity {
             pid: self.pid,

@@ -1,7 +1,8 @@
 //! The command line, as clap definitions.
 
 use clap::{Args, Parser, Subcommand};
-use limier_platform::{Port, Protocol, Signal};
+use limier::input::{DurationSpec, EnvTag, InputError, PidSpec, PortSpec, SweepSignal};
+use limier::platform::Signal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -241,148 +242,27 @@ pub struct RepoArgs {
     pub lock_timeout: Duration,
 }
 
-/// A port with an optional protocol, as typed on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PortSpec {
-    pub port: Port,
-    pub protocol: Option<Protocol>,
+/// Clap's adapters over the library's typed values ([`limier::input`]).
+pub fn parse_port_spec(text: &str) -> Result<PortSpec, InputError> {
+    text.parse()
 }
 
-impl PortSpec {
-    /// The question this argument asks: listeners, or every state.
-    pub fn query(&self, all_states: bool) -> crate::query::PortQuery {
-        crate::query::PortQuery {
-            port: self.port,
-            protocol: self.protocol,
-            states: if all_states {
-                crate::query::StateFilter::Any
-            } else {
-                crate::query::StateFilter::Listening
-            },
-        }
-    }
+/// A pid: a positive decimal number.
+pub fn parse_pid(text: &str) -> Result<u32, InputError> {
+    text.parse::<PidSpec>().map(|pid| pid.0 .0)
 }
 
-impl std::fmt::Display for PortSpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.protocol {
-            Some(protocol) => write!(f, "{}/{}", self.port, protocol),
-            None => write!(f, "{}", self.port),
-        }
-    }
+/// `2s`, `500ms`, `1.5`, `1m`.
+pub fn parse_duration(text: &str) -> Result<Duration, InputError> {
+    text.parse::<DurationSpec>().map(|d| d.0)
 }
 
-/// Parses `3000`, `3000/tcp`, `3000/udp`.
-pub fn parse_port_spec(text: &str) -> Result<PortSpec, String> {
-    let (number, protocol) = match text.split_once('/') {
-        Some((number, proto)) => {
-            let protocol = match proto.to_ascii_lowercase().as_str() {
-                "tcp" => Protocol::Tcp,
-                "udp" => Protocol::Udp,
-                _ => return Err(format!("protocol {proto:?} in {text:?} is not tcp or udp")),
-            };
-            (number, Some(protocol))
-        }
-        None => (text, None),
-    };
-    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("port {text:?} is not a number"));
-    }
-    match number.parse::<u32>() {
-        Ok(port @ 1..=65535) => Ok(PortSpec {
-            port: Port(port as u16),
-            protocol,
-        }),
-        _ => Err(format!("port {number:?} is out of range (1-65535)")),
-    }
+/// A signal name or number that ends a process.
+pub fn parse_signal(text: &str) -> Result<Signal, InputError> {
+    text.parse::<SweepSignal>().map(|s| s.0)
 }
 
-/// Parses a pid: a positive decimal number.
-pub fn parse_pid(text: &str) -> Result<u32, String> {
-    match text.parse::<u32>() {
-        Ok(0) => Err(format!("pid {text:?} is not a process (pids start at 1)")),
-        Ok(pid) if pid <= i32::MAX as u32 => Ok(pid),
-        _ => Err(format!("pid {text:?} is not a positive number")),
-    }
-}
-
-/// Parses `2s`, `500ms`, `1.5`, `1m`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("duration {text:?} is not a non-negative time like 2s, 500ms or 1.5");
-    let trimmed = text.trim();
-    let (number, scale) = if let Some(n) = trimmed.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = trimmed.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = trimmed.strip_suffix('m') {
-        (n, 60.0)
-    } else {
-        (trimmed, 1.0)
-    };
-    let value: f64 = number.trim().parse().map_err(|_| bad())?;
-    if !value.is_finite() || value < 0.0 || value * scale > 86_400.0 {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs_f64(value * scale))
-}
-
-/// Parses a signal name or number.
-pub fn parse_signal(text: &str) -> Result<Signal, String> {
-    let signal: Signal = text.parse()?;
-    if matches!(signal, Signal::Stop | Signal::Cont) {
-        return Err(format!("signal {text:?} does not end a process"));
-    }
-    Ok(signal)
-}
-
-/// Parses `KEY=VALUE` (the value may be empty, the key may not).
-pub fn parse_env_pair(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
-        _ => Err(format!("environment selector {text:?} is not KEY=VALUE")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn port_specs() {
-        assert_eq!(parse_port_spec("3000").unwrap().port, Port(3000));
-        assert_eq!(
-            parse_port_spec("53/UDP").unwrap().protocol,
-            Some(Protocol::Udp)
-        );
-        assert_eq!(
-            parse_port_spec("0").unwrap_err(),
-            "port \"0\" is out of range (1-65535)"
-        );
-        assert_eq!(
-            parse_port_spec("70000").unwrap_err(),
-            "port \"70000\" is out of range (1-65535)"
-        );
-        assert_eq!(
-            parse_port_spec("abc").unwrap_err(),
-            "port \"abc\" is not a number"
-        );
-        assert!(parse_port_spec("-1").is_err());
-        assert!(parse_port_spec("80/sctp").is_err());
-        assert!(parse_port_spec("99999999999999999999").is_err());
-    }
-
-    #[test]
-    fn durations_and_pairs() {
-        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
-        assert!(parse_duration("-1").is_err());
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("NaN").is_err());
-        assert_eq!(parse_env_pair("A=b=c"), Ok(("A".into(), "b=c".into())));
-        assert!(parse_env_pair("NOVALUE").is_err());
-        assert!(parse_env_pair("=x").is_err());
-        assert!(parse_pid("0").is_err());
-        assert!(parse_pid("x").is_err());
-    }
+/// `KEY=VALUE` (the value may be empty, the key may not).
+pub fn parse_env_pair(text: &str) -> Result<(String, String), InputError> {
+    text.parse::<EnvTag>().map(|tag| (tag.key, tag.value))
 }

@@ -5,13 +5,13 @@ use super::format::table;
 use super::kill::{options, render_report};
 use super::sanitize::sanitize_str;
 use super::{inspect_note, live_snapshot, to_json, CliError, Outcome, Render};
-use crate::ecluse::{
+use limier::ecluse::{
     down_selection, flush_selection, status, Attribution, Owner, Repo, SessionStatus, TeardownPlan,
     Verdict,
 };
-use crate::snapshot::{Layers, Snapshot};
-use crate::sweep::sweep_from;
-use limier_platform::Backend;
+use limier::platform::Backend;
+use limier::snapshot::{Layers, Snapshot};
+use limier::sweep::sweep_from;
 use serde::Serialize;
 
 pub fn run(command: &EcluseCommand, render: Render) -> Result<Outcome, CliError> {
@@ -50,7 +50,7 @@ pub(crate) fn open_repo(args: &RepoArgs) -> Result<Repo, CliError> {
 
 #[derive(Serialize)]
 struct StatusReport<'a> {
-    #[serde(serialize_with = "limier_platform::records::serialize_path")]
+    #[serde(serialize_with = "limier::platform::records::serialize_path")]
     repo: std::path::PathBuf,
     sessions: &'a [SessionStatus],
     skipped: &'a [String],
@@ -155,7 +155,7 @@ fn human_status(sessions: &[SessionStatus]) -> String {
 #[derive(Serialize)]
 struct TeardownReport<'a> {
     #[serde(flatten)]
-    sweep: &'a crate::sweep::SweepReport,
+    sweep: &'a limier::sweep::SweepReport,
     skipped: &'a [String],
 }
 
@@ -179,7 +179,7 @@ fn run_teardown(
                 skipped: &plan.skipped,
             })?,
             notes: Vec::new(),
-            code: report.exit_code(),
+            code: super::kill::exit_code(&report),
         });
     }
     let mut outcome = render_report(&report, render)?;

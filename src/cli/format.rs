@@ -1,7 +1,7 @@
 //! Small formatting helpers for the human views.
 
 use super::sanitize::sanitize;
-use crate::query::ChainLink;
+use limier::query::ChainLink;
 
 /// `45s`, `12m03s`, `3h12m`, `4d02h`.
 pub fn age(ms: u64) -> String {

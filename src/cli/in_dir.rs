@@ -6,15 +6,15 @@ use super::sanitize::sanitize;
 use super::{
     inspect_note, live_snapshot, terse_pids, to_json, unresolved_note, CliError, Outcome, Render,
 };
-use crate::query::{resolve_typed_dir, users_below, DirUser, RESOLVE_PATIENCE};
-use crate::snapshot::{Layers, UseKind};
+use limier::query::{resolve_typed_dir, users_below, DirUser, RESOLVE_PATIENCE};
+use limier::snapshot::{Layers, UseKind};
 use serde::Serialize;
 use std::os::unix::ffi::OsStrExt;
 
 /// `limier in --json`.
 #[derive(Debug, Serialize)]
 pub struct InReport {
-    #[serde(serialize_with = "limier_platform::records::serialize_path")]
+    #[serde(serialize_with = "limier::platform::records::serialize_path")]
     pub dir: std::path::PathBuf,
     /// Why `dir` is the typed path rather than its canonical form (its
     /// filesystem did not answer, or failed).
@@ -26,10 +26,10 @@ pub struct InReport {
 
 #[derive(Debug, Serialize)]
 pub struct InUser {
-    pub pid: limier_platform::ProcessId,
-    pub comm: limier_platform::ByteString,
+    pub pid: limier::platform::ProcessId,
+    pub comm: limier::platform::ByteString,
     pub uid: Option<u32>,
-    pub cmdline: Vec<limier_platform::ByteString>,
+    pub cmdline: Vec<limier::platform::ByteString>,
     #[serde(flatten)]
     pub uses: DirUser,
 }
@@ -40,10 +40,8 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
     let snapshot = live_snapshot(Layers::FILES)?;
     // `dir` is already canonical and checked: no second resolution.
     let users = users_below(&snapshot, &dir)?;
-    // limier's own cwd or binary in DIR is an artefact of asking.
     let users: Vec<InUser> = users
         .into_iter()
-        .filter(|user| user.pid != snapshot.self_pid)
         .filter_map(|user| {
             let process = snapshot.process(user.pid)?;
             Some(InUser {
@@ -99,7 +97,7 @@ fn human(report: &InReport) -> String {
     for user in &report.users {
         let name = user
             .uid
-            .and_then(limier_platform::user_name)
+            .and_then(limier::platform::user_name)
             .or_else(|| user.uid.map(|u| u.to_string()))
             .unwrap_or_else(|| "?".into());
         for path_use in &user.uses.uses {

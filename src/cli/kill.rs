@@ -4,9 +4,9 @@ use super::args::{KillArgs, SweepArgs};
 use super::format::table;
 use super::sanitize::{sanitize, sanitize_str};
 use super::{terse_pids, to_json, unresolved_note, CliError, Outcome, Render};
-use crate::query::{resolve_typed_dir, RESOLVE_PATIENCE};
-use crate::sweep::{sweep, Fate, Selection, Selector, SpareReason, SweepOptions, SweepReport};
-use limier_platform::{Backend, ProcessId};
+use limier::platform::{Backend, ProcessId};
+use limier::query::{resolve_typed_dir, RESOLVE_PATIENCE};
+use limier::sweep::{sweep, Fate, Selection, Selector, SweepOptions, SweepReport};
 
 pub fn run(args: &KillArgs, render: Render) -> Result<Outcome, CliError> {
     let mut selectors = Vec::new();
@@ -22,7 +22,7 @@ pub fn run(args: &KillArgs, render: Render) -> Result<Outcome, CliError> {
     for dir in &args.dir {
         let typed = resolve_typed_dir(dir, RESOLVE_PATIENCE)?;
         notes.extend(unresolved_note(dir, &typed));
-        selectors.push(Selector::Dir(typed.path));
+        selectors.push(Selector::Dir(typed));
     }
     selectors.extend(args.env.iter().map(|(key, value)| Selector::Env {
         key: key.clone(),
@@ -77,25 +77,19 @@ pub(crate) fn render_report(report: &SweepReport, render: Render) -> Result<Outc
     Ok(Outcome {
         stdout,
         notes: Vec::new(),
-        code: report.exit_code(),
+        code: exit_code(report),
     })
 }
 
-/// A fate in words.
-pub(crate) fn fate_text(fate: &Fate, report: &SweepReport) -> String {
-    match fate {
-        Fate::WouldSignal => format!("would get {}", report.signal),
-        Fate::Exited => format!("exited after {}", report.signal),
-        Fate::Killed => format!("killed after {}ms grace", report.grace_ms),
-        Fate::AlreadyGone => "already gone".into(),
-        Fate::Zombie { parent } => format!("zombie (parent {parent} has not reaped it)"),
-        Fate::Spared { why } => match why {
-            SpareReason::Protected(reason) => format!("spared: {reason}"),
-            SpareReason::IdentityChanged => "spared: pid was reused by another process".into(),
-            SpareReason::PermissionDenied => "spared: permission denied".into(),
-            SpareReason::Excluded(reason) => format!("spared: {reason}"),
-        },
-        Fate::Survived { detail } => format!("SURVIVED: {detail}"),
+/// 0 all gone, 1 nothing matched, 3 survivors (or spared for a reason
+/// other than protection).
+pub(crate) fn exit_code(report: &SweepReport) -> i32 {
+    if report.processes.is_empty() {
+        super::EXIT_NOTHING
+    } else if report.survivor_count() > 0 {
+        super::EXIT_SURVIVORS
+    } else {
+        super::EXIT_FOUND
     }
 }
 
@@ -117,9 +111,9 @@ fn human(report: &SweepReport) -> String {
             match process.unreaped_by {
                 Some(parent) => format!(
                     "{}; zombie (parent {parent} has not reaped it)",
-                    fate_text(&process.fate, report)
+                    report.fate_text(&process.fate)
                 ),
-                None => fate_text(&process.fate, report),
+                None => report.fate_text(&process.fate),
             },
         ]);
     }

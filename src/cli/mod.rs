@@ -64,7 +64,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         Ok(cli) => cli,
         Err(err) => return report_clap_error(err),
     };
-    if let Err(message) = crate::snapshot::FdSource::from_env() {
+    if let Err(message) = limier::snapshot::FdSource::from_env() {
         eprintln!("limier: {message}");
         return EXIT_ERROR;
     }
@@ -201,7 +201,7 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, CliError
 
 /// The stderr note for a snapshot with unreadable processes.
 pub(crate) fn inspect_note(count: usize) -> Option<String> {
-    let advice = if limier_platform::is_superuser() {
+    let advice = if limier::platform::is_superuser() {
         "the kernel refused even root (not dumpable, or a security module)"
     } else {
         "run as root for a complete answer"
@@ -216,9 +216,16 @@ pub(crate) fn inspect_note(count: usize) -> Option<String> {
 /// The stderr note for a typed directory that could not be resolved.
 pub(crate) fn unresolved_note(
     typed: &std::path::Path,
-    dir: &crate::query::TypedDir,
+    dir: &limier::query::TypedDir,
 ) -> Option<String> {
     let why = dir.unresolved.as_ref()?;
+    if why == limier::query::DELETED {
+        return Some(format!(
+            "{} {why}: {}",
+            sanitize::sanitize(typed.as_os_str().as_encoded_bytes()),
+            sanitize::sanitize(dir.path.as_os_str().as_encoded_bytes()),
+        ));
+    }
     Some(format!(
         "{} {why}; matched as {}, symlinks not followed",
         sanitize::sanitize(typed.as_os_str().as_encoded_bytes()),
@@ -228,17 +235,17 @@ pub(crate) fn unresolved_note(
 
 /// Captures a live snapshot with the given layers.
 pub(crate) fn live_snapshot(
-    layers: crate::snapshot::Layers,
-) -> Result<crate::snapshot::Snapshot, CliError> {
-    let backend = limier_platform::Backend::new()?;
-    Ok(crate::snapshot::capture(
+    layers: limier::snapshot::Layers,
+) -> Result<limier::snapshot::Snapshot, CliError> {
+    let backend = limier::platform::Backend::new()?;
+    Ok(limier::snapshot::capture(
         &backend,
-        crate::snapshot::CaptureOptions::new(layers),
+        limier::snapshot::CaptureOptions::new(layers),
     )?)
 }
 
 /// Terse output: distinct pids, sorted, one per line.
-pub(crate) fn terse_pids(pids: impl IntoIterator<Item = limier_platform::ProcessId>) -> String {
+pub(crate) fn terse_pids(pids: impl IntoIterator<Item = limier::platform::ProcessId>) -> String {
     let mut pids: Vec<u32> = pids.into_iter().map(|p| p.0).collect();
     pids.sort_unstable();
     pids.dedup();

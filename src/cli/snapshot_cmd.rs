@@ -3,7 +3,7 @@
 use super::args::SnapshotArgs;
 use super::format::table;
 use super::{inspect_note, live_snapshot, terse_pids, to_json, CliError, Outcome, Render};
-use crate::snapshot::Layers;
+use limier::snapshot::Layers;
 
 pub fn run(args: &SnapshotArgs, render: Render) -> Result<Outcome, CliError> {
     let layers = Layers {

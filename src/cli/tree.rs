@@ -4,9 +4,9 @@ use super::args::TreeArgs;
 use super::sanitize::sanitize;
 use super::style::{paint, DIM, YELLOW};
 use super::{inspect_note, live_snapshot, terse_pids, to_json, CliError, Outcome, Render};
-use crate::query::Markers;
-use crate::snapshot::{Layers, Snapshot};
-use limier_platform::{FdTarget, ProcessId, Protocol, SocketState};
+use limier::platform::{FdTarget, ProcessId, Protocol, SocketState};
+use limier::query::Markers;
+use limier::snapshot::{Layers, Snapshot};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::os::unix::ffi::OsStrExt;
@@ -15,9 +15,9 @@ use std::os::unix::ffi::OsStrExt;
 #[derive(Debug, Serialize)]
 pub struct TreeNode {
     pub pid: ProcessId,
-    pub comm: limier_platform::ByteString,
-    pub cmdline: Vec<limier_platform::ByteString>,
-    #[serde(serialize_with = "limier_platform::records::serialize_opt_path")]
+    pub comm: limier::platform::ByteString,
+    pub cmdline: Vec<limier::platform::ByteString>,
+    #[serde(serialize_with = "limier::platform::records::serialize_opt_path")]
     pub cwd: Option<std::path::PathBuf>,
     pub pgid: ProcessId,
     pub sid: ProcessId,
@@ -134,7 +134,7 @@ fn build(
         markers: Markers {
             session_leader: record.pid == record.sid,
             group_leader: record.pid == record.pgid,
-            orphaned: crate::query::is_orphaned(snapshot, pid),
+            orphaned: limier::query::is_orphaned(snapshot, pid),
             kernel_thread: record.kernel_thread,
         },
         children,

@@ -1,14 +1,15 @@
 //! `limier who`: who holds a port, and why.
 
-use super::args::{PortSpec, WhoArgs};
+use super::args::WhoArgs;
 use super::format::{age, chain};
 use super::sanitize::sanitize;
 use super::style::{paint, BOLD, DIM, YELLOW};
 use super::{inspect_note, terse_pids, to_json, CliError, Outcome, Render};
-use crate::ecluse::{Attribution, EcluseError, Owner, PortAssignment, PortMap, Repo};
-use crate::query::{dossier, holders, Dossier};
-use crate::snapshot::{capture, CaptureOptions, Layers, Snapshot};
-use limier_platform::{ProcessId, SocketRecord};
+use limier::ecluse::{Attribution, EcluseError, Owner, PortAssignment, PortMap, Repo};
+use limier::input::PortSpec;
+use limier::platform::{ProcessId, SocketRecord};
+use limier::query::{dossier, holders, Dossier};
+use limier::snapshot::{capture, CaptureOptions, Layers, Snapshot};
 use serde::Serialize;
 use std::os::unix::ffi::OsStrExt;
 
@@ -22,7 +23,7 @@ pub struct WhoReport {
     /// Inside an ecluse repo: the repo root.
     #[serde(
         skip_serializing_if = "Option::is_none",
-        serialize_with = "limier_platform::records::serialize_opt_path"
+        serialize_with = "limier::platform::records::serialize_opt_path"
     )]
     pub ecluse_repo: Option<std::path::PathBuf>,
     /// Ports held by a session other than the one their slot belongs to.
@@ -34,7 +35,7 @@ pub struct PortReport {
     /// The port as asked, e.g. `3000` or `3000/tcp`.
     pub query: String,
     pub port: u16,
-    pub protocol: Option<limier_platform::Protocol>,
+    pub protocol: Option<limier::platform::Protocol>,
     pub sockets: Vec<SocketReport>,
     /// Inside an ecluse repo: which slot and service the port belongs to by the formula.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -67,7 +68,7 @@ pub fn run(args: &WhoArgs, render: Render) -> Result<Outcome, CliError> {
     } else {
         Layers::PORTS
     };
-    let backend = limier_platform::Backend::new()?;
+    let backend = limier::platform::Backend::new()?;
     let mut snapshot = capture(&backend, CaptureOptions::new(layers))?;
     let reported = reported_pids(&snapshot, args)?;
     snapshot.load_details(&backend, &reported, true);
@@ -142,8 +143,8 @@ fn find_repo(args: &WhoArgs, notes: &mut Vec<String>) -> Result<Option<Repo>, Cl
     };
     // The cwd may be on a dead mount: looking for .ecluse.toml there must
     // not hang a question about a port.
-    let patience = crate::query::RESOLVE_PATIENCE;
-    match crate::patience::within(patience, move || Repo::discover(&cwd, timeout)) {
+    let patience = limier::query::RESOLVE_PATIENCE;
+    match limier::patience::within(patience, move || Repo::discover(&cwd, timeout)) {
         Some(Ok(repo)) => Ok(Some(repo)),
         Some(Err(EcluseError::NotARepo(_))) => Ok(None),
         Some(Err(err)) => {
@@ -258,7 +259,7 @@ pub fn build(
 }
 
 /// Why a socket shows no holder.
-fn no_holder_reason(socket: &limier_platform::SocketRecord, not_inspectable: usize) -> String {
+fn no_holder_reason(socket: &limier::platform::SocketRecord, not_inspectable: usize) -> String {
     if socket.inode.0 == 0 {
         // TIME_WAIT and orphaned closing sockets belong to no file.
         return format!(
@@ -266,8 +267,8 @@ fn no_holder_reason(socket: &limier_platform::SocketRecord, not_inspectable: usi
             socket.state
         );
     }
-    if !limier_platform::is_superuser() {
-        let owner = limier_platform::user_name(socket.uid).map_or_else(
+    if !limier::platform::is_superuser() {
+        let owner = limier::platform::user_name(socket.uid).map_or_else(
             || format!("uid {}", socket.uid),
             |name| format!("{name}, uid {}", socket.uid),
         );
@@ -314,8 +315,8 @@ fn human(report: &WhoReport, color: bool) -> String {
                 for a in assignments {
                     let session = a.session.as_deref().unwrap_or("no session");
                     let kind = match a.kind {
-                        crate::ecluse::PortKind::Base => "base",
-                        crate::ecluse::PortKind::Extra => "extra",
+                        limier::ecluse::PortKind::Base => "base",
+                        limier::ecluse::PortKind::Extra => "extra",
                     };
                     out.push_str(&format!(
                         "  ecluse  slot {} service {} ({kind} port), slot held by {}\n",
@@ -361,8 +362,8 @@ fn human(report: &WhoReport, color: bool) -> String {
 }
 
 /// A state worth a word in the dossier: anything but running or sleeping.
-fn unusual_state(state: limier_platform::ProcessState) -> Option<&'static str> {
-    use limier_platform::ProcessState as S;
+fn unusual_state(state: limier::platform::ProcessState) -> Option<&'static str> {
+    use limier::platform::ProcessState as S;
     match state {
         S::Running | S::Sleeping | S::Idle | S::Other => None,
         S::DiskSleep => Some("[uninterruptible sleep (D)]"),
@@ -416,7 +417,7 @@ pub(crate) fn dossier_lines(d: &Dossier, fd: Option<u32>, color: bool) -> String
     };
     out.push_str(&format!("    chain  {chain_text}\n"));
     if !d.inspectable {
-        let why = if limier_platform::is_superuser() {
+        let why = if limier::platform::is_superuser() {
             "the kernel refused even root"
         } else {
             "another user's process"

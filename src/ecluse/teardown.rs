@@ -1,7 +1,7 @@
 //! Turning a session, or a whole repo, into a sweep selection.
 
 use super::{Attribution, EcluseError, Owner, PortMap, Repo};
-use crate::query::{descendants, PortQuery};
+use crate::query::{descendants, PortQuery, TypedDir};
 use crate::snapshot::Snapshot;
 use crate::sweep::{Selection, Selector};
 use limier_platform::Port;
@@ -30,7 +30,7 @@ pub fn down_selection(
         .ok_or_else(|| EcluseError::NoSuchSession(slug.to_owned()))?;
     // The tag is matched through the attribution (scoped to this repo), not
     // as a global environment selector: another repo may run the same slug.
-    let mut selection = Selection::new(vec![Selector::Dir(view.worktree.clone())]);
+    let mut selection = Selection::new(vec![Selector::Dir(TypedDir::as_given(&view.worktree))]);
     let mut skipped = attribution.skipped.clone();
     for pid in attribution.pids() {
         let Some(process) = snapshot.process(pid) else {
@@ -75,7 +75,7 @@ pub fn flush_selection(
     attribution: &Attribution,
 ) -> TeardownPlan {
     let worktrees = repo.worktree_root();
-    let mut selection = Selection::new(vec![Selector::Dir(worktrees.clone())]);
+    let mut selection = Selection::new(vec![Selector::Dir(TypedDir::as_given(&worktrees))]);
     let mut skipped = attribution.skipped.clone();
     for pid in attribution.pids() {
         let Some(process) = snapshot.process(pid) else {

@@ -67,7 +67,7 @@ pub fn ancestry(snapshot: &Snapshot, pid: ProcessId) -> Result<Vec<ChainLink>, Q
 }
 
 /// Whether `pid` looks reparented (see [`Markers::orphaned`]).
-pub(crate) fn is_orphaned(snapshot: &Snapshot, pid: ProcessId) -> bool {
+pub fn is_orphaned(snapshot: &Snapshot, pid: ProcessId) -> bool {
     let Some(process) = snapshot.process(pid) else {
         return false;
     };

@@ -25,11 +25,21 @@ pub struct PortQuery {
 }
 
 impl PortQuery {
+    /// TCP listeners and bound UDP sockets on `port`.
     pub fn new(port: u16) -> Self {
         PortQuery {
             port: Port(port),
             protocol: None,
             states: StateFilter::Listening,
+        }
+    }
+
+    /// TCP `LISTEN` sockets on `port`, IPv4 and IPv6 (what "is a server up
+    /// on this port" means).
+    pub fn tcp_listeners(port: u16) -> Self {
+        PortQuery {
+            protocol: Some(Protocol::Tcp),
+            ..PortQuery::new(port)
         }
     }
 
@@ -69,6 +79,18 @@ impl PortHolding {
         pids.dedup();
         pids
     }
+}
+
+/// Distinct holder pids of every holding, sorted: a process holding the
+/// port through an IPv4 and an IPv6 socket is named once.
+pub fn holder_pids(holdings: &[PortHolding]) -> Vec<ProcessId> {
+    let mut pids: Vec<ProcessId> = holdings
+        .iter()
+        .flat_map(|h| h.holders.iter().map(|holder| holder.pid))
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    pids
 }
 
 /// Every socket matching `query`, TCP before UDP, with its holders.

@@ -13,13 +13,13 @@ mod holders;
 mod typed_dir;
 mod users;
 
-pub(crate) use ancestry::is_orphaned;
+pub use ancestry::is_orphaned;
 pub use ancestry::{ancestry, ChainLink, Markers};
 pub use dossier::{dossier, Dossier};
 pub use env::with_env;
 pub use family::{descendants, is_descendant};
-pub use holders::{holders, PortHolding, PortQuery, StateFilter};
-pub use typed_dir::{resolve_typed_dir, TypedDir, RESOLVE_PATIENCE};
+pub use holders::{holder_pids, holders, Holder, PortHolding, PortQuery, StateFilter};
+pub use typed_dir::{resolve_typed_dir, TypedDir, DELETED, RESOLVE_PATIENCE};
 pub use users::{normalize, users_below, users_of, DirUser};
 
 use limier_platform::ProcessId;

@@ -22,22 +22,54 @@ pub struct TypedDir {
     pub unresolved: Option<String>,
 }
 
+impl TypedDir {
+    /// A directory already resolved by whoever wrote it down (a worktree
+    /// path in ecluse's state, a path from a snapshot), matched as given:
+    /// made absolute and normalised lexically, nothing read.
+    pub fn as_given(path: &Path) -> TypedDir {
+        TypedDir {
+            path: normalize(path),
+            unresolved: None,
+        }
+    }
+}
+
 /// Resolves `dir` on a helper thread, waiting at most `patience`.
 ///
-/// A path that does not exist, is not a directory or may not be searched is
-/// an error. The root of a dead mount resolves at once (see
+/// A path that is not a directory or may not be searched is an error, as is
+/// one whose parent does not exist either. A directory that no longer
+/// exists below one that does (a deleted worktree) is matched by the path it
+/// had — a process whose cwd was deleted still reports it — with its parent
+/// resolved. The root of a dead mount resolves at once (see
 /// [`limier_platform::resolve_dir`]); a path inside one blocks in the
 /// kernel, or fails with the filesystem's own error, and is then taken as
 /// typed — the question "who holds this dead mount" is the one asked most
 /// when it is dead (see [`crate::patience::within`]).
+///
+/// ```no_run
+/// use limier::query::{resolve_typed_dir, RESOLVE_PATIENCE};
+/// let typed = resolve_typed_dir(std::path::Path::new("."), RESOLVE_PATIENCE)?;
+/// println!("{} ({:?})", typed.path.display(), typed.unresolved);
+/// # Ok::<(), limier::Error>(())
+/// ```
 pub fn resolve_typed_dir(dir: &Path, patience: Duration) -> Result<TypedDir, QueryError> {
-    let owned = dir.to_owned();
-    let answer = crate::patience::within(patience, move || limier_platform::resolve_dir(&owned));
+    // Resolved as typed (`a/..` through a symlink `a` is not `.`); made
+    // absolute only so that a deleted directory has a parent to resolve.
+    let owned = std::env::current_dir()
+        .map(|cwd| cwd.join(dir))
+        .unwrap_or_else(|_| dir.to_owned());
+    let answer = crate::patience::within(patience, move || resolve_or_former(&owned));
     let unresolved = match answer {
-        Some(Ok(path)) => {
+        Some(Ok(Resolved::Present(path))) => {
             return Ok(TypedDir {
                 path,
                 unresolved: None,
+            })
+        }
+        Some(Ok(Resolved::Former(path))) => {
+            return Ok(TypedDir {
+                path,
+                unresolved: Some(DELETED.to_owned()),
             })
         }
         Some(Err(err)) => match err.kind() {
@@ -66,6 +98,33 @@ pub fn resolve_typed_dir(dir: &Path, patience: Duration) -> Result<TypedDir, Que
     })
 }
 
+/// What [`TypedDir::unresolved`] says of a directory that no longer exists.
+pub const DELETED: &str = "does not exist (deleted?); matched by the path it had";
+
+/// A directory found, or the path a deleted one had.
+enum Resolved {
+    Present(PathBuf),
+    Former(PathBuf),
+}
+
+/// Resolves `dir`; when it is missing but its parent is a directory, the
+/// parent's resolved path joined with the missing name.
+fn resolve_or_former(dir: &Path) -> std::io::Result<Resolved> {
+    match limier_platform::resolve_dir(dir) {
+        Ok(path) => Ok(Resolved::Present(path)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+                return Err(err);
+            };
+            match limier_platform::resolve_dir(parent) {
+                Ok(parent) => Ok(Resolved::Former(parent.join(name))),
+                Err(_) => Err(err),
+            }
+        }
+        Err(err) => Err(err),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,9 +142,18 @@ mod tests {
             Err(QueryError::NotADirectory(_))
         ));
         assert!(matches!(
-            resolve_typed_dir(&dir.join("missing"), RESOLVE_PATIENCE),
+            resolve_typed_dir(&dir.join("missing/below"), RESOLVE_PATIENCE),
             Err(QueryError::NoSuchDirectory(_))
         ));
+        // A deleted directory below one that exists: its former path, the
+        // parent resolved through a symlink.
+        std::os::unix::fs::symlink(&dir, dir.join("link")).unwrap();
+        let former = resolve_typed_dir(&dir.join("link/gone"), RESOLVE_PATIENCE).unwrap();
+        assert_eq!(
+            former.path,
+            std::fs::canonicalize(&dir).unwrap().join("gone")
+        );
+        assert_eq!(former.unresolved.as_deref(), Some(DELETED));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -17,10 +17,12 @@ pub struct DirUser {
 /// Processes whose cwd, root, exe, an open fd or a mapped file lies at or
 /// below `dir`, with the kind of each use.
 ///
-/// `dir` is canonicalised first (it must exist and be a directory; see
-/// [`resolve_typed_dir`](super::resolve_typed_dir) for a filesystem that
-/// does not answer); the answer comes from the snapshot's path index, never
-/// from a filesystem walk.
+/// `dir` is resolved first with
+/// [`resolve_typed_dir`](super::resolve_typed_dir) (symlinks followed; a
+/// deleted directory matched by the path it had; a filesystem that does not
+/// answer matched as typed); the answer comes from the snapshot's path
+/// index, never from a filesystem walk. The process that took the snapshot
+/// is left out.
 /// A cwd deleted by the kernel still matches by its old path and is marked.
 ///
 /// ```no_run
@@ -38,15 +40,26 @@ pub fn users_of(snapshot: &Snapshot, dir: &Path) -> Result<Vec<DirUser>, QueryEr
     users_below(snapshot, &typed.path)
 }
 
-/// Like [`users_of`] for a path that may no longer exist (a deleted
-/// worktree): `path` is only made absolute and normalised lexically.
+/// Like [`users_of`] for a path already resolved (or no longer there: a
+/// deleted worktree): `path` is only made absolute and normalised lexically.
+///
+/// The process that took the snapshot is left out: its cwd or binary in the
+/// directory is an artefact of asking.
 pub fn users_below(snapshot: &Snapshot, path: &Path) -> Result<Vec<DirUser>, QueryError> {
-    if !snapshot.layers.file_fds() {
+    if !snapshot.layers.fds {
         return Err(QueryError::LayerMissing("fds"));
+    }
+    if !snapshot.layers.file_fds() {
+        return Err(QueryError::LayerMissing(
+            "file fds (it kept socket fds only, as Layers::PORTS does)",
+        ));
     }
     let path = normalize(path);
     let mut by_pid: BTreeMap<ProcessId, Vec<PathUse>> = BTreeMap::new();
     for path_use in snapshot.path_uses_below(&path) {
+        if path_use.pid == snapshot.self_pid {
+            continue;
+        }
         by_pid.entry(path_use.pid).or_default().push(path_use);
     }
     Ok(by_pid

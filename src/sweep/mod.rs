@@ -34,11 +34,10 @@ pub use execute::{execute, sweep, sweep_from};
 pub use plan::{plan, Plan, Target};
 pub use report::{Fate, SpareReason, SweepReport, SweptProcess};
 
-use crate::query::PortQuery;
+use crate::query::{PortQuery, TypedDir};
 use crate::snapshot::Layers;
 use limier_platform::{Identity, ProcessId, Signal};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// One way of selecting processes; a selection is the union of its selectors.
@@ -47,6 +46,13 @@ pub enum Selector {
     /// The process and all its current descendants. Pid 1 is refused
     /// ([`SweepError::SelectsEverything`]).
     Pid(ProcessId),
+    /// A process's whole tree: the process, the process group and the
+    /// session it leads (members that outlived their parent and were
+    /// reparented to init stay in both), and every descendant of each. The
+    /// group and session are taken even when their leader is gone: the
+    /// kernel never reuses a pid that still names a group or session.
+    /// Pid 1 is refused ([`SweepError::SelectsEverything`]).
+    Tree(ProcessId),
     /// Every member of a process group.
     Pgid(ProcessId),
     /// Every member of a session.
@@ -55,9 +61,13 @@ pub enum Selector {
     /// protected holder (pid 1 under socket activation, limier's ancestors),
     /// which is spared alone.
     Port(PortQuery),
-    /// Every process using a directory tree (`limier in`); the path may be
-    /// deleted. `/` is refused ([`SweepError::SelectsEverything`]).
-    Dir(PathBuf),
+    /// Every process using a directory tree (`limier in`): cwd, root, exe,
+    /// open files, mappings. Resolve what a user typed with
+    /// [`resolve_typed_dir`](crate::query::resolve_typed_dir) (symlinks,
+    /// a deleted directory's former path, a dead mount);
+    /// [`TypedDir::as_given`] takes a path already resolved. `/` is refused
+    /// ([`SweepError::SelectsEverything`]).
+    Dir(TypedDir),
     /// Every process whose environment holds `key=value`.
     Env { key: String, value: String },
     /// Exactly one process incarnation (no descendants), with the reason it
@@ -70,13 +80,14 @@ impl Selector {
     pub fn label(&self) -> String {
         match self {
             Selector::Pid(pid) => format!("pid {pid}"),
+            Selector::Tree(pid) => format!("tree of {pid}"),
             Selector::Pgid(pgid) => format!("pgid {pgid}"),
             Selector::Sid(sid) => format!("sid {sid}"),
             Selector::Port(query) => match query.protocol {
                 Some(protocol) => format!("port {}/{}", query.port, protocol),
                 None => format!("port {}", query.port),
             },
-            Selector::Dir(dir) => format!("dir {}", dir.display()),
+            Selector::Dir(dir) => format!("dir {}", dir.path.display()),
             Selector::Env { key, value } => format!("env {key}={value}"),
             Selector::Process { reason, .. } => reason.clone(),
         }
@@ -84,9 +95,11 @@ impl Selector {
 
     fn layers(&self) -> Layers {
         match self {
-            Selector::Pid(_) | Selector::Pgid(_) | Selector::Sid(_) | Selector::Process { .. } => {
-                Layers::PROCESSES
-            }
+            Selector::Pid(_)
+            | Selector::Tree(_)
+            | Selector::Pgid(_)
+            | Selector::Sid(_)
+            | Selector::Process { .. } => Layers::PROCESSES,
             Selector::Port(_) => Layers::PORTS,
             Selector::Dir(_) => Layers::FILES,
             // The tag is read from the environment; details name the processes.

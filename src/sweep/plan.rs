@@ -56,8 +56,8 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
     for selector in &selection.selectors {
         let label = selector.label();
         let everything = match selector {
-            Selector::Pid(pid) => *pid == INIT,
-            Selector::Dir(dir) => crate::query::normalize(dir).parent().is_none(),
+            Selector::Pid(pid) | Selector::Tree(pid) => *pid == INIT,
+            Selector::Dir(dir) => dir.path.parent().is_none(),
             _ => false,
         };
         if everything {
@@ -69,6 +69,25 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
                     add(*pid, label.clone());
                     for child in descendants(snapshot, *pid) {
                         add(child, format!("descendant of {pid}"));
+                    }
+                }
+            }
+            Selector::Tree(pid) => {
+                let mut roots: Vec<ProcessId> = Vec::new();
+                if snapshot.process(*pid).is_some() {
+                    roots.push(*pid);
+                }
+                roots.extend_from_slice(snapshot.group_members(*pid));
+                roots.extend_from_slice(snapshot.session_members(*pid));
+                for root in roots {
+                    let why = if root == *pid {
+                        label.clone()
+                    } else {
+                        format!("group or session of {pid}")
+                    };
+                    add(root, why);
+                    for child in descendants(snapshot, root) {
+                        add(child, format!("descendant of {root}"));
                     }
                 }
             }
@@ -100,7 +119,7 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
                 }
             }
             Selector::Dir(dir) => {
-                for user in users_below(snapshot, dir)? {
+                for user in users_below(snapshot, &dir.path)? {
                     add(user.pid, label.clone());
                 }
             }

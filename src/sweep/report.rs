@@ -18,8 +18,20 @@ pub enum SpareReason {
 }
 
 impl SpareReason {
+    /// Whether the process was spared because it must never be signalled
+    /// (not a failure of the sweep).
     pub fn is_protection(&self) -> bool {
         matches!(self, SpareReason::Protected(_))
+    }
+}
+
+impl std::fmt::Display for SpareReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SpareReason::Protected(reason) | SpareReason::Excluded(reason) => f.write_str(reason),
+            SpareReason::IdentityChanged => f.write_str("pid was reused by another process"),
+            SpareReason::PermissionDenied => f.write_str("permission denied"),
+        }
     }
 }
 
@@ -41,6 +53,22 @@ pub enum Fate {
     Spared { why: SpareReason },
     /// Still alive after SIGKILL (uninterruptible sleep, or a signal error).
     Survived { detail: String },
+}
+
+/// The fate in words, without the sweep's signal or grace (see
+/// [`SweepReport::fate_text`] for those).
+impl std::fmt::Display for Fate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fate::WouldSignal => f.write_str("would be signalled"),
+            Fate::Exited => f.write_str("exited after the first signal"),
+            Fate::Killed => f.write_str("killed after the grace period"),
+            Fate::AlreadyGone => f.write_str("already gone"),
+            Fate::Zombie { parent } => write!(f, "zombie (parent {parent} has not reaped it)"),
+            Fate::Spared { why } => write!(f, "spared: {why}"),
+            Fate::Survived { detail } => write!(f, "SURVIVED: {detail}"),
+        }
+    }
 }
 
 /// One line of the report.
@@ -104,18 +132,18 @@ impl SweepReport {
             .count()
     }
 
-    /// The CLI's exit code: 0 all gone, 1 nothing matched, 3 survivors.
-    pub fn exit_code(&self) -> i32 {
-        if self.processes.is_empty() {
-            1
-        } else if self.survivor_count() > 0 {
-            3
-        } else {
-            0
-        }
-    }
-
     pub fn count(&self, predicate: impl Fn(&Fate) -> bool) -> usize {
         self.processes.iter().filter(|p| predicate(&p.fate)).count()
+    }
+
+    /// A fate in words, naming this sweep's signal and grace:
+    /// "would get SIGTERM", "exited after SIGTERM", "killed after 2000ms grace".
+    pub fn fate_text(&self, fate: &Fate) -> String {
+        match fate {
+            Fate::WouldSignal => format!("would get {}", self.signal),
+            Fate::Exited => format!("exited after {}", self.signal),
+            Fate::Killed => format!("killed after {}ms grace", self.grace_ms),
+            other => other.to_string(),
+        }
     }
 }

@@ -1,0 +1,235 @@
+//! One call per question, in plain pids: what ecluse asks `lsof`, `pgrep`,
+//! `ps` and `kill` today. Each call captures only the layers its question
+//! needs; for several questions of one moment, capture a
+//! [`Snapshot`](crate::snapshot::Snapshot) and use [`crate::query`].
+
+use crate::query::{holder_pids, holders, resolve_typed_dir, users_below, PortQuery};
+use crate::query::{is_descendant as descends, RESOLVE_PATIENCE};
+use crate::snapshot::{capture, CaptureOptions, Layers, Snapshot};
+use crate::sweep::{sweep, Selection, Selector, SweepOptions, SweepReport};
+use crate::Error;
+use limier_platform::{Backend, ProcessId};
+use serde::Serialize;
+use std::path::Path;
+use std::time::Duration;
+
+/// Every process holding a TCP `LISTEN` socket on `port`, IPv4 and IPv6,
+/// sorted and without repeats (`lsof -t -iTCP:PORT -sTCP:LISTEN`).
+///
+/// A listener whose holder cannot be seen (another user's process, when not
+/// root) is not named; [`port_owner`] tells that case apart.
+///
+/// ```no_run
+/// let pids: Vec<u32> = limier::listeners(3000)?;
+/// println!("port 3000 is held by {pids:?}");
+/// # Ok::<(), limier::Error>(())
+/// ```
+pub fn listeners(port: u16) -> Result<Vec<u32>, Error> {
+    let snapshot = capture_layers(Layers::PORTS)?;
+    let holdings = holders(&snapshot, PortQuery::tcp_listeners(port))?;
+    Ok(plain(holder_pids(&holdings)))
+}
+
+/// Every process using `dir` or anything below it, at any depth: cwd, root,
+/// exe, open files and mapped files (`lsof +D DIR`, without walking the
+/// filesystem). The calling process is left out. A symlinked `dir` is
+/// resolved; a deleted directory (a removed worktree) is matched by the path
+/// it had, so processes whose cwd was deleted under them are found.
+///
+/// ```no_run
+/// for pid in limier::dir_users(std::path::Path::new("/repo/.ecluse/worktrees/feat-b"))? {
+///     println!("{pid} uses the worktree");
+/// }
+/// # Ok::<(), limier::Error>(())
+/// ```
+pub fn dir_users(dir: &Path) -> Result<Vec<u32>, Error> {
+    let typed = resolve_typed_dir(dir, RESOLVE_PATIENCE)?;
+    let snapshot = capture_layers(Layers::FILES)?;
+    let users = users_below(&snapshot, &typed.path)?;
+    Ok(users.into_iter().map(|user| user.pid.0).collect())
+}
+
+/// Whether `pid` descends from `ancestor`, at any depth (`pgrep -P`
+/// recursively). A process is not its own descendant; a pid that does not
+/// exist descends from nothing.
+///
+/// ```no_run
+/// let mine = limier::is_descendant(std::process::id(), 4242)?;
+/// # Ok::<(), limier::Error>(())
+/// ```
+pub fn is_descendant(ancestor: u32, pid: u32) -> Result<bool, Error> {
+    let snapshot = capture_layers(Layers::PROCESSES)?;
+    Ok(descends(&snapshot, ProcessId(ancestor), ProcessId(pid)))
+}
+
+/// Ends `pid`'s whole tree: the process, its descendants, and the process
+/// group and session it leads (members reparented to init after their parent
+/// died stay in both), with the race-resistant sweep — freeze, SIGTERM, wait
+/// up to `grace`, SIGKILL, verify — that never signals a recycled pid, pid 1,
+/// a kernel thread, the caller or its ancestors (`kill -TERM -- -PGID`, a
+/// poll loop of `kill -0`, then `kill -KILL`).
+///
+/// The report says what became of each process; `pid` 1 is refused.
+///
+/// ```no_run
+/// let report = limier::kill_tree(4242, std::time::Duration::from_secs(2))?;
+/// for process in &report.processes {
+///     println!("{} {}: {}", process.pid, process.name, report.fate_text(&process.fate));
+/// }
+/// # Ok::<(), limier::Error>(())
+/// ```
+pub fn kill_tree(pid: u32, grace: Duration) -> Result<SweepReport, Error> {
+    let backend = Backend::new()?;
+    let selection = Selection::new(vec![Selector::Tree(ProcessId(pid))]);
+    let options = SweepOptions {
+        grace,
+        ..SweepOptions::default()
+    };
+    Ok(sweep(&backend, &selection, &options)?)
+}
+
+/// Who listens on a service's port, judged against the pid that should.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum PortOwner {
+    /// A listener is the expected process or one of its descendants.
+    Up {
+        /// That listener (the expected pid itself when it listens).
+        listener: u32,
+    },
+    /// Nothing listens on the port.
+    Down,
+    /// Something else listens. `None`: a socket listens but its holder
+    /// cannot be seen (another user's process, when not root).
+    WrongOwner {
+        /// The first listener that is neither the expected process nor a
+        /// descendant of it, when it can be seen.
+        listener: Option<u32>,
+    },
+}
+
+impl std::fmt::Display for PortOwner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PortOwner::Up { listener } => write!(f, "up (pid {listener})"),
+            PortOwner::Down => f.write_str("down"),
+            PortOwner::WrongOwner {
+                listener: Some(pid),
+            } => write!(f, "wrong owner (pid {pid})"),
+            PortOwner::WrongOwner { listener: None } => {
+                f.write_str("wrong owner (a process that cannot be seen)")
+            }
+        }
+    }
+}
+
+/// Whether the TCP listener on `port` is `expected` or one of its
+/// descendants — the check that tells a healthy service from an orphan of
+/// another session holding its port.
+///
+/// ```no_run
+/// use limier::PortOwner;
+/// match limier::port_owner(4242, 3000)? {
+///     PortOwner::Up { listener } => println!("healthy, served by {listener}"),
+///     PortOwner::Down => println!("down"),
+///     PortOwner::WrongOwner { listener } => println!("port taken by {listener:?}"),
+/// }
+/// # Ok::<(), limier::Error>(())
+/// ```
+pub fn port_owner(expected: u32, port: u16) -> Result<PortOwner, Error> {
+    let snapshot = capture_layers(Layers::PORTS)?;
+    let holdings = holders(&snapshot, PortQuery::tcp_listeners(port))?;
+    Ok(judge_owner(
+        &snapshot,
+        ProcessId(expected),
+        &holder_pids(&holdings),
+        !holdings.is_empty(),
+    ))
+}
+
+/// The verdict of [`port_owner`] from the listeners found.
+fn judge_owner(
+    snapshot: &Snapshot,
+    expected: ProcessId,
+    listeners: &[ProcessId],
+    any_socket: bool,
+) -> PortOwner {
+    let ours = listeners
+        .iter()
+        .find(|&&pid| pid == expected || descends(snapshot, expected, pid));
+    match (ours, listeners.first()) {
+        (Some(pid), _) => PortOwner::Up { listener: pid.0 },
+        (None, Some(other)) => PortOwner::WrongOwner {
+            listener: Some(other.0),
+        },
+        (None, None) if any_socket => PortOwner::WrongOwner { listener: None },
+        (None, None) => PortOwner::Down,
+    }
+}
+
+fn capture_layers(layers: Layers) -> Result<Snapshot, Error> {
+    let backend = Backend::new()?;
+    Ok(capture(&backend, CaptureOptions::new(layers))?)
+}
+
+fn plain(pids: Vec<ProcessId>) -> Vec<u32> {
+    pids.into_iter().map(|pid| pid.0).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use limier_platform::{ProcessRecord, StartTime};
+
+    fn process(pid: u32, ppid: u32) -> crate::snapshot::Process {
+        crate::snapshot::Process::from_record(ProcessRecord::bare(
+            ProcessId(pid),
+            ProcessId(ppid),
+            StartTime(u64::from(pid)),
+            "x",
+        ))
+    }
+
+    #[test]
+    fn the_owner_is_the_expected_process_or_a_descendant_and_nothing_else() {
+        // 10 → 11 → 12 (a wrapper chain); 20 unrelated.
+        let snapshot = Snapshot::from_parts(
+            vec![
+                process(1, 0),
+                process(10, 1),
+                process(11, 10),
+                process(12, 11),
+                process(20, 1),
+            ],
+            Vec::new(),
+            Layers::PROCESSES,
+            ProcessId(99),
+            0,
+        );
+        let pid = ProcessId;
+        let cases: [(&[ProcessId], bool, PortOwner); 6] = [
+            (&[pid(10)], true, PortOwner::Up { listener: 10 }),
+            (&[pid(12)], true, PortOwner::Up { listener: 12 }),
+            (&[pid(12), pid(20)], true, PortOwner::Up { listener: 12 }),
+            (
+                &[pid(20)],
+                true,
+                PortOwner::WrongOwner { listener: Some(20) },
+            ),
+            (&[], true, PortOwner::WrongOwner { listener: None }),
+            (&[], false, PortOwner::Down),
+        ];
+        for (listeners, any_socket, want) in cases {
+            assert_eq!(
+                judge_owner(&snapshot, pid(10), listeners, any_socket),
+                want,
+                "{listeners:?}"
+            );
+        }
+        // Expecting the grandchild: its parent listening is not ours.
+        assert_eq!(
+            judge_owner(&snapshot, pid(12), &[pid(11)], true),
+            PortOwner::WrongOwner { listener: Some(11) }
+        );
+    }
+}
