@@ -74,7 +74,8 @@ pub fn is_descendant(ancestor: u32, pid: u32) -> Result<bool, Error> {
 /// ```no_run
 /// let report = limier::kill_tree(4242, std::time::Duration::from_secs(2))?;
 /// for process in &report.processes {
-///     println!("{} {}: {}", process.pid, process.name, report.fate_text(&process.fate));
+///     let name = process.name.to_string_lossy();
+///     println!("{} {name}: {}", process.pid, report.fate_text(&process.fate));
 /// }
 /// # Ok::<(), limier::Error>(())
 /// ```
