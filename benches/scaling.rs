@@ -12,8 +12,8 @@
 //! `docs/scaling.svg`. Set `LIMIER_SCALING_SIZES=200,1600` to choose loads.
 
 use criterion::{BenchmarkId, Criterion};
+use limier::platform::Backend;
 use limier::snapshot::{capture, CaptureOptions, FdSource, Layers, Parallelism};
-use limier_platform::Backend;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

@@ -7,6 +7,8 @@
 //!
 //! The pure parsers in [`parse`] compile everywhere and never touch a file.
 
+#![warn(missing_docs)]
+
 pub mod error;
 pub mod fd_table;
 pub mod parse;

@@ -10,7 +10,7 @@
 //! use limier::ecluse::{Repo, Attribution, status};
 //! use limier::snapshot::{capture, CaptureOptions, Layers};
 //! let repo = Repo::discover(std::path::Path::new("."), std::time::Duration::from_secs(2))?;
-//! let backend = limier_platform::Backend::new()?;
+//! let backend = limier::Backend::new()?;
 //! let snapshot = capture(&backend, CaptureOptions::new(Layers::ALL))?;
 //! let attribution = Attribution::build(&snapshot, &repo, &[]);
 //! for session in status(&snapshot, &repo, &attribution, None)? {

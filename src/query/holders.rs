@@ -98,7 +98,7 @@ pub fn holder_pids(holdings: &[PortHolding]) -> Vec<ProcessId> {
 /// ```no_run
 /// use limier::query::{holders, PortQuery};
 /// use limier::snapshot::{capture, CaptureOptions, Layers};
-/// let backend = limier_platform::Backend::new()?;
+/// let backend = limier::Backend::new()?;
 /// let snapshot = capture(&backend, CaptureOptions::new(Layers::PORTS))?;
 /// for holding in holders(&snapshot, PortQuery::new(3000))? {
 ///     println!("{} held by {:?}", holding.socket.local_addr, holding.pids());

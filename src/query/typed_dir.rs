@@ -41,7 +41,7 @@ impl TypedDir {
 /// exists below one that does (a deleted worktree) is matched by the path it
 /// had — a process whose cwd was deleted still reports it — with its parent
 /// resolved. The root of a dead mount resolves at once (see
-/// [`limier_platform::resolve_dir`]); a path inside one blocks in the
+/// [`resolve_dir`](limier_platform::resolve_dir)); a path inside one blocks in the
 /// kernel, or fails with the filesystem's own error, and is then taken as
 /// typed — the question "who holds this dead mount" is the one asked most
 /// when it is dead (see [`crate::patience::within`]).

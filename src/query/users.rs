@@ -28,7 +28,7 @@ pub struct DirUser {
 /// ```no_run
 /// use limier::query::users_of;
 /// use limier::snapshot::{capture, CaptureOptions, Layers};
-/// let backend = limier_platform::Backend::new()?;
+/// let backend = limier::Backend::new()?;
 /// let snapshot = capture(&backend, CaptureOptions::new(Layers::FILES))?;
 /// for user in users_of(&snapshot, std::path::Path::new("/tmp"))? {
 ///     println!("{} uses /tmp {} ways", user.pid, user.uses.len());

@@ -15,7 +15,7 @@
 //! use limier::sweep::{Selection, Selector, SweepOptions, sweep};
 //! use std::time::Duration;
 //!
-//! let backend = limier_platform::Backend::new()?;
+//! let backend = limier::Backend::new()?;
 //! let selection = Selection::new(vec![Selector::Env {
 //!     key: "ECLUSE_SLUG".into(),
 //!     value: "feat-b".into(),

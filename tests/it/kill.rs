@@ -1,9 +1,9 @@
 //! `limier kill` and the sweep library on real process trees.
 
 use crate::support::*;
+use limier::platform::{Backend, ProcessId};
 use limier::snapshot::{capture, CaptureOptions, Layers, Snapshot};
 use limier::sweep::{execute, plan, Fate, Selection, Selector, SpareReason, SweepOptions};
-use limier_platform::{Backend, ProcessId};
 use serde_json::Value;
 use std::process::Command;
 use std::time::{Duration, Instant};

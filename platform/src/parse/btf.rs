@@ -56,10 +56,20 @@ fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_le_bytes(bytes.get(at..at + 2)?.try_into().ok()?))
 }
 
+/// The little-endian word at `at`. Written with one bounds check and plain
+/// shifts: the type walk calls it about half a million times, and an
+/// unoptimised build (a library user's `cargo test`) pays for every layer
+/// of `get(..)?.try_into().ok()?` there.
 fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        bytes.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
+    if at >= bytes.len() || bytes.len() - at < 4 {
+        return None;
+    }
+    Some(
+        u32::from(bytes[at])
+            | u32::from(bytes[at + 1]) << 8
+            | u32::from(bytes[at + 2]) << 16
+            | u32::from(bytes[at + 3]) << 24,
+    )
 }
 
 /// Bytes that follow a type's header, by kind.
@@ -100,15 +110,34 @@ pub fn parse_btf(bytes: &[u8]) -> Result<Btf<'_>, ParseError> {
     // Type 0 is void and has no header; its start is never decoded.
     let mut starts = Vec::with_capacity(types.len() / 32);
     starts.push(u32::MAX);
+    // The hottest loop of a kernel-dump capture (about 130,000 types):
+    // plain indexing, no closures or helpers, so that an unoptimised build
+    // (a library user's `cargo test`) walks it in a few milliseconds.
     let mut at = 0;
-    while at < types.len() {
-        let entry = decode(types, at).ok_or_else(|| error("truncated type"))?;
-        let trailing = trailing_len(entry.kind, entry.vlen)
-            .ok_or_else(|| error(format!("unknown kind {} at type byte {at}", entry.kind)))?;
+    let len = types.len();
+    while at < len {
+        if len - at < 12 {
+            return Err(error("truncated type"));
+        }
+        let info = u32::from(types[at + 4])
+            | u32::from(types[at + 5]) << 8
+            | u32::from(types[at + 6]) << 16
+            | u32::from(types[at + 7]) << 24;
+        let (kind, vlen) = ((info >> 24) & 0x1f, (info & 0xffff) as usize);
+        let trailing = match kind {
+            KIND_INT | KIND_VAR | KIND_DECL_TAG => 4,
+            KIND_ARRAY => 12,
+            KIND_STRUCT | KIND_UNION | KIND_DATASEC | KIND_ENUM64 => vlen * 12,
+            KIND_ENUM | KIND_FUNC_PROTO => vlen * 8,
+            0 => return Err(error(format!("unknown kind 0 at type byte {at}"))),
+            kind if kind > KIND_MAX => {
+                return Err(error(format!("unknown kind {kind} at type byte {at}")))
+            }
+            _ => 0,
+        };
         starts.push(at as u32);
-        at = at
-            .checked_add(12 + trailing)
-            .ok_or_else(|| error("type length overflows"))?;
+        // vlen is 16 bits: the step is below 800 KiB and `at` below 4 GiB.
+        at += 12 + trailing;
     }
     if at != types.len() {
         return Err(error("type section ends inside a type"));
@@ -156,30 +185,75 @@ impl<'a> Btf<'a> {
         &tail[..end]
     }
 
+    /// Whether the string at `name_off` is `name` (no scan for its end).
+    fn name_is(&self, name_off: u32, name: &[u8]) -> bool {
+        let start = name_off as usize;
+        let Some(end) = start.checked_add(name.len()) else {
+            return false;
+        };
+        self.strings.get(start..end) == Some(name) && self.strings.get(end).is_none_or(|&b| b == 0)
+    }
+
     fn find(&self, kind: u32, name: &str) -> Option<u32> {
         self.find_many(&[(kind, name)])[0]
     }
 
-    /// The ids of several (kind, name) pairs in one pass over the types.
+    /// The ids of several (kind, name) pairs in one pass over the types;
+    /// only the info word is read of a type whose kind nobody wants.
     fn find_many(&self, wanted: &[(u32, &str)]) -> Vec<Option<u32>> {
         let mut found = vec![None; wanted.len()];
-        for id in 1..self.starts.len() as u32 {
-            let Some(entry) = self.entry(id) else {
+        let mut missing = wanted.len();
+        // Every wanted kind, as a bit: one test per type in the hot loop.
+        let kinds: u32 = wanted
+            .iter()
+            .fold(0, |bits, &(k, _)| bits | 1 << (k & 0x1f));
+        let mut id = 0;
+        while id + 1 < self.starts.len() {
+            id += 1;
+            // Every start was checked by parse_btf: 12 header bytes follow.
+            let at = self.starts[id] as usize;
+            let kind = u32::from(self.types[at + 7]) & 0x1f;
+            if kinds & (1 << kind) == 0 {
+                continue;
+            }
+            let name_off = u32::from(self.types[at])
+                | u32::from(self.types[at + 1]) << 8
+                | u32::from(self.types[at + 2]) << 16
+                | u32::from(self.types[at + 3]) << 24;
+            // The first byte rules out nearly every name without a compare.
+            let Some(&first) = self.strings.get(name_off as usize) else {
                 continue;
             };
-            for (slot, (kind, name)) in found.iter_mut().zip(wanted) {
+            for (slot, &(k, name)) in found.iter_mut().zip(wanted) {
                 if slot.is_none()
-                    && entry.kind == *kind
-                    && self.name(entry.name_off) == name.as_bytes()
+                    && k == kind
+                    && name.as_bytes().first() == Some(&first)
+                    && self.name_is(name_off, name.as_bytes())
                 {
-                    *slot = Some(id);
+                    *slot = Some(id as u32);
+                    missing -= 1;
                 }
             }
-            if found.iter().all(Option::is_some) {
+            if missing == 0 {
                 break;
             }
         }
         found
+    }
+
+    /// The ids of the structs named in `structs` and of the function
+    /// `function`, in one pass over the types.
+    pub fn struct_and_function_ids(
+        &self,
+        structs: &[&str],
+        function: &str,
+    ) -> (Vec<Option<u32>>, Option<u32>) {
+        let mut wanted: Vec<(u32, &str)> =
+            structs.iter().map(|name| (KIND_STRUCT, *name)).collect();
+        wanted.push((KIND_FUNC, function));
+        let mut ids = self.find_many(&wanted);
+        let function = ids.pop().flatten();
+        (ids, function)
     }
 
     /// The ids of the structs named in `names`, in one pass.
@@ -228,7 +302,7 @@ impl<'a> Btf<'a> {
                 if let Some(offset) = inner {
                     return Some(bits as usize / 8 + offset);
                 }
-            } else if self.name(name_off) == member {
+            } else if self.name_is(name_off, member) {
                 return (bitfield_size == 0 && bits % 8 == 0).then_some(bits as usize / 8);
             }
         }

@@ -123,8 +123,21 @@ impl Drop for BtfBytes {
     }
 }
 
-/// Reads the member offsets the program needs from the kernel's BTF.
+/// The member offsets the program needs and the iterator's attach id, read
+/// from the kernel's BTF once per process (they change only with the
+/// kernel): a program that captures many times — a library user calling
+/// `limier::listeners` in a loop — walks the 150,000 types once.
 fn kernel_offsets() -> Result<(Offsets, u32), PlatformError> {
+    static FOUND: std::sync::OnceLock<(Offsets, u32)> = std::sync::OnceLock::new();
+    if let Some(found) = FOUND.get() {
+        return Ok(*found);
+    }
+    let found = read_kernel_offsets()?;
+    Ok(*FOUND.get_or_init(|| found))
+}
+
+/// Reads the member offsets the program needs from the kernel's BTF.
+fn read_kernel_offsets() -> Result<(Offsets, u32), PlatformError> {
     let blob = vmlinux_btf()?;
     let btf = parse_btf(blob.bytes()).map_err(|source| PlatformError::Parse {
         path: VMLINUX_BTF.into(),
@@ -135,7 +148,7 @@ fn kernel_offsets() -> Result<(Offsets, u32), PlatformError> {
         source: crate::parse::ParseError::new("btf", format!("no {what}")),
     };
     const STRUCTS: [&str; 4] = ["task_struct", "file", "inode", "bpf_iter_meta"];
-    let ids = btf.struct_ids(&STRUCTS);
+    let (ids, function) = btf.struct_and_function_ids(&STRUCTS, ITERATOR_FUNCTION);
     let offset = |index: usize, member: &str| -> Result<i16, PlatformError> {
         ids[index]
             .and_then(|id| btf.member_offset_in(id, member))
@@ -151,9 +164,7 @@ fn kernel_offsets() -> Result<(Offsets, u32), PlatformError> {
         inode_mode: offset(2, "i_mode")?,
         meta_seq: offset(3, "seq")?,
     };
-    let attach_id = btf
-        .function_id(ITERATOR_FUNCTION)
-        .ok_or_else(|| missing(ITERATOR_FUNCTION))?;
+    let attach_id = function.ok_or_else(|| missing(ITERATOR_FUNCTION))?;
     Ok((offsets, attach_id))
 }
 
