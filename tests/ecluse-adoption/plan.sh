@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# The test plan of ecluse's orphaned-services fix, against a patched ecluse
+# binary, in a real git repo with real tmux sessions:
+#   1. three sessions whose service is a wrapper chain (pane sh -> sh -> sh -c
+#      -> server) plus a setsid child on an extra port: `ecluse down SLUG
+#      --keep-worktree` each -> nothing of the session survives, every port free;
+#   2. `ecluse flush --yes` reaps a setsid child with its cwd in a worktree and
+#      an unrelated listener on another slot's port;
+#   3. a service's process tree killed alone and its port taken by an unrelated
+#      listener -> `ecluse status` says "wrong owner (PID N)", exit 1, and
+#      `status --json` carries listener_pid and wrong_owner.
+# Prints the time of each ecluse status/down/flush it runs.
+#
+#   plan.sh ECLUSE_BINARY LIMIER_BINARY
+#   PLAN_MEASURE_ONLY=1 plan.sh ~/.cargo/bin/ecluse LIMIER_BINARY   # the stock ecluse, timed
+set -euo pipefail
+ecluse=$(realpath "$1")
+limier=$(realpath "$2")
+world=$(mktemp -d /tmp/ecluse-plan.XXXXXX)
+export HOME="$world/home" TMUX_TMPDIR="$world/tmux"
+export GIT_AUTHOR_NAME=limier GIT_AUTHOR_EMAIL=limier@example.invalid
+export GIT_COMMITTER_NAME=limier GIT_COMMITTER_EMAIL=limier@example.invalid
+unset TMUX
+repo="$world/repo"
+mkdir -p "$HOME/.config/ecluse" "$TMUX_TMPDIR" "$repo"
+extras=()
+cleanup() {
+  tmux kill-server 2>/dev/null || true
+  for slug in s1 s2 s3 s4 s5; do "$limier" kill --env "ECLUSE_SLUG=$slug" --grace 200ms >/dev/null 2>&1 || true; done
+  for pid in "${extras[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  rm -rf "$world"
+}
+trap cleanup EXIT
+# PLAN_MEASURE_ONLY=1: report failures and go on (to time an unpatched ecluse
+# through the same steps).
+fail() {
+  echo "plan: FAILED: $*" >&2
+  [ -n "${PLAN_MEASURE_ONLY:-}" ] || exit 1
+}
+
+# Two free blocks of 4 ports: base and extra, slots 1-3.
+read -r base extra < <(python3 - <<'PY'
+import socket
+def free_block(avoid):
+    while True:
+        s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
+        if p + 4 > 65535 or any(abs(p - a) < 8 for a in avoid): continue
+        ok = True
+        for q in range(p, p + 4):
+            t = socket.socket()
+            try: t.bind(("127.0.0.1", q))
+            except OSError: ok = False
+            t.close()
+        if ok: return p
+a = free_block([]); b = free_block([a]); print(a, b)
+PY
+)
+port() { echo $(( $1 + $2 )); }   # base slot -> port (slot_stride 1)
+
+printf 'process_manager = "tmux"\n' > "$HOME/.config/ecluse/config.toml"
+cat > "$repo/.ecluse.toml" <<TOML
+mode = "host"
+max_slots = 3
+
+[[services]]
+name = "web"
+base_port = $base
+command = "sh ./serve.sh"
+extra_ports = [{ base_port = $extra, port_env = "WEB_SIDE_PORT" }]
+TOML
+cat > "$repo/serve.sh" <<'SH'
+#!/bin/sh
+setsid python3 -m http.server "$WEB_SIDE_PORT" --bind 127.0.0.1 >/dev/null 2>&1 &
+sh -c 'python3 -m http.server "$PORT" --bind 127.0.0.1'
+SH
+cd "$repo"
+git init -q && git add . && git commit -qm init
+
+holders() { "$limier" -t "$1" 2>/dev/null || true; }
+wait_for() { # seconds, command...
+  local deadline=$(( SECONDS + $1 )); shift
+  until "$@"; do [ $SECONDS -lt $deadline ] || return 1; sleep 0.2; done
+}
+listening() { [ -n "$(holders "$1")" ]; }
+free() { [ -z "$(holders "$1")" ]; }
+tagged() { # pids alive with ECLUSE_SLUG=$1 and a cwd in the repo
+  for env in /proc/[0-9]*/environ; do
+    local pid=${env#/proc/}; pid=${pid%/environ}
+    [ "$pid" = "$$" ] && continue
+    { tr '\0' '\n' < "$env"; } 2>/dev/null | grep -qx "ECLUSE_SLUG=$1" || continue
+    case "$(readlink "/proc/$pid/cwd" 2>/dev/null)" in "$repo"*) echo "$pid" ;; esac
+  done
+}
+exec 3>&1   # the times, whatever the timed command's output is redirected to
+timed() { # label, command... (prints the time; keeps the exit code)
+  local label=$1 start end code=0; shift
+  start=$(date +%s%N); "$@" || code=$?; end=$(date +%s%N)
+  echo "plan: time $label $(( (end - start) / 1000000 )) ms" >&3
+  return $code
+}
+
+echo "plan: ports $base+slot and $extra+slot, slots 1-3"
+# 1. Three sessions, each down'ed: nothing survives.
+for slug in s1 s2 s3; do out=$("$ecluse" up "$slug" 2>&1) || fail "ecluse up $slug: $out"; done
+for slot in 1 2 3; do
+  wait_for 20 listening "$(port $base $slot)" || fail "slot $slot main server never listened"
+  wait_for 20 listening "$(port $extra $slot)" || fail "slot $slot setsid child never listened"
+done
+timed "status s1 (healthy)" "$ecluse" status s1 >/dev/null || fail "status s1 should be healthy"
+for slot in 1 2 3; do
+  timed "down s$slot" "$ecluse" down "s$slot" --keep-worktree >/dev/null 2>&1 || fail "ecluse down s$slot"
+  free "$(port $base $slot)" || fail "s$slot: port $(port $base $slot) still held by $(holders "$(port $base $slot)")"
+  free "$(port $extra $slot)" || fail "s$slot: setsid child on $(port $extra $slot) survived: $(holders "$(port $extra $slot)")"
+  left=$(tagged "s$slot")
+  [ -z "$left" ] || fail "s$slot: processes survived down: $left"
+done
+echo "plan: 1 ok: three sessions down, nothing survived, every port free"
+
+# 2. flush reaps a setsid child living in a worktree and a listener on a slot's port.
+out=$("$ecluse" up s4 2>&1) || fail "ecluse up s4: $out"
+wait_for 20 listening "$(port $base 1)" || fail "s4 never listened"
+worktree=$(dirname "$(ls -d "$repo"/.ecluse/worktrees/s4/.ecluse.toml)")
+# (exec: $! is the process itself; no job control, so setsid does not fork)
+(cd "$worktree" && exec setsid sleep 3600) </dev/null >/dev/null 2>&1 &
+escapee=$!
+(cd / && exec python3 -m http.server "$(port $base 3)" --bind 127.0.0.1) </dev/null >/dev/null 2>&1 &
+squatter=$!
+extras+=("$escapee" "$squatter")
+wait_for 10 listening "$(port $base 3)" || fail "the squatter never listened"
+timed "flush" "$ecluse" flush --yes >/dev/null 2>&1 || fail "ecluse flush"
+gone() { ! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+wait_for 5 gone "$escapee" || fail "flush left the setsid child $escapee in the worktree"
+free "$(port $base 3)" || fail "flush left the listener on slot 3's port: $(holders "$(port $base 3)")"
+for slot in 1 2 3; do
+  free "$(port $base $slot)" && free "$(port $extra $slot)" || fail "flush left a listener on slot $slot"
+done
+echo "plan: 2 ok: flush reaped the setsid child in a worktree and the slot-3 squatter"
+
+# 3. Wrong owner: the service's tree killed alone, its port taken by another.
+# (flush reset the state: s5 takes slot 1)
+out=$("$ecluse" up s5 2>&1) || fail "ecluse up s5: $out"
+slot_port=$("$ecluse" status s5 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["services"][0]["port"])')
+wait_for 20 listening "$slot_port" || fail "s5 never listened"
+service_pid=$("$ecluse" status s5 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["services"][0]["pid"])')
+"$limier" kill --pid "$service_pid" --grace 1s >/dev/null || fail "killing s5's service tree"
+wait_for 10 free "$slot_port" || fail "s5's port stayed held"
+(cd / && exec python3 -m http.server "$slot_port" --bind 127.0.0.1) </dev/null >/dev/null 2>&1 &
+impostor=$!
+extras+=("$impostor")
+wait_for 10 listening "$slot_port" || fail "the impostor never listened"
+code=0; out=$(timed "status s5 (wrong owner)" "$ecluse" status s5) || code=$?
+[ "$code" = 1 ] || fail "status exit $code, not 1: $out"
+grep -q "wrong owner (PID $impostor)" <<<"$out" || fail "status did not name the impostor $impostor: $out"
+json=$("$ecluse" status s5 --json || true)
+python3 - "$impostor" "$json" <<'PY' || fail "status --json: $json"
+import json, sys
+service = json.loads(sys.argv[2])["services"][0]
+assert service["wrong_owner"] is True, service
+assert service["listener_pid"] == int(sys.argv[1]), service
+assert service["healthy"] is False, service
+PY
+echo "plan: 3 ok: status names the impostor $impostor as wrong owner, exit 1"
+echo "plan: every check passed"
