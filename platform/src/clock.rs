@@ -3,13 +3,17 @@
 /// A broken-down local time, as `localtime_r(3)` returns it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LocalTime {
+    /// Calendar year (e.g. 2026).
     pub year: i32,
     /// 1-12.
     pub month: u32,
     /// 1-31.
     pub day: u32,
+    /// Hour, 0-23.
     pub hour: u32,
+    /// Minute, 0-59.
     pub minute: u32,
+    /// Second, 0-60 (a leap second).
     pub second: u32,
     /// 0 = Sunday.
     pub weekday: u32,

@@ -14,26 +14,52 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum PlatformError {
     #[error("process {pid} is gone")]
-    Gone { pid: ProcessId },
+    /// The process exited (ENOENT/ESRCH on its files).
+    Gone {
+        /// The process.
+        pid: ProcessId,
+    },
+    /// The OS refused the read (EACCES/EPERM).
     #[error("permission denied reading {}", path.display())]
     PermissionDenied {
+        /// The process the file belongs to, when it is a process's.
         pid: Option<ProcessId>,
+        /// The file refused.
         path: PathBuf,
     },
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
+    /// Any other I/O error.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS's error.
+        source: io::Error,
+    },
+    /// A file's text could not be parsed.
     #[error("{}: cannot parse {source}", path.display())]
-    Parse { path: PathBuf, source: ParseError },
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong with it.
+        source: ParseError,
+    },
     /// A bpf(2) step of the fd iterator failed (with the verifier's last
     /// words when it refused the program).
     #[error("bpf: {step}: {source}{}", if log.is_empty() { String::new() } else { format!(" ({log})") })]
     Bpf {
+        /// Which step: loading the program, creating the map, ...
         step: &'static str,
+        /// The OS's error.
         source: io::Error,
+        /// The verifier's log, when it refused the program.
         log: String,
     },
     #[error("{what} is not supported on this system")]
-    Unsupported { what: &'static str },
+    /// The running system lacks a facility limier can use.
+    Unsupported {
+        /// The facility.
+        what: &'static str,
+    },
 }
 
 impl PlatformError {
@@ -50,10 +76,12 @@ impl PlatformError {
         }
     }
 
+    /// Whether the process vanished (an ordinary race on a live system).
     pub fn is_gone(&self) -> bool {
         matches!(self, PlatformError::Gone { .. })
     }
 
+    /// Whether the OS refused the read (another user's process, not dumpable).
     pub fn is_permission_denied(&self) -> bool {
         matches!(self, PlatformError::PermissionDenied { .. })
     }
@@ -71,12 +99,30 @@ const EACCES: i32 = 13;
 pub enum SignalError {
     /// The process exited (and was reaped) before the signal.
     #[error("process {pid} is gone")]
-    Gone { pid: ProcessId },
+    Gone {
+        /// The process.
+        pid: ProcessId,
+    },
     /// The pid now belongs to another process: it was never signalled.
     #[error("pid {pid} was reused (start time {found} differs from the one selected)")]
-    IdentityChanged { pid: ProcessId, found: u64 },
+    IdentityChanged {
+        /// The pid.
+        pid: ProcessId,
+        /// The start time found now.
+        found: u64,
+    },
+    /// EPERM: another user's process.
     #[error("not permitted to signal process {pid}")]
-    PermissionDenied { pid: ProcessId },
+    PermissionDenied {
+        /// The process.
+        pid: ProcessId,
+    },
+    /// Any other error from the OS.
     #[error("signalling process {pid}: {source}")]
-    Io { pid: ProcessId, source: io::Error },
+    Io {
+        /// The process.
+        pid: ProcessId,
+        /// The OS's error.
+        source: io::Error,
+    },
 }

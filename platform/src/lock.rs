@@ -17,9 +17,21 @@ pub struct SharedLock {
 #[non_exhaustive]
 pub enum LockError {
     #[error("{}: held exclusively by another process for more than {}ms", path.display(), timeout.as_millis())]
-    TimedOut { path: PathBuf, timeout: Duration },
+    /// Another process held the lock exclusively for longer than `timeout`.
+    TimedOut {
+        /// The lock file.
+        path: PathBuf,
+        /// How long limier waited.
+        timeout: Duration,
+    },
+    /// The lock file could not be opened or locked.
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
+    Io {
+        /// The lock file.
+        path: PathBuf,
+        /// The OS's error.
+        source: io::Error,
+    },
 }
 
 /// Takes a shared lock on `path`, retrying every 10 ms until `timeout`.

@@ -33,7 +33,9 @@ pub struct StartTime(pub u64);
 /// A process incarnation: a pid is only ever trusted together with its start time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Identity {
+    /// The process id.
     pub pid: ProcessId,
+    /// When that process started: tells a recycled pid apart.
     pub start: StartTime,
 }
 
@@ -67,14 +69,17 @@ impl fmt::Display for Port {
 pub struct ByteString(pub Vec<u8>);
 
 impl ByteString {
+    /// The raw bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
 
+    /// The bytes as text, invalid UTF-8 replaced by U+FFFD.
     pub fn to_string_lossy(&self) -> String {
         String::from_utf8_lossy(&self.0).into_owned()
     }
 
+    /// The bytes as an OS string (lossless on Unix).
     pub fn as_os_str(&self) -> &OsStr {
         OsStr::from_bytes(&self.0)
     }
@@ -141,14 +146,23 @@ pub fn serialize_opt_path<S: Serializer>(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProcessState {
+    /// Running or runnable (`R`).
     Running,
+    /// Interruptible sleep (`S`).
     Sleeping,
+    /// Uninterruptible sleep, usually I/O (`D`).
     DiskSleep,
+    /// Exited, not yet reaped by its parent (`Z`).
     Zombie,
+    /// Stopped by a signal (`T`).
     Stopped,
+    /// Stopped by a tracer (`t`).
     TracingStop,
+    /// Dead (`X`).
     Dead,
+    /// An idle kernel thread (`I`).
     Idle,
+    /// A state letter limier does not know.
     Other,
 }
 
@@ -172,28 +186,40 @@ impl ProcessState {
 /// What the kernel says about one process: the always-read layer of a snapshot.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProcessRecord {
+    /// The process id.
     pub pid: ProcessId,
+    /// The parent pid (1, or a subreaper, once the parent died).
     pub ppid: ProcessId,
+    /// The process group id.
     pub pgid: ProcessId,
+    /// The session id.
     pub sid: ProcessId,
     /// Real uid; `None` when it could not be read.
     pub uid: Option<u32>,
+    /// The scheduler state.
     pub state: ProcessState,
+    /// The start time (with `pid`, the process's identity).
     pub start: StartTime,
     /// Start time as milliseconds since the Unix epoch.
     pub started_at_ms: u64,
+    /// The command name (at most 15 bytes on Linux).
     pub comm: ByteString,
     /// argv words; empty for kernel threads and zombies.
     pub cmdline: Vec<ByteString>,
     #[serde(serialize_with = "serialize_opt_path")]
+    /// The executable, when it could be read.
     pub exe: Option<PathBuf>,
     #[serde(serialize_with = "serialize_opt_path")]
+    /// The working directory, when it could be read.
     pub cwd: Option<PathBuf>,
     /// The kernel marked the cwd ` (deleted)`; `cwd` holds the old path.
     pub cwd_deleted: bool,
     #[serde(serialize_with = "serialize_opt_path")]
+    /// The root directory (a chroot), when it could be read.
     pub root: Option<PathBuf>,
+    /// A kernel thread: no user space, never signalled.
     pub kernel_thread: bool,
+    /// Number of threads.
     pub threads: u32,
     /// False when some links (cwd, exe, fds) were refused: another user's process.
     pub inspectable: bool,
@@ -238,21 +264,32 @@ impl ProcessRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FdTarget {
+    /// A file or directory.
     Path {
         #[serde(serialize_with = "serialize_path")]
+        /// Its path as the kernel renders it (without ` (deleted)`).
         path: PathBuf,
+        /// The kernel marked the path ` (deleted)`.
         deleted: bool,
     },
+    /// A socket.
     Socket {
+        /// Its inode: the key into the socket table.
         inode: SocketInode,
     },
+    /// A pipe.
     Pipe {
+        /// The pipe's inode.
         inode: u64,
     },
+    /// An anonymous inode (eventfd, epoll, inotify, ...).
     AnonInode {
+        /// Its kind, as the kernel names it.
         name: String,
     },
+    /// Anything else, with the raw link text.
     Other {
+        /// The link text.
         link: ByteString,
     },
 }
@@ -260,7 +297,9 @@ pub enum FdTarget {
 /// One open file descriptor of a process.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FdRecord {
+    /// The fd number.
     pub fd: u32,
+    /// What it points to.
     pub target: FdTarget,
 }
 
@@ -268,15 +307,20 @@ pub struct FdRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MappedFile {
     #[serde(serialize_with = "serialize_path")]
+    /// The mapped file's path.
     pub path: PathBuf,
+    /// Its inode.
     pub inode: u64,
+    /// The kernel marked the path ` (deleted)`.
     pub deleted: bool,
 }
 
 /// One `KEY=VALUE` entry of a process's environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EnvVar {
+    /// The variable's name.
     pub key: ByteString,
+    /// Its value.
     pub value: ByteString,
 }
 
@@ -284,7 +328,9 @@ pub struct EnvVar {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
+    /// TCP.
     Tcp,
+    /// UDP.
     Udp,
 }
 
@@ -301,19 +347,33 @@ impl fmt::Display for Protocol {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SocketState {
+    /// TCP: accepting connections.
     Listen,
+    /// TCP: connected.
     Established,
+    /// TCP: connecting.
     SynSent,
+    /// TCP: a connection half-open.
     SynRecv,
+    /// TCP: closing (FIN_WAIT1).
     FinWait1,
+    /// TCP: closing (FIN_WAIT2).
     FinWait2,
+    /// TCP: closed, waiting out stray packets.
     TimeWait,
+    /// TCP: closed.
     Close,
+    /// TCP: the peer closed.
     CloseWait,
+    /// TCP: closing, waiting for the last ACK.
     LastAck,
+    /// TCP: both sides closing.
     Closing,
+    /// UDP: bound to a local address.
     Bound,
+    /// UDP: connected to a peer.
     Connected,
+    /// A state limier does not know.
     Unknown,
 }
 
@@ -336,6 +396,7 @@ impl SocketState {
         }
     }
 
+    /// The state as `ss` names it (`LISTEN`, `ESTAB`, `UNCONN`, ...).
     pub fn name(self) -> &'static str {
         match self {
             SocketState::Listen => "LISTEN",
@@ -365,12 +426,20 @@ impl fmt::Display for SocketState {
 /// One TCP or UDP socket of the system socket table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SocketRecord {
+    /// TCP or UDP.
     pub protocol: Protocol,
+    /// The local address (`0.0.0.0` or `::` for any).
     pub local_addr: IpAddr,
+    /// The local port.
     pub local_port: Port,
+    /// The peer's address, for a connected socket.
     pub remote_addr: Option<IpAddr>,
+    /// The peer's port, for a connected socket.
     pub remote_port: Option<Port>,
+    /// The socket's state.
     pub state: SocketState,
+    /// The socket's inode: the key to the fds holding it.
     pub inode: SocketInode,
+    /// The uid that created the socket.
     pub uid: u32,
 }

@@ -8,18 +8,28 @@ use std::str::FromStr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Signal {
+    /// SIGTERM: asks a process to end.
     Term,
+    /// SIGKILL: ends a process; it cannot be caught.
     Kill,
+    /// SIGSTOP: freezes a process; it cannot be caught.
     Stop,
+    /// SIGCONT: resumes a stopped process.
     Cont,
+    /// SIGHUP: the terminal hung up.
     Hup,
+    /// SIGINT: an interrupt (Ctrl-C).
     Int,
+    /// SIGQUIT: quit, with a core dump (Ctrl-\\).
     Quit,
+    /// SIGUSR1: user-defined.
     Usr1,
+    /// SIGUSR2: user-defined.
     Usr2,
 }
 
 impl Signal {
+    /// The signal's name: `SIGTERM`, `SIGKILL`, ...
     pub fn name(self) -> &'static str {
         match self {
             Signal::Term => "TERM",

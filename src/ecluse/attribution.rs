@@ -12,12 +12,16 @@ use std::path::PathBuf;
 /// command line after ecluse already forgot it.
 #[derive(Debug, Clone, Serialize)]
 pub struct SessionView {
+    /// The session's slug.
     pub slug: String,
+    /// Its slot, when state.json lists it.
     pub slot: Option<u8>,
     #[serde(serialize_with = "limier_platform::records::serialize_path")]
+    /// Its worktree (listed in state.json, or by convention).
     pub worktree: PathBuf,
     /// `(service, port)` the session's services listen on.
     pub ports: Vec<(String, u16)>,
+    /// Whether state.json lists the session (false: ecluse forgot it).
     pub in_state: bool,
 }
 
@@ -65,10 +69,17 @@ impl SessionView {
 pub enum EvidenceKind {
     /// The verified process of a pid file (`verified: false` for a legacy
     /// file without token, corroborated by other evidence).
-    PidFile { service: String, verified: bool },
+    PidFile {
+        /// The service the pid file is for.
+        service: String,
+        /// Whether its start token matched.
+        verified: bool,
+    },
     /// A descendant of a pid-file process.
     PidFileDescendant {
+        /// The service whose pid file names the ancestor.
         service: String,
+        /// The verified pid-file process the process descends from.
         ancestor: ProcessId,
     },
     /// `ECLUSE_SLUG=<slug>` in its environment, and a path inside the repo
@@ -77,13 +88,21 @@ pub enum EvidenceKind {
     /// Its cwd, root, exe, an fd or a mapping is inside the session's worktree.
     Worktree {
         #[serde(serialize_with = "limier_platform::records::serialize_path")]
+        /// The path used.
         path: PathBuf,
         #[serde(rename = "use")]
+        /// How it is used (cwd, fd, map, ...).
         use_kind: UseKind,
+        /// The path was deleted (a removed worktree).
         deleted: bool,
     },
     /// It listens on one of the session's ports.
-    Port { service: String, port: u16 },
+    Port {
+        /// The service the port belongs to.
+        service: String,
+        /// The port.
+        port: u16,
+    },
 }
 
 impl EvidenceKind {
@@ -135,8 +154,10 @@ impl EvidenceKind {
 /// Evidence tied to a session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Evidence {
+    /// The session the evidence names.
     pub session: String,
     #[serde(flatten)]
+    /// What was seen.
     pub kind: EvidenceKind,
 }
 
@@ -144,19 +165,26 @@ pub struct Evidence {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "owner", rename_all = "snake_case")]
 pub enum Owner {
+    /// No evidence names a session.
     Unattributed,
+    /// One session, on this evidence.
     Session {
+        /// The session's slug.
         slug: String,
+        /// The evidence, in words.
         evidence: String,
     },
     /// Evidence names several sessions: reported, never resolved silently.
     Conflict {
+        /// Every session named.
         sessions: Vec<String>,
+        /// The evidence for each, in words.
         evidence: Vec<String>,
     },
 }
 
 impl Owner {
+    /// The owning session's slug, when there is exactly one.
     pub fn slug(&self) -> Option<&str> {
         match self {
             Owner::Session { slug, .. } => Some(slug),
@@ -170,20 +198,38 @@ impl Owner {
 #[serde(tag = "pid_file", rename_all = "snake_case")]
 pub enum PidFileCheck {
     /// The pid runs and its start time matches the token.
-    Verified { pid: ProcessId },
+    Verified {
+        /// The pid written.
+        pid: ProcessId,
+    },
     /// Legacy file (no token); used only when other evidence agrees.
-    Legacy { pid: ProcessId, corroborated: bool },
+    Legacy {
+        /// The pid written.
+        pid: ProcessId,
+        /// Whether the process's tag or cwd agree with the session.
+        corroborated: bool,
+    },
     /// The pid runs but started at another time: recycled, never trusted.
-    Recycled { pid: ProcessId },
+    Recycled {
+        /// The pid written.
+        pid: ProcessId,
+    },
     /// Nothing runs with that pid.
-    Dead { pid: ProcessId },
+    Dead {
+        /// The pid written.
+        pid: ProcessId,
+    },
     /// The file could not be parsed.
-    Invalid { reason: String },
+    Invalid {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Evidence for every process of a snapshot against every session of a repo.
 #[derive(Debug, Clone, Default)]
 pub struct Attribution {
+    /// Every session of the repo, listed or found by its traces.
     pub sessions: Vec<SessionView>,
     evidence: BTreeMap<ProcessId, Vec<Evidence>>,
     /// `(slug, service)` → what its pid file says.

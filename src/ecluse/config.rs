@@ -8,28 +8,37 @@ pub struct Config {
     /// container | host | hybrid.
     pub mode: String,
     #[serde(default = "default_max_slots")]
+    /// How many sessions can run at once (slots 1 to max_slots).
     pub max_slots: u8,
     /// Spacing between slots' ports; 0 means 1.
     #[serde(default = "default_stride")]
     pub slot_stride: u8,
     #[serde(default = "default_worktree_dir")]
+    /// Where worktrees live, relative to the repo root.
     pub worktree_dir: String,
     #[serde(default)]
+    /// The services of every session.
     pub services: Vec<Service>,
 }
 
 /// One `[[services]]` entry.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Service {
+    /// The service's name.
     pub name: String,
+    /// Its port in slot 0; slot N gets `base_port + N * slot_stride`.
     pub base_port: u16,
     #[serde(default)]
+    /// The host port published for a docker service, when it differs.
     pub host_port: Option<u16>,
     #[serde(default)]
+    /// How it runs.
     pub run: Run,
     #[serde(default)]
+    /// The command ecluse starts (none: a port allocation only).
     pub command: Option<String>,
     #[serde(default)]
+    /// More ports, allocated per slot like the base port.
     pub extra_ports: Vec<ExtraPort>,
 }
 
@@ -38,14 +47,18 @@ pub struct Service {
 #[serde(rename_all = "lowercase")]
 pub enum Run {
     #[default]
+    /// A process on the host, started by ecluse.
     Native,
+    /// A docker container.
     Docker,
 }
 
 /// An `extra_ports` entry.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ExtraPort {
+    /// The port in slot 0.
     pub base_port: u16,
+    /// The environment variable that carries it.
     pub port_env: String,
 }
 

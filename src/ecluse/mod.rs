@@ -43,19 +43,32 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EcluseError {
+    /// No `.ecluse.toml` in the directory (named) or above it.
     #[error("no .ecluse.toml in {} or any parent directory (use --repo DIR)", .0.display())]
     NotARepo(PathBuf),
+    /// A file of ecluse's could not be parsed.
     #[error("{}: {reason}", path.display())]
-    Invalid { path: PathBuf, reason: String },
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A file of ecluse's could not be read.
     #[error("{}: {source}", path.display())]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The OS's error.
         source: std::io::Error,
     },
+    /// ecluse's state lock could not be taken in time.
     #[error(transparent)]
     Lock(#[from] limier_platform::LockError),
+    /// state.json lists no session with this slug.
     #[error("no session {0:?} in .ecluse/state.json")]
     NoSuchSession(String),
+    /// A question of the snapshot failed.
     #[error(transparent)]
     Query(#[from] crate::query::QueryError),
 }

@@ -5,6 +5,7 @@ use limier_platform::LocalTime;
 /// A parsed pid file: `"<pid>\n<token>\n"`, or `"<pid>"` from older versions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PidFile {
+    /// The pid written.
     pub pid: u32,
     /// The `lstart` token; `None` for legacy files.
     pub token: Option<String>,

@@ -8,17 +8,24 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PortKind {
+    /// The service's base port.
     Base,
+    /// One of its extra ports.
     Extra,
 }
 
 /// What a port is for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PortAssignment {
+    /// The port.
     pub port: u16,
+    /// The service it belongs to.
     pub service: String,
+    /// The slot it belongs to.
     pub slot: u8,
+    /// Base or extra port.
     pub kind: PortKind,
+    /// Whether a docker service owns it (its holder is the container runtime).
     pub docker: bool,
     /// The session that holds this slot in state.json, if any.
     pub session: Option<String>,
@@ -32,6 +39,7 @@ pub struct PortMap {
 }
 
 impl PortMap {
+    /// Every port of every slot of every service of `repo`.
     pub fn build(repo: &Repo) -> PortMap {
         let mut map = PortMap::default();
         let stride = repo.config.stride();

@@ -7,8 +7,11 @@ use std::time::Duration;
 /// An ecluse repository: its root, configuration and state.
 #[derive(Debug, Clone)]
 pub struct Repo {
+    /// The directory holding `.ecluse.toml`.
     pub root: PathBuf,
+    /// `.ecluse.toml`, parsed.
     pub config: Config,
+    /// `.ecluse/state.json`, parsed.
     pub state: State,
 }
 

@@ -7,41 +7,57 @@ use std::path::PathBuf;
 /// The session list ecluse keeps.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct State {
+    /// The file format's version.
     pub version: u32,
     #[serde(default)]
+    /// Every session ecluse knows.
     pub sessions: Vec<Session>,
 }
 
 /// One session of state.json; fields limier does not use are ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Session {
+    /// The session's slug.
     pub slug: String,
+    /// Its slot.
     pub slot: u8,
     #[serde(default)]
+    /// host, hybrid or container.
     pub mode: Option<String>,
     #[serde(default)]
+    /// The git branch of its worktree.
     pub branch: Option<String>,
+    /// Its worktree.
     pub worktree_path: PathBuf,
     #[serde(default)]
+    /// When it was started (RFC 3339).
     pub started_at: Option<String>,
     /// "pending" or "stopped"; absent means active.
     #[serde(default)]
     pub status: Option<String>,
     #[serde(default)]
+    /// Ports moved off their nominal value, by service.
     pub port_overrides: BTreeMap<String, u16>,
     #[serde(default)]
+    /// tmux, nohup or none.
     pub process_manager: Option<String>,
     #[serde(default)]
+    /// Its tmux session, under tmux.
     pub tmux_session: Option<String>,
     #[serde(default)]
+    /// Its pid files.
     pub pid_files: Vec<PathBuf>,
     #[serde(default)]
+    /// Where its services log.
     pub log_dir: Option<PathBuf>,
     #[serde(default)]
+    /// The services started, when not all.
     pub services_subset: Option<Vec<String>>,
 }
 
 impl Session {
+    /// Whether ecluse marked no transitional status on the session (it is
+    /// neither being set up nor torn down).
     pub fn is_active(&self) -> bool {
         self.status.is_none()
     }

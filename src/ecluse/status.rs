@@ -11,7 +11,9 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
+    /// Healthy: the service or its descendant listens.
     Up,
+    /// Nothing listens.
     Down,
     /// The port is held by a process that is neither the stored pid nor its descendant.
     WrongOwner,
@@ -22,22 +24,32 @@ pub enum Verdict {
 /// One service of one session. The first fields keep ecluse's JSON names.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServiceStatus {
+    /// The service's name.
     pub name: String,
     #[serde(rename = "type")]
+    /// `native` or `docker`.
     pub kind: &'static str,
+    /// Its port in this session.
     pub port: Option<u16>,
     /// `null` for docker services (not judged).
     pub healthy: Option<bool>,
+    /// Whether ecluse starts it (it has a command).
     pub managed: bool,
     /// The pid file's pid (whatever its check said).
     pub pid: Option<ProcessId>,
+    /// Its tmux window, under tmux.
     pub tmux_window: Option<String>,
+    /// The listener, when one can be named.
     pub listener_pid: Option<ProcessId>,
+    /// A listener that is not the service nor its descendant.
     pub wrong_owner: bool,
     /// Whose the listener is (session, conflict or unattributed).
     pub listener_session: Option<Owner>,
+    /// The verdict.
     pub verdict: Verdict,
+    /// Every process listening on the port.
     pub listener_pids: Vec<ProcessId>,
+    /// What the pid file says, when there is one.
     pub pid_file: Option<PidFileCheck>,
     /// The evidence tying the listener to sessions.
     pub evidence: Vec<Evidence>,
@@ -46,12 +58,17 @@ pub struct ServiceStatus {
 /// One session. Keeps ecluse's `slug`, `slot`, `all_healthy`, `tmux_session`, `services`.
 #[derive(Debug, Clone, Serialize)]
 pub struct SessionStatus {
+    /// The session's slug.
     pub slug: String,
+    /// Its slot.
     pub slot: u8,
+    /// Whether every managed service is up.
     pub all_healthy: bool,
+    /// Its tmux session, under tmux.
     pub tmux_session: Option<String>,
     /// "active", "pending" or "stopped".
     pub status: String,
+    /// Every service of the session.
     pub services: Vec<ServiceStatus>,
 }
 

@@ -11,6 +11,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 pub struct TeardownPlan {
     #[serde(skip)]
+    /// What to sweep, with what to spare.
     pub selection: Selection,
     /// One line per thing skipped (docker ports, bad pid files, conflicts).
     pub skipped: Vec<String>,

@@ -23,14 +23,18 @@ pub struct Markers {
     /// init with such variables, or a snapshot without environments, can be
     /// judged wrongly.
     pub orphaned: bool,
+    /// A kernel thread (kthreadd's child).
     pub kernel_thread: bool,
 }
 
 /// One link of an ancestry chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChainLink {
+    /// The process.
     pub pid: ProcessId,
+    /// Its command name.
     pub comm: ByteString,
+    /// Leader, orphan and kernel-thread markers.
     pub markers: Markers,
 }
 

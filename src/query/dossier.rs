@@ -9,27 +9,41 @@ use std::path::PathBuf;
 /// Everything limier can say about why a process is running.
 #[derive(Debug, Clone, Serialize)]
 pub struct Dossier {
+    /// The process.
     pub pid: ProcessId,
+    /// Its parent.
     pub ppid: ProcessId,
+    /// Its command name.
     pub comm: ByteString,
+    /// Its real uid, when readable.
     pub uid: Option<u32>,
+    /// That uid's user name.
     pub user: Option<String>,
+    /// Its scheduler state.
     pub state: ProcessState,
+    /// When it started, in ms since the epoch.
     pub started_at_ms: u64,
     /// Age at capture time, in milliseconds.
     pub age_ms: u64,
+    /// Its process group.
     pub pgid: ProcessId,
+    /// Its session.
     pub sid: ProcessId,
+    /// Its argument words.
     pub cmdline: Vec<ByteString>,
     #[serde(serialize_with = "limier_platform::records::serialize_opt_path")]
+    /// Its working directory.
     pub cwd: Option<PathBuf>,
+    /// The working directory was deleted.
     pub cwd_deleted: bool,
     #[serde(serialize_with = "limier_platform::records::serialize_opt_path")]
+    /// Its executable.
     pub exe: Option<PathBuf>,
     /// `pid` first, pid 1 last.
     pub chain: Vec<ChainLink>,
     /// The process itself looks reparented (see `Markers::orphaned`).
     pub orphaned: bool,
+    /// Whether every part could be read.
     pub inspectable: bool,
     /// Sockets this process holds (with the sockets layer).
     pub sockets: Vec<SocketRecord>,

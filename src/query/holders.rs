@@ -18,9 +18,11 @@ pub enum StateFilter {
 /// A port question: `7301`, `7301/tcp`, `5353/udp`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PortQuery {
+    /// The port.
     pub port: Port,
     /// `None` asks about TCP and UDP alike.
     pub protocol: Option<Protocol>,
+    /// Which socket states count.
     pub states: StateFilter,
 }
 
@@ -61,14 +63,18 @@ impl PortQuery {
 /// sockets. An empty `holders` means the owner could not be inspected.
 #[derive(Debug, Clone, Serialize)]
 pub struct PortHolding {
+    /// The socket.
     pub socket: SocketRecord,
+    /// Every (pid, fd) holding it, in pid order; empty when the holder cannot be seen.
     pub holders: Vec<Holder>,
 }
 
 /// One process holding a socket through one fd.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Holder {
+    /// The holding process.
     pub pid: ProcessId,
+    /// The fd it holds the socket through.
     pub fd: u32,
 }
 

@@ -29,17 +29,24 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum QueryError {
+    /// The snapshot holds no process with this pid.
     #[error("no process with pid {0}")]
     NoSuchProcess(ProcessId),
+    /// The directory (as typed) does not exist, nor does its parent.
     #[error("{}: no such directory", .0.display())]
     NoSuchDirectory(PathBuf),
+    /// The path (as typed) is not a directory.
     #[error("{}: not a directory", .0.display())]
     NotADirectory(PathBuf),
+    /// The directory could not be resolved (permission denied, ...).
     #[error("{}: {source}", path.display())]
     Io {
+        /// The directory, as typed.
         path: PathBuf,
+        /// The OS's error.
         source: std::io::Error,
     },
+    /// The snapshot lacks a layer the question needs (named).
     #[error("the snapshot was captured without the {0} layer")]
     LayerMissing(&'static str),
 }

@@ -10,7 +10,9 @@ use std::path::{Component, Path, PathBuf};
 /// One process and every way it uses the directory tree.
 #[derive(Debug, Clone, Serialize)]
 pub struct DirUser {
+    /// The process.
     pub pid: ProcessId,
+    /// Every use, by kind then path.
     pub uses: Vec<PathUse>,
 }
 

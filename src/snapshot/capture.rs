@@ -11,7 +11,9 @@ pub enum Parallelism {
     /// [`CaptureOptions::PARALLEL_THRESHOLD`] processes (see BENCHMARKS.md
     /// for the measurement).
     Auto,
+    /// One thread.
     Sequential,
+    /// rayon's pool, whatever the count.
     Parallel,
 }
 
@@ -50,8 +52,11 @@ impl FdSource {
 /// How to capture a snapshot.
 #[derive(Debug, Clone, Copy)]
 pub struct CaptureOptions {
+    /// The layers to read.
     pub layers: Layers,
+    /// When to read in parallel.
     pub parallelism: Parallelism,
+    /// Where fds come from.
     pub fd_source: FdSource,
 }
 

@@ -13,20 +13,28 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(tag = "kind", content = "fd", rename_all = "snake_case")]
 pub enum UseKind {
+    /// Its working directory.
     Cwd,
+    /// Its root directory.
     Root,
+    /// Its executable.
     Exe,
+    /// An open fd, by number.
     Fd(u32),
+    /// A memory-mapped file.
     Map,
 }
 
 /// One use of a path by a process.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PathUse {
+    /// The process.
     pub pid: ProcessId,
     #[serde(rename = "use")]
+    /// How it uses the path.
     pub kind: UseKind,
     #[serde(serialize_with = "limier_platform::records::serialize_path")]
+    /// The path used.
     pub path: PathBuf,
     /// The kernel reported the file or directory as deleted.
     pub deleted: bool,

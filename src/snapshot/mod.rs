@@ -102,12 +102,16 @@ impl Layers {
 #[derive(Debug, Clone, Serialize)]
 pub struct Process {
     #[serde(flatten)]
+    /// The process table entry (and details, when read).
     pub record: ProcessRecord,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Open fds, when the layer was read.
     pub fds: Option<Vec<FdRecord>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Mapped files, when the layer was read.
     pub maps: Option<Vec<MappedFile>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The environment, when the layer was read.
     pub environ: Option<Vec<EnvVar>>,
     /// Layers that were refused (EACCES): the answer may miss this process's part.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -126,6 +130,7 @@ impl Process {
         }
     }
 
+    /// The process id.
     pub fn pid(&self) -> ProcessId {
         self.record.pid
     }
@@ -166,6 +171,7 @@ pub struct Snapshot {
     pub captured_at_ms: u64,
     /// The pid of the process that took the snapshot.
     pub self_pid: ProcessId,
+    /// The layers read.
     pub layers: Layers,
     #[serde(serialize_with = "serialize_values")]
     processes: BTreeMap<ProcessId, Process>,
@@ -204,14 +210,17 @@ impl Snapshot {
         self.processes.values()
     }
 
+    /// The process with `pid`, if captured.
     pub fn process(&self, pid: ProcessId) -> Option<&Process> {
         self.processes.get(&pid)
     }
 
+    /// How many processes were captured.
     pub fn len(&self) -> usize {
         self.processes.len()
     }
 
+    /// Whether no process was captured.
     pub fn is_empty(&self) -> bool {
         self.processes.is_empty()
     }

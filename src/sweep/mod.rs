@@ -69,10 +69,20 @@ pub enum Selector {
     /// ([`SweepError::SelectsEverything`]).
     Dir(TypedDir),
     /// Every process whose environment holds `key=value`.
-    Env { key: String, value: String },
+    Env {
+        /// The variable's name.
+        key: String,
+        /// Its value.
+        value: String,
+    },
     /// Exactly one process incarnation (no descendants), with the reason it
     /// was chosen; matches nothing once the pid names another process.
-    Process { identity: Identity, reason: String },
+    Process {
+        /// The incarnation.
+        identity: Identity,
+        /// Why it was chosen, for the report.
+        reason: String,
+    },
 }
 
 impl Selector {
@@ -115,12 +125,14 @@ impl Selector {
 /// A union of selectors, plus processes to spare whatever matches.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
+    /// The selectors; a process matching any is selected.
     pub selectors: Vec<Selector>,
     /// Pids never to signal, with the reason (e.g. "belongs to session feat-a").
     pub spare: BTreeMap<ProcessId, String>,
 }
 
 impl Selection {
+    /// A selection of `selectors`, sparing nothing.
     pub fn new(selectors: Vec<Selector>) -> Self {
         Selection {
             selectors,
@@ -191,15 +203,21 @@ impl Default for SweepOptions {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SweepError {
+    /// The selection has no selector.
     #[error("nothing to select: give at least one selector")]
     EmptySelection,
     /// A selector that names every process on the machine (`--pid 1`, `--dir /`).
     #[error(
         "{selector} would select every process on the machine; refusing (name a narrower selector)"
     )]
-    SelectsEverything { selector: String },
+    SelectsEverything {
+        /// The selector, as labelled in reports.
+        selector: String,
+    },
+    /// The system could not be read.
     #[error(transparent)]
     Platform(#[from] limier_platform::PlatformError),
+    /// A selector's question failed.
     #[error(transparent)]
     Query(#[from] crate::query::QueryError),
 }

@@ -10,8 +10,11 @@ use std::collections::{BTreeMap, HashSet};
 /// One process the selection matched.
 #[derive(Debug, Clone, Serialize)]
 pub struct Target {
+    /// The process incarnation.
     pub identity: Identity,
+    /// Its command name.
     pub name: ByteString,
+    /// Which selectors matched it.
     pub selected_by: Vec<String>,
     /// Set when the process must not be signalled.
     pub spare: Option<SpareReason>,
@@ -22,6 +25,7 @@ pub struct Target {
 /// The resolved selection, in pid order.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Plan {
+    /// Every matched process, in pid order.
     pub targets: Vec<Target>,
     /// Pids never to signal, even as children forked during the sweep:
     /// pid 0-2, the sweeping process and its ancestors.

@@ -48,11 +48,20 @@ pub enum Fate {
     /// Gone before limier could signal it.
     AlreadyGone,
     /// Already dead but not reaped when selected: its parent has not waited for it.
-    Zombie { parent: ProcessId },
+    Zombie {
+        /// The parent that has not reaped it.
+        parent: ProcessId,
+    },
     /// Not signalled, with the reason.
-    Spared { why: SpareReason },
+    Spared {
+        /// Why.
+        why: SpareReason,
+    },
     /// Still alive after SIGKILL (uninterruptible sleep, or a signal error).
-    Survived { detail: String },
+    Survived {
+        /// What kept it alive, in words.
+        detail: String,
+    },
 }
 
 /// The fate in words, without the sweep's signal or grace (see
@@ -74,12 +83,16 @@ impl std::fmt::Display for Fate {
 /// One line of the report.
 #[derive(Debug, Clone, Serialize)]
 pub struct SweptProcess {
+    /// The process id.
     pub pid: ProcessId,
+    /// Its start time (with `pid`, its identity).
     pub start: u64,
+    /// Its command name.
     pub name: ByteString,
     /// Which selectors matched it (`pid 42`, `descendant of 42`, `port 3000`, …).
     pub selected_by: Vec<String>,
     #[serde(flatten)]
+    /// What became of it.
     pub fate: Fate,
     /// After exiting, still an unreaped zombie of this parent at report time.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -87,6 +100,7 @@ pub struct SweptProcess {
 }
 
 impl SweptProcess {
+    /// The (pid, start time) of this incarnation.
     pub fn identity(&self) -> Identity {
         Identity {
             pid: self.pid,
@@ -98,11 +112,17 @@ impl SweptProcess {
 /// The whole sweep.
 #[derive(Debug, Clone, Serialize)]
 pub struct SweepReport {
+    /// Nothing was signalled.
     pub dry_run: bool,
+    /// The first signal's name.
     pub signal: String,
+    /// The grace before SIGKILL, in ms.
     pub grace_ms: u64,
+    /// Sweep rounds run (a respawn starts another).
     pub rounds: usize,
+    /// How long the sweep took.
     pub duration_ms: f64,
+    /// Every selected process, in pid order.
     pub processes: Vec<SweptProcess>,
 }
 
@@ -132,6 +152,7 @@ impl SweepReport {
             .count()
     }
 
+    /// Processes whose fate satisfies `predicate`.
     pub fn count(&self, predicate: impl Fn(&Fate) -> bool) -> usize {
         self.processes.iter().filter(|p| predicate(&p.fate)).count()
     }

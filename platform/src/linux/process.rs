@@ -43,6 +43,7 @@ impl ProcessDir {
         })
     }
 
+    /// The pid this directory belongs to.
     pub fn pid(&self) -> ProcessId {
         self.pid
     }

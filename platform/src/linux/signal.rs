@@ -57,6 +57,7 @@ impl Backend {
 }
 
 impl ProcessHandle {
+    /// The (pid, start time) this handle was opened for and checked against.
     pub fn identity(&self) -> Identity {
         self.identity
     }

@@ -34,7 +34,6 @@ struct TypeEntry {
     kind: u32,
     kind_flag: bool,
     vlen: usize,
-    name_off: u32,
 }
 
 /// A parsed BTF blob: where each type starts, by id (id 0 is `void`).
@@ -70,19 +69,6 @@ fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
             | u32::from(bytes[at + 2]) << 16
             | u32::from(bytes[at + 3]) << 24,
     )
-}
-
-/// Bytes that follow a type's header, by kind.
-fn trailing_len(kind: u32, vlen: usize) -> Option<usize> {
-    Some(match kind {
-        KIND_INT | KIND_VAR | KIND_DECL_TAG => 4,
-        KIND_ARRAY => 12,
-        KIND_STRUCT | KIND_UNION | KIND_DATASEC | KIND_ENUM64 => vlen.checked_mul(12)?,
-        KIND_ENUM | KIND_FUNC_PROTO => vlen.checked_mul(8)?,
-        0 => return None,
-        kind if kind > KIND_MAX => return None,
-        _ => 0,
-    })
 }
 
 /// Parses a little-endian BTF blob (the only byte order limier loads on).
@@ -151,7 +137,6 @@ pub fn parse_btf(bytes: &[u8]) -> Result<Btf<'_>, ParseError> {
 
 /// Decodes the 12-byte header of the type at byte `at`.
 fn decode(types: &[u8], at: usize) -> Option<TypeEntry> {
-    let name_off = u32_at(types, at)?;
     let info = u32_at(types, at + 4)?;
     u32_at(types, at + 8)?;
     Some(TypeEntry {
@@ -159,7 +144,6 @@ fn decode(types: &[u8], at: usize) -> Option<TypeEntry> {
         kind: (info >> 24) & 0x1f,
         kind_flag: info >> 31 == 1,
         vlen: (info & 0xffff) as usize,
-        name_off,
     })
 }
 
@@ -169,6 +153,7 @@ impl<'a> Btf<'a> {
         self.starts.len()
     }
 
+    /// Whether the blob holds no type besides `void`.
     pub fn is_empty(&self) -> bool {
         self.starts.len() <= 1
     }
@@ -177,12 +162,6 @@ impl<'a> Btf<'a> {
     fn entry(&self, id: u32) -> Option<TypeEntry> {
         let at = *self.starts.get(id as usize).filter(|_| id != 0)?;
         decode(self.types, at as usize)
-    }
-
-    fn name(&self, name_off: u32) -> &'a [u8] {
-        let tail = self.strings.get(name_off as usize..).unwrap_or(&[]);
-        let end = tail.iter().position(|&b| b == 0).unwrap_or(tail.len());
-        &tail[..end]
     }
 
     /// Whether the string at `name_off` is `name` (no scan for its end).

@@ -12,8 +12,11 @@ use std::path::PathBuf;
 /// What `sysctl({CTL_KERN, KERN_PROCARGS2, pid})` holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcArgs {
+    /// The executable path the kernel recorded.
     pub exec_path: ByteString,
+    /// The argument words.
     pub argv: Vec<ByteString>,
+    /// The environment variables.
     pub environ: Vec<EnvVar>,
 }
 

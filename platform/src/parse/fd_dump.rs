@@ -17,7 +17,9 @@ pub const FD_DUMP_PATH_MAX: usize = 4096;
 /// One open fd as the kernel iterator saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FdDumpRow {
+    /// The process (thread group id) holding the fd.
     pub pid: ProcessId,
+    /// The fd number.
     pub fd: u32,
     /// `task->start_boottime`: what `/proc/PID/stat` reports, in nanoseconds.
     pub start_ns: u64,

@@ -31,6 +31,7 @@ pub use wchan::parse_wchan;
 pub struct ParseError {
     /// Which format was being parsed (`stat`, `maps`, …).
     pub what: &'static str,
+    /// What was wrong with the input.
     pub reason: String,
 }
 

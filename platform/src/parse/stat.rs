@@ -6,15 +6,23 @@ use crate::records::{ByteString, ProcessId, ProcessState, StartTime};
 /// The fields of `/proc/PID/stat` that limier uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatFields {
+    /// The process id (field 1).
     pub pid: ProcessId,
+    /// The command name, without its parentheses (field 2).
     pub comm: ByteString,
+    /// The scheduler state (field 3).
     pub state: ProcessState,
+    /// The parent pid (field 4).
     pub ppid: ProcessId,
+    /// The process group id (field 5).
     pub pgid: ProcessId,
+    /// The session id (field 6).
     pub sid: ProcessId,
     /// `flags` (field 9): `PF_KTHREAD` marks kernel threads.
     pub flags: u32,
+    /// Number of threads (field 20).
     pub threads: u32,
+    /// Start time in clock ticks since boot (field 22).
     pub start: StartTime,
 }
 
