@@ -4,7 +4,8 @@
 //!
 //!     cargo bench --bench forensics
 //!
-//! Groups: `who` (vs lsof, ss, fuser), `in` (vs lsof +D), `sweep` (vs
+//! Groups: `who` (vs lsof, ss, fuser), `in` (vs lsof +D), `one_call` (the
+//! library's one-call API in process vs ecluse 0.3.1's shell-outs), `sweep` (vs
 //! ecluse's kill/kill -0 loop), `ecluse` (flush plan vs ecluse's lsof
 //! sequence; one service's ownership check vs one lsof call). A summary of
 //! medians and ratios is printed at the end and written to
@@ -136,6 +137,84 @@ fn bench_command(
             total
         })
     });
+}
+
+/// Times `call` in this process (a library call), recording each run.
+fn bench_in_process(
+    group: &mut criterion::BenchmarkGroup<criterion::measurement::WallTime>,
+    samples: &Samples,
+    name: &str,
+    call: impl FnMut(),
+) {
+    bench_command(group, samples, name, call);
+}
+
+/// The ancestor `levels` above `pid` (by /proc/PID/stat's ppid).
+fn ancestor_of(pid: u32, levels: usize) -> u32 {
+    let mut current = pid;
+    for _ in 0..levels {
+        let stat = std::fs::read_to_string(format!("/proc/{current}/stat")).unwrap();
+        current = stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+    }
+    current
+}
+
+/// ecluse 0.3.1's whose_pid::is_descendant: `pgrep -P` five levels deep.
+fn pgrep_is_descendant(ancestor: u32, descendant: u32) -> bool {
+    let mut frontier = vec![ancestor];
+    for _ in 0..5 {
+        let mut next = Vec::new();
+        for pid in &frontier {
+            for child in stdout_of("pgrep", &["-P", &pid.to_string()]).lines() {
+                let child: u32 = child.trim().parse().unwrap();
+                if child == descendant {
+                    return true;
+                }
+                next.push(child);
+            }
+        }
+        frontier = next;
+    }
+    false
+}
+
+/// ecluse 0.3.1's sync::subtree_owns_port: `lsof -p PID -iTCP -sTCP:LISTEN`
+/// for the process and each descendant, found with `pgrep -P`.
+fn lsof_subtree_owns_port(pid: u32, port: &str) -> bool {
+    let mut stack = vec![pid];
+    while let Some(current) = stack.pop() {
+        let listening = stdout_of(
+            "lsof",
+            &[
+                "-a",
+                "-p",
+                &current.to_string(),
+                "-iTCP",
+                "-sTCP:LISTEN",
+                "-n",
+                "-P",
+                "-F",
+                "n",
+            ],
+        );
+        if listening.lines().any(|l| l.ends_with(&format!(":{port}"))) {
+            return true;
+        }
+        stack.extend(
+            stdout_of("pgrep", &["-P", &current.to_string()])
+                .lines()
+                .filter_map(|l| l.trim().parse::<u32>().ok()),
+        );
+    }
+    false
 }
 
 fn env_number(key: &str, default: usize) -> usize {
@@ -271,6 +350,52 @@ fn main() {
     });
     in_group.finish();
 
+    // The one-call API, in process, beside the shell-outs ecluse 0.3.1
+    // makes for the same answer (tests/ecluse-adoption has the patch).
+    let holder: u32 = limier_pid.trim().parse().unwrap();
+    let top = ancestor_of(holder, 5);
+    let mut one_call = c.benchmark_group("one_call");
+    let worktree_path = worktree.clone();
+    bench_in_process(&mut one_call, &samples, "limier::listeners(P)", || {
+        assert_eq!(
+            limier::listeners(port.parse().unwrap()).unwrap(),
+            vec![holder]
+        );
+    });
+    bench_command(
+        &mut one_call,
+        &samples,
+        "lsof -iTCP:P -sTCP:LISTEN -n -P",
+        || {
+            run_quiet("lsof", &[&tcp, "-sTCP:LISTEN", "-n", "-P"]);
+        },
+    );
+    bench_in_process(&mut one_call, &samples, "limier::dir_users(DIR)", || {
+        assert!(!limier::dir_users(&worktree_path).unwrap().is_empty());
+    });
+    bench_command(&mut one_call, &samples, "lsof +d DIR -F p", || {
+        run_quiet("lsof", &["+d", &worktree_arg, "-F", "p"]);
+    });
+    bench_in_process(
+        &mut one_call,
+        &samples,
+        "limier::is_descendant(A, P)",
+        || {
+            assert!(limier::is_descendant(top, holder).unwrap());
+        },
+    );
+    bench_in_process(&mut one_call, &samples, "pgrep -P, 5 levels", || {
+        assert!(pgrep_is_descendant(top, holder));
+    });
+    bench_in_process(&mut one_call, &samples, "limier::port_owner(A, P)", || {
+        let owner = limier::port_owner(top, port.parse().unwrap()).unwrap();
+        assert_eq!(owner, limier::PortOwner::Up { listener: holder });
+    });
+    bench_in_process(&mut one_call, &samples, "lsof + pgrep subtree walk", || {
+        assert!(lsof_subtree_owns_port(top, &port));
+    });
+    one_call.finish();
+
     let ecluse_ports = write_ecluse_repo(&root);
     let root_arg = root.to_string_lossy().into_owned();
     let mut ecluse = c.benchmark_group("ecluse");
@@ -367,6 +492,22 @@ fn main() {
         ("who", "limier who (readlink)", "ss -Hltnp sport = :P"),
         ("in", "limier in", "lsof -t +D DIR"),
         ("in", "limier in (readlink)", "lsof -t +D DIR"),
+        (
+            "one_call",
+            "limier::listeners(P)",
+            "lsof -iTCP:P -sTCP:LISTEN -n -P",
+        ),
+        ("one_call", "limier::dir_users(DIR)", "lsof +d DIR -F p"),
+        (
+            "one_call",
+            "limier::is_descendant(A, P)",
+            "pgrep -P, 5 levels",
+        ),
+        (
+            "one_call",
+            "limier::port_owner(A, P)",
+            "lsof + pgrep subtree walk",
+        ),
         (
             "ecluse",
             "limier ecluse flush --dry-run",
