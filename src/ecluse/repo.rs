@@ -45,10 +45,17 @@ impl Repo {
     /// Loads the repository rooted at `root`; state.json is read under a
     /// shared lock on `.ecluse/state.lock`, waiting at most `lock_timeout`.
     pub fn load(root: &Path, lock_timeout: Duration) -> Result<Repo, EcluseError> {
+        let lock_path = root.join(".ecluse").join("state.lock");
+        let _lock = limier_platform::lock_shared(&lock_path, lock_timeout)?;
+        Repo::load_unlocked(root)
+    }
+
+    /// Loads the repository rooted at `root` without taking ecluse's lock:
+    /// for a caller that holds it already (ecluse itself, which locks
+    /// state.lock exclusively while it works).
+    pub fn load_unlocked(root: &Path) -> Result<Repo, EcluseError> {
         let config = load_config(root)?;
-        let ecluse_dir = root.join(".ecluse");
-        let _lock = limier_platform::lock_shared(&ecluse_dir.join("state.lock"), lock_timeout)?;
-        let state_path = ecluse_dir.join("state.json");
+        let state_path = root.join(".ecluse").join("state.json");
         let state = match std::fs::read_to_string(&state_path) {
             Ok(text) => State::parse(&text).map_err(|reason| EcluseError::Invalid {
                 path: state_path,
@@ -70,6 +77,26 @@ impl Repo {
             config,
             state,
         })
+    }
+
+    /// A repository from configuration and state the caller already loaded
+    /// (parsed with [`Config::parse`] and [`State::parse`]); nothing is read
+    /// and no lock is taken.
+    ///
+    /// ```
+    /// use limier::ecluse::{Config, Repo, State};
+    /// let config = Config::parse("mode = \"host\"\n[[services]]\nname = \"web\"\nbase_port = 7300\ncommand = \"npm run dev\"\n")?;
+    /// let state = State::parse(r#"{"version": 1, "sessions": []}"#)?;
+    /// let repo = Repo::from_parts("/repo".as_ref(), config, state);
+    /// assert_eq!(repo.worktree_for("feat-b"), std::path::Path::new("/repo/.ecluse/worktrees/feat-b"));
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn from_parts(root: &Path, config: Config, state: State) -> Repo {
+        Repo {
+            root: root.to_owned(),
+            config,
+            state,
+        }
     }
 
     /// `<root>/<worktree_dir>`.

@@ -35,13 +35,13 @@ if (cd "$work/ecluse-0.3.1" && cargo tree -e normal -i clap_mangen >/dev/null 2>
   exit 1
 fi
 
-export CARGO_TARGET_DIR="$work/target"
+ecluse_target="$work/target"
 cd "$work/ecluse-0.3.1"
-cargo build --bin ecluse
-cargo test --bin ecluse
+CARGO_TARGET_DIR="$ecluse_target" cargo build --bin ecluse
+CARGO_TARGET_DIR="$ecluse_target" cargo test --bin ecluse
 # The integration tests that can run here: all of tests/integration.rs
 # (tests/docker_e2e.rs needs a Docker engine).
-cargo test --test integration
+CARGO_TARGET_DIR="$ecluse_target" cargo test --test integration
 cd "$root"
 cargo build --bin limier
-bash "$here/plan.sh" "$CARGO_TARGET_DIR/debug/ecluse" "$root/target/debug/limier"
+bash "$here/plan.sh" "$ecluse_target/debug/ecluse" "$root/target/debug/limier"
