@@ -7,6 +7,7 @@ mod fd_source;
 mod hostile;
 mod in_dir;
 mod kill;
+mod one_call;
 mod support;
 mod tree;
 mod who;

@@ -1,0 +1,131 @@
+//! The library's one-call API (`limier::listeners`, `dir_users`,
+//! `is_descendant`, `kill_tree`, `port_owner`) on real processes.
+
+use crate::support::*;
+use limier::PortOwner;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+#[test]
+fn listeners_names_every_fork_sharer_and_a_dual_stack_holder_once() {
+    let shared = Scenario::start(&["fork-share"]);
+    let mut expected = vec![shared.pid("parent"), shared.pid("child")];
+    expected.sort_unstable();
+    assert_eq!(limier::listeners(shared.port()).unwrap(), expected);
+
+    // One process, an IPv4 and an IPv6 socket on the same port.
+    let port = free_port();
+    let script = format!(
+        "import socket,sys,time\n\
+         a=socket.socket(); a.bind(('127.0.0.1',{port})); a.listen()\n\
+         b=socket.socket(socket.AF_INET6); b.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)\n\
+         b.bind(('::1',{port})); b.listen()\n\
+         print('ready', flush=True); time.sleep(60)\n"
+    );
+    let mut child = ChildGuard::spawn(
+        Command::new("python3")
+            .args(["-c", &script])
+            .stdout(Stdio::piped()),
+    );
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.0.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "ready");
+    assert_eq!(limier::listeners(port).unwrap(), vec![child.pid()]);
+    assert_eq!(limier::listeners(free_port()).unwrap(), Vec::<u32>::new());
+}
+
+#[test]
+fn dir_users_resolves_symlinks_matches_deleted_dirs_and_leaves_the_caller_out() {
+    let (_guard, root) = temp_dir();
+    std::fs::create_dir_all(root.join("real/deep/er")).unwrap();
+    std::os::unix::fs::symlink(root.join("real"), root.join("link")).unwrap();
+    let resident = Scenario::start(&["cwd", root.join("real/deep/er").to_str().unwrap()]);
+    // The caller holds a file in the tree: it is not a user.
+    let _own = std::fs::File::create(root.join("real/mine")).unwrap();
+    let users = limier::dir_users(&root.join("link")).unwrap();
+    assert_eq!(users, vec![resident.pid("cwd")]);
+
+    std::fs::create_dir(root.join("gone")).unwrap();
+    let orphan = Scenario::start(&["cwd", root.join("gone").to_str().unwrap()]);
+    std::fs::remove_dir(root.join("gone")).unwrap();
+    assert_eq!(
+        limier::dir_users(&root.join("gone")).unwrap(),
+        vec![orphan.pid("cwd")],
+        "a deleted directory is matched by the path it had"
+    );
+    assert!(matches!(
+        limier::dir_users(&root.join("nothing/here")),
+        Err(limier::Error::Query(
+            limier::query::QueryError::NoSuchDirectory(_)
+        ))
+    ));
+}
+
+#[test]
+fn is_descendant_and_port_owner_see_a_six_deep_chain() {
+    let chain = Scenario::start(&["chain", "6"]);
+    let (top, leaf, port) = (chain.root_pid(), chain.pid("leaf"), chain.port());
+    assert!(limier::is_descendant(top, leaf).unwrap());
+    assert!(!limier::is_descendant(leaf, top).unwrap());
+    assert!(!limier::is_descendant(leaf, leaf).unwrap());
+    assert!(!limier::is_descendant(top, 2_000_000_000).unwrap());
+
+    assert_eq!(
+        limier::port_owner(top, port).unwrap(),
+        PortOwner::Up { listener: leaf }
+    );
+    assert_eq!(
+        limier::port_owner(leaf, port).unwrap(),
+        PortOwner::Up { listener: leaf }
+    );
+    // A sibling of the chain is not the listener's ancestor.
+    let sibling = ChildGuard::spawn(Command::new("sleep").arg("60"));
+    assert_eq!(
+        limier::port_owner(sibling.pid(), port).unwrap(),
+        PortOwner::WrongOwner {
+            listener: Some(leaf)
+        }
+    );
+    assert_eq!(
+        limier::port_owner(top, free_port()).unwrap(),
+        PortOwner::Down
+    );
+}
+
+#[test]
+fn kill_tree_ends_the_group_member_that_was_reparented_to_init() {
+    // A group leader whose child forked a sleeper and exited: the sleeper is
+    // no longer below the leader, but still in its process group.
+    let mut leader = ChildGuard::spawn(
+        Command::new("sh")
+            .args(["-c", "(sleep 300 & echo $!); exec sleep 301"])
+            .stdout(Stdio::piped())
+            .process_group(0),
+    );
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(leader.0.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let sleeper: u32 = line.trim().parse().unwrap();
+    let leader_pid = leader.pid();
+    let report = limier::kill_tree(leader_pid, Duration::from_secs(1)).unwrap();
+    let swept: Vec<u32> = report.processes.iter().map(|p| p.pid.0).collect();
+    assert!(swept.contains(&leader_pid), "{report:?}");
+    assert!(swept.contains(&sleeper), "{report:?}");
+    assert_eq!(report.survivor_count(), 0, "{report:?}");
+    let _ = leader.0.wait();
+    assert!(eventually(Duration::from_secs(3), || !alive(sleeper)));
+    assert!(matches!(
+        limier::kill_tree(1, Duration::from_secs(1)),
+        Err(limier::Error::Sweep(
+            limier::sweep::SweepError::SelectsEverything { .. }
+        ))
+    ));
+}
