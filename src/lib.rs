@@ -47,6 +47,7 @@ pub mod input;
 mod one_call;
 pub mod patience;
 pub mod query;
+pub mod sanitize;
 pub mod snapshot;
 pub mod sweep;
 

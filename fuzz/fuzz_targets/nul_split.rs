@@ -5,7 +5,7 @@ use limier_platform::parse::{parse_cmdline, parse_environ};
 
 fuzz_target!(|data: &[u8]| {
     for word in parse_cmdline(data) {
-        let shown = limier::cli::sanitize::sanitize(word.as_bytes());
+        let shown = limier::sanitize::sanitize(word.as_bytes());
         assert!(!shown.chars().any(|c| c.is_control()), "control character survived sanitising");
     }
     for var in parse_environ(data) {

@@ -9,7 +9,7 @@ mod ecluse_cmd;
 mod format;
 mod in_dir;
 mod kill;
-pub mod sanitize;
+pub use limier::sanitize;
 mod snapshot_cmd;
 mod style;
 mod tree;
