@@ -378,7 +378,6 @@ struct HungMount {
 
 impl HungMount {
     fn mount() -> HungMount {
-        use std::io::BufRead;
         let (dir, root) = temp_dir();
         let mountpoint = root.join("mnt");
         std::fs::create_dir(&mountpoint).unwrap();
@@ -391,13 +390,8 @@ impl HungMount {
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("python3 is installed by .ci/run");
-        let mut line = String::new();
-        let stdout = server.stdout.take().unwrap();
-        std::io::BufReader::new(stdout)
-            .read_line(&mut line)
-            .unwrap();
         assert_eq!(
-            line.trim(),
+            first_line(&mut server),
             "ready",
             "the FUSE server did not mount (needs root and /dev/fuse)"
         );
@@ -501,13 +495,7 @@ fn a_mount_that_stops_answering_never_hangs_limier() {
         .spawn()
         .unwrap();
     let faulter_pid = faulter.id();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(faulter.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    assert_eq!(line.trim(), "mapped");
+    assert_eq!(first_line(&mut faulter), "mapped");
     mount.stop_answering();
     std::io::Write::write_all(faulter.stdin.as_mut().unwrap(), b"touch\n").unwrap();
     mount.reap_later(faulter);

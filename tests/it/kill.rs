@@ -325,13 +325,7 @@ fn init_holding_a_port_is_spared_and_its_children_are_left_alone() {
         .args(["python3", "-c", &script])
         .stdout(std::process::Stdio::piped());
     let mut namespace = ChildGuard::spawn(&mut unshare);
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(namespace.0.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let child_in_namespace: u32 = line.trim().parse().unwrap();
+    let child_in_namespace: u32 = namespace.first_line().parse().unwrap();
     // Each has exactly one child: unshare the namespace's init, init sleep.
     let only_child = |pid: u32| -> u32 {
         std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))

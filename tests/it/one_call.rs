@@ -28,13 +28,7 @@ fn listeners_names_every_fork_sharer_and_a_dual_stack_holder_once() {
             .args(["-c", &script])
             .stdout(Stdio::piped()),
     );
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.0.stdout.as_mut().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    assert_eq!(line.trim(), "ready");
+    assert_eq!(child.first_line(), "ready");
     assert_eq!(limier::listeners(port).unwrap(), vec![child.pid()]);
     assert_eq!(limier::listeners(free_port()).unwrap(), Vec::<u32>::new());
 }
@@ -107,13 +101,7 @@ fn kill_tree_ends_the_group_member_that_was_reparented_to_init() {
             .stdout(Stdio::piped())
             .process_group(0),
     );
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(leader.0.stdout.as_mut().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let sleeper: u32 = line.trim().parse().unwrap();
+    let sleeper: u32 = leader.first_line().parse().unwrap();
     let leader_pid = leader.pid();
     let report = limier::kill_tree(leader_pid, Duration::from_secs(1)).unwrap();
     let swept: Vec<u32> = report.processes.iter().map(|p| p.pid.0).collect();

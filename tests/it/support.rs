@@ -316,6 +316,20 @@ impl ChildGuard {
     pub fn pid(&self) -> u32 {
         self.0.id()
     }
+
+    /// The first line the child writes to its piped stdout, trimmed.
+    pub fn first_line(&mut self) -> String {
+        first_line(&mut self.0)
+    }
+}
+
+/// The first line `child` writes to its piped stdout, trimmed (the rest of
+/// its output is not read).
+pub fn first_line(child: &mut Child) -> String {
+    let stdout = child.stdout.take().expect("the child's stdout is piped");
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
+    line.trim().to_owned()
 }
 
 impl Drop for ChildGuard {
