@@ -55,20 +55,22 @@ fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_le_bytes(bytes.get(at..at + 2)?.try_into().ok()?))
 }
 
-/// The little-endian word at `at`. Written with one bounds check and plain
-/// shifts: the type walk calls it about half a million times, and an
-/// unoptimised build (a library user's `cargo test`) pays for every layer
-/// of `get(..)?.try_into().ok()?` there.
+/// The little-endian word at `at`, or `None` past the end.
 fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
-    if at >= bytes.len() || bytes.len() - at < 4 {
-        return None;
-    }
-    Some(
-        u32::from(bytes[at])
-            | u32::from(bytes[at + 1]) << 8
-            | u32::from(bytes[at + 2]) << 16
-            | u32::from(bytes[at + 3]) << 24,
-    )
+    (at < bytes.len() && bytes.len() - at >= 4).then(|| le32(bytes, at))
+}
+
+/// The little-endian word at `at`, which the caller knows is in bounds.
+/// Plain indexing and shifts, always inlined: the type walk reads about
+/// half a million words, and an unoptimised build (a library user's `cargo
+/// test`) would otherwise pay a call and every layer of
+/// `get(..)?.try_into().ok()?` for each.
+#[inline(always)]
+fn le32(bytes: &[u8], at: usize) -> u32 {
+    u32::from(bytes[at])
+        | u32::from(bytes[at + 1]) << 8
+        | u32::from(bytes[at + 2]) << 16
+        | u32::from(bytes[at + 3]) << 24
 }
 
 /// Parses a little-endian BTF blob (the only byte order limier loads on).
@@ -97,18 +99,15 @@ pub fn parse_btf(bytes: &[u8]) -> Result<Btf<'_>, ParseError> {
     let mut starts = Vec::with_capacity(types.len() / 32);
     starts.push(u32::MAX);
     // The hottest loop of a kernel-dump capture (about 130,000 types):
-    // plain indexing, no closures or helpers, so that an unoptimised build
-    // (a library user's `cargo test`) walks it in a few milliseconds.
+    // plain indexing, no closures, so that an unoptimised build (a library
+    // user's `cargo test`) walks it in a few milliseconds.
     let mut at = 0;
     let len = types.len();
     while at < len {
         if len - at < 12 {
             return Err(error("truncated type"));
         }
-        let info = u32::from(types[at + 4])
-            | u32::from(types[at + 5]) << 8
-            | u32::from(types[at + 6]) << 16
-            | u32::from(types[at + 7]) << 24;
+        let info = le32(types, at + 4);
         let (kind, vlen) = ((info >> 24) & 0x1f, (info & 0xffff) as usize);
         let trailing = match kind {
             KIND_INT | KIND_VAR | KIND_DECL_TAG => 4,
@@ -195,10 +194,7 @@ impl<'a> Btf<'a> {
             if kinds & (1 << kind) == 0 {
                 continue;
             }
-            let name_off = u32::from(self.types[at])
-                | u32::from(self.types[at + 1]) << 8
-                | u32::from(self.types[at + 2]) << 16
-                | u32::from(self.types[at + 3]) << 24;
+            let name_off = le32(self.types, at);
             // The first byte rules out nearly every name without a compare.
             let Some(&first) = self.strings.get(name_off as usize) else {
                 continue;
@@ -235,12 +231,6 @@ impl<'a> Btf<'a> {
         (ids, function)
     }
 
-    /// The ids of the structs named in `names`, in one pass.
-    pub fn struct_ids(&self, names: &[&str]) -> Vec<Option<u32>> {
-        let wanted: Vec<(u32, &str)> = names.iter().map(|name| (KIND_STRUCT, *name)).collect();
-        self.find_many(&wanted)
-    }
-
     /// The type id of the function named `name` (a BPF program's attach id).
     pub fn function_id(&self, name: &str) -> Option<u32> {
         self.find(KIND_FUNC, name)
@@ -254,7 +244,7 @@ impl<'a> Btf<'a> {
     }
 
     /// [`member_offset`](Self::member_offset) in the struct with id `id`
-    /// (from [`struct_ids`](Self::struct_ids)).
+    /// (from [`struct_and_function_ids`](Self::struct_and_function_ids)).
     pub fn member_offset_in(&self, id: u32, member: &str) -> Option<usize> {
         let mut budget = MEMBER_BUDGET;
         self.member_in(id, member.as_bytes(), 0, &mut budget)
@@ -373,6 +363,12 @@ mod tests {
         assert_eq!(btf.member_offset("file", "f_path"), Some(8));
         assert_eq!(btf.member_offset("file", "nothing"), None);
         assert_eq!(btf.member_offset("path", "mnt"), Some(0));
+        // The one-pass lookup the fd iterator uses agrees.
+        let (ids, function) = btf.struct_and_function_ids(&["file", "path", "absent"], "iter");
+        assert_eq!(function, Some(5));
+        assert_eq!(ids[2], None);
+        assert_eq!(btf.member_offset_in(ids[0].unwrap(), "f_path"), Some(8));
+        assert_eq!(btf.member_offset_in(ids[1].unwrap(), "mnt"), Some(0));
     }
 
     #[test]
@@ -415,6 +411,12 @@ mod tests {
         let btf = parse_btf(&bytes).unwrap();
         assert!(btf.len() > 1000);
         assert!(btf.function_id("bpf_iter_task_file").is_some());
+        let (ids, function) = btf.struct_and_function_ids(&["task_struct"], "bpf_iter_task_file");
+        assert_eq!(function, btf.function_id("bpf_iter_task_file"));
+        assert_eq!(
+            btf.member_offset_in(ids[0].unwrap(), "tgid"),
+            btf.member_offset("task_struct", "tgid")
+        );
         assert!(btf.member_offset("task_struct", "tgid").is_some());
         assert!(btf.member_offset("file", "f_path").is_some());
         assert_eq!(btf.member_offset("path", "mnt"), Some(0));
