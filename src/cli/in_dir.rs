@@ -55,7 +55,7 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
         .collect();
     let report = InReport {
         dir,
-        unresolved: typed.unresolved.clone(),
+        unresolved: typed.unresolved(),
         users,
         not_inspectable: snapshot.not_inspectable_count(),
     };

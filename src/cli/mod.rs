@@ -218,19 +218,13 @@ pub(crate) fn unresolved_note(
     typed: &std::path::Path,
     dir: &limier::query::TypedDir,
 ) -> Option<String> {
-    let why = dir.unresolved.as_ref()?;
-    if why == limier::query::DELETED {
-        return Some(format!(
-            "{} {why}: {}",
-            sanitize::sanitize(typed.as_os_str().as_encoded_bytes()),
-            sanitize::sanitize(dir.path.as_os_str().as_encoded_bytes()),
-        ));
-    }
-    Some(format!(
-        "{} {why}; matched as {}, symlinks not followed",
-        sanitize::sanitize(typed.as_os_str().as_encoded_bytes()),
-        sanitize::sanitize(dir.path.as_os_str().as_encoded_bytes()),
-    ))
+    let why = dir.unresolved()?;
+    let typed = sanitize::sanitize(typed.as_os_str().as_encoded_bytes());
+    let path = sanitize::sanitize(dir.path.as_os_str().as_encoded_bytes());
+    Some(match dir.found {
+        limier::query::DirFound::Former => format!("{typed} {why}: {path}"),
+        _ => format!("{typed} {why}; matched as {path}, symlinks not followed"),
+    })
 }
 
 /// Captures a live snapshot with the given layers.

@@ -19,7 +19,7 @@ pub use dossier::{dossier, Dossier};
 pub use env::with_env;
 pub use family::{descendants, is_descendant};
 pub use holders::{holder_pids, holders, Holder, PortHolding, PortQuery, StateFilter};
-pub use typed_dir::{resolve_typed_dir, TypedDir, DELETED, RESOLVE_PATIENCE};
+pub use typed_dir::{resolve_typed_dir, DirFound, TypedDir, RESOLVE_PATIENCE};
 pub use users::{normalize, users_below, users_of, DirUser};
 
 use limier_platform::ProcessId;

@@ -9,17 +9,30 @@ use std::time::Duration;
 /// filesystem, short enough that a dead one does not look like a hang.
 pub const RESOLVE_PATIENCE: Duration = Duration::from_secs(2);
 
-/// A directory the user named.
+/// A directory the user named, and the path it is matched by.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TypedDir {
-    /// Canonical when resolved; otherwise the typed path made absolute and
-    /// normalised lexically (symlinks not followed).
+    /// The path processes are matched against (see [`found`](Self::found)).
     pub path: PathBuf,
-    /// Why it could not be resolved, when it could not: its filesystem did
-    /// not answer within the patience given (a dead NFS server, a stopped
-    /// FUSE daemon) or answered with an error of its own (`ENOTCONN` from a
-    /// crashed FUSE daemon, `ESTALE`, `EIO`).
-    pub unresolved: Option<String>,
+    /// How the directory was found, which says what `path` is.
+    pub found: DirFound,
+}
+
+/// How a typed directory was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DirFound {
+    /// It exists: `path` is canonical (or was given already resolved).
+    Present,
+    /// It no longer exists (a deleted worktree): `path` is its parent,
+    /// resolved, joined with its name — where processes whose cwd was
+    /// deleted under them still say they are.
+    Former,
+    /// Its filesystem did not answer within the patience given (a dead NFS
+    /// server, a stopped FUSE daemon) or answered with an error of its own
+    /// (`ENOTCONN` from a crashed FUSE daemon, `ESTALE`, `EIO`), said here:
+    /// `path` is as typed, made absolute and normalised lexically, symlinks
+    /// not followed.
+    Unanswered(String),
 }
 
 impl TypedDir {
@@ -29,7 +42,19 @@ impl TypedDir {
     pub fn as_given(path: &Path) -> TypedDir {
         TypedDir {
             path: normalize(path),
-            unresolved: None,
+            found: DirFound::Present,
+        }
+    }
+
+    /// Why `path` is not the directory's canonical path, in words (what
+    /// `limier in --json` reports as `unresolved`); `None` when it is.
+    pub fn unresolved(&self) -> Option<String> {
+        match &self.found {
+            DirFound::Present => None,
+            DirFound::Former => {
+                Some("does not exist (deleted?); matched by the path it had".into())
+            }
+            DirFound::Unanswered(why) => Some(why.clone()),
         }
     }
 }
@@ -49,7 +74,7 @@ impl TypedDir {
 /// ```no_run
 /// use limier::query::{resolve_typed_dir, RESOLVE_PATIENCE};
 /// let typed = resolve_typed_dir(std::path::Path::new("."), RESOLVE_PATIENCE)?;
-/// println!("{} ({:?})", typed.path.display(), typed.unresolved);
+/// println!("{} ({:?})", typed.path.display(), typed.found);
 /// # Ok::<(), limier::Error>(())
 /// ```
 pub fn resolve_typed_dir(dir: &Path, patience: Duration) -> Result<TypedDir, QueryError> {
@@ -59,19 +84,8 @@ pub fn resolve_typed_dir(dir: &Path, patience: Duration) -> Result<TypedDir, Que
         .map(|cwd| cwd.join(dir))
         .unwrap_or_else(|_| dir.to_owned());
     let answer = crate::patience::within(patience, move || resolve_or_former(&owned));
-    let unresolved = match answer {
-        Some(Ok(Resolved::Present(path))) => {
-            return Ok(TypedDir {
-                path,
-                unresolved: None,
-            })
-        }
-        Some(Ok(Resolved::Former(path))) => {
-            return Ok(TypedDir {
-                path,
-                unresolved: Some(DELETED.to_owned()),
-            })
-        }
+    let unanswered = match answer {
+        Some(Ok(found)) => return Ok(found),
         Some(Err(err)) => match err.kind() {
             std::io::ErrorKind::NotFound => {
                 return Err(QueryError::NoSuchDirectory(dir.to_owned()))
@@ -94,30 +108,27 @@ pub fn resolve_typed_dir(dir: &Path, patience: Duration) -> Result<TypedDir, Que
     };
     Ok(TypedDir {
         path: normalize(dir),
-        unresolved: Some(unresolved),
+        found: DirFound::Unanswered(unanswered),
     })
-}
-
-/// What [`TypedDir::unresolved`] says of a directory that no longer exists.
-pub const DELETED: &str = "does not exist (deleted?); matched by the path it had";
-
-/// A directory found, or the path a deleted one had.
-enum Resolved {
-    Present(PathBuf),
-    Former(PathBuf),
 }
 
 /// Resolves `dir`; when it is missing but its parent is a directory, the
 /// parent's resolved path joined with the missing name.
-fn resolve_or_former(dir: &Path) -> std::io::Result<Resolved> {
+fn resolve_or_former(dir: &Path) -> std::io::Result<TypedDir> {
     match limier_platform::resolve_dir(dir) {
-        Ok(path) => Ok(Resolved::Present(path)),
+        Ok(path) => Ok(TypedDir {
+            path,
+            found: DirFound::Present,
+        }),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
                 return Err(err);
             };
             match limier_platform::resolve_dir(parent) {
-                Ok(parent) => Ok(Resolved::Former(parent.join(name))),
+                Ok(parent) => Ok(TypedDir {
+                    path: parent.join(name),
+                    found: DirFound::Former,
+                }),
                 Err(_) => Err(err),
             }
         }
@@ -135,7 +146,8 @@ mod tests {
         std::fs::create_dir_all(dir.join("a")).unwrap();
         std::fs::write(dir.join("file"), "x").unwrap();
         let typed = resolve_typed_dir(&dir.join("a/.."), RESOLVE_PATIENCE).unwrap();
-        assert_eq!(typed.unresolved, None);
+        assert_eq!(typed.found, DirFound::Present);
+        assert_eq!(typed.unresolved(), None);
         assert_eq!(typed.path, std::fs::canonicalize(&dir).unwrap());
         assert!(matches!(
             resolve_typed_dir(&dir.join("file"), RESOLVE_PATIENCE),
@@ -153,7 +165,8 @@ mod tests {
             former.path,
             std::fs::canonicalize(&dir).unwrap().join("gone")
         );
-        assert_eq!(former.unresolved.as_deref(), Some(DELETED));
+        assert_eq!(former.found, DirFound::Former);
+        assert!(former.unresolved().unwrap().contains("deleted"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
