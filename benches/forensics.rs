@@ -117,7 +117,8 @@ fn stdout_of(program: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// Times `command` once per iteration as a whole process, recording each run.
+/// Times `command` once per iteration — a whole process, or a library
+/// call made in this process — recording each run.
 fn bench_command(
     group: &mut criterion::BenchmarkGroup<criterion::measurement::WallTime>,
     samples: &Samples,
@@ -137,16 +138,6 @@ fn bench_command(
             total
         })
     });
-}
-
-/// Times `call` in this process (a library call), recording each run.
-fn bench_in_process(
-    group: &mut criterion::BenchmarkGroup<criterion::measurement::WallTime>,
-    samples: &Samples,
-    name: &str,
-    call: impl FnMut(),
-) {
-    bench_command(group, samples, name, call);
 }
 
 /// The ancestor `levels` above `pid` (by /proc/PID/stat's ppid).
@@ -356,7 +347,7 @@ fn main() {
     let top = ancestor_of(holder, 5);
     let mut one_call = c.benchmark_group("one_call");
     let worktree_path = worktree.clone();
-    bench_in_process(&mut one_call, &samples, "limier::listeners(P)", || {
+    bench_command(&mut one_call, &samples, "limier::listeners(P)", || {
         assert_eq!(
             limier::listeners(port.parse().unwrap()).unwrap(),
             vec![holder]
@@ -370,13 +361,13 @@ fn main() {
             run_quiet("lsof", &[&tcp, "-sTCP:LISTEN", "-n", "-P"]);
         },
     );
-    bench_in_process(&mut one_call, &samples, "limier::dir_users(DIR)", || {
+    bench_command(&mut one_call, &samples, "limier::dir_users(DIR)", || {
         assert!(!limier::dir_users(&worktree_path).unwrap().is_empty());
     });
     bench_command(&mut one_call, &samples, "lsof +d DIR -F p", || {
         run_quiet("lsof", &["+d", &worktree_arg, "-F", "p"]);
     });
-    bench_in_process(
+    bench_command(
         &mut one_call,
         &samples,
         "limier::is_descendant(A, P)",
@@ -384,14 +375,14 @@ fn main() {
             assert!(limier::is_descendant(top, holder).unwrap());
         },
     );
-    bench_in_process(&mut one_call, &samples, "pgrep -P, 5 levels", || {
+    bench_command(&mut one_call, &samples, "pgrep -P, 5 levels", || {
         assert!(pgrep_is_descendant(top, holder));
     });
-    bench_in_process(&mut one_call, &samples, "limier::port_owner(A, P)", || {
+    bench_command(&mut one_call, &samples, "limier::port_owner(A, P)", || {
         let owner = limier::port_owner(top, port.parse().unwrap()).unwrap();
         assert_eq!(owner, limier::PortOwner::Up { listener: holder });
     });
-    bench_in_process(&mut one_call, &samples, "lsof + pgrep subtree walk", || {
+    bench_command(&mut one_call, &samples, "lsof + pgrep subtree walk", || {
         assert!(lsof_subtree_owns_port(top, &port));
     });
     one_call.finish();

@@ -128,6 +128,11 @@ impl std::fmt::Display for PortOwner {
 /// descendants — the check that tells a healthy service from an orphan of
 /// another session holding its port.
 ///
+/// `expected` 0 is the kernel, every process's ancestor: any listener that
+/// can be seen is then `Up`, which asks only "is the port held, and by whom"
+/// while still telling an invisible holder (`WrongOwner { listener: None }`)
+/// from a free port (`Down`).
+///
 /// ```no_run
 /// use limier::PortOwner;
 /// match limier::port_owner(4242, 3000)? {

@@ -93,10 +93,13 @@ impl Selector {
             Selector::Tree(pid) => format!("tree of {pid}"),
             Selector::Pgid(pgid) => format!("pgid {pgid}"),
             Selector::Sid(sid) => format!("sid {sid}"),
-            Selector::Port(query) => match query.protocol {
-                Some(protocol) => format!("port {}/{}", query.port, protocol),
-                None => format!("port {}", query.port),
-            },
+            Selector::Port(query) => {
+                let spec = crate::input::PortSpec {
+                    port: query.port,
+                    protocol: query.protocol,
+                };
+                format!("port {spec}")
+            }
             Selector::Dir(dir) => format!("dir {}", dir.path.display()),
             Selector::Env { key, value } => format!("env {key}={value}"),
             Selector::Process { reason, .. } => reason.clone(),

@@ -89,6 +89,11 @@ fn is_descendant_and_port_owner_see_a_six_deep_chain() {
         limier::port_owner(top, free_port()).unwrap(),
         PortOwner::Down
     );
+    // 0, the kernel, is everyone's ancestor: any listener is "up".
+    assert_eq!(
+        limier::port_owner(0, port).unwrap(),
+        PortOwner::Up { listener: leaf }
+    );
 }
 
 #[test]
