@@ -36,6 +36,11 @@ pub fn listeners(port: u16) -> Result<Vec<u32>, Error> {
 /// resolved; a deleted directory (a removed worktree) is matched by the path
 /// it had, so processes whose cwd was deleted under them are found.
 ///
+/// Run by an ordinary user, another user's processes cannot be inspected
+/// (their links are refused) and are not named; capture a
+/// [`Snapshot`](crate::snapshot::Snapshot) and ask
+/// [`users_below`](crate::query::users_below) to count them too.
+///
 /// ```no_run
 /// for pid in limier::dir_users(std::path::Path::new("/repo/.ecluse/worktrees/feat-b"))? {
 ///     println!("{pid} uses the worktree");
