@@ -2,7 +2,6 @@
 
 use crate::support::*;
 use serde_json::Value;
-use std::process::Command;
 
 fn uses_of(report: &Value, pid: u32) -> Vec<(String, String, bool)> {
     report["users"]
@@ -111,13 +110,18 @@ fn in_matches_a_deleted_cwd_by_its_old_path() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // reads /proc
 fn comm_with_spaces_and_parenthesis_is_read_whole() {
     let (_guard, root) = temp_dir();
     let bin = root.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let program = bin.join("we (x) y");
     std::fs::copy("/bin/sleep", &program).unwrap();
-    let child = ChildGuard::spawn(Command::new(&program).arg("60").current_dir(&root));
+    let child = ChildGuard::spawn(
+        std::process::Command::new(&program)
+            .arg("60")
+            .current_dir(&root),
+    );
     assert!(eventually(std::time::Duration::from_secs(5), || {
         std::fs::read_to_string(format!("/proc/{}/comm", child.pid()))
             .is_ok_and(|c| c.trim() == "we (x) y")

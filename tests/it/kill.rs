@@ -110,6 +110,7 @@ fn setsid_escapee_is_caught_by_env_and_dir_but_not_by_its_former_ancestor() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // reads /proc
 fn a_respawner_leaves_nothing_behind() {
     let scenario = Scenario::start(&["respawner"]);
     let respawner = scenario.pid("respawner");
@@ -180,6 +181,7 @@ fn stale_identity_from_the_snapshot_is_never_signalled() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // reads /proc
 fn a_real_process_that_reused_the_pid_is_spared() {
     let first = sleeper();
     let pid = first.pid();
@@ -304,6 +306,7 @@ fn kill_of_nothing_exits_1_and_selecting_everything_is_refused() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // reads /proc
 fn init_holding_a_port_is_spared_and_its_children_are_left_alone() {
     // In a fresh pid namespace the python below is pid 1, as systemd is on a
     // machine with socket activation: it holds the listening socket and has

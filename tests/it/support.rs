@@ -10,17 +10,21 @@ use std::time::Duration;
 
 /// Serialises the hung-mount test, during which any stat() of an open file
 /// blocks, with tests that run tools which stat every open file on the
-/// machine (lsof, inside the real ecluse).
+/// machine (lsof, inside the real ecluse). Linux only, as those tests are.
+#[cfg(target_os = "linux")]
 pub static STAT_EVERYTHING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Takes [`STAT_EVERYTHING`], whether or not a holder panicked.
+#[cfg(target_os = "linux")]
 pub fn exclusive_stats() -> std::sync::MutexGuard<'static, ()> {
     STAT_EVERYTHING
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Runs `command` to completion, or kills it and fails once `limit` passes.
+/// Runs `command` to completion, or kills it and fails once `limit` passes
+/// (used by the Linux-only hostile tests).
+#[cfg(target_os = "linux")]
 pub fn output_within(command: &mut Command, limit: Duration) -> Output {
     use std::io::Read;
     let mut child = command
@@ -61,23 +65,48 @@ pub fn fixture_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scenario.py")
 }
 
-/// The start time (clock ticks, /proc/PID/stat field 22) of a live pid.
+/// The start time of a live pid, in the platform's unit: on Linux the clock
+/// ticks of /proc/PID/stat field 22, read here independently of limier; on
+/// other systems what limier's backend reads.
 pub fn start_ticks(pid: u32) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = text.rsplit_once(')')?.1;
-    rest.split_whitespace().nth(19)?.parse().ok()
+    #[cfg(target_os = "linux")]
+    {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let rest = text.rsplit_once(')')?.1;
+        rest.split_whitespace().nth(19)?.parse().ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let backend = limier::Backend::new().ok()?;
+        backend
+            .read_stat(limier::ProcessId(pid))
+            .ok()
+            .map(|s| s.start.0)
+    }
 }
 
 /// Whether `pid` is alive and not a zombie.
 pub fn alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(text) => {
-            let state = text
-                .rsplit_once(')')
-                .and_then(|(_, r)| r.split_whitespace().next());
-            !matches!(state, Some("Z") | Some("X") | None)
+    #[cfg(target_os = "linux")]
+    {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Ok(text) => {
+                let state = text
+                    .rsplit_once(')')
+                    .and_then(|(_, r)| r.split_whitespace().next());
+                !matches!(state, Some("Z") | Some("X") | None)
+            }
+            Err(_) => false,
         }
-        Err(_) => false,
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let Ok(backend) = limier::Backend::new() else {
+            return false;
+        };
+        backend
+            .read_stat(limier::ProcessId(pid))
+            .is_ok_and(|s| s.state != limier::ProcessState::Zombie)
     }
 }
 
@@ -212,6 +241,7 @@ pub fn limier_in(args: &[&str], cwd: Option<&Path>) -> Output {
 }
 
 /// `program` as user nobody (setpriv from util-linux).
+#[cfg(target_os = "linux")]
 pub fn nobody_command(program: &str) -> Command {
     let mut command = Command::new("setpriv");
     command.args([

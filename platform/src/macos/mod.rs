@@ -36,6 +36,7 @@ pub struct Backend {
 }
 
 impl Backend {
+    /// The backend for the live system.
     pub fn new() -> Result<Self, PlatformError> {
         Ok(Backend { _private: () })
     }
@@ -50,12 +51,12 @@ impl Backend {
     /// # References
     /// libproc.h `proc_listpids(PROC_ALL_PIDS)`.
     pub fn list_pids(&self) -> Result<Vec<ProcessId>, PlatformError> {
-        let pids =
-            libproc::libproc::proc_pid::listpids(libproc::libproc::proc_pid::ProcType::ProcAllPIDS)
-                .map_err(|message| PlatformError::Io {
-                    path: PathBuf::from("proc_listpids"),
-                    source: std::io::Error::other(message),
-                })?;
+        let pids = libproc::processes::pids_by_type(libproc::processes::ProcFilter::All).map_err(
+            |source| PlatformError::Io {
+                path: PathBuf::from("proc_listpids"),
+                source,
+            },
+        )?;
         let mut pids: Vec<ProcessId> = pids.into_iter().map(ProcessId).collect();
         pids.sort_unstable();
         pids.dedup();
@@ -94,6 +95,7 @@ impl Backend {
         None
     }
 
+    /// The pid of the calling process.
     pub fn self_pid() -> ProcessId {
         ProcessId(std::process::id())
     }
@@ -103,6 +105,7 @@ impl Backend {
         start.0 / 1000
     }
 
+    /// Milliseconds since the Unix epoch, now.
     pub fn now_epoch_ms() -> u64 {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

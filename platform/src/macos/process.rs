@@ -91,6 +91,7 @@ impl ProcessDir {
         Ok(ProcessDir { pid, info })
     }
 
+    /// The pid this process's info belongs to.
     pub fn pid(&self) -> ProcessId {
         self.pid
     }
@@ -153,6 +154,7 @@ impl ProcessDir {
         Ok(record)
     }
 
+    /// The full record: BSD info and details (cmdline, exe, cwd, root).
     pub fn record(&self) -> Result<ProcessRecord, PlatformError> {
         let mut record = self.basic()?;
         self.add_details(&mut record)?;

@@ -40,6 +40,7 @@ fn check(identity: Identity) -> Result<(), SignalError> {
 }
 
 impl ProcessHandle {
+    /// The (pid, start time) this handle was opened for and checked against.
     pub fn identity(&self) -> Identity {
         self.identity
     }

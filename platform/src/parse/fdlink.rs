@@ -38,8 +38,9 @@ pub fn parse_fd_link(link: &[u8]) -> FdTarget {
     }
 }
 
-/// Splits off the kernel's ` (deleted)` marker.
-pub(crate) fn strip_deleted(path: &[u8]) -> (&[u8], bool) {
+/// Splits off the kernel's ` (deleted)` marker: the path without it, and
+/// whether it was there (a path that is only the marker is kept as it is).
+pub fn strip_deleted(path: &[u8]) -> (&[u8], bool) {
     match path.strip_suffix(DELETED_SUFFIX) {
         Some(stripped) if !stripped.is_empty() => (stripped, true),
         _ => (path, false),

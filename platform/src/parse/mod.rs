@@ -17,7 +17,7 @@ mod wchan;
 pub use btf::{parse_btf, Btf};
 pub use fd_dump::{parse_fd_dump, FdDumpRow, FD_DUMP_HEADER, FD_DUMP_PATH_MAX};
 pub use fdlink::parse_fd_link;
-pub(crate) use fdlink::strip_deleted;
+pub use fdlink::strip_deleted;
 pub use maps::parse_maps;
 pub use nul::{parse_cmdline, parse_environ};
 pub use proc_net::parse_proc_net;
