@@ -6,13 +6,16 @@ use crate::parse::darwin::{
     parse_procargs2, region_from_buffer, vnode_path_at, CWD_PATH_OFFSET, FD_VNODE_PATH_OFFSET,
     REGION_WITH_PATH_SIZE, ROOT_PATH_OFFSET, VNODE_INFO_PATH_SIZE,
 };
+use crate::parse::darwin_map::{
+    fd_target_of_type, record_from_bsdinfo, start_from_bsdinfo, stat_from_bsdinfo, BsdInfo,
+    FDTYPE_SOCKET, FDTYPE_VNODE,
+};
 use crate::parse::StatFields;
 use crate::records::{
-    ByteString, EnvVar, FdRecord, FdTarget, MappedFile, ProcessId, ProcessRecord, ProcessState,
-    SocketInode, StartTime,
+    EnvVar, FdRecord, FdTarget, MappedFile, ProcessId, ProcessRecord, SocketInode,
 };
 use libproc::libproc::bsd_info::BSDInfo;
-use libproc::libproc::file_info::{pidfdinfo, ListFDs, PIDFDInfo, PIDFDInfoFlavor, ProcFDType};
+use libproc::libproc::file_info::{pidfdinfo, ListFDs, PIDFDInfo, PIDFDInfoFlavor};
 use libproc::libproc::net_info::SocketFDInfo;
 use libproc::libproc::proc_pid::{listpidinfo, pidinfo, pidpath, PIDInfo, PidInfoFlavor};
 use std::collections::HashSet;
@@ -29,7 +32,7 @@ impl std::fmt::Debug for ProcessDir {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProcessDir")
             .field("pid", &self.pid)
-            .field("start", &self.start())
+            .field("start", &start_from_bsdinfo(&self.bsd_fields()))
             .finish()
     }
 }
@@ -96,13 +99,29 @@ impl ProcessDir {
         self.pid
     }
 
-    fn start(&self) -> StartTime {
-        StartTime(
-            self.info
-                .pbi_start_tvsec
-                .saturating_mul(1_000_000)
-                .saturating_add(self.info.pbi_start_tvusec),
-        )
+    /// The fields limier reads of this read's BSD info, copied out.
+    fn bsd_fields(&self) -> BsdInfo {
+        let info = &self.info;
+        BsdInfo {
+            pid: self.pid.0,
+            name: c_bytes(&info.pbi_name),
+            comm: c_bytes(&info.pbi_comm),
+            status: info.pbi_status,
+            ppid: info.pbi_ppid,
+            pgid: info.pbi_pgid,
+            uid: info.pbi_uid,
+            start_sec: info.pbi_start_tvsec,
+            start_usec: info.pbi_start_tvusec,
+        }
+    }
+
+    /// The session id (`proc_bsdinfo` has none); 0 when it cannot be read.
+    ///
+    /// # References
+    /// getsid(2).
+    fn sid(&self) -> u32 {
+        nix::unistd::getsid(Some(nix::unistd::Pid::from_raw(self.pid.0 as i32)))
+            .map_or(0, |sid| sid.as_raw().max(0) as u32)
     }
 
     /// The stat-equivalent fields, re-read now (so a later call sees a reused pid).
@@ -115,43 +134,12 @@ impl ProcessDir {
     }
 
     fn stat_of_this_read(&self) -> StatFields {
-        let info = &self.info;
-        let name = c_bytes(&info.pbi_name);
-        let comm = if name.is_empty() {
-            c_bytes(&info.pbi_comm)
-        } else {
-            name
-        };
-        let sid = nix::unistd::getsid(Some(nix::unistd::Pid::from_raw(self.pid.0 as i32)))
-            .map_or(0, |sid| sid.as_raw());
-        StatFields {
-            pid: self.pid,
-            comm: ByteString(comm),
-            state: match info.pbi_status {
-                1 | 2 => ProcessState::Running,
-                3 => ProcessState::Sleeping,
-                4 => ProcessState::Stopped,
-                5 => ProcessState::Zombie,
-                _ => ProcessState::Other,
-            },
-            ppid: ProcessId(info.pbi_ppid),
-            pgid: ProcessId(info.pbi_pgid),
-            sid: ProcessId(sid.max(0) as u32),
-            // Linux `PF_*` flags: none apply (macOS's pbi_flags mean other things).
-            flags: 0,
-            threads: 0,
-            start: self.start(),
-        }
+        stat_from_bsdinfo(&self.bsd_fields(), self.sid())
     }
 
     /// The cheap layer: BSD info and the session id.
     pub fn basic(&self) -> Result<ProcessRecord, PlatformError> {
-        let stat = self.stat_of_this_read();
-        let started_at_ms = stat.start.0 / 1000;
-        let mut record = stat.into_record(started_at_ms);
-        record.uid = Some(self.info.pbi_uid);
-        record.kernel_thread = self.pid.0 == 0;
-        Ok(record)
+        Ok(record_from_bsdinfo(&self.bsd_fields(), self.sid()))
     }
 
     /// The full record: BSD info and details (cmdline, exe, cwd, root).
@@ -254,8 +242,8 @@ impl ProcessDir {
         let mut fds = Vec::with_capacity(list.len());
         for entry in list {
             let fd = entry.proc_fd as u32;
-            let target = match ProcFDType::from(entry.proc_fdtype) {
-                ProcFDType::VNode => match pidfdinfo::<VnodeFdInfoWithPath>(pid, entry.proc_fd) {
+            let target = match entry.proc_fdtype {
+                FDTYPE_VNODE => match pidfdinfo::<VnodeFdInfoWithPath>(pid, entry.proc_fd) {
                     Ok(info) => match vnode_path_at(&info.bytes, FD_VNODE_PATH_OFFSET) {
                         Some(path) => FdTarget::Path {
                             path,
@@ -265,18 +253,15 @@ impl ProcessDir {
                     },
                     Err(_) => continue,
                 },
-                ProcFDType::Socket => match pidfdinfo::<SocketFDInfo>(pid, entry.proc_fd) {
+                FDTYPE_SOCKET => match pidfdinfo::<SocketFDInfo>(pid, entry.proc_fd) {
                     Ok(info) => FdTarget::Socket {
                         inode: SocketInode(info.psi.soi_so),
                     },
                     Err(_) => continue,
                 },
-                ProcFDType::Pipe => FdTarget::Pipe { inode: 0 },
-                ProcFDType::KQueue => FdTarget::AnonInode {
-                    name: "kqueue".into(),
-                },
-                other => FdTarget::Other {
-                    link: ByteString::from(format!("{other:?}").as_str()),
+                other => match fd_target_of_type(other) {
+                    Some(target) => target,
+                    None => continue,
                 },
             };
             fds.push(FdRecord { fd, target });

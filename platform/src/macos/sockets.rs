@@ -2,8 +2,9 @@
 
 use super::Backend;
 use crate::error::PlatformError;
-use crate::parse::darwin::{addr_from_insi, port_from_insi, tcp_state_from_tsi};
-use crate::records::{Port, Protocol, SocketInode, SocketRecord, SocketState};
+use crate::parse::darwin::tcp_state_from_tsi;
+use crate::parse::darwin_map::{socket_from_insockinfo, udp_state, InSockInfo as InetFields};
+use crate::records::{Protocol, SocketRecord};
 use libproc::libproc::bsd_info::BSDInfo;
 use libproc::libproc::file_info::{pidfdinfo, ListFDs, ProcFDType};
 use libproc::libproc::net_info::{InSockInfo, SocketFDInfo, SocketInfoKind};
@@ -47,9 +48,9 @@ impl Backend {
                     SocketInfoKind::Tcp => {
                         // SAFETY: soi_kind says the union holds TCP info.
                         let tcp = unsafe { psi.soi_proto.pri_tcp };
-                        record(
+                        socket_from_insockinfo(
                             Protocol::Tcp,
-                            &tcp.tcpsi_ini,
+                            &inet_fields(&tcp.tcpsi_ini),
                             tcp_state_from_tsi(tcp.tcpsi_state),
                             psi.soi_so,
                             psi.soi_stat.vst_uid,
@@ -58,15 +59,11 @@ impl Backend {
                     SocketInfoKind::In if psi.soi_protocol == libc::IPPROTO_UDP => {
                         // SAFETY: soi_kind says the union holds plain inet info.
                         let inet = unsafe { psi.soi_proto.pri_in };
-                        let state = if port_from_insi(inet.insi_fport) != 0 {
-                            SocketState::Connected
-                        } else {
-                            SocketState::Bound
-                        };
-                        record(
+                        let fields = inet_fields(&inet);
+                        socket_from_insockinfo(
                             Protocol::Udp,
-                            &inet,
-                            state,
+                            &fields,
+                            udp_state(&fields),
                             psi.soi_so,
                             psi.soi_stat.vst_uid,
                         )
@@ -80,24 +77,15 @@ impl Backend {
     }
 }
 
-fn record(
-    protocol: Protocol,
-    inet: &InSockInfo,
-    state: SocketState,
-    so: u64,
-    uid: u32,
-) -> SocketRecord {
+/// The fields limier reads of an `in_sockinfo`, copied out.
+fn inet_fields(inet: &InSockInfo) -> InetFields {
     // SAFETY: both members of the address unions are 16 plain bytes.
     let (local, remote) = unsafe { (inet.insi_laddr.ina_6.s6_addr, inet.insi_faddr.ina_6.s6_addr) };
-    let remote_port = port_from_insi(inet.insi_fport);
-    SocketRecord {
-        protocol,
-        local_addr: addr_from_insi(inet.insi_vflag, local),
-        local_port: Port(port_from_insi(inet.insi_lport)),
-        remote_addr: (remote_port != 0).then(|| addr_from_insi(inet.insi_vflag, remote)),
-        remote_port: (remote_port != 0).then_some(Port(remote_port)),
-        state,
-        inode: SocketInode(so),
-        uid,
+    InetFields {
+        vflag: inet.insi_vflag,
+        local,
+        remote,
+        local_port: inet.insi_lport,
+        remote_port: inet.insi_fport,
     }
 }

@@ -5,6 +5,7 @@
 
 mod btf;
 pub mod darwin;
+pub mod darwin_map;
 mod fd_dump;
 mod fdlink;
 mod maps;
