@@ -6,7 +6,7 @@ use super::sanitize::sanitize;
 use super::{
     inspect_note, live_snapshot, terse_pids, to_json, unresolved_note, CliError, Outcome, Render,
 };
-use limier::query::{resolve_typed_dir, users_below, DirUser, RESOLVE_PATIENCE};
+use limier::query::{resolve_typed_dir, users_below, RESOLVE_PATIENCE};
 use limier::snapshot::{Layers, UseKind};
 use serde::Serialize;
 use std::os::unix::ffi::OsStrExt;
@@ -30,8 +30,8 @@ pub struct InUser {
     pub comm: limier::platform::ByteString,
     pub uid: Option<u32>,
     pub cmdline: Vec<limier::platform::ByteString>,
-    #[serde(flatten)]
-    pub uses: DirUser,
+    /// Every use, by kind then path (each names the pid too).
+    pub uses: Vec<limier::snapshot::PathUse>,
 }
 
 pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
@@ -49,7 +49,7 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
                 comm: process.record.comm.clone(),
                 uid: process.record.uid,
                 cmdline: process.record.cmdline.clone(),
-                uses: user,
+                uses: user.uses,
             })
         })
         .collect();
@@ -100,7 +100,7 @@ fn human(report: &InReport) -> String {
             .and_then(limier::platform::user_name)
             .or_else(|| user.uid.map(|u| u.to_string()))
             .unwrap_or_else(|| "?".into());
-        for path_use in &user.uses.uses {
+        for path_use in &user.uses {
             let kind = match path_use.kind {
                 UseKind::Cwd => "cwd".to_string(),
                 UseKind::Root => "root".to_string(),

@@ -80,7 +80,7 @@ impl FixtureRepo {
         all.extend(["--repo", &root, "--json"]);
         let output = limier(&all);
         let stdout = String::from_utf8_lossy(&output.stdout);
-        let value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        let value = strict_json(&stdout).unwrap_or_else(|e| {
             panic!(
                 "{args:?}: {e}: {stdout} {}",
                 String::from_utf8_lossy(&output.stderr)
@@ -195,7 +195,7 @@ fn status_names_another_sessions_orphan_as_wrong_owner() {
     assert_eq!(web["listener_session"]["slug"], "alpha");
     // who, from inside the repo, says the same and warns.
     let output = limier_in(&["who", &port.to_string(), "--json"], Some(&repo.root));
-    let who: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let who: Value = strict_json(&String::from_utf8_lossy(&output.stdout)).unwrap();
     assert_eq!(who["ports"][0]["ecluse"][0]["session"], "beta");
     assert_eq!(who["ports"][0]["ecluse"][0]["service"], "web");
     assert_eq!(
@@ -218,7 +218,7 @@ fn who_names_slot_and_service_by_the_formula() {
     repo.write_state(&[]);
     // Slot 3's extra port by the formula: 9300 + 3.
     let output = limier_in(&["who", "9303", "--json"], Some(&repo.root));
-    let who: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let who: Value = strict_json(&String::from_utf8_lossy(&output.stdout)).unwrap();
     assert_eq!(
         who["ports"][0]["ecluse"],
         json!([{"port": 9303, "service": "web", "slot": 3, "kind": "extra", "docker": false, "session": null}])
@@ -509,7 +509,7 @@ fn the_repo_is_found_from_inside_a_worktree() {
     std::fs::create_dir_all(&deep).unwrap();
     repo.write_state(&[("alpha", 1, json!({"web": free_port()}), None)]);
     let output = limier_in(&["ecluse", "status", "--json"], Some(&deep));
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report: Value = strict_json(&String::from_utf8_lossy(&output.stdout)).unwrap();
     assert_eq!(
         report["repo"],
         repo.root.to_str().unwrap(),

@@ -53,7 +53,7 @@ impl EcluseWorld {
             .arg("--json")
             .output()
             .unwrap();
-        let value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        let value = strict_json(&String::from_utf8_lossy(&output.stdout)).unwrap_or_else(|e| {
             panic!(
                 "limier {args:?}: {e}: {}",
                 String::from_utf8_lossy(&output.stderr)

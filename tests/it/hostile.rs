@@ -62,7 +62,7 @@ fn unprivileged_limier_flags_roots_processes_as_not_inspectable() {
         Some(0),
         "the socket is still found: {stderr}"
     );
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report: Value = strict_json(&String::from_utf8_lossy(&output.stdout)).unwrap();
     assert!(report["not_inspectable"].as_u64().unwrap() > 0, "{report}");
     assert!(
         stderr.contains("could not be inspected; run as root"),
@@ -107,7 +107,7 @@ fn unprivileged_limier_flags_roots_processes_as_not_inspectable() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(3));
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report: Value = strict_json(&String::from_utf8_lossy(&output.stdout)).unwrap();
     assert_eq!(
         report["processes"][0]["why"]["reason"], "permission_denied",
         "{report}"
@@ -339,7 +339,8 @@ fn no_stat_call_ever_goes_through_an_fd_link_or_cwd() {
             .output()
             .expect("strace is installed by .ci/run");
         assert_eq!(output.status.code(), Some(0), "{source}");
-        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let report: serde_json::Value =
+            strict_json(&String::from_utf8_lossy(&output.stdout)).unwrap();
         assert_eq!(report["users"][0]["pid"], opener.pid("opener"), "{source}");
         let trace = std::fs::read_to_string(&trace).unwrap();
         let offending: Vec<&str> = trace
@@ -528,7 +529,7 @@ fn a_mount_that_stops_answering_never_hangs_limier() {
                     .env("LIMIER_FD_SOURCE", source),
                 limit,
             );
-            let value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            let value = strict_json(&String::from_utf8_lossy(&output.stdout)).unwrap_or_else(|e| {
                 panic!(
                     "{source} {args:?}: {e}: {}",
                     String::from_utf8_lossy(&output.stderr)
@@ -594,7 +595,7 @@ fn a_mount_that_stops_answering_never_hangs_limier() {
         )
     };
     let lists_holder = |output: &std::process::Output| -> bool {
-        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let report: Value = strict_json(&String::from_utf8_lossy(&output.stdout)).unwrap();
         let users = report["users"]
             .as_array()
             .or(report["processes"].as_array());
@@ -604,7 +605,7 @@ fn a_mount_that_stops_answering_never_hangs_limier() {
     assert_eq!(at_root.status.code(), Some(0));
     assert!(lists_holder(&at_root));
     assert!(!String::from_utf8_lossy(&at_root.stderr).contains("matched as"));
-    let report: Value = serde_json::from_slice(&at_root.stdout).unwrap();
+    let report: Value = strict_json(&String::from_utf8_lossy(&at_root.stdout)).unwrap();
     assert!(report.get("unresolved").is_none(), "{report}");
     let below = file.join("..");
     let started = Instant::now();
@@ -619,7 +620,7 @@ fn a_mount_that_stops_answering_never_hangs_limier() {
         mount.mountpoint.display()
     );
     assert!(stderr.contains(&note), "{stderr}");
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report: Value = strict_json(&String::from_utf8_lossy(&output.stdout)).unwrap();
     assert_eq!(report["dir"], mount.mountpoint.to_str().unwrap());
     assert_eq!(
         report["unresolved"],
@@ -668,7 +669,7 @@ fn a_mount_that_stops_answering_never_hangs_limier() {
             .args(["kill", "--pid", &pid, "--grace", "500ms", "--json"]),
         limit,
     );
-    let sweep: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let sweep: Value = strict_json(&String::from_utf8_lossy(&output.stdout)).unwrap();
     assert_eq!(output.status.code(), Some(3), "{sweep}");
     let entry = &sweep["processes"][0];
     assert_eq!(entry["pid"], holder);

@@ -146,7 +146,7 @@ fn limier_is_not_a_user_of_the_directory_it_is_asked_about() {
     // limier runs with its cwd in the directory, and nothing else does.
     let output = limier_in(&["in", ".", "--json"], Some(&root));
     assert_eq!(output.status.code(), Some(1), "{output:?}");
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report: Value = strict_json(&String::from_utf8_lossy(&output.stdout)).unwrap();
     assert_eq!(report["users"], Value::Array(vec![]), "{report}");
     let resident = Scenario::start(&["cwd", root.to_str().unwrap()]);
     let output = limier_in(&["in", ".", "-t"], Some(&root));

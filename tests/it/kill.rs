@@ -241,7 +241,7 @@ fn a_sweep_over_our_own_directory_leaves_limier_out_and_spares_its_ancestors() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let (json, tail) = stdout.rsplit_once("exit=").unwrap();
     assert_eq!(tail.trim(), "0", "protection is not a failure: {stdout}");
-    let report: Value = serde_json::from_str(json).unwrap();
+    let report: Value = strict_json(json).unwrap();
     let shell = report["processes"]
         .as_array()
         .unwrap()
@@ -352,7 +352,7 @@ fn init_holding_a_port_is_spared_and_its_children_are_left_alone() {
     assert_eq!(String::from_utf8_lossy(&who.stdout).trim(), "1");
 
     let output = inside(&["kill", "--port", &port.to_string(), "--json"]);
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report: Value = strict_json(&String::from_utf8_lossy(&output.stdout)).unwrap();
     assert_eq!(
         fates(&report),
         vec![(1, "spared".to_string())],
@@ -388,7 +388,7 @@ fn a_port_held_by_limiers_own_ancestor_spares_it_and_its_children() {
     let mut lines = stdout.splitn(3, '\n');
     let child: u32 = lines.next().unwrap().parse().unwrap();
     let code: i32 = lines.next().unwrap().parse().unwrap();
-    let report: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    let report: Value = strict_json(lines.next().unwrap()).unwrap();
     assert_eq!(code, 0, "protection is not a failure: {report}");
     let processes = report["processes"].as_array().unwrap();
     assert_eq!(processes.len(), 1, "{report}");

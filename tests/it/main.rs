@@ -11,6 +11,7 @@ mod fd_source;
 #[cfg(target_os = "linux")]
 mod hostile;
 mod in_dir;
+mod json;
 mod kill;
 mod one_call;
 mod support;

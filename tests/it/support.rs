@@ -265,7 +265,7 @@ pub fn limier_json_env(args: &[&str], env: &[(&str, &str)]) -> (Value, i32) {
         .stdin(Stdio::null());
     let output = command.output().expect("run limier");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let value = serde_json::from_str(&stdout).unwrap_or_else(|err| {
+    let value = strict_json(&stdout).unwrap_or_else(|err| {
         panic!(
             "limier {args:?} {env:?} printed no JSON ({err}): stdout {stdout:?} stderr {:?}",
             String::from_utf8_lossy(&output.stderr)
@@ -377,4 +377,63 @@ pub fn temp_dir() -> (tempfile::TempDir, PathBuf) {
         .unwrap();
     let path = std::fs::canonicalize(dir.path()).unwrap();
     (dir, path)
+}
+
+/// Parses JSON like `serde_json::from_str`, but refuses an object that holds
+/// a key twice (which `serde_json::Value` would silently collapse).
+pub fn strict_json(text: &str) -> Result<Value, serde_json::Error> {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    struct Strict;
+    impl<'de> DeserializeSeed<'de> for Strict {
+        type Value = Value;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+            d.deserialize_any(Strict)
+        }
+    }
+    impl<'de> Visitor<'de> for Strict {
+        type Value = Value;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+            Ok(Value::Bool(v))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+        fn visit_unit<E>(self) -> Result<Value, E> {
+            Ok(Value::Null)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+            let mut items = Vec::new();
+            while let Some(item) = seq.next_element_seed(Strict)? {
+                items.push(item);
+            }
+            Ok(Value::Array(items))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+            let mut object = serde_json::Map::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if object.contains_key(&key) {
+                    return Err(serde::de::Error::custom(format!("duplicate key {key:?}")));
+                }
+                let value = map.next_value_seed(Strict)?;
+                object.insert(key, value);
+            }
+            Ok(Value::Object(object))
+        }
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let value = Strict.deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(value)
 }
