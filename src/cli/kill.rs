@@ -33,21 +33,18 @@ pub fn run(args: &KillArgs, render: Render) -> Result<Outcome, CliError> {
             "nothing to select: give --pid, --pgid, --sid, --port, --dir or --env".into(),
         ));
     }
-    let mut outcome = run_sweep(&Selection::new(selectors), &args.sweep, render)?;
+    let backend = Backend::new()?;
+    let report = sweep(&backend, &Selection::new(selectors), &options(&args.sweep))?;
+    let mut outcome = render_report(&report, render)?;
+    // A --pid that named no process: said the same way as `who --pid`.
+    for &pid in &args.pid {
+        if !report.processes.iter().any(|p| p.pid.0 == pid) {
+            notes.push(format!("no process with pid {pid}"));
+        }
+    }
     notes.append(&mut outcome.notes);
     outcome.notes = notes;
     Ok(outcome)
-}
-
-/// Runs a sweep and renders its report (shared with `limier ecluse down|flush`).
-pub(crate) fn run_sweep(
-    selection: &Selection,
-    args: &SweepArgs,
-    render: Render,
-) -> Result<Outcome, CliError> {
-    let backend = Backend::new()?;
-    let report = sweep(&backend, selection, &options(args))?;
-    render_report(&report, render)
 }
 
 pub(crate) fn options(args: &SweepArgs) -> SweepOptions {

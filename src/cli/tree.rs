@@ -36,9 +36,17 @@ pub fn run(args: &TreeArgs, render: Render) -> Result<Outcome, CliError> {
     let roots: Vec<ProcessId> = match args.pid {
         Some(pid) => {
             let pid = ProcessId(pid);
-            snapshot
-                .process(pid)
-                .ok_or_else(|| CliError(format!("no process with pid {pid}")))?;
+            if snapshot.process(pid).is_none() {
+                return Ok(Outcome {
+                    stdout: if render.json {
+                        to_json(&Vec::<TreeNode>::new())?
+                    } else {
+                        String::new()
+                    },
+                    notes: vec![format!("no process with pid {pid}")],
+                    code: super::EXIT_NOTHING,
+                });
+            }
             vec![pid]
         }
         None => snapshot

@@ -18,6 +18,9 @@ use std::os::unix::ffi::OsStrExt;
 pub struct WhoReport {
     pub ports: Vec<PortReport>,
     pub processes: Vec<Dossier>,
+    /// `--pid` values that name no process (nothing found for them: exit 1
+    /// unless something else was).
+    pub missing_pids: Vec<ProcessId>,
     /// Processes that could not be fully read (another user's): the answer may be incomplete.
     pub not_inspectable: usize,
     /// Inside an ecluse repo: the repo root.
@@ -77,6 +80,12 @@ pub fn run(args: &WhoArgs, render: Render) -> Result<Outcome, CliError> {
         add_ecluse_context(&snapshot, repo, &mut report);
     }
     notes.extend(report.warnings.iter().map(|w| format!("warning: {w}")));
+    notes.extend(
+        report
+            .missing_pids
+            .iter()
+            .map(|pid| format!("no process with pid {pid}")),
+    );
     let found = report.ports.iter().any(|p| !p.sockets.is_empty()) || !report.processes.is_empty();
     let stdout = if render.json {
         to_json(&report)?
@@ -242,16 +251,18 @@ pub fn build(
         });
     }
     let mut processes = Vec::new();
+    let mut missing_pids = Vec::new();
     for &pid in pids {
         let pid = ProcessId(pid);
         match dossier(snapshot, pid) {
             Ok(d) => processes.push(d),
-            Err(_) => return Err(CliError(format!("no process with pid {pid}"))),
+            Err(_) => missing_pids.push(pid),
         }
     }
     Ok(WhoReport {
         ports: port_reports,
         processes,
+        missing_pids,
         not_inspectable: snapshot.not_inspectable_count(),
         ecluse_repo: None,
         warnings: Vec::new(),

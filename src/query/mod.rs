@@ -38,7 +38,11 @@ pub enum QueryError {
     /// The path (as typed) is not a directory.
     #[error("{}: not a directory", .0.display())]
     NotADirectory(PathBuf),
-    /// The directory could not be resolved (permission denied, ...).
+    /// The directory, or one on the way to it, may not be searched by this
+    /// user.
+    #[error("{}: permission denied (this user may not search it or a directory above it)", .0.display())]
+    PermissionDenied(PathBuf),
+    /// The directory could not be resolved for another reason.
     #[error("{}: {source}", path.display())]
     Io {
         /// The directory, as typed.

@@ -94,10 +94,7 @@ pub fn resolve_typed_dir(dir: &Path, patience: Duration) -> Result<TypedDir, Que
                 return Err(QueryError::NotADirectory(dir.to_owned()))
             }
             std::io::ErrorKind::PermissionDenied => {
-                return Err(QueryError::Io {
-                    path: dir.to_owned(),
-                    source: err,
-                })
+                return Err(QueryError::PermissionDenied(dir.to_owned()))
             }
             _ => format!("could not be resolved: {err}"),
         },

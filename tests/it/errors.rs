@@ -21,18 +21,61 @@ fn missing_directory_and_pid_are_one_line_errors() {
         "/nonexistent/limier-test-dir: no such directory",
     );
     assert_usage_error(&["in", "/etc/hostname"], "not a directory");
-    // pid_max is at most 2^22, so this pid cannot exist.
-    assert_usage_error(
-        &["who", "--pid", "2000000000"],
-        "no process with pid 2000000000",
-    );
     assert_usage_error(&["who", "--pid", "0"], "pid \"0\" is not a process");
-    assert_usage_error(&["tree", "2000000000"], "no process with pid 2000000000");
     assert_usage_error(&["bogus-command"], "bogus-command");
     // clap's multi-line verdicts keep the names they list, on one line.
     assert_usage_error(&["in"], "arguments were not provided: <DIR>");
     assert_usage_error(&["ecluse", "down"], "arguments were not provided: <SLUG>");
     assert_usage_error(&["kill", "--foo"], "unexpected argument '--foo'");
+}
+
+#[test]
+fn a_missing_pid_is_nothing_found_for_who_tree_and_kill_alike() {
+    // pid_max is at most 2^22, so this pid cannot exist.
+    for args in [
+        &["who", "--pid", "2000000000"][..],
+        &["tree", "2000000000"],
+        &["kill", "--pid", "2000000000"],
+    ] {
+        let output = limier(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("limier: no process with pid 2000000000"),
+            "{args:?}: {stderr}"
+        );
+    }
+    let (report, code) = limier_json(&["who", "--pid", "2000000000"]);
+    assert_eq!(code, 1);
+    assert_eq!(report["missing_pids"][0], 2000000000u32, "{report}");
+}
+
+#[test]
+#[cfg(target_os = "linux")] // setpriv
+fn a_directory_this_user_may_not_search_is_one_line_naming_it() {
+    let (_guard, root) = temp_dir();
+    let private = root.join("private");
+    std::fs::create_dir_all(private.join("inner")).unwrap();
+    std::fs::set_permissions(
+        &private,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    std::fs::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let inner = private.join("inner");
+    let output = nobody_command(env!("CARGO_BIN_EXE_limier"))
+        .args(["in", inner.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        format!(
+            "limier: {}: permission denied (this user may not search it or a directory above it)",
+            inner.display()
+        )
+    );
 }
 
 #[test]
