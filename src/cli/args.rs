@@ -30,6 +30,10 @@ pub struct Cli {
     /// Print only pids, one per line (like `lsof -t`).
     #[arg(short = 't', long, global = true, conflicts_with = "json")]
     pub terse: bool,
+    /// No notes on stderr (what could not be seen, pids that name nothing);
+    /// errors still print. `LIMIER_QUIET=1` does the same.
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -4,7 +4,7 @@ use super::args::{EcluseCommand, RepoArgs};
 use super::format::table;
 use super::kill::{options, render_report};
 use super::sanitize::sanitize_str;
-use super::{inspect_note, live_snapshot, to_json, CliError, Outcome, Render};
+use super::{live_snapshot, to_json, unchecked_note, CliError, Outcome, Render};
 use limier::ecluse::{
     down_selection, flush_selection, status, Attribution, Owner, Repo, SessionStatus, TeardownPlan,
     Verdict,
@@ -84,7 +84,7 @@ fn run_status(
     } else {
         human_status(&sessions)
     };
-    let mut notes: Vec<String> = inspect_note(snapshot.not_inspectable_count())
+    let mut notes: Vec<String> = unchecked_note(snapshot.not_inspectable_count())
         .into_iter()
         .collect();
     if !render.json {
@@ -172,19 +172,17 @@ fn run_teardown(
         &plan.selection,
         &options(sweep_args),
     )?;
-    if render.json {
-        return Ok(Outcome {
-            stdout: to_json(&TeardownReport {
-                sweep: &report,
-                skipped: &plan.skipped,
-            })?,
-            notes: Vec::new(),
-            code: super::kill::exit_code(&report),
-        });
-    }
     let mut outcome = render_report(&report, render)?;
-    outcome
-        .notes
-        .extend(plan.skipped.iter().map(|s| format!("skipped: {s}")));
+    if render.json {
+        // The skipped items are in the JSON itself.
+        outcome.stdout = to_json(&TeardownReport {
+            sweep: &report,
+            skipped: &plan.skipped,
+        })?;
+    } else {
+        outcome
+            .notes
+            .extend(plan.skipped.iter().map(|s| format!("skipped: {s}")));
+    }
     Ok(outcome)
 }

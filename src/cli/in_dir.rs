@@ -4,7 +4,7 @@ use super::args::InArgs;
 use super::format::table;
 use super::sanitize::sanitize;
 use super::{
-    inspect_note, live_snapshot, terse_pids, to_json, unresolved_note, CliError, Outcome, Render,
+    live_snapshot, terse_pids, to_json, unchecked_note, unresolved_note, CliError, Outcome, Render,
 };
 use limier::query::{resolve_typed_dir, users_below, RESOLVE_PATIENCE};
 use limier::snapshot::{Layers, UseKind};
@@ -70,7 +70,7 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
         stdout,
         notes: unresolved_note(&args.dir, &typed)
             .into_iter()
-            .chain(inspect_note(report.not_inspectable))
+            .chain(unchecked_note(report.not_inspectable))
             .collect(),
         code: if report.users.is_empty() {
             super::EXIT_NOTHING

@@ -73,7 +73,12 @@ pub(crate) fn render_report(report: &SweepReport, render: Render) -> Result<Outc
     };
     Ok(Outcome {
         stdout,
-        notes: Vec::new(),
+        // What the selection could not see, after the report.
+        notes: report
+            .unseen
+            .iter()
+            .filter_map(super::unseen_note)
+            .collect(),
         code: exit_code(report),
     })
 }
@@ -123,15 +128,26 @@ fn human(report: &SweepReport) -> String {
             processes(would)
         ));
     } else {
-        let zombies = report.count(|f| matches!(f, Fate::Zombie { .. }));
+        // One count per fate, so the counts add up to the rows; a process
+        // that exited or was killed but is still unreaped is said apart.
+        let unreaped = report
+            .processes
+            .iter()
+            .filter(|p| p.unreaped_by.is_some())
+            .count();
+        let unreaped = match unreaped {
+            0 => String::new(),
+            1 => "; 1 left a zombie its parent has not reaped".into(),
+            n => format!("; {n} left zombies their parents have not reaped"),
+        };
         out.push_str(&format!(
-            "swept {} in {:.0} ms: {} exited, {} killed, {} already gone, {zombies} {}, {spared} spared, {} survived\n",
+            "swept {} in {:.0} ms: {} exited, {} killed, {} already gone, {} already zombies, {spared} spared, {} survived{unreaped}\n",
             processes(report.processes.len()),
             report.duration_ms,
             report.count(|f| matches!(f, Fate::Exited)),
             report.count(|f| matches!(f, Fate::Killed)),
             report.count(|f| matches!(f, Fate::AlreadyGone)),
-            if zombies == 1 { "zombie" } else { "zombies" },
+            report.count(|f| matches!(f, Fate::Zombie { .. })),
             report.count(|f| matches!(f, Fate::Survived { .. })),
         ));
     }

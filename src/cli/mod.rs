@@ -101,12 +101,17 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
             }
         }
     };
+    let quiet = cli.quiet || std::env::var_os("LIMIER_QUIET").is_some_and(|v| !v.is_empty());
     match result {
         Ok(outcome) => {
-            for note in &outcome.notes {
-                eprintln!("limier: {note}");
+            // The answer first; what could change it after, on stderr.
+            let code = write_stdout(&outcome.stdout).unwrap_or(outcome.code);
+            if !quiet {
+                for note in &outcome.notes {
+                    eprintln!("limier: {note}");
+                }
             }
-            write_stdout(&outcome.stdout).unwrap_or(outcome.code)
+            code
         }
         Err(CliError(message)) => {
             let one_line: Vec<&str> = message
@@ -199,17 +204,39 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, CliError
     Ok(text)
 }
 
-/// The stderr note for a snapshot with unreadable processes.
-pub(crate) fn inspect_note(count: usize) -> Option<String> {
-    let advice = if limier::platform::is_superuser() {
-        "the kernel refused even root (not dumpable, or a security module)"
-    } else {
-        "run as root for a complete answer"
+/// The stderr note for processes a directory or environment question could
+/// not read: said only where they could change the answer.
+pub(crate) fn unchecked_note(count: usize) -> Option<String> {
+    let processes = match count {
+        0 => return None,
+        1 => "1 process".to_owned(),
+        n => format!("{n} processes"),
     };
-    match count {
-        0 => None,
-        1 => Some(format!("1 process could not be inspected; {advice}")),
-        n => Some(format!("{n} processes could not be inspected; {advice}")),
+    Some(if limier::platform::is_superuser() {
+        format!(
+            "{processes} could not be checked, even by root (not dumpable, or a security module)"
+        )
+    } else {
+        format!("{processes} of other users were not checked; run as root to include them")
+    })
+}
+
+/// The stderr note for what a question or a selection could not see.
+pub(crate) fn unseen_note(unseen: &limier::sweep::Unseen) -> Option<String> {
+    use limier::sweep::Unseen;
+    match unseen {
+        Unseen::Processes { count } => unchecked_note(*count),
+        Unseen::Socket {
+            port,
+            protocol,
+            uid,
+        } => Some(if limier::platform::is_superuser() {
+            format!("port {port}/{protocol}: its holder's fds were refused even to root (uid {uid} made the socket)")
+        } else {
+            let owner = limier::platform::user_name(*uid)
+                .map_or_else(|| format!("uid {uid}"), |name| format!("{name}, uid {uid}"));
+            format!("port {port}/{protocol} is held by another user ({owner}), whose process this user cannot see; run as root to name it")
+        }),
     }
 }
 

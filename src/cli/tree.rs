@@ -3,7 +3,7 @@
 use super::args::TreeArgs;
 use super::sanitize::sanitize;
 use super::style::{paint, DIM, YELLOW};
-use super::{inspect_note, live_snapshot, terse_pids, to_json, CliError, Outcome, Render};
+use super::{live_snapshot, terse_pids, to_json, CliError, Outcome, Render};
 use limier::platform::{FdTarget, ProcessId, Protocol, SocketState};
 use limier::query::Markers;
 use limier::snapshot::{Layers, Snapshot};
@@ -75,9 +75,8 @@ pub fn run(args: &TreeArgs, render: Render) -> Result<Outcome, CliError> {
     };
     Ok(Outcome {
         stdout,
-        notes: inspect_note(snapshot.not_inspectable_count())
-            .into_iter()
-            .collect(),
+        // Every process is in the forest whoever asks: nothing to warn of.
+        notes: Vec::new(),
         code: if forest.is_empty() {
             super::EXIT_NOTHING
         } else {

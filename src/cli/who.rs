@@ -4,12 +4,13 @@ use super::args::WhoArgs;
 use super::format::{age, chain};
 use super::sanitize::sanitize;
 use super::style::{paint, BOLD, DIM, YELLOW};
-use super::{inspect_note, terse_pids, to_json, CliError, Outcome, Render};
+use super::{terse_pids, to_json, unseen_note, CliError, Outcome, Render};
 use limier::ecluse::{Attribution, EcluseError, Owner, PortAssignment, PortMap, Repo};
 use limier::input::PortSpec;
 use limier::platform::{ProcessId, SocketRecord};
 use limier::query::{dossier, holders, Dossier};
 use limier::snapshot::{capture, CaptureOptions, Layers, Snapshot};
+use limier::sweep::Unseen;
 use serde::Serialize;
 use std::os::unix::ffi::OsStrExt;
 
@@ -21,8 +22,10 @@ pub struct WhoReport {
     /// `--pid` values that name no process (nothing found for them: exit 1
     /// unless something else was).
     pub missing_pids: Vec<ProcessId>,
-    /// Processes that could not be fully read (another user's): the answer may be incomplete.
+    /// Processes that could not be fully read (another user's, when not root).
     pub not_inspectable: usize,
+    /// Sockets asked about whose holder cannot be seen.
+    pub unseen: Vec<Unseen>,
     /// Inside an ecluse repo: the repo root.
     #[serde(
         skip_serializing_if = "Option::is_none",
@@ -86,7 +89,11 @@ pub fn run(args: &WhoArgs, render: Render) -> Result<Outcome, CliError> {
             .iter()
             .map(|pid| format!("no process with pid {pid}")),
     );
-    let found = report.ports.iter().any(|p| !p.sockets.is_empty()) || !report.processes.is_empty();
+    // A socket whose holder cannot be seen answers nothing: exit 1, with
+    // its owner named on stderr. A socket without a file (TIME_WAIT) is
+    // answered: the kernel holds it.
+    let sockets: usize = report.ports.iter().map(|p| p.sockets.len()).sum();
+    let found = sockets > report.unseen.len() || !report.processes.is_empty();
     let stdout = if render.json {
         to_json(&report)?
     } else if render.terse {
@@ -102,7 +109,7 @@ pub fn run(args: &WhoArgs, render: Render) -> Result<Outcome, CliError> {
     } else {
         human(&report, render.color)
     };
-    notes.extend(inspect_note(report.not_inspectable));
+    notes.extend(report.unseen.iter().filter_map(unseen_note));
     Ok(Outcome {
         stdout,
         notes,
@@ -223,10 +230,18 @@ pub fn build(
     all_states: bool,
 ) -> Result<WhoReport, CliError> {
     let mut port_reports = Vec::new();
+    let mut unseen = Vec::new();
     for spec in ports {
         let query = spec.query(all_states);
         let mut sockets = Vec::new();
         for holding in holders(snapshot, query)? {
+            if holding.holder_unseen() {
+                unseen.push(Unseen::Socket {
+                    port: holding.socket.local_port,
+                    protocol: holding.socket.protocol,
+                    uid: holding.socket.uid,
+                });
+            }
             let mut holder_reports = Vec::new();
             for holder in &holding.holders {
                 if let Ok(process) = dossier(snapshot, holder.pid) {
@@ -264,6 +279,7 @@ pub fn build(
         processes,
         missing_pids,
         not_inspectable: snapshot.not_inspectable_count(),
+        unseen,
         ecluse_repo: None,
         warnings: Vec::new(),
     })

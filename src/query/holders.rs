@@ -79,6 +79,15 @@ pub struct Holder {
 }
 
 impl PortHolding {
+    /// Whether a process holds the socket but cannot be seen: it has a file
+    /// (a non-zero inode) and no visible holder — another user's process to
+    /// an ordinary user, or one whose fds were refused even to root. A socket
+    /// without a file (`TIME_WAIT`, orphaned closing sockets) is the
+    /// kernel's, not hidden.
+    pub fn holder_unseen(&self) -> bool {
+        self.holders.is_empty() && self.socket.inode.0 != 0
+    }
+
     /// Distinct holder pids.
     pub fn pids(&self) -> Vec<ProcessId> {
         let mut pids: Vec<ProcessId> = self.holders.iter().map(|h| h.pid).collect();

@@ -39,6 +39,7 @@ pub fn sweep_from(
     let mut first = snapshot;
     let respawn = selection.respawn_selection();
     let mut processes: Vec<SweptProcess> = Vec::new();
+    let mut unseen = Vec::new();
     let mut handled: HashSet<Identity> = HashSet::new();
     let mut rounds = 0;
     while rounds < options.max_rounds.max(1) {
@@ -55,6 +56,9 @@ pub fn sweep_from(
             }
         };
         let mut round_plan = plan(snapshot, round_selection)?;
+        if rounds == 0 {
+            unseen = std::mem::take(&mut round_plan.unseen);
+        }
         round_plan
             .targets
             .retain(|t| !handled.contains(&t.identity));
@@ -79,6 +83,7 @@ pub fn sweep_from(
         rounds,
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         processes,
+        unseen,
     })
 }
 
@@ -108,12 +113,12 @@ pub fn execute(backend: &Backend, plan: &Plan, options: &SweepOptions) -> Vec<Sw
             swept.push(entry);
             continue;
         }
-        if options.dry_run {
-            swept.push(entry);
-            continue;
-        }
+        // A dry run opens and tests too (no signal is sent), so it predicts
+        // a process gone, recycled or not ours to signal.
         if let Some(handle) = open(backend, target.identity, &mut entry) {
-            handles.push((swept.len(), handle));
+            if !options.dry_run {
+                handles.push((swept.len(), handle));
+            }
         }
         swept.push(entry);
     }
@@ -128,7 +133,9 @@ pub fn execute(backend: &Backend, plan: &Plan, options: &SweepOptions) -> Vec<Sw
     signal_all(&handles, options.signal, &mut swept);
     signal_all(&handles, Signal::Cont, &mut swept);
     if !options.freeze {
-        // Unfrozen targets may have forked between the snapshot and the signal.
+        // Unfrozen targets may have forked between the snapshot and the
+        // signal: the children caught get the first signal too.
+        let signalled = handles.len();
         catch_forks(
             backend,
             options,
@@ -137,7 +144,12 @@ pub fn execute(backend: &Backend, plan: &Plan, options: &SweepOptions) -> Vec<Sw
             &mut swept,
             false,
         );
+        signal_all(&handles[signalled..], options.signal, &mut swept);
+        signal_all(&handles[signalled..], Signal::Cont, &mut swept);
     }
+    // Only what is still being swept is waited for: a process the signal
+    // was refused for is not going anywhere.
+    handles.retain(|(index, _)| matches!(swept[*index].fate, Fate::WouldSignal));
     let deadline = Instant::now() + options.grace;
     let waited: Vec<&ProcessHandle> = handles.iter().map(|(_, h)| h).collect();
     let exited = ProcessHandle::wait_for_exits(&waited, deadline);
@@ -194,9 +206,13 @@ fn survivor_detail(wait_channel: Option<&str>) -> String {
     format!("still alive after SIGKILL, asleep in the kernel at {channel}{hint}")
 }
 
-/// Opens an identity-checked handle, recording the fate when it cannot be had.
+/// Opens an identity-checked handle that may be signalled, recording the
+/// fate when it cannot be had or the signal would be refused.
 fn open(backend: &Backend, identity: Identity, entry: &mut SweptProcess) -> Option<ProcessHandle> {
-    match backend.open_handle(identity) {
+    match backend
+        .open_handle(identity)
+        .and_then(|handle| handle.test_signal().map(|()| handle))
+    {
         Ok(handle) => Some(handle),
         Err(SignalError::Gone { .. }) => {
             entry.fate = Fate::AlreadyGone;
@@ -209,8 +225,14 @@ fn open(backend: &Backend, identity: Identity, entry: &mut SweptProcess) -> Opti
             None
         }
         Err(SignalError::PermissionDenied { .. }) => {
+            // The owner, for the report: read once, for this rare case.
+            let owner = backend
+                .open_process(identity.pid)
+                .and_then(|dir| dir.basic())
+                .ok()
+                .and_then(|record| record.uid);
             entry.fate = Fate::Spared {
-                why: SpareReason::PermissionDenied,
+                why: SpareReason::PermissionDenied { owner },
             };
             None
         }
@@ -230,7 +252,7 @@ fn signal_all(handles: &[(usize, ProcessHandle)], signal: Signal, swept: &mut [S
             Ok(()) | Err(SignalError::Gone { .. }) => {}
             Err(SignalError::PermissionDenied { .. }) => {
                 swept[*index].fate = Fate::Spared {
-                    why: SpareReason::PermissionDenied,
+                    why: SpareReason::PermissionDenied { owner: None },
                 };
             }
             Err(err) => {

@@ -32,7 +32,7 @@ mod report;
 
 pub use execute::{execute, sweep, sweep_from};
 pub use plan::{plan, Plan, Target};
-pub use report::{Fate, SpareReason, SweepReport, SweptProcess};
+pub use report::{Fate, SpareReason, SweepReport, SweptProcess, Unseen};
 
 use crate::query::{PortQuery, TypedDir};
 use crate::snapshot::Layers;

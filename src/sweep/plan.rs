@@ -1,6 +1,6 @@
 //! Resolving a selection on a snapshot into identities, with protection.
 
-use super::{Selection, Selector, SpareReason, SweepError};
+use super::{Selection, Selector, SpareReason, SweepError, Unseen};
 use crate::query::{descendants, holders, users_below, with_env};
 use crate::snapshot::Snapshot;
 use limier_platform::{ByteString, Identity, ProcessId};
@@ -35,6 +35,9 @@ pub struct Plan {
     /// forked during the sweep.
     #[serde(skip)]
     pub table: Vec<limier_platform::parse::StatFields>,
+    /// What the selection could not see (held sockets with no visible
+    /// holder; processes a directory or environment selector could not read).
+    pub unseen: Vec<Unseen>,
 }
 
 impl Plan {
@@ -57,6 +60,15 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
         }
     };
     let protected = protected_pids(snapshot);
+    let mut unseen = Vec::new();
+    let reads_processes = selection
+        .selectors
+        .iter()
+        .any(|s| matches!(s, Selector::Dir(_) | Selector::Env { .. }));
+    let unreadable = snapshot.not_inspectable_count();
+    if reads_processes && unreadable > 0 {
+        unseen.push(Unseen::Processes { count: unreadable });
+    }
     for selector in &selection.selectors {
         let label = selector.label();
         let everything = match selector {
@@ -107,6 +119,13 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
             }
             Selector::Port(query) => {
                 for holding in holders(snapshot, *query)? {
+                    if holding.holder_unseen() {
+                        unseen.push(Unseen::Socket {
+                            port: holding.socket.local_port,
+                            protocol: holding.socket.protocol,
+                            uid: holding.socket.uid,
+                        });
+                    }
                     for pid in holding.pids() {
                         add(pid, label.clone());
                         // A socket held by a protected process (init under
@@ -187,6 +206,7 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
         targets,
         protected: protected.into_keys().collect(),
         table,
+        unseen,
     })
 }
 

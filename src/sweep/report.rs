@@ -1,6 +1,6 @@
 //! What happened to each selected process.
 
-use limier_platform::{ByteString, Identity, ProcessId};
+use limier_platform::{ByteString, Identity, Port, ProcessId, Protocol};
 use serde::Serialize;
 
 /// Why a selected process was not signalled.
@@ -11,8 +11,12 @@ pub enum SpareReason {
     Protected(String),
     /// The pid now names another process (its start time changed).
     IdentityChanged,
-    /// EPERM: another user's process.
-    PermissionDenied,
+    /// EPERM: another user's process. Found before any signal (`kill(pid,
+    /// 0)`), so a dry run predicts it and a sweep never waits for it.
+    PermissionDenied {
+        /// The process's owner (real uid), when it could be read.
+        owner: Option<u32>,
+    },
     /// The caller asked to spare it (e.g. it belongs to another ecluse session).
     Excluded(String),
 }
@@ -30,7 +34,12 @@ impl std::fmt::Display for SpareReason {
         match self {
             SpareReason::Protected(reason) | SpareReason::Excluded(reason) => f.write_str(reason),
             SpareReason::IdentityChanged => f.write_str("pid was reused by another process"),
-            SpareReason::PermissionDenied => f.write_str("permission denied"),
+            SpareReason::PermissionDenied { owner: None } => f.write_str("permission denied"),
+            SpareReason::PermissionDenied { owner: Some(uid) } => {
+                let name = limier_platform::user_name(*uid)
+                    .map_or_else(|| format!("uid {uid}"), |name| format!("{name}, uid {uid}"));
+                write!(f, "permission denied (owned by {name})")
+            }
         }
     }
 }
@@ -109,6 +118,29 @@ impl SweptProcess {
     }
 }
 
+/// What a selection could not see, and so could not select.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Unseen {
+    /// A socket on a selected port whose holder cannot be seen (see
+    /// [`PortHolding::holder_unseen`](crate::query::PortHolding::holder_unseen)).
+    Socket {
+        /// The port.
+        port: Port,
+        /// TCP or UDP.
+        protocol: Protocol,
+        /// The uid that created the socket: whose process holds it.
+        uid: u32,
+    },
+    /// Processes whose files, mappings or environment could not be read, so
+    /// a directory or environment selector could not check them (other
+    /// users' processes, when not root).
+    Processes {
+        /// How many.
+        count: usize,
+    },
+}
+
 /// The whole sweep.
 #[derive(Debug, Clone, Serialize)]
 pub struct SweepReport {
@@ -124,6 +156,8 @@ pub struct SweepReport {
     pub duration_ms: f64,
     /// Every selected process, in pid order.
     pub processes: Vec<SweptProcess>,
+    /// What the first round's selection could not see.
+    pub unseen: Vec<Unseen>,
 }
 
 impl SweepReport {
@@ -158,9 +192,13 @@ impl SweepReport {
     }
 
     /// A fate in words, naming this sweep's signal and grace:
-    /// "would get SIGTERM", "exited after SIGTERM", "killed after 2000ms grace".
+    /// "would get SIGTERM", "exited after SIGTERM", "killed after 2000ms
+    /// grace", "would be refused: permission denied (owned by root, uid 0)".
     pub fn fate_text(&self, fate: &Fate) -> String {
         match fate {
+            Fate::Spared {
+                why: why @ SpareReason::PermissionDenied { .. },
+            } if self.dry_run => format!("would be refused: {why}"),
             Fate::WouldSignal => format!("would get {}", self.signal),
             Fate::Exited => format!("exited after {}", self.signal),
             Fate::Killed => format!("killed after {}ms grace", self.grace_ms),

@@ -122,12 +122,20 @@ fn a_kernel_source_refused_is_a_one_line_error_and_auto_falls_back() {
     assert!(stderr.starts_with("limier: bpf: "), "{stderr}");
     assert!(stderr.contains("not permitted"), "{stderr}");
 
-    // Unset, the same unprivileged run reads /proc and answers.
+    // Unset, the same unprivileged run reads /proc and answers: root's
+    // socket is there, its holder unseen (nothing found, exit 1, no error).
     let output = nobody_command(env!("CARGO_BIN_EXE_limier"))
         .args(["who", &port, "--json"])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(output.status.code(), Some(1));
+    let report = strict_json(&String::from_utf8_lossy(&output.stdout)).unwrap();
+    assert_eq!(
+        report["ports"][0]["sockets"].as_array().unwrap().len(),
+        1,
+        "{report}"
+    );
+    assert_eq!(report["unseen"][0]["uid"], 0, "{report}");
 }
 
 #[test]

@@ -59,13 +59,13 @@ fn unprivileged_limier_flags_roots_processes_as_not_inspectable() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(
         output.status.code(),
-        Some(0),
-        "the socket is still found: {stderr}"
+        Some(1),
+        "the socket is found, its holder is not: {stderr}"
     );
     let report: Value = strict_json(&String::from_utf8_lossy(&output.stdout)).unwrap();
     assert!(report["not_inspectable"].as_u64().unwrap() > 0, "{report}");
     assert!(
-        stderr.contains("could not be inspected; run as root"),
+        stderr.contains("is held by another user (root, uid 0)"),
         "{stderr}"
     );
     let holders = report["ports"][0]["sockets"][0]["holders"]

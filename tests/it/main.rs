@@ -14,6 +14,8 @@ mod in_dir;
 mod json;
 mod kill;
 mod one_call;
+#[cfg(target_os = "linux")]
+mod ordinary_user;
 mod support;
 mod tree;
 mod who;

@@ -71,6 +71,19 @@ impl ProcessHandle {
             .map_err(|err| signal_error(self.identity.pid, err))
     }
 
+    /// Whether this process may be signalled by the caller, asking without
+    /// signalling (`kill(pid, 0)`): `PermissionDenied` for another user's
+    /// process when not root. The identity was checked when the handle was
+    /// opened; every real signal still goes through the pidfd.
+    ///
+    /// # References
+    /// kill(2) (signal 0).
+    pub fn test_signal(&self) -> Result<(), SignalError> {
+        let pid = self.identity.pid;
+        let raw = Pid::from_raw(pid.0 as i32).ok_or(SignalError::Gone { pid })?;
+        rustix::process::test_kill_process(raw).map_err(|err| signal_error(pid, err))
+    }
+
     /// True once the process has exited (it may still be an unreaped zombie).
     ///
     /// # References

@@ -61,6 +61,26 @@ impl ProcessHandle {
         })
     }
 
+    /// Whether this process may be signalled by the caller, asking without
+    /// signalling: `PermissionDenied` for another user's process when not
+    /// root.
+    ///
+    /// # References
+    /// kill(2) (signal 0).
+    pub fn test_signal(&self) -> Result<(), SignalError> {
+        check(self.identity)?;
+        let pid = self.identity.pid;
+        let target = nix::unistd::Pid::from_raw(pid.0 as i32);
+        nix::sys::signal::kill(target, None).map_err(|errno| match errno {
+            nix::errno::Errno::ESRCH => SignalError::Gone { pid },
+            nix::errno::Errno::EPERM => SignalError::PermissionDenied { pid },
+            other => SignalError::Io {
+                pid,
+                source: std::io::Error::from_raw_os_error(other as i32),
+            },
+        })
+    }
+
     /// True once the process is gone, a zombie, or the pid names another process.
     pub fn has_exited(&self) -> bool {
         match super::ProcessDir::open(self.identity.pid).and_then(|d| d.stat()) {
