@@ -18,7 +18,8 @@ fn snapshots_and_sweeps_under_fork_churn_stay_consistent() {
     while snapshots < 4 || Instant::now() < deadline {
         // Both fd sources in turn: the kernel dump must not pin fds on a
         // pid that was reused after the pass.
-        let source = ["kernel", "proc"][snapshots % 2];
+        let sources = fd_sources();
+        let source = sources[snapshots % sources.len()];
         let (snapshot, code) = limier_json_env(
             &["snapshot", "--no-environ"],
             &[("LIMIER_FD_SOURCE", source)],
@@ -49,6 +50,7 @@ fn snapshots_and_sweeps_under_fork_churn_stay_consistent() {
 
 #[test]
 fn unprivileged_limier_flags_roots_processes_as_not_inspectable() {
+    needs_root!("runs limier as nobody against a process of root's");
     let server = Scenario::start(&["chain", "1"]);
     let port = server.port().to_string();
     let output = nobody_command(env!("CARGO_BIN_EXE_limier"))
@@ -117,6 +119,7 @@ fn unprivileged_limier_flags_roots_processes_as_not_inspectable() {
 
 #[test]
 fn another_users_process_is_listed_with_its_owner() {
+    needs_root!("starts a process as nobody, through setpriv");
     let mut command = nobody_command("sleep");
     command.arg("60");
     let sleeper = ChildGuard::spawn(&mut command);
@@ -321,8 +324,9 @@ fn no_stat_call_ever_goes_through_an_fd_link_or_cwd() {
     let file = root.join("held.txt");
     std::fs::write(&file, "x").unwrap();
     let opener = Scenario::start(&["open", file.to_str().unwrap()]);
-    // Both fd sources: readlink on /proc/PID/fd/N, and the kernel dump.
-    for source in ["proc", "kernel"] {
+    // Both fd sources (the kernel dump as root): readlink on
+    // /proc/PID/fd/N, and the kernel dump.
+    for &source in fd_sources() {
         let trace = root.join(format!("trace-{source}"));
         let output = Command::new("strace")
             .args([
@@ -479,6 +483,7 @@ libc.memcpy(buffer, ctypes.c_void_p(address), 1)
 
 #[test]
 fn a_mount_that_stops_answering_never_hangs_limier() {
+    needs_root!("mounts a FUSE filesystem on /dev/fuse");
     let _stats = exclusive_stats();
     let mut mount = HungMount::mount();
     let file = mount.mountpoint.join("file");
@@ -520,7 +525,7 @@ fn a_mount_that_stops_answering_never_hangs_limier() {
     let limit = Duration::from_secs(20);
     let root = mount.root.to_str().unwrap().to_owned();
     let pid = holder.to_string();
-    for source in ["proc", "kernel"] {
+    for &source in fd_sources() {
         let run = |args: &[&str]| -> (Value, i32) {
             let output = output_within(
                 Command::new(env!("CARGO_BIN_EXE_limier"))

@@ -1,4 +1,17 @@
 //! limier's integration tests: real processes, real sockets, exact pids.
+//!
+//! `.ci/run` runs them as root, then again as an ordinary user; a test that
+//! needs root says why and is skipped in the second pass.
+
+/// Skips the calling test, saying why, unless it runs as root.
+macro_rules! needs_root {
+    ($why:expr) => {
+        if !limier::platform::is_superuser() {
+            eprintln!("skipped: needs root ({})", $why);
+            return;
+        }
+    };
+}
 
 mod ecluse;
 // Linux only: they read /proc directly, mount FUSE, trace with strace or

@@ -1,8 +1,9 @@
-//! An ordinary user's view (run as `nobody` through setpriv, so these need
-//! root to start): another user's listener and processes are named, not
-//! guessed at; exit codes say "nothing found"; warnings come only when they
-//! can change the answer, after it; a sweep never waits for what it may not
-//! signal. Also, as root: the sweep's own edge cases an ordinary user met.
+//! An ordinary user's view: another user's listener and processes are
+//! named, not guessed at; exit codes say "nothing found"; warnings come
+//! only when they can change the answer, after it; a sweep never waits for
+//! what it may not signal. As root these run limier as nobody; as an
+//! ordinary user, directly (see `Foreign`). Also the sweep's own edge cases
+//! an ordinary user met.
 
 use crate::support::*;
 use limier::platform::{Backend, ProcessId, Signal};
@@ -12,25 +13,66 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Whether setpriv can run commands as nobody here; the reason when not.
-fn as_nobody_possible() -> Result<(), &'static str> {
-    if !limier::platform::is_superuser() {
-        return Err("needs root to run commands as nobody (setpriv)");
-    }
-    Ok(())
+/// A process of another user (root) for an ordinary user to ask about: a
+/// listener, and a resident of a directory. Run as root, the tests start
+/// them and run limier as nobody; run as an ordinary user (the second pass
+/// of `.ci/run`), they are root's fixtures that `.ci/as-user` started and
+/// names in `LIMIER_TEST_FOREIGN_PORT`, `_PID` (the listener) and `_DIR`.
+struct Foreign {
+    port: u16,
+    pid: u32,
+    dir: std::path::PathBuf,
+    _started: Option<(Scenario, Scenario, tempfile::TempDir)>,
 }
 
-macro_rules! needs_root {
+impl Foreign {
+    fn get() -> Result<Foreign, &'static str> {
+        if limier::platform::is_superuser() {
+            let server = Scenario::start(&["chain", "1"]);
+            let (guard, dir) = temp_dir();
+            std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .unwrap();
+            let resident = Scenario::start(&["cwd", dir.to_str().unwrap()]);
+            return Ok(Foreign {
+                port: server.port(),
+                pid: server.pid("leaf"),
+                dir,
+                _started: Some((server, resident, guard)),
+            });
+        }
+        let var = |key: &str| std::env::var(key).ok();
+        match (
+            var("LIMIER_TEST_FOREIGN_PORT").and_then(|p| p.parse().ok()),
+            var("LIMIER_TEST_FOREIGN_PID").and_then(|p| p.parse().ok()),
+            var("LIMIER_TEST_FOREIGN_DIR"),
+        ) {
+            (Some(port), Some(pid), Some(dir)) => Ok(Foreign {
+                port,
+                pid,
+                dir: dir.into(),
+                _started: None,
+            }),
+            _ => Err("as an ordinary user, root's fixtures that .ci/as-user starts (LIMIER_TEST_FOREIGN_*)"),
+        }
+    }
+}
+
+/// The foreign fixtures, or a skip saying why.
+macro_rules! foreign {
     () => {
-        if let Err(why) = as_nobody_possible() {
-            eprintln!("skipped: {why}");
-            return;
+        match Foreign::get() {
+            Ok(foreign) => foreign,
+            Err(why) => {
+                eprintln!("skipped: needs {why}");
+                return;
+            }
         }
     };
 }
 
-fn as_nobody(args: &[&str]) -> std::process::Output {
-    nobody_command(env!("CARGO_BIN_EXE_limier"))
+/// limier run by an ordinary user.
+fn as_user(args: &[&str]) -> std::process::Output {
+    unprivileged_command(env!("CARGO_BIN_EXE_limier"))
         .args(args)
         .env("NO_COLOR", "1")
         .env_remove("LIMIER_QUIET")
@@ -45,12 +87,11 @@ fn stderr_of(output: &std::process::Output) -> String {
 
 #[test]
 fn another_users_listener_is_nothing_found_with_its_owner_named() {
-    needs_root!();
-    let server = Scenario::start(&["chain", "1"]);
-    let port = server.port().to_string();
+    let foreign = foreign!();
+    let port = foreign.port.to_string();
     let owner = format!("port {port}/tcp is held by another user (root, uid 0)");
 
-    let output = as_nobody(&["who", &port, "--json"]);
+    let output = as_user(&["who", &port, "--json"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
     assert!(
         stderr_of(&output).contains(&owner),
@@ -60,23 +101,23 @@ fn another_users_listener_is_nothing_found_with_its_owner_named() {
     let report = strict_json(&String::from_utf8_lossy(&output.stdout)).unwrap();
     assert_eq!(report["unseen"][0]["kind"], "socket", "{report}");
     assert_eq!(report["unseen"][0]["uid"], 0, "{report}");
-    assert_eq!(report["unseen"][0]["port"], server.port(), "{report}");
+    assert_eq!(report["unseen"][0]["port"], foreign.port, "{report}");
 
-    let terse = as_nobody(&["-t", &port]);
+    let terse = as_user(&["-t", &port]);
     assert_eq!(terse.status.code(), Some(1));
     assert!(terse.stdout.is_empty());
     assert!(stderr_of(&terse).contains(&owner));
 
-    let kill = as_nobody(&["kill", "--port", &port]);
+    let kill = as_user(&["kill", "--port", &port]);
     assert_eq!(kill.status.code(), Some(1), "{}", stderr_of(&kill));
     assert!(stderr_of(&kill).contains(&owner), "{}", stderr_of(&kill));
-    assert!(alive(server.pid("leaf")));
+    assert!(alive(foreign.pid));
 
     // The answer first, then the note; quiet silences the note only.
-    let quiet = as_nobody(&["-q", "who", &port]);
+    let quiet = as_user(&["-q", "who", &port]);
     assert_eq!(quiet.status.code(), Some(1));
     assert!(quiet.stderr.is_empty(), "{}", stderr_of(&quiet));
-    let quiet = nobody_command(env!("CARGO_BIN_EXE_limier"))
+    let quiet = unprivileged_command(env!("CARGO_BIN_EXE_limier"))
         .args(["who", &port])
         .env("LIMIER_QUIET", "1")
         .output()
@@ -86,11 +127,10 @@ fn another_users_listener_is_nothing_found_with_its_owner_named() {
 
 #[test]
 fn a_sweep_predicts_and_never_waits_for_a_process_it_may_not_signal() {
-    needs_root!();
-    let server = Scenario::start(&["chain", "1"]);
-    let leaf = server.pid("leaf").to_string();
+    let foreign = foreign!();
+    let leaf = foreign.pid.to_string();
 
-    let dry = as_nobody(&["kill", "--pid", &leaf, "--dry-run"]);
+    let dry = as_user(&["kill", "--pid", &leaf, "--dry-run"]);
     let text = String::from_utf8_lossy(&dry.stdout);
     assert!(
         text.contains("would be refused: permission denied (owned by root, uid 0)"),
@@ -99,7 +139,7 @@ fn a_sweep_predicts_and_never_waits_for_a_process_it_may_not_signal() {
     assert_eq!(dry.status.code(), Some(3), "{text}");
 
     let started = Instant::now();
-    let real = as_nobody(&["kill", "--pid", &leaf, "--grace", "5s", "--json"]);
+    let real = as_user(&["kill", "--pid", &leaf, "--grace", "5s", "--json"]);
     let waited = started.elapsed();
     assert_eq!(real.status.code(), Some(3));
     let report = strict_json(&String::from_utf8_lossy(&real.stdout)).unwrap();
@@ -109,32 +149,32 @@ fn a_sweep_predicts_and_never_waits_for_a_process_it_may_not_signal() {
         waited < Duration::from_secs(3),
         "the 5 s grace was waited for a process that could not be signalled: {waited:?}"
     );
-    assert!(alive(server.pid("leaf")));
+    assert!(alive(foreign.pid));
 }
 
 #[test]
 fn warnings_only_where_they_change_the_answer() {
-    needs_root!();
-    let (_guard, root) = temp_dir();
-    std::fs::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    // root lives in the directory; nobody cannot see it there.
-    let resident = Scenario::start(&["cwd", root.to_str().unwrap()]);
-    let as_user = as_nobody(&["in", root.to_str().unwrap()]);
-    assert_eq!(as_user.status.code(), Some(1));
+    let foreign = foreign!();
+    // root lives in the directory; an ordinary user cannot see it there.
+    let dir = foreign.dir.to_str().unwrap();
+    let in_dir = as_user(&["in", dir]);
+    assert_eq!(in_dir.status.code(), Some(1));
     assert!(
-        stderr_of(&as_user)
-            .contains("of other users were not checked; run as root to include them"),
+        String::from_utf8_lossy(&in_dir.stdout).starts_with("no process uses "),
         "{}",
-        stderr_of(&as_user)
+        String::from_utf8_lossy(&in_dir.stdout)
     );
-    let as_root = limier(&["in", root.to_str().unwrap()]);
-    assert_eq!(as_root.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&as_root.stdout).contains(&resident.pid("cwd").to_string()));
+    assert!(
+        stderr_of(&in_dir).contains("of other users were not checked; run as root to include them"),
+        "{}",
+        stderr_of(&in_dir)
+    );
 
-    // A listener nobody owns, asked by nobody: found whole, nothing to warn of.
+    // The user's own listener, asked by the user: found whole, nothing to
+    // warn of.
     let port = free_port();
     // The system's python: root's own (pyenv) may not be readable by nobody.
-    let mut own = nobody_command("/usr/bin/python3");
+    let mut own = unprivileged_command("/usr/bin/python3");
     own.args([
         "-c",
         &format!(
@@ -144,11 +184,11 @@ fn warnings_only_where_they_change_the_answer() {
     .stdout(Stdio::piped());
     let mut own = ChildGuard::spawn(&mut own);
     assert_eq!(own.first_line(), "ready");
-    let who = as_nobody(&["who", &port.to_string()]);
+    let who = as_user(&["who", &port.to_string()]);
     assert_eq!(who.status.code(), Some(0), "{}", stderr_of(&who));
     assert!(who.stderr.is_empty(), "{}", stderr_of(&who));
     // Nor for tree, whose forest is whole whoever asks.
-    let tree = as_nobody(&["tree"]);
+    let tree = as_user(&["tree"]);
     assert_eq!(tree.status.code(), Some(0));
     assert!(tree.stderr.is_empty(), "{}", stderr_of(&tree));
 }
@@ -160,10 +200,13 @@ fn without_freeze_a_child_forked_after_the_plan_gets_the_first_signal() {
     // the 10 s grace.
     // Not ChildGuard::spawn, which gives the child no stdin.
     let mut parent = ChildGuard(
-        Command::new("python3")
+        Command::new("/usr/bin/python3")
             .args([
                 "-c",
-                "import os,sys,time\nsys.stdin.readline()\npid=os.fork()\nif pid==0:\n    time.sleep(60)\n    os._exit(0)\nprint(pid, flush=True)\ntime.sleep(60)",
+                // The parent outlives the signal by 300 ms, as a wrapper
+                // waiting for its child does: the child is still below it
+                // when the sweep looks for forks. The child dies of SIGUSR1.
+                "import os,signal,sys,time\nsys.stdin.readline()\npid=os.fork()\nif pid==0:\n    time.sleep(60)\n    os._exit(0)\nsignal.signal(signal.SIGUSR1, lambda *_: (time.sleep(0.3), os._exit(0)))\nprint(pid, flush=True)\ntime.sleep(60)",
             ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -240,7 +240,28 @@ pub fn limier_in(args: &[&str], cwd: Option<&Path>) -> Output {
     command.output().expect("run limier")
 }
 
-/// `program` as user nobody (setpriv from util-linux).
+/// The fd sources this user can test: the kernel's one-pass dump needs root
+/// (BPF), readlink does not.
+pub fn fd_sources() -> &'static [&'static str] {
+    if limier::platform::is_superuser() {
+        &["proc", "kernel"]
+    } else {
+        &["proc"]
+    }
+}
+
+/// `program` run by an ordinary user: as `nobody` through setpriv when the
+/// tests run as root, as this user otherwise.
+#[cfg(target_os = "linux")]
+pub fn unprivileged_command(program: &str) -> Command {
+    if limier::platform::is_superuser() {
+        nobody_command(program)
+    } else {
+        Command::new(program)
+    }
+}
+
+/// `program` as user nobody (setpriv from util-linux; needs root).
 #[cfg(target_os = "linux")]
 pub fn nobody_command(program: &str) -> Command {
     let mut command = Command::new("setpriv");
