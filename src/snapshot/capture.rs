@@ -20,8 +20,9 @@ pub enum Parallelism {
 /// Where the fd layer comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FdSource {
-    /// The kernel's one-pass fd iterator where it is available (root on a
-    /// kernel with BTF, initial pid namespace) and the machine has at least
+    /// The kernel's one-pass fd iterator where it is available (root, or
+    /// CAP_BPF with CAP_PERFMON, on a kernel with BTF, initial pid
+    /// namespace; an ordinary user never tries it) and the machine has at least
     /// [`CaptureOptions::KERNEL_DUMP_THRESHOLD`] processes; `/proc/PID/fd`
     /// otherwise.
     Auto,
@@ -125,7 +126,9 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
         && match options.fd_source {
             FdSource::Proc => false,
             FdSource::Kernel => true,
-            FdSource::Auto => pids.len() >= CaptureOptions::KERNEL_DUMP_THRESHOLD,
+            FdSource::Auto => {
+                pids.len() >= CaptureOptions::KERNEL_DUMP_THRESHOLD && backend.fd_dump_possible()
+            }
         };
     let scope = if layers.only_socket_fds {
         FdScope::Sockets
@@ -267,7 +270,13 @@ fn read_process(backend: &Backend, pid: ProcessId, layers: Layers) -> Option<Pro
         return backend.read_record(pid).ok().map(Process::from_record);
     }
     let dir = backend.open_process(pid).ok()?;
-    let mut record = dir.basic().ok()?;
+    // The owner is a detail: port questions read it only for the processes
+    // they report (Snapshot::load_details).
+    let mut record = if layers.details {
+        dir.basic().ok()?
+    } else {
+        dir.stat_record().ok()?
+    };
     if layers.details {
         dir.add_details(&mut record).ok()?;
     }

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 /// (pid, parents, groups, sessions, state, start time, comm, owner).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Layers {
-    /// cmdline, exe, cwd and root of every process.
+    /// cmdline, exe, cwd, root and owner (uid) of every process.
     pub details: bool,
     /// The TCP/UDP socket table.
     pub sockets: bool,

@@ -107,6 +107,32 @@ impl Backend {
         Ok(stat.into_record(started_at_ms))
     }
 
+    /// Whether [`dump_fds`](Self::dump_fds) can work at all: the live
+    /// `/proc`, and this process holding `CAP_SYS_ADMIN`, or `CAP_BPF` with
+    /// `CAP_PERFMON` (what loading a tracing BPF program takes). A cheap
+    /// check, so an ordinary user's capture never pays for an attempt that
+    /// must fail (it would read every process's stat twice).
+    ///
+    /// # References
+    /// capabilities(7); proc(5) `/proc/self/status` (`CapEff`); bpf(2).
+    pub fn fd_dump_possible(&self) -> bool {
+        const CAP_SYS_ADMIN: u64 = 1 << 21;
+        const CAP_PERFMON: u64 = 1 << 38;
+        const CAP_BPF: u64 = 1 << 39;
+        if !self.is_live() {
+            return false;
+        }
+        let Ok(text) = std::fs::read("/proc/self/status") else {
+            return false;
+        };
+        match crate::parse::parse_status_cap_eff(&text) {
+            Ok(caps) => {
+                caps & CAP_SYS_ADMIN != 0 || caps & (CAP_BPF | CAP_PERFMON) == CAP_BPF | CAP_PERFMON
+            }
+            Err(_) => false,
+        }
+    }
+
     /// The fds of every process in one kernel pass (a BPF iterator), for
     /// [`FdTable::take`](crate::FdTable::take). An error means "read
     /// `/proc/PID/fd` instead": no BTF or BPF iterators, no CAP_BPF, another

@@ -86,6 +86,39 @@ impl ProcessDir {
         }
     }
 
+    /// [`read_file`](Self::read_file) for a file the kernel renders in one
+    /// go: a short first read is the whole file.
+    ///
+    /// # References
+    /// proc(5); the kernel's `single_open` seq_file.
+    fn read_file_at_once(&self, name: &str) -> Result<Vec<u8>, PlatformError> {
+        const ONCE: usize = 2048;
+        let fd = rustix::fs::openat(
+            &self.dir,
+            name,
+            OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|err| self.error(name, err.into()))?;
+        let mut bytes: Vec<u8> = Vec::with_capacity(ONCE);
+        loop {
+            match rustix::io::read(&fd, spare_capacity(&mut bytes)) {
+                Ok((filled, _)) => {
+                    let count = filled.len();
+                    // SAFETY: read(2) initialised `count` bytes of the spare
+                    // capacity, directly after the current length.
+                    unsafe { bytes.set_len(bytes.len() + count) };
+                    if count == 0 || bytes.len() < bytes.capacity() {
+                        return Ok(bytes);
+                    }
+                    bytes.reserve(bytes.capacity());
+                }
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(err) => return Err(self.error(name, err.into())),
+            }
+        }
+    }
+
     /// Reads a symlink below the process directory; never follows it.
     ///
     /// # References
@@ -97,8 +130,13 @@ impl ProcessDir {
     }
 
     /// Parsed `/proc/PID/stat`.
+    ///
+    /// One read: the kernel renders the whole file at once (`single_open`),
+    /// so a read into a buffer it does not fill is the whole file and the
+    /// read that would return 0 is skipped (one syscall a process, on every
+    /// capture). A buffer it fills is read on to the end.
     pub fn stat(&self) -> Result<StatFields, PlatformError> {
-        let text = self.read_file("stat")?;
+        let text = self.read_file_at_once("stat")?;
         parse_stat(&text).map_err(|source| PlatformError::Parse {
             path: self.path.join("stat"),
             source,
@@ -119,13 +157,22 @@ impl ProcessDir {
     /// proc(5): `stat`; fstat(2) on the `/proc/PID` directory (its owner is
     /// the process's effective uid).
     pub fn basic(&self) -> Result<ProcessRecord, PlatformError> {
-        let stat = self.stat()?;
+        let mut record = self.stat_record()?;
         let owner = rustix::fs::fstat(&self.dir)
             .map_err(|err| PlatformError::from_io(Some(self.pid), self.path.clone(), err.into()))?;
-        let started_at_ms = self.boot.start_to_epoch_ms(stat.start);
-        let mut record = stat.into_record(started_at_ms);
         record.uid = Some(owner.st_uid);
         Ok(record)
+    }
+
+    /// The record from stat alone, owner unread (`uid: None`): what a
+    /// capture needs of every process when only a few are reported.
+    ///
+    /// # References
+    /// proc(5): `stat`.
+    pub fn stat_record(&self) -> Result<ProcessRecord, PlatformError> {
+        let stat = self.stat()?;
+        let started_at_ms = self.boot.start_to_epoch_ms(stat.start);
+        Ok(stat.into_record(started_at_ms))
     }
 
     /// Reads cmdline, exe, cwd and root into `record`.

@@ -81,6 +81,11 @@ impl Backend {
         ProcessDir::open(pid)?.basic()
     }
 
+    /// Never: the one-pass fd dump is a Linux BPF iterator.
+    pub fn fd_dump_possible(&self) -> bool {
+        false
+    }
+
     /// The one-pass fd dump is a Linux BPF iterator; on macOS fds are read
     /// per process with `proc_pidinfo`, so this always says "unsupported".
     pub fn dump_fds(&self, _scope: crate::FdScope) -> Result<crate::FdTable, PlatformError> {

@@ -142,6 +142,12 @@ impl ProcessDir {
         Ok(record_from_bsdinfo(&self.bsd_fields(), self.sid()))
     }
 
+    /// The same as [`basic`](Self::basic): the owner comes with the BSD
+    /// info here, at no extra cost.
+    pub fn stat_record(&self) -> Result<ProcessRecord, PlatformError> {
+        self.basic()
+    }
+
     /// The full record: BSD info and details (cmdline, exe, cwd, root).
     pub fn record(&self) -> Result<ProcessRecord, PlatformError> {
         let mut record = self.basic()?;

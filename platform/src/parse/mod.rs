@@ -23,7 +23,7 @@ pub use maps::parse_maps;
 pub use nul::{parse_cmdline, parse_environ};
 pub use proc_net::parse_proc_net;
 pub use stat::{parse_boot_time, parse_stat, StatFields, PF_KTHREAD};
-pub use status::parse_status_uid;
+pub use status::{parse_status_cap_eff, parse_status_uid};
 pub use wchan::parse_wchan;
 
 /// Why a parser rejected its input.
