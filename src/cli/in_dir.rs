@@ -4,10 +4,10 @@ use super::args::InArgs;
 use super::format::table;
 use super::sanitize::sanitize;
 use super::{
-    live_snapshot, terse_pids, to_json, unchecked_note, unresolved_note, CliError, Outcome, Render,
+    terse_pids, to_json, unchecked_note, unresolved_note, CliError, Outcome, Render,
 };
 use limier::query::{resolve_typed_dir, users_below, RESOLVE_PATIENCE};
-use limier::snapshot::{Layers, UseKind};
+use limier::snapshot::{capture, CaptureOptions, Layers, UseKind};
 use serde::Serialize;
 use std::os::unix::ffi::OsStrExt;
 
@@ -37,9 +37,13 @@ pub struct InUser {
 pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
     let typed = resolve_typed_dir(&args.dir, RESOLVE_PATIENCE)?;
     let dir = typed.path.clone();
-    let snapshot = live_snapshot(Layers::FILES)?;
+    let backend = limier::Backend::new()?;
+    let mut snapshot = capture(&backend, CaptureOptions::new(Layers::FILES))?;
     // `dir` is already canonical and checked: no second resolution.
     let users = users_below(&snapshot, &dir)?;
+    // The command line and owner, for the users reported only.
+    let reported: Vec<_> = users.iter().map(|user| user.pid).collect();
+    snapshot.load_details(&backend, &reported, false);
     let users: Vec<InUser> = users
         .into_iter()
         .filter_map(|user| {

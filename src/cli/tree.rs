@@ -30,6 +30,7 @@ pub struct TreeNode {
 pub fn run(args: &TreeArgs, render: Render) -> Result<Outcome, CliError> {
     let snapshot = live_snapshot(Layers {
         details: true,
+        links: true,
         ..Layers::PORTS
     })?;
     let listening = listening_ports(&snapshot);

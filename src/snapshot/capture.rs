@@ -98,7 +98,8 @@ impl CaptureOptions {
                 let heavy = self.layers.fds
                     || self.layers.maps
                     || self.layers.environ
-                    || self.layers.details;
+                    || self.layers.details
+                    || self.layers.links;
                 heavy && process_count >= Self::PARALLEL_THRESHOLD
             }
         }
@@ -264,7 +265,8 @@ fn read_sockets(
 
 /// Reads one process; `None` when it vanished (or is unreadable as a whole).
 fn read_process(backend: &Backend, pid: ProcessId, layers: Layers) -> Option<Process> {
-    let per_process = layers.details || layers.fds || layers.maps || layers.environ;
+    let per_process =
+        layers.details || layers.links || layers.fds || layers.maps || layers.environ;
     if !per_process {
         // The process table alone: one stat read, no directory fd.
         return backend.read_record(pid).ok().map(Process::from_record);
@@ -277,8 +279,11 @@ fn read_process(backend: &Backend, pid: ProcessId, layers: Layers) -> Option<Pro
     } else {
         dir.stat_record().ok()?
     };
+    if layers.links {
+        dir.add_links(&mut record).ok()?;
+    }
     if layers.details {
-        dir.add_details(&mut record).ok()?;
+        dir.add_cmdline(&mut record).ok()?;
     }
     let mut process = Process::from_record(record);
     if process.record.kernel_thread {

@@ -23,8 +23,11 @@ use std::collections::BTreeMap;
 /// (pid, parents, groups, sessions, state, start time, comm, owner).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Layers {
-    /// cmdline, exe, cwd, root and owner (uid) of every process.
+    /// cmdline and owner (uid) of every process (without them, read for the
+    /// processes reported with [`Snapshot::load_details`]).
     pub details: bool,
+    /// exe, cwd and root of every process: what directory questions match.
+    pub links: bool,
     /// The TCP/UDP socket table.
     pub sockets: bool,
     /// Open file descriptors of every process (the kernel's one-pass dump or
@@ -42,6 +45,7 @@ impl Layers {
     /// Only the process table.
     pub const PROCESSES: Layers = Layers {
         details: false,
+        links: false,
         sockets: false,
         fds: false,
         only_socket_fds: false,
@@ -53,15 +57,19 @@ impl Layers {
     /// [`Snapshot::load_details`]).
     pub const PORTS: Layers = Layers {
         details: false,
+        links: false,
         sockets: true,
         fds: true,
         only_socket_fds: true,
         maps: false,
         environ: false,
     };
-    /// What directory questions need: cwd/exe/root, fds and mappings.
+    /// What directory questions need: cwd/exe/root, fds and mappings
+    /// (details are read afterwards for the users reported, with
+    /// [`Snapshot::load_details`]).
     pub const FILES: Layers = Layers {
-        details: true,
+        details: false,
+        links: true,
         sockets: false,
         fds: true,
         only_socket_fds: false,
@@ -71,6 +79,7 @@ impl Layers {
     /// Everything.
     pub const ALL: Layers = Layers {
         details: true,
+        links: true,
         sockets: true,
         fds: true,
         only_socket_fds: false,
@@ -87,6 +96,7 @@ impl Layers {
     pub fn union(self, other: Layers) -> Layers {
         Layers {
             details: self.details || other.details,
+            links: self.links || other.links,
             sockets: self.sockets || other.sockets,
             fds: self.fds || other.fds,
             only_socket_fds: (!self.fds || self.only_socket_fds)
@@ -302,11 +312,11 @@ impl Snapshot {
                 // A stat-only capture: the owner comes from the directory.
                 process.record.uid = dir.basic().ok().and_then(|basic| basic.uid);
             }
-            if !self.layers.details
-                && process.record.cmdline.is_empty()
-                && process.record.cwd.is_none()
-            {
-                let _ = dir.add_details(&mut process.record);
+            if !self.layers.details && process.record.cmdline.is_empty() {
+                let _ = dir.add_cmdline(&mut process.record);
+            }
+            if !self.layers.links && process.record.cwd.is_none() {
+                let _ = dir.add_links(&mut process.record);
             }
             if environ && process.environ.is_none() {
                 match dir.environ() {

@@ -175,14 +175,22 @@ impl ProcessDir {
         Ok(stat.into_record(started_at_ms))
     }
 
-    /// Reads cmdline, exe, cwd and root into `record`.
+    /// Reads cmdline, exe, cwd and root into `record`
+    /// ([`add_links`](Self::add_links) and [`add_cmdline`](Self::add_cmdline)).
+    pub fn add_details(&self, record: &mut ProcessRecord) -> Result<(), PlatformError> {
+        self.add_links(record)?;
+        self.add_cmdline(record)
+    }
+
+    /// Reads the exe, cwd and root links into `record`: what directory
+    /// questions match.
     ///
     /// A link refused with EACCES leaves its field empty and marks the record
     /// not inspectable; a link missing on a zombie leaves it empty.
     ///
     /// # References
-    /// proc(5): `cmdline`, `exe`, `cwd`, `root`; readlinkat(2).
-    pub fn add_details(&self, record: &mut ProcessRecord) -> Result<(), PlatformError> {
+    /// proc(5): `exe`, `cwd`, `root`; readlinkat(2).
+    pub fn add_links(&self, record: &mut ProcessRecord) -> Result<(), PlatformError> {
         if record.kernel_thread {
             return Ok(());
         }
@@ -210,13 +218,25 @@ impl ProcessDir {
         }
         record.exe = exe.map(|bytes| path_from(strip_deleted(&bytes).0));
         record.root = root.map(|bytes| path_from(&bytes));
+        record.inspectable = record.inspectable && inspectable;
+        Ok(())
+    }
+
+    /// Reads the command line into `record` (refused: not inspectable; gone
+    /// with a zombie: left empty).
+    ///
+    /// # References
+    /// proc(5): `cmdline`.
+    pub fn add_cmdline(&self, record: &mut ProcessRecord) -> Result<(), PlatformError> {
+        if record.kernel_thread {
+            return Ok(());
+        }
         match self.read_file("cmdline") {
             Ok(bytes) => record.cmdline = parse_cmdline(&bytes),
-            Err(PlatformError::PermissionDenied { .. }) => inspectable = false,
+            Err(PlatformError::PermissionDenied { .. }) => record.inspectable = false,
             Err(err) if err.is_gone() => {}
             Err(err) => return Err(err),
         }
-        record.inspectable = record.inspectable && inspectable;
         Ok(())
     }
 

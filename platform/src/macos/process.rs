@@ -157,6 +157,13 @@ impl ProcessDir {
 
     /// exe (`proc_pidpath`), cwd and root (`PROC_PIDVNODEPATHINFO`), argv (`KERN_PROCARGS2`).
     pub fn add_details(&self, record: &mut ProcessRecord) -> Result<(), PlatformError> {
+        self.add_links(record)?;
+        self.add_cmdline(record)
+    }
+
+    /// exe (`proc_pidpath`), cwd and root (`PROC_PIDVNODEPATHINFO`): what
+    /// directory questions match.
+    pub fn add_links(&self, record: &mut ProcessRecord) -> Result<(), PlatformError> {
         if record.kernel_thread {
             return Ok(());
         }
@@ -171,6 +178,14 @@ impl ProcessDir {
                 record.root = vnode_path_at(&paths.bytes, ROOT_PATH_OFFSET);
             }
             Err(_) => record.inspectable = false,
+        }
+        Ok(())
+    }
+
+    /// argv (`KERN_PROCARGS2`).
+    pub fn add_cmdline(&self, record: &mut ProcessRecord) -> Result<(), PlatformError> {
+        if record.kernel_thread {
+            return Ok(());
         }
         match self.procargs() {
             Ok(args) => record.cmdline = args.argv,
