@@ -128,6 +128,7 @@ pub fn execute(backend: &Backend, plan: &Plan, options: &SweepOptions) -> Vec<Sw
     let mut table = ParentTable::new(plan.table.clone(), plan.protected.clone());
     if options.freeze {
         signal_all(&handles, Signal::Stop, &mut swept);
+        wait_until_stopped(backend, &handles);
         catch_forks(backend, options, &mut table, &mut handles, &mut swept, true);
     }
     signal_all(&handles, options.signal, &mut swept);
@@ -286,6 +287,7 @@ fn catch_forks(
         if newcomers.is_empty() {
             return;
         }
+        let first_new = handles.len();
         for (identity, parent, name) in newcomers {
             let mut entry = SweptProcess {
                 pid: identity.pid,
@@ -302,6 +304,43 @@ fn catch_forks(
                 handles.push((swept.len(), handle));
             }
             swept.push(entry);
+        }
+        if freeze {
+            wait_until_stopped(backend, &handles[first_new..]);
+        }
+    }
+}
+
+/// How long a frozen process may take to stop after SIGSTOP (it stops on
+/// its way back from the kernel: a fork in flight completes first).
+const STOP_WAIT: Duration = Duration::from_millis(200);
+
+/// Waits until every handle's process has stopped (or exited), bounded by
+/// [`STOP_WAIT`]: SIGSTOP is delivered asynchronously, and a process still
+/// running can fork a child after the sweep looked for new ones.
+///
+/// # References
+/// signal(7) (stop signals), proc(5) `/proc/pid/stat` field 3.
+fn wait_until_stopped(backend: &Backend, handles: &[(usize, ProcessHandle)]) {
+    let deadline = Instant::now() + STOP_WAIT;
+    let mut running: Vec<&ProcessHandle> = handles.iter().map(|(_, h)| h).collect();
+    while !running.is_empty() && Instant::now() < deadline {
+        running.retain(|handle| {
+            let identity = handle.identity();
+            match backend.read_stat(identity.pid) {
+                Ok(stat) if stat.start == identity.start => !matches!(
+                    stat.state,
+                    ProcessState::Stopped
+                        | ProcessState::TracingStop
+                        | ProcessState::Zombie
+                        | ProcessState::Dead
+                ),
+                // Gone, or the pid names another process: not running.
+                _ => false,
+            }
+        });
+        if !running.is_empty() {
+            std::thread::sleep(Duration::from_micros(200));
         }
     }
 }
