@@ -50,8 +50,9 @@ Examples:
   limier -t 3000                holder pids only
 
 The chain marks [orphaned] a process reparented to init whose session or
-group was made by a process that is gone, or whose environment shows a
-terminal, tmux or ecluse start (TMUX, SSH_TTY, ECLUSE_SLUG, TERM, ...).")]
+group was made by a process that is gone, or whose environment names it a
+job of a tmux pane, a screen window or an ecluse service (TMUX_PANE, WINDOW,
+ECLUSE_SLUG). A tmux server, sshd or user service is not an orphan.")]
     Who(WhoArgs),
     /// Every process using a directory tree: cwd, root, exe, open files, mappings.
     #[command(after_help = "\

@@ -3,9 +3,7 @@
 use super::args::InArgs;
 use super::format::table;
 use super::sanitize::sanitize;
-use super::{
-    terse_pids, to_json, unchecked_note, unresolved_note, CliError, Outcome, Render,
-};
+use super::{terse_pids, to_json, unchecked_note, unresolved_note, CliError, Outcome, Render};
 use limier::query::{resolve_typed_dir, users_below, RESOLVE_PATIENCE};
 use limier::snapshot::{capture, CaptureOptions, Layers, UseKind};
 use serde::Serialize;

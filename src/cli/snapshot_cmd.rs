@@ -5,6 +5,14 @@ use super::format::table;
 use super::{live_snapshot, terse_pids, to_json, CliError, Outcome, Render};
 use limier::snapshot::Layers;
 
+/// `limier snapshot --json`: the snapshot, and which processes are orphans.
+#[derive(serde::Serialize)]
+struct SnapshotReport<'a> {
+    #[serde(flatten)]
+    snapshot: &'a limier::snapshot::Snapshot,
+    orphaned: Vec<limier::ProcessId>,
+}
+
 pub fn run(args: &SnapshotArgs, render: Render) -> Result<Outcome, CliError> {
     let layers = Layers {
         environ: !args.no_environ,
@@ -12,7 +20,17 @@ pub fn run(args: &SnapshotArgs, render: Render) -> Result<Outcome, CliError> {
     };
     let snapshot = live_snapshot(layers)?;
     let stdout = if render.json {
-        to_json(&snapshot)?
+        // The orphan markers `who` and `tree` show, decided the same way
+        // (from structure alone with --no-environ).
+        let orphaned = snapshot
+            .processes()
+            .map(|p| p.pid())
+            .filter(|&pid| limier::query::is_orphaned(&snapshot, pid))
+            .collect();
+        to_json(&SnapshotReport {
+            snapshot: &snapshot,
+            orphaned,
+        })?
     } else if render.terse {
         terse_pids(snapshot.processes().map(|p| p.pid()))
     } else {

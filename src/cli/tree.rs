@@ -3,10 +3,10 @@
 use super::args::TreeArgs;
 use super::sanitize::sanitize;
 use super::style::{paint, DIM, YELLOW};
-use super::{live_snapshot, terse_pids, to_json, CliError, Outcome, Render};
+use super::{terse_pids, to_json, CliError, Outcome, Render};
 use limier::platform::{FdTarget, ProcessId, Protocol, SocketState};
 use limier::query::Markers;
-use limier::snapshot::{Layers, Snapshot};
+use limier::snapshot::{capture, CaptureOptions, Layers, Snapshot};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::os::unix::ffi::OsStrExt;
@@ -28,11 +28,18 @@ pub struct TreeNode {
 }
 
 pub fn run(args: &TreeArgs, render: Render) -> Result<Outcome, CliError> {
-    let snapshot = live_snapshot(Layers {
-        details: true,
-        links: true,
-        ..Layers::PORTS
-    })?;
+    let backend = limier::Backend::new()?;
+    let mut snapshot = capture(
+        &backend,
+        CaptureOptions::new(Layers {
+            details: true,
+            links: true,
+            ..Layers::PORTS
+        }),
+    )?;
+    // Environments only where the orphan marker depends on them.
+    let candidates = limier::query::orphan_candidates(&snapshot);
+    snapshot.load_details(&backend, &candidates, true);
     let listening = listening_ports(&snapshot);
     let roots: Vec<ProcessId> = match args.pid {
         Some(pid) => {

@@ -13,8 +13,8 @@ mod holders;
 mod typed_dir;
 mod users;
 
-pub use ancestry::is_orphaned;
 pub use ancestry::{ancestry, ChainLink, Markers};
+pub use ancestry::{is_orphaned, orphan_candidates};
 pub use dossier::{dossier, Dossier};
 pub use env::with_env;
 pub use family::{descendants, is_descendant};

@@ -265,8 +265,7 @@ fn read_sockets(
 
 /// Reads one process; `None` when it vanished (or is unreadable as a whole).
 fn read_process(backend: &Backend, pid: ProcessId, layers: Layers) -> Option<Process> {
-    let per_process =
-        layers.details || layers.links || layers.fds || layers.maps || layers.environ;
+    let per_process = layers.details || layers.links || layers.fds || layers.maps || layers.environ;
     if !per_process {
         // The process table alone: one stat read, no directory fd.
         return backend.read_record(pid).ok().map(Process::from_record);

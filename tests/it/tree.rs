@@ -65,3 +65,131 @@ fn snapshot_json_holds_processes_fds_and_sockets() {
     assert!(process["environ"].as_array().is_some());
     assert!(!process["maps"].as_array().unwrap().is_empty());
 }
+
+/// Finds the node of `pid` in a `tree --json` forest.
+fn node_of(forest: &Value, pid: u32) -> Option<&Value> {
+    forest.as_array()?.iter().find_map(|node| {
+        if node["pid"] == pid {
+            Some(node)
+        } else {
+            node_of(&node["children"], pid)
+        }
+    })
+}
+
+#[test]
+fn a_tmux_server_is_not_an_orphan_and_every_view_agrees_on_its_escapee() {
+    if !std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        eprintln!("skipped: needs tmux (.ci/run installs it)");
+        return;
+    }
+    let (_guard, root) = temp_dir();
+    let tmux = |args: &[&str]| {
+        std::process::Command::new("tmux")
+            .args(["-L", "limier-orphans", "-f", "/dev/null"])
+            .args(args)
+            .env("TMUX_TMPDIR", &root)
+            .env("TERM", "xterm")
+            .env_remove("TMUX")
+            .env_remove("TMUX_PANE")
+            .output()
+            .unwrap()
+    };
+    struct KillServer<'a>(&'a dyn Fn(&[&str]) -> std::process::Output);
+    impl Drop for KillServer<'_> {
+        fn drop(&mut self) {
+            (self.0)(&["kill-server"]);
+        }
+    }
+    let _server_guard = KillServer(&tmux);
+    assert!(tmux(&["new-session", "-d", "-s", "keep", "sleep 300"])
+        .status
+        .success());
+    // A pane whose command leaves a setsid() child behind and exits.
+    assert!(tmux(&[
+        "new-window",
+        "-t",
+        "keep",
+        "sh -c 'setsid sleep 3017 & sleep 0.2'"
+    ])
+    .status
+    .success());
+    let server: u32 = String::from_utf8_lossy(&tmux(&["display", "-p", "#{pid}"]).stdout)
+        .trim()
+        .parse()
+        .unwrap();
+    let escapee = || -> Option<u32> {
+        std::fs::read_dir("/proc").ok()?.find_map(|entry| {
+            let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            (cmdline == b"sleep\x003017\x00").then_some(pid)
+        })
+    };
+    assert!(
+        eventually(std::time::Duration::from_secs(5), || escapee().is_some_and(
+            |pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s
+                .rsplit_once(')')
+                .unwrap()
+                .1
+                .split_whitespace()
+                .nth(1)
+                == Some("1"))
+        )),
+        "the escapee was reparented to init"
+    );
+    let escapee = escapee().unwrap();
+    let _reap = scopeguard_kill(escapee);
+
+    let (forest, _) = limier_json(&["tree"]);
+    assert_eq!(
+        node_of(&forest, server).unwrap()["markers"]["orphaned"],
+        false
+    );
+    assert_eq!(
+        node_of(&forest, escapee).unwrap()["markers"]["orphaned"],
+        true
+    );
+    let (who, _) = limier_json(&[
+        "who",
+        "--pid",
+        &server.to_string(),
+        "--pid",
+        &escapee.to_string(),
+    ]);
+    assert_eq!(who["processes"][0]["orphaned"], false, "{who}");
+    assert_eq!(who["processes"][1]["orphaned"], true, "{who}");
+    let (snapshot, _) = limier_json(&["snapshot"]);
+    let orphans: Vec<u64> = snapshot["orphaned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_u64().unwrap())
+        .collect();
+    assert!(orphans.contains(&u64::from(escapee)), "{orphans:?}");
+    assert!(!orphans.contains(&u64::from(server)), "{orphans:?}");
+    let human = String::from_utf8_lossy(&limier(&["tree"]).stdout).into_owned();
+    let server_line = human
+        .lines()
+        .find(|l| l.contains(&format!(" {server} ")) || l.contains(&format!("{server} ")))
+        .unwrap_or("");
+    assert!(!server_line.contains("[orphaned]"), "{server_line}");
+}
+
+/// Kills `pid` when dropped (the escapee is init's child, not ours).
+fn scopeguard_kill(pid: u32) -> impl Drop {
+    struct Kill(u32);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            // SAFETY: plain syscall on a pid this test found by its unique
+            // command line a moment ago.
+            unsafe {
+                libc::kill(self.0 as i32, libc::SIGKILL);
+            }
+        }
+    }
+    Kill(pid)
+}
