@@ -3,7 +3,9 @@
 //! `.ci/run` runs them as root, then again as an ordinary user; a test that
 //! needs root says why and is skipped in the second pass.
 
-/// Skips the calling test, saying why, unless it runs as root.
+/// Skips the calling test, saying why, unless it runs as root (the tests
+/// that need root are Linux's).
+#[cfg(target_os = "linux")]
 macro_rules! needs_root {
     ($why:expr) => {
         if !limier::platform::is_superuser() {

@@ -242,6 +242,7 @@ pub fn limier_in(args: &[&str], cwd: Option<&Path>) -> Output {
 
 /// The fd sources this user can test: the kernel's one-pass dump needs root
 /// (BPF), readlink does not.
+#[cfg(target_os = "linux")]
 pub fn fd_sources() -> &'static [&'static str] {
     if limier::platform::is_superuser() {
         &["proc", "kernel"]

@@ -67,6 +67,7 @@ fn snapshot_json_holds_processes_fds_and_sockets() {
 }
 
 /// Finds the node of `pid` in a `tree --json` forest.
+#[cfg(target_os = "linux")]
 fn node_of(forest: &Value, pid: u32) -> Option<&Value> {
     forest.as_array()?.iter().find_map(|node| {
         if node["pid"] == pid {
@@ -78,6 +79,7 @@ fn node_of(forest: &Value, pid: u32) -> Option<&Value> {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // reads /proc
 fn a_tmux_server_is_not_an_orphan_and_every_view_agrees_on_its_escapee() {
     if !std::process::Command::new("tmux")
         .arg("-V")
@@ -180,6 +182,7 @@ fn a_tmux_server_is_not_an_orphan_and_every_view_agrees_on_its_escapee() {
 }
 
 /// Kills `pid` when dropped (the escapee is init's child, not ours).
+#[cfg(target_os = "linux")]
 fn scopeguard_kill(pid: u32) -> impl Drop {
     struct Kill(u32);
     impl Drop for Kill {
