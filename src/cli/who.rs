@@ -235,13 +235,7 @@ pub fn build(
         let query = spec.query(all_states);
         let mut sockets = Vec::new();
         for holding in holders(snapshot, query)? {
-            if holding.holder_unseen() {
-                unseen.push(Unseen::Socket {
-                    port: holding.socket.local_port,
-                    protocol: holding.socket.protocol,
-                    uid: holding.socket.uid,
-                });
-            }
+            unseen.extend(holding.unseen());
             let mut holder_reports = Vec::new();
             for holder in &holding.holders {
                 if let Ok(process) = dossier(snapshot, holder.pid) {

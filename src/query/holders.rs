@@ -57,6 +57,29 @@ impl PortQuery {
     }
 }
 
+/// What a question or a sweep's selection could not see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Unseen {
+    /// A socket on a selected port whose holder cannot be seen (see
+    /// [`PortHolding::holder_unseen`]).
+    Socket {
+        /// The port.
+        port: Port,
+        /// TCP or UDP.
+        protocol: Protocol,
+        /// The uid that created the socket: whose process holds it.
+        uid: u32,
+    },
+    /// Processes whose files, mappings or environment could not be read, so
+    /// a directory or environment selector could not check them (other
+    /// users' processes, when not root).
+    Processes {
+        /// How many.
+        count: usize,
+    },
+}
+
 /// One socket on the port and every (pid, fd) holding it.
 ///
 /// A socket shared after fork has several holders; `SO_REUSEPORT` gives several
@@ -86,6 +109,15 @@ impl PortHolding {
     /// kernel's, not hidden.
     pub fn holder_unseen(&self) -> bool {
         self.holders.is_empty() && self.socket.inode.0 != 0
+    }
+
+    /// The socket as [`Unseen`], when its holder cannot be seen.
+    pub fn unseen(&self) -> Option<Unseen> {
+        self.holder_unseen().then_some(Unseen::Socket {
+            port: self.socket.local_port,
+            protocol: self.socket.protocol,
+            uid: self.socket.uid,
+        })
     }
 
     /// Distinct holder pids.

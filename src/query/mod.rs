@@ -18,7 +18,7 @@ pub use ancestry::{is_orphaned, orphan_candidates};
 pub use dossier::{dossier, Dossier};
 pub use env::with_env;
 pub use family::{descendants, is_descendant};
-pub use holders::{holder_pids, holders, Holder, PortHolding, PortQuery, StateFilter};
+pub use holders::{holder_pids, holders, Holder, PortHolding, PortQuery, StateFilter, Unseen};
 pub use typed_dir::{resolve_typed_dir, DirFound, TypedDir, RESOLVE_PATIENCE};
 pub use users::{normalize, users_below, users_of, DirUser};
 

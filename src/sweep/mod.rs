@@ -30,9 +30,10 @@ mod execute;
 mod plan;
 mod report;
 
+pub use crate::query::Unseen;
 pub use execute::{execute, sweep, sweep_from};
 pub use plan::{plan, Plan, Target};
-pub use report::{Fate, SpareReason, SweepReport, SweptProcess, Unseen};
+pub use report::{Fate, SpareReason, SweepReport, SweptProcess};
 
 use crate::query::{PortQuery, TypedDir};
 use crate::snapshot::Layers;

@@ -119,13 +119,7 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
             }
             Selector::Port(query) => {
                 for holding in holders(snapshot, *query)? {
-                    if holding.holder_unseen() {
-                        unseen.push(Unseen::Socket {
-                            port: holding.socket.local_port,
-                            protocol: holding.socket.protocol,
-                            uid: holding.socket.uid,
-                        });
-                    }
+                    unseen.extend(holding.unseen());
                     for pid in holding.pids() {
                         add(pid, label.clone());
                         // A socket held by a protected process (init under

@@ -1,6 +1,7 @@
 //! What happened to each selected process.
 
-use limier_platform::{ByteString, Identity, Port, ProcessId, Protocol};
+use crate::query::Unseen;
+use limier_platform::{ByteString, Identity, ProcessId};
 use serde::Serialize;
 
 /// Why a selected process was not signalled.
@@ -116,29 +117,6 @@ impl SweptProcess {
             start: limier_platform::StartTime(self.start),
         }
     }
-}
-
-/// What a selection could not see, and so could not select.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Unseen {
-    /// A socket on a selected port whose holder cannot be seen (see
-    /// [`PortHolding::holder_unseen`](crate::query::PortHolding::holder_unseen)).
-    Socket {
-        /// The port.
-        port: Port,
-        /// TCP or UDP.
-        protocol: Protocol,
-        /// The uid that created the socket: whose process holds it.
-        uid: u32,
-    },
-    /// Processes whose files, mappings or environment could not be read, so
-    /// a directory or environment selector could not check them (other
-    /// users' processes, when not root).
-    Processes {
-        /// How many.
-        count: usize,
-    },
 }
 
 /// The whole sweep.
