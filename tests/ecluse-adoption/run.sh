@@ -16,7 +16,7 @@ crate="$work/ecluse-0.3.1.crate"
 sha256=4ff88061ac4989793d92128902dc8cd085dd398895a5069948828101a189f3e7
 mkdir -p "$work"
 
-if ! echo "$sha256  $crate" | sha256sum -c --quiet 2>/dev/null; then
+if ! echo "$sha256  $crate" | sha256sum -c --quiet >/dev/null 2>&1; then
   cached=$(ls "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/ecluse-0.3.1.crate 2>/dev/null | head -n 1 || true)
   if [ -n "$cached" ]; then
     cp "$cached" "$crate"
