@@ -245,10 +245,12 @@ fn hostile_bytes_are_sanitised_on_screen_and_lossless_in_json() {
             .current_dir(&dir)
             .arg0_hack(),
     );
-    assert!(eventually(Duration::from_secs(5), || std::fs::read_link(
-        format!("/proc/{}/cwd", child.pid())
+    // Until the exec is done: right after the fork the child still has the
+    // test's name.
+    assert!(eventually(Duration::from_secs(5), || std::fs::read(
+        format!("/proc/{}/comm", child.pid())
     )
-    .is_ok()));
+    .is_ok_and(|comm| comm == b"e\x1b]0;x\x07\n")));
     let pid = child.pid().to_string();
     let human = limier(&["who", "--pid", &pid]);
     let screen = human.stdout;
