@@ -24,6 +24,16 @@ pub struct ProcessDir {
     boot: Backend,
 }
 
+/// How a read loop knows it has read the whole file.
+#[derive(Clone, Copy)]
+enum FileEnd {
+    /// A read returned nothing (any file).
+    EmptyRead,
+    /// A read returned less than it was given room for (a file the kernel
+    /// renders whole on the first read).
+    ShortRead,
+}
+
 impl ProcessDir {
     /// # References
     /// proc(5), openat(2).
@@ -60,30 +70,7 @@ impl ProcessDir {
     /// # References
     /// openat(2), read(2).
     fn read_file(&self, name: &str) -> Result<Vec<u8>, PlatformError> {
-        let fd = rustix::fs::openat(
-            &self.dir,
-            name,
-            OFlags::RDONLY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|err| self.error(name, err.into()))?;
-        let mut bytes: Vec<u8> = Vec::with_capacity(1024);
-        loop {
-            if bytes.capacity() - bytes.len() < 512 {
-                bytes.reserve(bytes.capacity());
-            }
-            match rustix::io::read(&fd, spare_capacity(&mut bytes)) {
-                Ok(([], _)) => return Ok(bytes),
-                Ok((filled, _)) => {
-                    let count = filled.len();
-                    // SAFETY: read(2) initialised `count` bytes of the spare
-                    // capacity, directly after the current length.
-                    unsafe { bytes.set_len(bytes.len() + count) };
-                }
-                Err(rustix::io::Errno::INTR) => continue,
-                Err(err) => return Err(self.error(name, err.into())),
-            }
-        }
+        self.read_until(name, 1024, FileEnd::EmptyRead)
     }
 
     /// [`read_file`](Self::read_file) for a file the kernel renders in one
@@ -92,7 +79,17 @@ impl ProcessDir {
     /// # References
     /// proc(5); the kernel's `single_open` seq_file.
     fn read_file_at_once(&self, name: &str) -> Result<Vec<u8>, PlatformError> {
-        const ONCE: usize = 2048;
+        self.read_until(name, 2048, FileEnd::ShortRead)
+    }
+
+    /// Reads `name` into a buffer of `capacity` bytes (grown as needed)
+    /// until `end` says the file is over.
+    fn read_until(
+        &self,
+        name: &str,
+        capacity: usize,
+        end: FileEnd,
+    ) -> Result<Vec<u8>, PlatformError> {
         let fd = rustix::fs::openat(
             &self.dir,
             name,
@@ -100,18 +97,25 @@ impl ProcessDir {
             Mode::empty(),
         )
         .map_err(|err| self.error(name, err.into()))?;
-        let mut bytes: Vec<u8> = Vec::with_capacity(ONCE);
+        let mut bytes: Vec<u8> = Vec::with_capacity(capacity);
         loop {
+            if bytes.capacity() - bytes.len() < 512 {
+                bytes.reserve(bytes.capacity());
+            }
+            let room = bytes.capacity() - bytes.len();
             match rustix::io::read(&fd, spare_capacity(&mut bytes)) {
                 Ok((filled, _)) => {
                     let count = filled.len();
                     // SAFETY: read(2) initialised `count` bytes of the spare
                     // capacity, directly after the current length.
                     unsafe { bytes.set_len(bytes.len() + count) };
-                    if count == 0 || bytes.len() < bytes.capacity() {
+                    let over = match end {
+                        FileEnd::EmptyRead => count == 0,
+                        FileEnd::ShortRead => count < room,
+                    };
+                    if over {
                         return Ok(bytes);
                     }
-                    bytes.reserve(bytes.capacity());
                 }
                 Err(rustix::io::Errno::INTR) => continue,
                 Err(err) => return Err(self.error(name, err.into())),
