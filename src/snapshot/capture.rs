@@ -1,8 +1,12 @@
 //! Capturing a snapshot from the platform backend, in parallel where it pays.
 
 use super::{Layers, Process, Snapshot};
-use limier_platform::{Backend, FdRecord, FdScope, FdTable, FdTarget, PlatformError, ProcessId};
+use limier_platform::{
+    Backend, FdRecord, FdScope, FdTable, FdTarget, MapReader, PlatformError, ProcessId,
+};
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 /// When to read processes on rayon's thread pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,18 +21,19 @@ pub enum Parallelism {
     Parallel,
 }
 
-/// Where the fd layer comes from.
+/// Where the fd and mapping layers come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FdSource {
-    /// The kernel's one-pass fd iterator where it is available (root, or
+    /// The kernel's fd and mapping iterators where they are available (root, or
     /// CAP_BPF with CAP_PERFMON, on a kernel with BTF, initial pid
     /// namespace; an ordinary user never tries it) and the machine has at least
     /// [`CaptureOptions::KERNEL_DUMP_THRESHOLD`] processes; `/proc/PID/fd`
     /// otherwise.
     Auto,
-    /// The fd iterator or an error (what the tests use to prove it works).
+    /// The iterators or an error (what the tests use to prove they work).
     Kernel,
-    /// readlink on `/proc/PID/fd/N`, one fd at a time.
+    /// readlink on `/proc/PID/fd/N`, one fd at a time, and the text of
+    /// `/proc/PID/maps`.
     Proc,
 }
 
@@ -123,7 +128,7 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
     let captured_at_ms = Backend::now_epoch_ms();
     let pids = backend.list_pids()?;
     let layers = options.layers;
-    let use_dump = layers.fds
+    let use_dump = (layers.fds || layers.maps)
         && match options.fd_source {
             FdSource::Proc => false,
             FdSource::Kernel => true,
@@ -136,22 +141,35 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
     } else {
         FdScope::All
     };
-    // With the kernel's fd dump, the per-process pass skips the fd layer.
+    // With the kernel's fd dump, the per-process pass skips that layer;
+    // it reads mappings with the kernel's mapping reader where one loads.
     let per_process = Layers {
         fds: layers.fds && !use_dump,
         ..layers
     };
-    let read = |&pid: &ProcessId| read_process(backend, pid, per_process);
-    let dump = || use_dump.then(|| backend.dump_fds(scope));
+    let readers = ReaderPool::new(backend, use_dump && layers.maps);
+    if options.fd_source == FdSource::Kernel {
+        readers.demand()?;
+    }
+    let read = |reader: &mut PooledReader, pid: &ProcessId| {
+        read_process(backend, *pid, per_process, reader.get())
+    };
+    let dump = || (use_dump && layers.fds).then(|| backend.dump_fds(scope));
     let (results, (sockets, dump)) = if options.parallel(pids.len()) {
         rayon::join(
-            || pids.par_iter().map(read).collect::<Vec<_>>(),
+            || {
+                pids.par_iter()
+                    .map_init(|| readers.take(), read)
+                    .collect::<Vec<_>>()
+            },
             || rayon::join(|| read_sockets(backend, layers), dump),
         )
     } else {
         let dump = dump();
         let sockets = read_sockets(backend, layers);
-        (pids.iter().map(read).collect(), (sockets, dump))
+        let mut reader = readers.take();
+        let results = pids.iter().map(|pid| read(&mut reader, pid)).collect();
+        (results, (sockets, dump))
     };
     let sockets = sockets?;
     let mut table = match dump {
@@ -169,7 +187,7 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
             None => vanished += 1,
         }
     }
-    if use_dump {
+    if use_dump && layers.fds {
         vanished += attach_dumped_fds(backend, &mut processes, table.as_mut(), options);
     }
     if layers.only_socket_fds {
@@ -263,8 +281,86 @@ fn read_sockets(
     }
 }
 
-/// Reads one process; `None` when it vanished (or is unreadable as a whole).
-fn read_process(backend: &Backend, pid: ProcessId, layers: Layers) -> Option<Process> {
+/// Loaded kernel mapping readers, lent to one thread at a time (a reader
+/// runs its program for one process after another).
+struct ReaderPool<'a> {
+    backend: &'a Backend,
+    wanted: bool,
+    free: Mutex<Vec<MapReader>>,
+    /// Set when loading failed once: every process reads its maps file.
+    failed: AtomicBool,
+}
+
+impl<'a> ReaderPool<'a> {
+    fn new(backend: &'a Backend, wanted: bool) -> Self {
+        ReaderPool {
+            backend,
+            wanted,
+            free: Mutex::new(Vec::new()),
+            failed: AtomicBool::new(false),
+        }
+    }
+
+    /// Loads a reader now, so that a failure is an error
+    /// ([`FdSource::Kernel`]).
+    fn demand(&self) -> Result<(), PlatformError> {
+        if self.wanted {
+            let reader = self.backend.map_reader()?;
+            self.lock().push(reader);
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<MapReader>> {
+        self.free
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A reader for this thread, or none (not wanted, or it cannot load).
+    fn take(&self) -> PooledReader<'_, 'a> {
+        let mut reader = None;
+        if self.wanted && !self.failed.load(Ordering::Relaxed) {
+            reader = self.lock().pop();
+            if reader.is_none() {
+                match self.backend.map_reader() {
+                    Ok(loaded) => reader = Some(loaded),
+                    Err(_) => self.failed.store(true, Ordering::Relaxed),
+                }
+            }
+        }
+        PooledReader { pool: self, reader }
+    }
+}
+
+/// A reader lent by a [`ReaderPool`], given back when dropped.
+struct PooledReader<'p, 'a> {
+    pool: &'p ReaderPool<'a>,
+    reader: Option<MapReader>,
+}
+
+impl PooledReader<'_, '_> {
+    fn get(&self) -> Option<&MapReader> {
+        self.reader.as_ref()
+    }
+}
+
+impl Drop for PooledReader<'_, '_> {
+    fn drop(&mut self) {
+        if let Some(reader) = self.reader.take() {
+            self.pool.lock().push(reader);
+        }
+    }
+}
+
+/// Reads one process; `None` when it vanished (or is unreadable as a
+/// whole). Its mapped files come from `map_reader` when it has them.
+fn read_process(
+    backend: &Backend,
+    pid: ProcessId,
+    layers: Layers,
+    map_reader: Option<&MapReader>,
+) -> Option<Process> {
     let per_process = layers.details || layers.links || layers.fds || layers.maps || layers.environ;
     if !per_process {
         // The process table alone: one stat read, no directory fd.
@@ -296,7 +392,11 @@ fn read_process(backend: &Backend, pid: ProcessId, layers: Layers) -> Option<Pro
         process.fds = layer(dir.fds(), "fds", &mut denied, alive)?;
     }
     if layers.maps {
-        process.maps = layer(dir.maps(), "maps", &mut denied, alive)?;
+        let start = process.record.start;
+        process.maps = match map_reader.and_then(|reader| reader.read(pid, start)) {
+            Some(files) => Some(files),
+            None => layer(dir.maps(), "maps", &mut denied, alive)?,
+        };
     }
     if layers.environ {
         process.environ = layer(dir.environ(), "environ", &mut denied, alive)?;

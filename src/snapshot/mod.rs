@@ -35,7 +35,8 @@ pub struct Layers {
     pub fds: bool,
     /// With `fds`: keep socket fds only (all port questions need).
     pub only_socket_fds: bool,
-    /// Memory-mapped files.
+    /// Memory-mapped files (the kernel's one-pass dump or the maps text:
+    /// see [`FdSource`]).
     pub maps: bool,
     /// Environments.
     pub environ: bool,

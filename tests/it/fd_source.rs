@@ -1,6 +1,7 @@
-//! The fd layer from its two sources: the kernel's one-pass iterator
-//! (`LIMIER_FD_SOURCE=kernel`) and readlink on `/proc/PID/fd/N`
-//! (`LIMIER_FD_SOURCE=proc`) must give the same answers, fd for fd.
+//! The fd and mapping layers from their two sources: the kernel's
+//! iterators (`LIMIER_FD_SOURCE=kernel`) and readlink on `/proc/PID/fd/N`
+//! and the text of `/proc/PID/maps` (`LIMIER_FD_SOURCE=proc`) must give the
+//! same answers, fd for fd and file for file.
 
 use crate::support::*;
 use serde_json::Value;
@@ -8,17 +9,59 @@ use serde_json::Value;
 const KERNEL: &[(&str, &str)] = &[("LIMIER_FD_SOURCE", "kernel")];
 const PROC: &[(&str, &str)] = &[("LIMIER_FD_SOURCE", "proc")];
 
-/// The fds of `pid` in a snapshot, as JSON values.
-fn fds_of(snapshot: &Value, pid: u32) -> Vec<Value> {
+/// A layer (`fds`, `maps`) of `pid` in a snapshot, as JSON values.
+fn layer_of(snapshot: &Value, pid: u32, layer: &str) -> Vec<Value> {
     snapshot["processes"]
         .as_array()
         .unwrap()
         .iter()
         .find(|p| p["pid"] == pid)
-        .unwrap_or_else(|| panic!("pid {pid} missing from the snapshot"))["fds"]
+        .unwrap_or_else(|| panic!("pid {pid} missing from the snapshot"))[layer]
         .as_array()
-        .unwrap_or_else(|| panic!("pid {pid} has no fd layer"))
+        .unwrap_or_else(|| panic!("pid {pid} has no {layer} layer"))
         .clone()
+}
+
+/// The fds of `pid` in a snapshot, as JSON values.
+fn fds_of(snapshot: &Value, pid: u32) -> Vec<Value> {
+    layer_of(snapshot, pid, "fds")
+}
+
+#[test]
+fn kernel_and_proc_sources_list_the_same_mapped_files() {
+    needs_root!("the kernel mapping reader loads a BPF iterator");
+    let (_guard, root) = temp_dir();
+    let odd = root.join("odd name \u{1b}[31m \u{e9}.bin");
+    std::fs::write(&odd, vec![b'x'; 8192]).unwrap();
+    let doomed = root.join("doomed.bin");
+    std::fs::write(&doomed, vec![b'x'; 8192]).unwrap();
+    let odd_mapper = Scenario::start(&["map", odd.to_str().unwrap()]);
+    let doomed_mapper = Scenario::start(&["map", doomed.to_str().unwrap()]);
+    std::fs::remove_file(&doomed).unwrap();
+    let shared = Scenario::start(&["fork-share"]);
+    let pids = [
+        odd_mapper.pid("mapper"),
+        doomed_mapper.pid("mapper"),
+        shared.pid("parent"),
+        shared.pid("child"),
+    ];
+    let (from_kernel, code) = limier_json_env(&["snapshot", "--no-environ"], KERNEL);
+    assert_eq!(code, 0);
+    let (from_proc, code) = limier_json_env(&["snapshot", "--no-environ"], PROC);
+    assert_eq!(code, 0);
+    for pid in pids {
+        let kernel = layer_of(&from_kernel, pid, "maps");
+        assert!(kernel.len() > 3, "pid {pid} maps its program and libraries");
+        assert_eq!(kernel, layer_of(&from_proc, pid, "maps"), "pid {pid}");
+    }
+    let mapped = |pid: u32, path: &std::path::Path| {
+        layer_of(&from_kernel, pid, "maps")
+            .into_iter()
+            .find(|m| m["path"] == path.to_str().unwrap())
+            .unwrap_or_else(|| panic!("{pid} does not map {}", path.display()))
+    };
+    assert_eq!(mapped(odd_mapper.pid("mapper"), &odd)["deleted"], false);
+    assert_eq!(mapped(doomed_mapper.pid("mapper"), &doomed)["deleted"], true);
 }
 
 #[test]

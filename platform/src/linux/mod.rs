@@ -1,7 +1,8 @@
 //! The Linux backend: procfs for processes and files, sock_diag for sockets,
 //! pidfds for identity-checked signalling.
 
-mod fd_iter;
+mod kernel_iter;
+pub use kernel_iter::MapReader;
 mod process;
 mod signal;
 mod sockets;
@@ -143,7 +144,19 @@ impl Backend {
                 what: "the BPF fd iterator on a copied proc tree",
             });
         }
-        fd_iter::dump_fds(&self.proc_root, scope, self.ticks_per_second)
+        kernel_iter::dump_fds(&self.proc_root, scope, self.ticks_per_second)
+    }
+
+    /// The mapping iterator loaded for reading one process at a time (see
+    /// [`MapReader`]). An error means "read `/proc/PID/maps` instead", as
+    /// for [`dump_fds`](Self::dump_fds).
+    pub fn map_reader(&self) -> Result<MapReader, PlatformError> {
+        if !self.is_live() {
+            return Err(PlatformError::Unsupported {
+                what: "the BPF map iterator on a copied proc tree",
+            });
+        }
+        MapReader::new(&self.proc_root, self.ticks_per_second)
     }
 
     /// Where in the kernel `identity` is sleeping (see

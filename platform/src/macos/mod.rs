@@ -94,6 +94,13 @@ impl Backend {
         })
     }
 
+    /// The mapping reader is a Linux BPF iterator: always "unsupported".
+    pub fn map_reader(&self) -> Result<MapReader, PlatformError> {
+        Err(PlatformError::Unsupported {
+            what: "the kernel mapping reader",
+        })
+    }
+
     /// libproc exposes no kernel wait channel; survivors are reported
     /// without one.
     pub fn wait_channel(&self, _identity: crate::Identity) -> Option<String> {
@@ -128,5 +135,21 @@ pub(crate) fn pid_error(pid: ProcessId, what: &str) -> PlatformError {
             pid: Some(pid),
             path: PathBuf::from(format!("{what}({pid})")),
         }
+    }
+}
+
+/// The Linux kernel mapping reader has no macOS counterpart: this type has
+/// no values, and [`Backend::map_reader`] always fails.
+#[derive(Debug)]
+pub enum MapReader {}
+
+impl MapReader {
+    /// Never called: no `MapReader` exists on macOS.
+    pub fn read(
+        &self,
+        _pid: crate::ProcessId,
+        _start: crate::StartTime,
+    ) -> Option<Vec<crate::MappedFile>> {
+        match *self {}
     }
 }

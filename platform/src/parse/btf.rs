@@ -1,7 +1,7 @@
 //! The kernel's BTF type information (`/sys/kernel/btf/vmlinux`): just
 //! enough of it to find a function's type id and a struct member's offset.
 //!
-//! limier's fd iterator program (see `linux/fd_iter`) is loaded against the
+//! limier's fd iterator program (see `linux/kernel_iter`) is loaded against the
 //! running kernel's own types, so every offset it uses comes from here and
 //! none is compiled in.
 
@@ -216,19 +216,21 @@ impl<'a> Btf<'a> {
         found
     }
 
-    /// The ids of the structs named in `structs` and of the function
-    /// `function`, in one pass over the types.
+    /// The ids of the structs named in `structs` and of the functions named
+    /// in `functions`, in one pass over the types.
     pub fn struct_and_function_ids(
         &self,
         structs: &[&str],
-        function: &str,
-    ) -> (Vec<Option<u32>>, Option<u32>) {
-        let mut wanted: Vec<(u32, &str)> =
-            structs.iter().map(|name| (KIND_STRUCT, *name)).collect();
-        wanted.push((KIND_FUNC, function));
+        functions: &[&str],
+    ) -> (Vec<Option<u32>>, Vec<Option<u32>>) {
+        let wanted: Vec<(u32, &str)> = structs
+            .iter()
+            .map(|name| (KIND_STRUCT, *name))
+            .chain(functions.iter().map(|name| (KIND_FUNC, *name)))
+            .collect();
         let mut ids = self.find_many(&wanted);
-        let function = ids.pop().flatten();
-        (ids, function)
+        let functions = ids.split_off(structs.len());
+        (ids, functions)
     }
 
     /// The type id of the function named `name` (a BPF program's attach id).
@@ -364,8 +366,9 @@ mod tests {
         assert_eq!(btf.member_offset("file", "nothing"), None);
         assert_eq!(btf.member_offset("path", "mnt"), Some(0));
         // The one-pass lookup the fd iterator uses agrees.
-        let (ids, function) = btf.struct_and_function_ids(&["file", "path", "absent"], "iter");
-        assert_eq!(function, Some(5));
+        let (ids, functions) =
+            btf.struct_and_function_ids(&["file", "path", "absent"], &["iter", "gone"]);
+        assert_eq!(functions, [Some(5), None]);
         assert_eq!(ids[2], None);
         assert_eq!(btf.member_offset_in(ids[0].unwrap(), "f_path"), Some(8));
         assert_eq!(btf.member_offset_in(ids[1].unwrap(), "mnt"), Some(0));
@@ -411,8 +414,13 @@ mod tests {
         let btf = parse_btf(&bytes).unwrap();
         assert!(btf.len() > 1000);
         assert!(btf.function_id("bpf_iter_task_file").is_some());
-        let (ids, function) = btf.struct_and_function_ids(&["task_struct"], "bpf_iter_task_file");
-        assert_eq!(function, btf.function_id("bpf_iter_task_file"));
+        let (ids, functions) = btf.struct_and_function_ids(
+            &["task_struct"],
+            &["bpf_iter_task_file", "bpf_iter_task_vma"],
+        );
+        assert_eq!(functions[0], btf.function_id("bpf_iter_task_file"));
+        assert_eq!(functions[1], btf.function_id("bpf_iter_task_vma"));
+        assert!(functions[1].is_some());
         assert_eq!(
             btf.member_offset_in(ids[0].unwrap(), "tgid"),
             btf.member_offset("task_struct", "tgid")

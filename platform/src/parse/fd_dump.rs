@@ -1,4 +1,4 @@
-//! The byte stream of limier's fd iterator program (`linux/fd_iter`): one
+//! The byte stream of limier's fd iterator program (`linux/kernel_iter`): one
 //! record per open fd of every process, in the kernel's iteration order.
 //!
 //! A record is a 24-byte little-endian header — tgid (u32), fd (u32), the

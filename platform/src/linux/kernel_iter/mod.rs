@@ -1,0 +1,651 @@
+//! Every process's open fds, or its mapped files, in one pass: BPF
+//! `task_file` and `task_vma` iterators.
+//!
+//! Reading fds through `/proc/PID/fd` costs a readlinkat(2) per fd (a path
+//! lookup, a ptrace check and a d_path each); on a machine with tens of
+//! thousands of fds that is most of a snapshot. With CAP_BPF and CAP_PERFMON
+//! (root), limier instead loads a small iterator program, assembled at run
+//! time from the running kernel's BTF, which walks every task's fd table in
+//! the kernel and writes, per fd, the same text readlink would return
+//! (`bpf_d_path`). Nothing is stat(2)ed: d_path reads dentries only, so a
+//! dead NFS or FUSE mount cannot block it either.
+//!
+//! The dump is used only where it is exact: limier must run in the initial
+//! pid namespace (the program sees global pids), and a process's fds are
+//! taken from it only when its start time matches (see [`FdTable::take`]).
+//! Anything else falls back to readlink.
+//!
+//! Mapped files are read the same way ([`MapReader`]): `/proc/PID/maps`
+//! formats every mapping as text and renders its path once per mapping,
+//! while the `task_vma` program renders each file once per run of
+//! mappings, with the same exactness rules (the incarnation must match; a
+//! path it cannot render sends that process back to its maps file).
+
+mod assembler;
+mod program;
+mod syscall;
+mod vma_program;
+
+use crate::error::PlatformError;
+use crate::fd_table::{FdScope, FdTable};
+use crate::parse::{parse_btf, parse_fd_dump, parse_map_dump};
+use crate::records::{MappedFile, ProcessId, StartTime};
+use program::{assemble, Offsets, SCRATCH_SIZE};
+use rustix::fd::{AsRawFd, OwnedFd};
+use std::io;
+use std::path::Path;
+use syscall::{bpf_fd, Attr};
+use vma_program::{assemble_vma, VMA_SCRATCH_SIZE};
+
+const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
+/// The inode of the initial pid namespace (`PROC_PID_INIT_INO`).
+const INIT_PID_NS: &[u8] = b"pid:[4026531836]";
+const FILE_ITERATOR: &str = "bpf_iter_task_file";
+const VMA_ITERATOR: &str = "bpf_iter_task_vma";
+
+const MAP_TYPE_ARRAY: u32 = 2;
+const MAP_TYPE_PERCPU_ARRAY: u32 = 6;
+const PROG_TYPE_TRACING: u32 = 26;
+const ATTACH_TRACE_ITER: u32 = 28;
+
+fn bpf_error(step: &'static str, source: io::Error) -> PlatformError {
+    PlatformError::Bpf {
+        step,
+        source,
+        log: String::new(),
+    }
+}
+
+/// Whether the iterator's global pids are the pids `/proc` shows.
+///
+/// # References
+/// pid_namespaces(7), proc(5) `/proc/self`, `/proc/pid/ns/`.
+fn in_initial_pid_namespace(proc_root: &Path) -> bool {
+    let ns = rustix::fs::readlink(proc_root.join("self/ns/pid"), Vec::new());
+    let own = rustix::fs::readlink(proc_root.join("self"), Vec::new());
+    match (ns, own) {
+        (Ok(ns), Ok(own)) => {
+            ns.as_bytes() == INIT_PID_NS
+                && own.as_bytes() == std::process::id().to_string().as_bytes()
+        }
+        _ => false,
+    }
+}
+
+/// The kernel's BTF: mapped where the kernel allows it (6.16 and later),
+/// read otherwise.
+///
+/// # References
+/// mmap(2); Linux `Documentation/bpf/btf.rst`.
+fn vmlinux_btf() -> Result<BtfBytes, PlatformError> {
+    let io_error = |err: io::Error| PlatformError::from_io(None, VMLINUX_BTF.into(), err);
+    let file = std::fs::File::open(VMLINUX_BTF).map_err(io_error)?;
+    let size = file.metadata().map_err(io_error)?.len() as usize;
+    if size > 0 {
+        // SAFETY: a fresh private read-only mapping of a file we hold open;
+        // no Rust reference to it exists until mmap returns, and it is
+        // unmapped only in BtfBytes::drop, after the last borrow.
+        let mapped = unsafe {
+            rustix::mm::mmap(
+                std::ptr::null_mut(),
+                size,
+                rustix::mm::ProtFlags::READ,
+                rustix::mm::MapFlags::PRIVATE,
+                &file,
+                0,
+            )
+        };
+        if let Ok(address) = mapped {
+            return Ok(BtfBytes::Mapped { address, size });
+        }
+    }
+    let mut bytes = Vec::with_capacity(size);
+    std::io::Read::read_to_end(&mut &file, &mut bytes).map_err(io_error)?;
+    Ok(BtfBytes::Read(bytes))
+}
+
+/// The BTF blob, mapped or read.
+enum BtfBytes {
+    Mapped {
+        address: *mut std::ffi::c_void,
+        size: usize,
+    },
+    Read(Vec<u8>),
+}
+
+impl BtfBytes {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            // SAFETY: the mapping is `size` readable bytes, alive until drop,
+            // and never written (PROT_READ, MAP_PRIVATE).
+            BtfBytes::Mapped { address, size } => unsafe {
+                std::slice::from_raw_parts(*address as *const u8, *size)
+            },
+            BtfBytes::Read(bytes) => bytes,
+        }
+    }
+}
+
+impl Drop for BtfBytes {
+    fn drop(&mut self) {
+        if let BtfBytes::Mapped { address, size } = *self {
+            // SAFETY: the mapping made in vmlinux_btf, unmapped once; every
+            // slice of it was borrowed from `self` and has ended.
+            let _ = unsafe { rustix::mm::munmap(address, size) };
+        }
+    }
+}
+
+/// What the programs need to know of the running kernel: member offsets
+/// and the iterators' attach ids (`None` for a kernel without `task_vma`).
+#[derive(Debug, Clone, Copy)]
+struct KernelLayout {
+    offsets: Offsets,
+    file_iterator: u32,
+    vma_iterator: Option<u32>,
+}
+
+/// The kernel's layout, read from its BTF once per process (it changes
+/// only with the kernel): a program that captures many times — a library
+/// user calling `limier::listeners` in a loop — walks the 150,000 types
+/// once.
+fn kernel_layout() -> Result<KernelLayout, PlatformError> {
+    static FOUND: std::sync::OnceLock<KernelLayout> = std::sync::OnceLock::new();
+    if let Some(found) = FOUND.get() {
+        return Ok(*found);
+    }
+    let found = read_kernel_layout()?;
+    Ok(*FOUND.get_or_init(|| found))
+}
+
+/// Reads the member offsets the programs need from the kernel's BTF.
+fn read_kernel_layout() -> Result<KernelLayout, PlatformError> {
+    let blob = vmlinux_btf()?;
+    let btf = parse_btf(blob.bytes()).map_err(|source| PlatformError::Parse {
+        path: VMLINUX_BTF.into(),
+        source,
+    })?;
+    let missing = |what: &str| PlatformError::Parse {
+        path: VMLINUX_BTF.into(),
+        source: crate::parse::ParseError::new("btf", format!("no {what}")),
+    };
+    const STRUCTS: [&str; 5] = [
+        "task_struct",
+        "file",
+        "inode",
+        "bpf_iter_meta",
+        "vm_area_struct",
+    ];
+    let (ids, functions) = btf.struct_and_function_ids(&STRUCTS, &[FILE_ITERATOR, VMA_ITERATOR]);
+    let offset = |index: usize, member: &str| -> Result<i16, PlatformError> {
+        ids[index]
+            .and_then(|id| btf.member_offset_in(id, member))
+            .and_then(|offset| i16::try_from(offset).ok())
+            .ok_or_else(|| missing(&format!("{}.{member}", STRUCTS[index])))
+    };
+    let offsets = Offsets {
+        task_pid: offset(0, "pid")?,
+        task_tgid: offset(0, "tgid")?,
+        task_start_boottime: offset(0, "start_boottime")?,
+        file_path: i32::from(offset(1, "f_path")?),
+        file_inode: offset(1, "f_inode")?,
+        inode_mode: offset(2, "i_mode")?,
+        meta_seq: offset(3, "seq")?,
+        meta_session: offset(3, "session_id")?,
+        vma_file: offset(4, "vm_file")?,
+        file_mode: offset(1, "f_mode")?,
+        inode_ino: offset(2, "i_ino")?,
+    };
+    Ok(KernelLayout {
+        offsets,
+        file_iterator: functions[0].ok_or_else(|| missing(FILE_ITERATOR))?,
+        vma_iterator: functions[1],
+    })
+}
+
+/// Creates a one-entry scratch map of `size` bytes records are built in:
+/// per CPU for the fd program, shared for the mapping program (which keeps
+/// state from one mapping to the next).
+///
+/// # References
+/// bpf(2) `BPF_MAP_CREATE`.
+fn scratch_map(kind: u32, size: u32) -> Result<OwnedFd, PlatformError> {
+    let mut attr = Attr::new().u32(0, kind).u32(4, 4).u32(8, size).u32(12, 1);
+    bpf_fd(syscall::MAP_CREATE, &mut attr).map_err(|err| bpf_error("creating the scratch map", err))
+}
+
+/// Loads the program; on a verifier refusal, loads it again with a log to
+/// say why.
+///
+/// # References
+/// bpf(2) `BPF_PROG_LOAD`; Linux `Documentation/bpf/bpf_iterators.rst`.
+fn load_program(
+    insns: &[u64],
+    attach_id: u32,
+    name: &[u8],
+    step: &'static str,
+) -> Result<OwnedFd, PlatformError> {
+    let license = b"GPL\0";
+    let attempt = |log: &mut [u8]| {
+        let mut attr = Attr::new()
+            .u32(0, PROG_TYPE_TRACING)
+            .u32(4, insns.len() as u32)
+            .u64(8, insns.as_ptr() as u64)
+            .u64(16, license.as_ptr() as u64)
+            .bytes(48, name)
+            .u32(68, ATTACH_TRACE_ITER)
+            .u32(108, attach_id);
+        if !log.is_empty() {
+            attr = attr
+                .u32(24, 1)
+                .u32(28, log.len() as u32)
+                .u64(32, log.as_mut_ptr() as u64);
+        }
+        // `insns`, `license` and `log` outlive the call.
+        bpf_fd(syscall::PROG_LOAD, &mut attr)
+    };
+    if let Ok(program) = attempt(&mut []) {
+        return Ok(program);
+    }
+    let mut log = vec![0u8; 64 * 1024];
+    let err = match attempt(&mut log) {
+        Ok(program) => return Ok(program),
+        Err(err) => err,
+    };
+    let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+    let text = String::from_utf8_lossy(&log[..end]);
+    let mut tail: Vec<&str> = text.lines().rev().take(3).collect();
+    tail.reverse();
+    Err(PlatformError::Bpf {
+        step,
+        source: err,
+        log: tail.join(" / "),
+    })
+}
+
+/// Attaches the program as an iterator — over every task, or over the
+/// process `pid` only — and reads the whole dump into `dump`.
+///
+/// # References
+/// bpf(2) `BPF_LINK_CREATE` (`bpf_iter_link_info.task`), `BPF_ITER_CREATE`;
+/// read(2).
+fn run_into(program: &OwnedFd, pid: Option<u32>, dump: &mut Vec<u8>) -> Result<(), PlatformError> {
+    // struct bpf_iter_link_info { struct { u32 tid, pid, pid_fd; } task; }
+    let info: [u32; 3] = [0, pid.unwrap_or(0), 0];
+    let mut attr = Attr::new()
+        .u32(0, program.as_raw_fd() as u32)
+        .u32(8, ATTACH_TRACE_ITER);
+    if pid.is_some() {
+        attr = attr.u64(16, info.as_ptr() as u64).u32(24, 12);
+    }
+    // `info` outlives the call.
+    let link = bpf_fd(syscall::LINK_CREATE, &mut attr)
+        .map_err(|err| bpf_error("attaching an iterator", err))?;
+    let mut attr = Attr::new().u32(0, link.as_raw_fd() as u32);
+    let iterator = bpf_fd(syscall::ITER_CREATE, &mut attr)
+        .map_err(|err| bpf_error("creating an iterator", err))?;
+    loop {
+        if dump.capacity() - dump.len() < 64 * 1024 {
+            dump.reserve(dump.capacity().max(64 * 1024));
+        }
+        match rustix::io::read(&iterator, dump.spare_capacity_mut()) {
+            Ok(([], _)) => return Ok(()),
+            Ok((filled, _)) => {
+                let count = filled.len();
+                // SAFETY: read(2) initialised `count` bytes of the spare
+                // capacity, directly after the current length.
+                unsafe { dump.set_len(dump.len() + count) };
+            }
+            // EAGAIN: the kernel visited a million fds without output in
+            // one read (sockets scope) and yields; the next read resumes.
+            Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN) => continue,
+            Err(err) => return Err(bpf_error("reading an iterator", err.into())),
+        }
+    }
+}
+
+/// Reads a whole dump over every task.
+fn run(program: &OwnedFd) -> Result<Vec<u8>, PlatformError> {
+    let mut dump = Vec::with_capacity(1 << 20);
+    run_into(program, None, &mut dump)?;
+    Ok(dump)
+}
+
+/// The clock of a pass: boot-clock ticks when it began, and nanoseconds
+/// per tick.
+fn pass_clock(ticks_per_second: u64) -> (u64, u64) {
+    let ns_per_tick = 1_000_000_000 / ticks_per_second.max(1);
+    let began = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
+    let began_ns = began.tv_sec as u64 * 1_000_000_000 + began.tv_nsec as u64;
+    (began_ns / ns_per_tick, ns_per_tick)
+}
+
+fn require_initial_pid_namespace(proc_root: &Path) -> Result<(), PlatformError> {
+    if in_initial_pid_namespace(proc_root) {
+        Ok(())
+    } else {
+        Err(PlatformError::Unsupported {
+            what: "the BPF iterators outside the initial pid namespace",
+        })
+    }
+}
+
+/// Keeps the first record of each mapped file, in order. The program
+/// reports a file again only where other mappings lie between two of its
+/// own, so duplicates are few; sorting by inode finds them without hashing
+/// every path.
+fn first_of_each_path(files: Vec<MappedFile>) -> Vec<MappedFile> {
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_unstable_by(|&a, &b| {
+        (files[a].inode, &files[a].path, a).cmp(&(files[b].inode, &files[b].path, b))
+    });
+    let mut repeated = vec![false; files.len()];
+    for pair in order.windows(2) {
+        let (first, then) = (&files[pair[0]], &files[pair[1]]);
+        if first.inode == then.inode && first.path == then.path {
+            repeated[pair[1]] = true;
+        }
+    }
+    files
+        .into_iter()
+        .zip(repeated)
+        .filter_map(|(file, repeated)| (!repeated).then_some(file))
+        .collect()
+}
+
+/// Dumps the fds of every process (or only their sockets) in one pass.
+///
+/// Fails, and the caller reads `/proc/PID/fd` instead, when the kernel lacks
+/// BTF or BPF iterators, when limier lacks CAP_BPF/CAP_PERFMON, or when it
+/// runs in a pid namespace other than the initial one.
+///
+/// # References
+/// bpf(2); bpf-helpers(7) (`bpf_d_path`, `bpf_seq_write`); Linux
+/// `Documentation/bpf/bpf_iterators.rst`.
+pub fn dump_fds(
+    proc_root: &Path,
+    scope: FdScope,
+    ticks_per_second: u64,
+) -> Result<FdTable, PlatformError> {
+    require_initial_pid_namespace(proc_root)?;
+    let layout = kernel_layout()?;
+    let map = scratch_map(MAP_TYPE_PERCPU_ARRAY, SCRATCH_SIZE)?;
+    let insns = assemble(&layout.offsets, scope, map.as_raw_fd());
+    let program = load_program(
+        &insns,
+        layout.file_iterator,
+        b"limier_fds",
+        "loading the fd iterator",
+    )?;
+    let (began_ticks, ns_per_tick) = pass_clock(ticks_per_second);
+    let bytes = run(&program)?;
+    let rows = parse_fd_dump(&bytes).map_err(|source| PlatformError::Parse {
+        path: "bpf fd iterator".into(),
+        source,
+    })?;
+    Ok(FdTable::from_rows(rows, began_ticks, ns_per_tick))
+}
+
+/// The mapping iterator program, loaded once and run for one process at a
+/// time: a capture gives each of its threads one, and reads every
+/// process's mapped files as it reads the rest of that process.
+///
+/// Not `Sync`: the program keeps state in its map from one mapping to the
+/// next, so one reader runs it at a time.
+#[derive(Debug)]
+pub struct MapReader {
+    program: OwnedFd,
+    /// Kept open for the program's lifetime.
+    _map: OwnedFd,
+    ns_per_tick: u64,
+    dump: std::cell::RefCell<Vec<u8>>,
+}
+
+impl MapReader {
+    /// Loads the program.
+    ///
+    /// Fails, and the caller reads `/proc/PID/maps` instead, when the kernel
+    /// lacks BTF or the `task_vma` iterator (before 5.12), when limier lacks
+    /// CAP_BPF/CAP_PERFMON, or when it runs in a pid namespace other than the
+    /// initial one.
+    ///
+    /// # References
+    /// bpf(2); bpf-helpers(7) (`bpf_d_path`, `bpf_seq_write`); proc(5)
+    /// `/proc/pid/maps`; Linux `Documentation/bpf/bpf_iterators.rst`.
+    pub fn new(proc_root: &Path, ticks_per_second: u64) -> Result<Self, PlatformError> {
+        require_initial_pid_namespace(proc_root)?;
+        let layout = kernel_layout()?;
+        let attach_id = layout.vma_iterator.ok_or(PlatformError::Unsupported {
+            what: "the BPF task_vma iterator on this kernel",
+        })?;
+        let map = scratch_map(MAP_TYPE_ARRAY, VMA_SCRATCH_SIZE)?;
+        let insns = assemble_vma(&layout.offsets, map.as_raw_fd());
+        let program = load_program(
+            &insns,
+            attach_id,
+            b"limier_maps",
+            "loading the map iterator",
+        )?;
+        Ok(MapReader {
+            program,
+            _map: map,
+            ns_per_tick: 1_000_000_000 / ticks_per_second.max(1),
+            dump: std::cell::RefCell::new(Vec::with_capacity(64 * 1024)),
+        })
+    }
+
+    /// The distinct files process `pid` maps, when the pass saw the
+    /// incarnation started at `start` and could render every path; `None`
+    /// means "read `/proc/PID/maps`" (another incarnation, a stacked file
+    /// system's file, or the process is gone or not readable).
+    pub fn read(&self, pid: ProcessId, start: StartTime) -> Option<Vec<MappedFile>> {
+        let mut dump = self.dump.borrow_mut();
+        dump.clear();
+        run_into(&self.program, Some(pid.0), &mut dump).ok()?;
+        let rows = parse_map_dump(&dump).ok()?;
+        let mut files = Vec::with_capacity(rows.len());
+        for row in rows {
+            if row.pid != pid || StartTime(row.start_ns / self.ns_per_tick) != start {
+                return None;
+            }
+            files.push(row.file?);
+        }
+        let files = first_of_each_path(files);
+        // No record at all: the iterator found no such task, or a task
+        // without file mappings; only the maps file tells which.
+        (!files.is_empty()).then_some(files)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::{FdTarget, ProcessId};
+    use std::os::fd::AsRawFd;
+
+    /// Root on a kernel with BTF must get a dump, and it must say what
+    /// readlink says about this very process.
+    #[test]
+    fn the_dump_matches_readlink_for_this_process() {
+        let root = rustix::process::geteuid().is_root();
+        let btf = Path::new(VMLINUX_BTF).exists();
+        let tps = procfs::ticks_per_second();
+        let held_file = std::fs::File::open("/proc/version").unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let result = dump_fds(Path::new("/proc"), FdScope::All, tps);
+        let mut table = match result {
+            Ok(table) => table,
+            Err(err) if !(root && btf) => {
+                eprintln!("no BPF here ({err}); nothing to compare");
+                return;
+            }
+            Err(err) => panic!("root with BTF must load the fd iterator: {err}"),
+        };
+        let me = ProcessId(std::process::id());
+        let stat = std::fs::read("/proc/self/stat").unwrap();
+        let start = crate::parse::parse_stat(&stat).unwrap().start;
+        let dumped = table.take(me, start).expect("this process is in the dump");
+        assert!(table.rows > dumped.len());
+        // Other tests open and close fds meanwhile: compare the ones this
+        // test holds across the pass.
+        for fd in [held_file.as_raw_fd(), listener.as_raw_fd()] {
+            let link = std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap();
+            let expected = crate::parse::parse_fd_link(link.as_os_str().as_encoded_bytes());
+            let record = dumped
+                .iter()
+                .find(|r| r.fd == fd as u32)
+                .expect("fd in the dump");
+            assert_eq!(record.target, expected, "fd {fd}");
+        }
+    }
+
+    #[test]
+    fn each_mapped_path_is_kept_once_in_first_seen_order() {
+        let file = |path: &str, inode: u64| MappedFile {
+            path: path.into(),
+            inode,
+            deleted: false,
+        };
+        let files = vec![
+            file("/usr/lib/libc.so.6", 7),
+            file("/srv/app/addon.node", 3),
+            file("/usr/lib/libc.so.6", 7),
+            file("/srv/other/link-to-addon.node", 3),
+            file("/srv/app/addon.node", 3),
+        ];
+        assert_eq!(
+            first_of_each_path(files),
+            [
+                file("/usr/lib/libc.so.6", 7),
+                file("/srv/app/addon.node", 3),
+                file("/srv/other/link-to-addon.node", 3),
+            ]
+        );
+    }
+
+    #[test]
+    fn only_sockets_in_the_sockets_scope() {
+        let tps = procfs::ticks_per_second();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let Ok(mut table) = dump_fds(Path::new("/proc"), FdScope::Sockets, tps) else {
+            assert!(!rustix::process::geteuid().is_root() || !Path::new(VMLINUX_BTF).exists());
+            return;
+        };
+        let me = ProcessId(std::process::id());
+        let stat = std::fs::read("/proc/self/stat").unwrap();
+        let start = crate::parse::parse_stat(&stat).unwrap().start;
+        let fds = table.take(me, start).unwrap();
+        assert!(fds
+            .iter()
+            .all(|r| matches!(r.target, FdTarget::Socket { .. })));
+        assert!(fds.iter().any(|r| r.fd == listener.as_raw_fd() as u32));
+    }
+
+    /// Root on a kernel with BTF must get a mapping dump, and it must name
+    /// the files the maps file names, with their inodes, for a child that
+    /// maps a file with a space in its name and one deleted after mapping.
+    #[test]
+    fn the_map_dump_matches_the_maps_file() {
+        let root = rustix::process::geteuid().is_root();
+        let btf = Path::new(VMLINUX_BTF).exists();
+        let dir = tempfile::tempdir().unwrap();
+        let kept = dir.path().join("mapped file.bin");
+        let gone = dir.path().join("gone.bin");
+        let script = format!(
+            "import mmap, os, sys\n\
+             maps = []\n\
+             for path in ({kept:?}, {gone:?}):\n\
+             \x20   with open(path, 'wb') as f: f.write(b'x' * 8192)\n\
+             \x20   fd = os.open(path, os.O_RDONLY)\n\
+             \x20   maps.append(mmap.mmap(fd, 0, prot=mmap.PROT_READ))\n\
+             \x20   os.close(fd)\n\
+             os.unlink({gone:?})\n\
+             print('ready', flush=True)\n\
+             sys.stdin.read()\n"
+        );
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", &script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        assert_eq!(line, "ready\n");
+        let pid = ProcessId(child.id());
+        let text = std::fs::read(format!("/proc/{}/maps", pid.0)).unwrap();
+        let from_text = crate::parse::parse_maps(&text).unwrap();
+        let stat = std::fs::read(format!("/proc/{}/stat", pid.0)).unwrap();
+        let start = crate::parse::parse_stat(&stat).unwrap().start;
+        let reader = match MapReader::new(Path::new("/proc"), procfs::ticks_per_second()) {
+            Ok(reader) => reader,
+            Err(err) if !(root && btf) => {
+                eprintln!("no BPF here ({err}); nothing to compare");
+                return;
+            }
+            Err(err) => panic!("root with BTF must load the map iterator: {err}"),
+        };
+        let dumped = reader.read(pid, start).expect("the reader sees the child");
+        // Read again: the program's state from the last session must not
+        // hide a file; another incarnation is refused.
+        assert_eq!(reader.read(pid, start).as_ref(), Some(&dumped));
+        assert_eq!(reader.read(pid, StartTime(start.0 + 1)), None);
+        drop(child.stdin.take());
+        let _ = child.wait();
+        assert_eq!(reader.read(pid, start), None, "a reaped child is gone");
+        assert_eq!(dumped, from_text);
+        let kept_row = dumped.iter().find(|f| f.path == kept).unwrap();
+        assert!(!kept_row.deleted);
+        let gone_row = dumped.iter().find(|f| f.path == gone).unwrap();
+        assert!(gone_row.deleted);
+        // Each file once, though python maps libraries in several mappings.
+        let mut paths: Vec<_> = dumped.iter().map(|f| &f.path).collect();
+        let count = paths.len();
+        paths.sort();
+        paths.dedup();
+        assert_eq!(paths.len(), count);
+    }
+
+    /// Times reading every process's mappings by text and by the reader.
+    #[test]
+    #[ignore]
+    fn time_map_reader_against_text() {
+        let tps = procfs::ticks_per_second();
+        let reader = MapReader::new(Path::new("/proc"), tps).unwrap();
+        let pids: Vec<(ProcessId, StartTime)> = std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .filter_map(|pid: u32| {
+                let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+                Some((ProcessId(pid), crate::parse::parse_stat(&stat).ok()?.start))
+            })
+            .collect();
+        let t = std::time::Instant::now();
+        let mut by_reader = 0;
+        let mut fell_back = 0;
+        for &(pid, start) in &pids {
+            match reader.read(pid, start) {
+                Some(files) => by_reader += files.len(),
+                None => fell_back += 1,
+            }
+        }
+        let reader_time = t.elapsed();
+        let t = std::time::Instant::now();
+        let mut by_text = 0;
+        for &(pid, _) in &pids {
+            if let Ok(text) = std::fs::read(format!("/proc/{}/maps", pid.0)) {
+                by_text += crate::parse::parse_maps(&text).unwrap().len();
+            }
+        }
+        eprintln!(
+            "{} pids: reader {reader_time:?} ({by_reader} files, {fell_back} fell back), \
+             text {:?} ({by_text} files)",
+            pids.len(),
+            t.elapsed(),
+        );
+    }
+}

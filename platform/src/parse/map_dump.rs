@@ -1,0 +1,173 @@
+//! The byte stream of limier's mapping iterator program
+//! (`linux/kernel_iter`): one record per run of a process's memory mappings
+//! that map the same open file, in the kernel's iteration order.
+//!
+//! A record is a 24-byte little-endian header — tgid (u32), the path length
+//! (i32: bytes including the trailing NUL, or a negative number when the
+//! program could not render the path exactly as `/proc/PID/maps` would),
+//! the process's start time in boot-clock nanoseconds (u64), the file's
+//! inode number (u64) — followed by the path bytes, as `bpf_d_path` renders
+//! them (` (deleted)` appended for an unlinked file, nothing escaped).
+
+use super::fdlink::strip_deleted;
+use super::ParseError;
+use crate::records::{MappedFile, ProcessId};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+/// Size of a record's header.
+pub const MAP_DUMP_HEADER: usize = 24;
+/// The longest path the program writes (PATH_MAX, with its NUL).
+pub const MAP_DUMP_PATH_MAX: usize = 4096;
+
+/// One mapped file of one process, as the kernel iterator saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapDumpRow {
+    /// The process (thread group id) mapping the file.
+    pub pid: ProcessId,
+    /// `task->start_boottime`: what `/proc/PID/stat` reports, in nanoseconds.
+    pub start_ns: u64,
+    /// The mapped file; `None` when the program could not render its path as
+    /// the maps file would (the caller reads `/proc/PID/maps` instead).
+    pub file: Option<MappedFile>,
+}
+
+fn error(reason: impl Into<String>) -> ParseError {
+    ParseError::new("map dump", reason)
+}
+
+/// Parses a whole dump.
+pub fn parse_map_dump(bytes: &[u8]) -> Result<Vec<MapDumpRow>, ParseError> {
+    let mut rows = Vec::with_capacity(bytes.len() / 64);
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let header = rest.get(..MAP_DUMP_HEADER).ok_or_else(|| {
+            error(format!(
+                "{} bytes left, a header needs {MAP_DUMP_HEADER}",
+                rest.len()
+            ))
+        })?;
+        let word = |at: usize| {
+            u32::from_le_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+        };
+        let long = |at: usize| u64::from(word(at)) | u64::from(word(at + 4)) << 32;
+        let length = word(4) as i32;
+        let inode = long(16);
+        rest = &rest[MAP_DUMP_HEADER..];
+        let file = if length > 0 {
+            let length = length as usize;
+            if length > MAP_DUMP_PATH_MAX {
+                return Err(error(format!("path length {length} over PATH_MAX")));
+            }
+            let path = rest
+                .get(..length)
+                .ok_or_else(|| error(format!("path of {length} bytes truncated")))?;
+            rest = &rest[length..];
+            let path = path
+                .strip_suffix(b"\0")
+                .ok_or_else(|| error("path without its NUL"))?;
+            if path.first() != Some(&b'/') {
+                return Err(error("a mapped file's path that is not absolute"));
+            }
+            let (path, deleted) = strip_deleted(path);
+            Some(MappedFile {
+                path: PathBuf::from(OsStr::from_bytes(path)),
+                inode,
+                deleted,
+            })
+        } else {
+            None
+        };
+        rows.push(MapDumpRow {
+            pid: ProcessId(word(0)),
+            start_ns: long(8),
+            file,
+        });
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(pid: u32, start: u64, inode: u64, path: Option<&[u8]>) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(&pid.to_le_bytes());
+        let length = path.map_or(-1, |p| p.len() as i32 + 1);
+        out.extend_from_slice(&length.to_le_bytes());
+        out.extend_from_slice(&start.to_le_bytes());
+        out.extend_from_slice(&inode.to_le_bytes());
+        if let Some(path) = path {
+            out.extend_from_slice(path);
+            out.push(0);
+        }
+        out
+    }
+
+    #[test]
+    fn parses_paths_deleted_files_and_unrendered_rows() {
+        let mut dump = record(
+            4242,
+            123_456_789_000,
+            1311019,
+            Some(b"/usr/lib/x86_64-linux-gnu/libc.so.6"),
+        );
+        dump.extend(record(
+            4242,
+            123_456_789_000,
+            77,
+            Some(b"/tmp/dir with space/data.bin (deleted)"),
+        ));
+        dump.extend(record(
+            4242,
+            123_456_789_000,
+            78,
+            Some(b"/tmp/new\nline.so"),
+        ));
+        dump.extend(record(7, 1, 5, None));
+        let rows = parse_map_dump(&dump).unwrap();
+        assert_eq!(rows.len(), 4);
+        assert_eq!(rows[0].pid, ProcessId(4242));
+        assert_eq!(rows[0].start_ns, 123_456_789_000);
+        assert_eq!(
+            rows[0].file,
+            Some(MappedFile {
+                path: "/usr/lib/x86_64-linux-gnu/libc.so.6".into(),
+                inode: 1311019,
+                deleted: false
+            })
+        );
+        assert_eq!(
+            rows[1].file,
+            Some(MappedFile {
+                path: "/tmp/dir with space/data.bin".into(),
+                inode: 77,
+                deleted: true
+            })
+        );
+        // d_path does not escape: a newline is the name's own byte.
+        assert_eq!(
+            rows[2].file.as_ref().unwrap().path,
+            PathBuf::from("/tmp/new\nline.so")
+        );
+        assert_eq!((rows[3].pid, rows[3].file.clone()), (ProcessId(7), None));
+        assert!(parse_map_dump(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn rejects_truncated_and_malformed_records() {
+        let dump = record(1, 1, 1, Some(b"/x"));
+        assert!(parse_map_dump(&dump[..10]).is_err());
+        assert!(parse_map_dump(&dump[..dump.len() - 1]).is_err());
+        let mut huge = dump.clone();
+        huge[4..8].copy_from_slice(&5000i32.to_le_bytes());
+        assert!(parse_map_dump(&huge).is_err());
+        let relative = record(1, 1, 1, Some(b"anon_inode:x"));
+        assert!(parse_map_dump(&relative).is_err());
+        let mut no_nul = record(1, 1, 1, Some(b"/x"));
+        *no_nul.last_mut().unwrap() = b'y';
+        assert!(parse_map_dump(&no_nul).is_err());
+    }
+}
