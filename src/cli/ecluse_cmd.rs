@@ -4,13 +4,13 @@ use super::args::{EcluseCommand, RepoArgs};
 use super::format::table;
 use super::kill::{options, render_report};
 use super::sanitize::sanitize_str;
-use super::{live_snapshot, to_json, unchecked_note, CliError, Outcome, Render};
+use super::{capture_with, to_json, unchecked_note, CliError, Outcome, Render};
 use limier::ecluse::{
     down_selection, flush_selection, status, Attribution, Owner, Repo, SessionStatus, TeardownPlan,
     Verdict,
 };
 use limier::platform::Backend;
-use limier::snapshot::{Layers, Snapshot};
+use limier::snapshot::Snapshot;
 use limier::sweep::sweep_from;
 use serde::Serialize;
 
@@ -19,14 +19,14 @@ pub fn run(command: &EcluseCommand, render: Render) -> Result<Outcome, CliError>
         EcluseCommand::Status { slug, repo } => run_status(slug.as_deref(), repo, render),
         EcluseCommand::Down { slug, repo, sweep } => {
             let repo = open_repo(repo)?;
-            let snapshot = live_snapshot(Layers::ALL)?;
+            let snapshot = capture_with(repo.capture_options())?;
             let attribution = Attribution::build(&snapshot, &repo, std::slice::from_ref(slug));
             let plan = down_selection(&snapshot, &attribution, slug)?;
             run_teardown(&snapshot, plan, sweep, render)
         }
         EcluseCommand::Flush { repo, sweep } => {
             let repo = open_repo(repo)?;
-            let snapshot = live_snapshot(Layers::ALL)?;
+            let snapshot = capture_with(repo.capture_options())?;
             let mut slugs = repo.worktree_slugs();
             if let Ok(entries) = std::fs::read_dir(repo.root.join(".ecluse/pids")) {
                 slugs
@@ -63,7 +63,7 @@ fn run_status(
     render: Render,
 ) -> Result<Outcome, CliError> {
     let repo = open_repo(repo_args)?;
-    let snapshot = live_snapshot(Layers::ALL)?;
+    let snapshot = capture_with(repo.capture_options())?;
     let attribution = Attribution::build(&snapshot, &repo, &[]);
     let sessions = status(&snapshot, &repo, &attribution, slug)?;
     let unhealthy = sessions.iter().any(|s| !s.all_healthy);

@@ -258,11 +258,15 @@ pub(crate) fn unresolved_note(
 pub(crate) fn live_snapshot(
     layers: limier::snapshot::Layers,
 ) -> Result<limier::snapshot::Snapshot, CliError> {
+    capture_with(limier::snapshot::CaptureOptions::new(layers))
+}
+
+/// Captures a live snapshot as `options` say.
+pub(crate) fn capture_with(
+    options: limier::snapshot::CaptureOptions,
+) -> Result<limier::snapshot::Snapshot, CliError> {
     let backend = limier::platform::Backend::new()?;
-    Ok(limier::snapshot::capture(
-        &backend,
-        limier::snapshot::CaptureOptions::new(layers),
-    )?)
+    Ok(limier::snapshot::capture(&backend, options)?)
 }
 
 /// Terse output: distinct pids, sorted, one per line.

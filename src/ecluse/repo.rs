@@ -104,6 +104,25 @@ impl Repo {
         self.root.join(&self.config.worktree_dir)
     }
 
+    /// How to capture for ecluse's questions: every layer, except the
+    /// mappings of a process that uses a worktree already by its cwd, root,
+    /// exe or an open fd. Mappings are the costliest layer to read, and for
+    /// such a process they could add only more worktree use — evidence of the
+    /// weakest kind, which it has. (A process in one worktree mapping a file
+    /// of another is therefore not seen as a conflict.)
+    pub fn capture_options(&self) -> crate::snapshot::CaptureOptions {
+        let mut options = crate::snapshot::CaptureOptions::new(crate::snapshot::Layers::ALL);
+        let mut dirs = vec![crate::query::normalize(&self.worktree_root())];
+        for session in &self.state.sessions {
+            let path = crate::query::normalize(&session.worktree_path);
+            if !dirs.iter().any(|dir| path.starts_with(dir)) {
+                dirs.push(path);
+            }
+        }
+        options.maps_needless_below = dirs;
+        options
+    }
+
     /// The worktree a slug gets by convention (used when state.json no longer lists it).
     pub fn worktree_for(&self, slug: &str) -> PathBuf {
         self.worktree_root().join(slug)

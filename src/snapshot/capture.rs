@@ -56,14 +56,20 @@ impl FdSource {
 }
 
 /// How to capture a snapshot.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct CaptureOptions {
     /// The layers to read.
     pub layers: Layers,
     /// When to read in parallel.
     pub parallelism: Parallelism,
-    /// Where fds come from.
+    /// Where fds and mappings come from.
     pub fd_source: FdSource,
+    /// Directories (absolute, normalised) whose users a sweep selects
+    /// anyway: a process whose cwd, root, exe or an open fd already lies at
+    /// or below one of them gets no mapping layer (`maps` stays `None`).
+    /// Mappings are the costliest layer, and they could only select it a
+    /// second time. Empty (the default): every process's mappings are read.
+    pub maps_needless_below: Vec<std::path::PathBuf>,
 }
 
 impl CaptureOptions {
@@ -92,6 +98,7 @@ impl CaptureOptions {
             layers,
             parallelism: Parallelism::Auto,
             fd_source: FdSource::from_env().unwrap_or(FdSource::Auto),
+            maps_needless_below: Vec::new(),
         }
     }
 
@@ -125,6 +132,7 @@ impl CaptureOptions {
 /// # Ok::<(), limier::PlatformError>(())
 /// ```
 pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, PlatformError> {
+    let options = &options;
     let captured_at_ms = Backend::now_epoch_ms();
     let pids = backend.list_pids()?;
     let layers = options.layers;
@@ -142,9 +150,12 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
         FdScope::All
     };
     // With the kernel's fd dump, the per-process pass skips that layer;
-    // it reads mappings with the kernel's mapping reader where one loads.
+    // it reads mappings with the kernel's mapping reader where one loads —
+    // or later, when they may be needless (see `maps_needless_below`).
+    let maps_later = layers.maps && !options.maps_needless_below.is_empty();
     let per_process = Layers {
         fds: layers.fds && !use_dump,
+        maps: layers.maps && !maps_later,
         ..layers
     };
     let readers = ReaderPool::new(backend, use_dump && layers.maps);
@@ -190,6 +201,9 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
     if use_dump && layers.fds {
         vanished += attach_dumped_fds(backend, &mut processes, table.as_mut(), options);
     }
+    if maps_later {
+        vanished += attach_needed_maps(backend, &mut processes, &readers, options);
+    }
     if layers.only_socket_fds {
         for process in &mut processes {
             if let Some(fds) = &mut process.fds {
@@ -216,7 +230,7 @@ fn attach_dumped_fds(
     backend: &Backend,
     processes: &mut Vec<Process>,
     mut table: Option<&mut FdTable>,
-    options: CaptureOptions,
+    options: &CaptureOptions,
 ) -> usize {
     let mut unread = Vec::new();
     for (index, process) in processes.iter_mut().enumerate() {
@@ -248,6 +262,72 @@ fn attach_dumped_fds(
         }
     }
     // Highest index first, so each swap_remove moves a process we keep.
+    for index in gone.iter().rev() {
+        processes.swap_remove(*index);
+    }
+    gone.len()
+}
+
+/// Reads the mappings of every process that no directory of
+/// `options.maps_needless_below` selects already (by cwd, root, exe or an
+/// open fd), as the same incarnation. Returns how many processes vanished
+/// meanwhile (they are removed).
+fn attach_needed_maps(
+    backend: &Backend,
+    processes: &mut Vec<Process>,
+    readers: &ReaderPool,
+    options: &CaptureOptions,
+) -> usize {
+    let needed: Vec<usize> = processes
+        .iter()
+        .enumerate()
+        .filter(|(_, process)| {
+            !process.record.kernel_thread
+                && !options
+                    .maps_needless_below
+                    .iter()
+                    .any(|dir| super::index::uses_anything_below(process, dir))
+        })
+        .map(|(index, _)| index)
+        .collect();
+    let read = |reader: &mut PooledReader, index: &usize| {
+        let process = &processes[*index];
+        let dir = backend.open_process(process.pid()).ok()?;
+        if dir.stat().ok()?.start != process.record.start {
+            return None;
+        }
+        if let Some(files) = reader
+            .get()
+            .and_then(|r| r.read(process.pid(), process.record.start))
+        {
+            return Some((Some(files), None));
+        }
+        let mut denied = Vec::new();
+        let maps = layer(dir.maps(), "maps", &mut denied, || dir.stat().is_ok())?;
+        Some((maps, denied.pop()))
+    };
+    let results: Vec<_> = if options.parallel(needed.len()) {
+        needed
+            .par_iter()
+            .map_init(|| readers.take(), read)
+            .collect()
+    } else {
+        let mut reader = readers.take();
+        needed
+            .iter()
+            .map(|index| read(&mut reader, index))
+            .collect()
+    };
+    let mut gone = Vec::new();
+    for (index, result) in needed.into_iter().zip(results) {
+        match result {
+            Some((maps, denied)) => {
+                processes[index].maps = maps;
+                processes[index].denied.extend(denied);
+            }
+            None => gone.push(index),
+        }
+    }
     for index in gone.iter().rev() {
         processes.swap_remove(*index);
     }

@@ -116,6 +116,14 @@ pub(super) fn uses_below(process: &Process, dir: &Path, out: &mut Vec<PathUse>) 
     }
 }
 
+/// Whether any path `process` uses (as captured so far) lies at or below
+/// `dir`.
+pub(super) fn uses_anything_below(process: &Process, dir: &Path) -> bool {
+    let mut uses = Vec::new();
+    uses_below(process, dir, &mut uses);
+    !uses.is_empty()
+}
+
 /// `path == dir` or `path` is inside `dir`, by bytes on a component boundary.
 pub(crate) fn is_at_or_below(path: &Path, dir: &Path) -> bool {
     let path = path.as_os_str().as_bytes();

@@ -3,7 +3,7 @@
 use super::{
     plan, Fate, Plan, Selection, SpareReason, SweepError, SweepOptions, SweepReport, SweptProcess,
 };
-use crate::snapshot::{capture, CaptureOptions, Snapshot};
+use crate::snapshot::{capture, Snapshot};
 use limier_platform::parse::StatFields;
 use limier_platform::{
     Backend, Identity, ProcessHandle, ProcessId, ProcessState, Signal, SignalError, StartTime,
@@ -51,7 +51,7 @@ pub fn sweep_from(
         let snapshot = match first.take() {
             Some(given) => given,
             None => {
-                captured = capture(backend, CaptureOptions::new(round_selection.layers()))?;
+                captured = capture(backend, round_selection.capture_options())?;
                 &captured
             }
         };

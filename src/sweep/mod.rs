@@ -36,7 +36,7 @@ pub use plan::{plan, Plan, Target};
 pub use report::{Fate, SpareReason, SweepReport, SweptProcess};
 
 use crate::query::{PortQuery, TypedDir};
-use crate::snapshot::Layers;
+use crate::snapshot::{CaptureOptions, Layers};
 use limier_platform::{Identity, ProcessId, Signal};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -170,6 +170,22 @@ impl Selection {
         self.selectors
             .iter()
             .fold(Layers::PROCESSES, |acc, s| acc.union(s.layers()))
+    }
+
+    /// How to capture for this selection: its layers, and no mappings read
+    /// for a process a directory selector takes by its cwd, root, exe or an
+    /// fd already (see [`CaptureOptions::maps_needless_below`]).
+    pub fn capture_options(&self) -> CaptureOptions {
+        let mut options = CaptureOptions::new(self.layers());
+        options.maps_needless_below = self
+            .selectors
+            .iter()
+            .filter_map(|s| match s {
+                Selector::Dir(dir) => Some(crate::query::normalize(&dir.path)),
+                _ => None,
+            })
+            .collect();
+        options
     }
 }
 

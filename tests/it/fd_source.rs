@@ -61,7 +61,10 @@ fn kernel_and_proc_sources_list_the_same_mapped_files() {
             .unwrap_or_else(|| panic!("{pid} does not map {}", path.display()))
     };
     assert_eq!(mapped(odd_mapper.pid("mapper"), &odd)["deleted"], false);
-    assert_eq!(mapped(doomed_mapper.pid("mapper"), &doomed)["deleted"], true);
+    assert_eq!(
+        mapped(doomed_mapper.pid("mapper"), &doomed)["deleted"],
+        true
+    );
 }
 
 #[test]

@@ -155,3 +155,65 @@ fn limier_is_not_a_user_of_the_directory_it_is_asked_about() {
         resident.pid("cwd").to_string()
     );
 }
+
+/// A sweep by directory reads no mappings for a process the directory
+/// takes by its cwd already, and still finds one that only maps a file
+/// there — from every mapping source.
+#[test]
+fn mappings_are_read_only_where_they_can_select() {
+    use limier::snapshot::{capture, CaptureOptions, FdSource, Layers};
+    let (_guard, root) = temp_dir();
+    let cwd = root.join("a");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let data = root.join("data.bin");
+    std::fs::write(&data, vec![b'x'; 8192]).unwrap();
+    let sitter = Scenario::start(&["cwd", cwd.to_str().unwrap()]);
+    let mapper = Scenario::start(&["map", data.to_str().unwrap()]);
+    let backend = limier::Backend::new().unwrap();
+    let mut sources = vec![FdSource::Auto, FdSource::Proc];
+    if limier::platform::is_superuser() {
+        sources.push(FdSource::Kernel);
+    }
+    for source in sources {
+        let mut options = CaptureOptions::new(Layers::FILES);
+        options.fd_source = source;
+        options.maps_needless_below = vec![root.clone()];
+        let snapshot = capture(&backend, options).unwrap();
+        let sitter_process = snapshot
+            .process(limier::ProcessId(sitter.pid("cwd")))
+            .unwrap();
+        assert!(sitter_process.maps.is_none(), "{source:?}");
+        let mapper_process = snapshot
+            .process(limier::ProcessId(mapper.pid("mapper")))
+            .unwrap();
+        let maps = mapper_process
+            .maps
+            .as_ref()
+            .expect("the mapper's maps read");
+        assert!(maps.iter().any(|m| m.path == data), "{source:?}");
+        let users: Vec<u32> = limier::query::users_below(&snapshot, &root)
+            .unwrap()
+            .iter()
+            .map(|u| u.pid.0)
+            .collect();
+        let mut expected = vec![sitter.pid("cwd"), mapper.pid("mapper")];
+        expected.sort_unstable();
+        assert_eq!(users, expected, "{source:?}");
+    }
+    // The sweep takes both.
+    let (report, code) = limier_json(&["kill", "--dir", root.to_str().unwrap(), "--dry-run"]);
+    assert_eq!(code, 0, "{report}");
+    let mut pids: Vec<u64> = report["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["pid"].as_u64().unwrap())
+        .collect();
+    pids.sort_unstable();
+    let mut expected = vec![
+        u64::from(sitter.pid("cwd")),
+        u64::from(mapper.pid("mapper")),
+    ];
+    expected.sort_unstable();
+    assert_eq!(pids, expected, "{report}");
+}
