@@ -10,7 +10,9 @@
 //! sequence; one service's ownership check vs one lsof call). A summary of
 //! medians and ratios is printed at the end and written to
 //! `target/criterion/limier-summary.md`. Set `LIMIER_BENCH_PROCESSES` and
-//! `LIMIER_BENCH_FDS` to change the load.
+//! `LIMIER_BENCH_FDS` to change the load, and `LIMIER_BENCH_LOAD=sleep` for
+//! the old load of `sleep` chains instead of processes that look like dev
+//! servers (benches/support/load.py).
 
 use criterion::Criterion;
 use serde_json::Value;
@@ -278,6 +280,7 @@ fn main() {
             fds.to_string(),
             "6".into(),
             root.to_string_lossy().into_owned(),
+            std::env::var("LIMIER_BENCH_LOAD").unwrap_or_else(|_| "dev".into()),
         ],
     );
     let ports: Vec<u64> = load.report["ports"]
@@ -472,8 +475,55 @@ fn main() {
             })
         });
     }
+    // A group that ignores TERM (TERM, the grace, KILL) and an 8-deep chain
+    // whose bottom left the session with setsid (still a descendant).
+    for (way, shape, size) in [
+        (
+            "limier kill (group ignoring TERM, grace 200ms)",
+            "stubborn",
+            4,
+        ),
+        (
+            "limier kill --pid (8-deep chain, setsid escapee)",
+            "chain",
+            8,
+        ),
+    ] {
+        sweep.bench_function(way, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let trees = Helper::start("trees.py", &[shape.into(), size.to_string()]);
+                    let args: Vec<String> = if shape == "stubborn" {
+                        let pgid = trees.report["pgids"][0].to_string();
+                        ["kill", "--pgid", &pgid, "--grace", "200ms"]
+                            .map(String::from)
+                            .to_vec()
+                    } else {
+                        let top = trees.report["top"].to_string();
+                        ["kill", "--pid", &top].map(String::from).to_vec()
+                    };
+                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                    let start = Instant::now();
+                    assert!(run_quiet(LIMIER, &args).success(), "{way}");
+                    let elapsed = start.elapsed();
+                    samples.record(way, elapsed);
+                    total += elapsed;
+                    let gone = trees.report["pids"].as_array().unwrap().iter().all(|p| {
+                        !Path::new(&format!("/proc/{p}")).exists() || is_zombie(p.as_u64().unwrap())
+                    });
+                    assert!(gone, "{way} left processes alive");
+                }
+                total
+            })
+        });
+    }
     sweep.finish();
     c.final_summary();
+    let (load_kind, load_mapped) = (
+        load.report["kind"].clone(),
+        load.report["mapped_files"].clone(),
+    );
     drop(load);
 
     let rows = [
@@ -538,6 +588,26 @@ fn main() {
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion");
     let _ = std::fs::create_dir_all(&out);
     let _ = std::fs::write(out.join("limier-summary.md"), summary);
+    // Every median, for benches/history.py.
+    let medians: BTreeMap<String, f64> = samples
+        .0
+        .borrow()
+        .keys()
+        .filter_map(|name| Some((name.clone(), samples.median(name)?.as_secs_f64() * 1000.0)))
+        .collect();
+    let load_report = serde_json::json!({
+        "processes": total_processes,
+        "fds": total_fds,
+        "kind": load_kind,
+        "mapped_files_per_process": load_mapped,
+    });
+    let _ = std::fs::write(
+        out.join("limier-medians.json"),
+        serde_json::to_string_pretty(
+            &serde_json::json!({"load": load_report, "medians_ms": medians}),
+        )
+        .unwrap(),
+    );
 }
 
 fn is_zombie(pid: u64) -> bool {

@@ -6,10 +6,13 @@
 //! each, listeners at the bottom of every chain, escapees by construction:
 //! every chain leader runs in its own process group), captures each layer
 //! alone — process table, sockets, fds (by readlink, and by the kernel's
-//! one-pass iterator), environments, details — sequentially and on rayon's
-//! pool. Medians go to `target/criterion/limier-scaling.csv`;
+//! one-pass iterator), mappings (the maps text, and the kernel's mapping
+//! reader), environments, details — sequentially and on rayon's pool.
+//! Medians go to `target/criterion/limier-scaling.csv`;
 //! `python3 benches/support/plot_scaling.py` turns them into
-//! `docs/scaling.svg`. Set `LIMIER_SCALING_SIZES=200,1600` to choose loads.
+//! `docs/scaling.svg`. Set `LIMIER_SCALING_SIZES=200,1600` to choose loads,
+//! and `LIMIER_BENCH_LOAD=sleep` for the old load of `sleep` chains instead
+//! of dev-server-like processes (benches/support/load.py).
 
 use criterion::{BenchmarkId, Criterion};
 use limier::platform::Backend;
@@ -28,6 +31,7 @@ impl Load {
             .arg(script)
             .args([processes.to_string(), "34".into(), "6".into()])
             .arg(root)
+            .arg(load_kind())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -48,15 +52,26 @@ impl Drop for Load {
     }
 }
 
+/// The load's kind: `dev` (the default) or `sleep`.
+fn load_kind() -> String {
+    std::env::var("LIMIER_BENCH_LOAD").unwrap_or_else(|_| "dev".into())
+}
+
+const MAPS: Layers = Layers {
+    maps: true,
+    ..Layers::PROCESSES
+};
+
 const FDS: Layers = Layers {
     fds: true,
     ..Layers::PROCESSES
 };
 
-/// Each layer alone, and the fd layer from both sources: readlink on
-/// `/proc/PID/fd/N`, and the kernel's one-pass iterator (all fds, and
-/// sockets only as `who` asks).
-const LAYERS: [(&str, Layers, FdSource); 7] = [
+/// Each layer alone, the fd layer from both sources (readlink on
+/// `/proc/PID/fd/N`, and the kernel's one-pass iterator: all fds, and
+/// sockets only as `who` asks), and mappings from both (the maps text, and
+/// the kernel's mapping reader).
+const LAYERS: [(&str, Layers, FdSource); 9] = [
     ("process table", Layers::PROCESSES, FdSource::Proc),
     (
         "sockets",
@@ -76,6 +91,8 @@ const LAYERS: [(&str, Layers, FdSource); 7] = [
         },
         FdSource::Kernel,
     ),
+    ("maps (text)", MAPS, FdSource::Proc),
+    ("maps (kernel reader)", MAPS, FdSource::Kernel),
     (
         "environ",
         Layers {
@@ -144,18 +161,16 @@ fn main() {
                 ("sequential", Parallelism::Sequential),
                 ("parallel", Parallelism::Parallel),
             ] {
-                let options = CaptureOptions {
-                    layers,
-                    parallelism,
-                    fd_source,
-                };
+                let mut options = CaptureOptions::new(layers);
+                options.parallelism = parallelism;
+                options.fd_source = fd_source;
                 let mut samples = Vec::new();
                 group.bench_function(BenchmarkId::new(name, mode), |b| {
                     b.iter_custom(|iters| {
                         let start = Instant::now();
                         for _ in 0..iters {
                             let s = Instant::now();
-                            let snapshot = capture(&backend, options).unwrap();
+                            let snapshot = capture(&backend, options.clone()).unwrap();
                             samples.push(s.elapsed());
                             std::hint::black_box(snapshot);
                         }
