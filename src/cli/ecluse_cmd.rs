@@ -6,7 +6,7 @@ use super::kill::{options, render_report};
 use super::sanitize::sanitize_str;
 use super::{capture_with, to_json, unchecked_note, CliError, Outcome, Render};
 use limier::ecluse::{
-    down_selection, flush_selection, status, Attribution, Owner, Repo, SessionStatus, TeardownPlan,
+    down_selection, flush_selection, status, Attribution, Repo, SessionStatus, TeardownPlan,
     Verdict,
 };
 use limier::platform::Backend;
@@ -27,12 +27,7 @@ pub fn run(command: &EcluseCommand, render: Render) -> Result<Outcome, CliError>
         EcluseCommand::Flush { repo, sweep } => {
             let repo = open_repo(repo)?;
             let snapshot = capture_with(repo.capture_options())?;
-            let mut slugs = repo.worktree_slugs();
-            if let Ok(entries) = std::fs::read_dir(repo.root.join(".ecluse/pids")) {
-                slugs
-                    .extend(entries.filter_map(|e| Some(e.ok()?.file_name().to_str()?.to_owned())));
-            }
-            let attribution = Attribution::build(&snapshot, &repo, &slugs);
+            let attribution = Attribution::build(&snapshot, &repo, &[]);
             let plan = flush_selection(&snapshot, &repo, &attribution);
             run_teardown(&snapshot, plan, sweep, render)
         }
@@ -101,14 +96,6 @@ fn run_status(
     })
 }
 
-fn owner_text(owner: &Owner) -> String {
-    match owner {
-        Owner::Unattributed => "no session".into(),
-        Owner::Session { slug, .. } => slug.clone(),
-        Owner::Conflict { sessions, .. } => format!("conflict: {}", sessions.join("/")),
-    }
-}
-
 fn human_status(sessions: &[SessionStatus]) -> String {
     if sessions.is_empty() {
         return "no sessions in .ecluse/state.json\n".into();
@@ -145,7 +132,7 @@ fn human_status(sessions: &[SessionStatus]) -> String {
                 service
                     .listener_session
                     .as_ref()
-                    .map_or("-".into(), |o| sanitize_str(&owner_text(o))),
+                    .map_or("-".into(), |o| sanitize_str(&o.to_string())),
             ]);
         }
     }

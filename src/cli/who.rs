@@ -194,7 +194,7 @@ fn add_ecluse_context(snapshot: &Snapshot, repo: &Repo, report: &mut WhoReport) 
                 let pid = holder.process.pid;
                 let port_number = port.port;
                 match &owner {
-                    Owner::Session { slug, .. }
+                    Owner::Session { slug, ended, .. }
                         if !assignments.is_empty() && !expected.contains(&slug.as_str()) =>
                     {
                         let slot = assignments
@@ -205,13 +205,13 @@ fn add_ecluse_context(snapshot: &Snapshot, repo: &Repo, report: &mut WhoReport) 
                             })
                             .collect::<Vec<_>>()
                             .join(", ");
+                        let verb = if *ended { "is the" } else { "belongs to" };
                         report.warnings.push(format!(
-                            "port {port_number} is {slot} but pid {pid} belongs to session {slug}"
+                            "port {port_number} is {slot} but pid {pid} {verb} {owner}"
                         ));
                     }
-                    Owner::Conflict { sessions, .. } => report.warnings.push(format!(
-                        "pid {pid} on port {port_number}: evidence names sessions {}",
-                        sessions.join(", ")
+                    Owner::Conflict { .. } => report.warnings.push(format!(
+                        "pid {pid} on port {port_number}: evidence in {owner}"
                     )),
                     _ => {}
                 }
@@ -352,12 +352,9 @@ fn human(report: &WhoReport, color: bool) -> String {
                 if let Some(owner) = &holder.session {
                     let text = match owner {
                         Owner::Unattributed => "no ecluse session".to_string(),
-                        Owner::Session { slug, evidence } => format!("{slug} ({evidence})"),
-                        Owner::Conflict { evidence, .. } => {
-                            format!("CONFLICT: {}", evidence.join("; "))
-                        }
+                        owner => owner.to_string(),
                     };
-                    out.push_str(&format!("    session {}\n", sanitize(text.as_bytes())));
+                    out.push_str(&format!("    ecluse  {}\n", sanitize(text.as_bytes())));
                 }
             }
         }

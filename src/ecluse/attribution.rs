@@ -1,197 +1,20 @@
 //! Which session each process belongs to, and on what evidence.
+//!
+//! Sessions are every session that left a trace ([`SessionView`]), active
+//! or ended. For each process the evidence ([`Evidence`]) is collected per
+//! kind — pid files, tags, worktree use — and the owner decided once, in
+//! [`Attribution::owner`]: one session named → that session; two → a
+//! conflict, shown and never resolved silently; none → unattributed. A port
+//! is never evidence.
 
+use super::evidence::{Evidence, EvidenceKind, Owner};
+use super::sessions::{discover, SessionView};
 use super::{token_matches, Repo};
-use crate::query::{descendants, holders, PortQuery};
-use crate::snapshot::{is_at_or_below, Snapshot, UseKind};
+use crate::query::descendants;
+use crate::snapshot::{is_at_or_below, PathUse, Snapshot};
 use limier_platform::ProcessId;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-
-/// A session as attribution sees it: from state.json, or named on the
-/// command line after ecluse already forgot it.
-#[derive(Debug, Clone, Serialize)]
-pub struct SessionView {
-    /// The session's slug.
-    pub slug: String,
-    /// Its slot, when state.json lists it.
-    pub slot: Option<u8>,
-    #[serde(serialize_with = "limier_platform::records::serialize_path")]
-    /// Its worktree (listed in state.json, or by convention).
-    pub worktree: PathBuf,
-    /// `(service, port)` the session's services listen on.
-    pub ports: Vec<(String, u16)>,
-    /// Whether state.json lists the session (false: ecluse forgot it).
-    pub in_state: bool,
-}
-
-impl SessionView {
-    fn from_state(repo: &Repo, session: &super::Session) -> SessionView {
-        let stride = repo.config.stride();
-        let mut ports = Vec::new();
-        for service in &repo.config.services {
-            if !session.runs(&service.name) {
-                continue;
-            }
-            let base = session
-                .port_overrides
-                .get(&service.name)
-                .copied()
-                .or_else(|| service.port(session.slot, stride));
-            ports.extend(base.map(|p| (service.name.clone(), p)));
-            for port in service.extra_ports(session.slot, stride) {
-                ports.push((service.name.clone(), port));
-            }
-        }
-        SessionView {
-            slug: session.slug.clone(),
-            slot: Some(session.slot),
-            worktree: session.worktree_path.clone(),
-            ports,
-            in_state: true,
-        }
-    }
-
-    fn forgotten(repo: &Repo, slug: &str) -> SessionView {
-        SessionView {
-            slug: slug.to_owned(),
-            slot: None,
-            worktree: repo.worktree_for(slug),
-            ports: Vec::new(),
-            in_state: false,
-        }
-    }
-}
-
-/// One piece of evidence that a process belongs to a session.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum EvidenceKind {
-    /// The verified process of a pid file (`verified: false` for a legacy
-    /// file without token, corroborated by other evidence).
-    PidFile {
-        /// The service the pid file is for.
-        service: String,
-        /// Whether its start token matched.
-        verified: bool,
-    },
-    /// A descendant of a pid-file process.
-    PidFileDescendant {
-        /// The service whose pid file names the ancestor.
-        service: String,
-        /// The verified pid-file process the process descends from.
-        ancestor: ProcessId,
-    },
-    /// `ECLUSE_SLUG=<slug>` in its environment, and a path inside the repo
-    /// (slugs are unique per repo only).
-    EnvTag,
-    /// Its cwd, root, exe, an fd or a mapping is inside the session's worktree.
-    Worktree {
-        #[serde(serialize_with = "limier_platform::records::serialize_path")]
-        /// The path used.
-        path: PathBuf,
-        #[serde(rename = "use")]
-        /// How it is used (cwd, fd, map, ...).
-        use_kind: UseKind,
-        /// The path was deleted (a removed worktree).
-        deleted: bool,
-    },
-    /// It listens on one of the session's ports.
-    Port {
-        /// The service the port belongs to.
-        service: String,
-        /// The port.
-        port: u16,
-    },
-}
-
-impl EvidenceKind {
-    /// 1 (strongest) to 4.
-    pub fn strength(&self) -> u8 {
-        match self {
-            EvidenceKind::PidFile { .. } | EvidenceKind::PidFileDescendant { .. } => 1,
-            EvidenceKind::EnvTag => 2,
-            EvidenceKind::Worktree { .. } => 3,
-            EvidenceKind::Port { .. } => 4,
-        }
-    }
-
-    /// A short phrase: `pid file of web`, `env ECLUSE_SLUG`, `cwd in worktree`.
-    pub fn describe(&self) -> String {
-        match self {
-            EvidenceKind::PidFile {
-                service,
-                verified: true,
-            } => format!("pid file of {service}"),
-            EvidenceKind::PidFile {
-                service,
-                verified: false,
-            } => {
-                format!("legacy pid file of {service}")
-            }
-            EvidenceKind::PidFileDescendant { service, ancestor } => {
-                format!("below {service}'s pid {ancestor}")
-            }
-            EvidenceKind::EnvTag => "tagged ECLUSE_SLUG".into(),
-            EvidenceKind::Worktree {
-                use_kind, deleted, ..
-            } => {
-                let what = match use_kind {
-                    UseKind::Cwd => "cwd",
-                    UseKind::Root => "root",
-                    UseKind::Exe => "exe",
-                    UseKind::Fd(_) => "open file",
-                    UseKind::Map => "mapped file",
-                };
-                let gone = if *deleted { " (deleted)" } else { "" };
-                format!("{what} in worktree{gone}")
-            }
-            EvidenceKind::Port { service, port } => format!("listens on {service}'s port {port}"),
-        }
-    }
-}
-
-/// Evidence tied to a session.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Evidence {
-    /// The session the evidence names.
-    pub session: String,
-    #[serde(flatten)]
-    /// What was seen.
-    pub kind: EvidenceKind,
-}
-
-/// Whose a process is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "owner", rename_all = "snake_case")]
-pub enum Owner {
-    /// No evidence names a session.
-    Unattributed,
-    /// One session, on this evidence.
-    Session {
-        /// The session's slug.
-        slug: String,
-        /// The evidence, in words.
-        evidence: String,
-    },
-    /// Evidence names several sessions: reported, never resolved silently.
-    Conflict {
-        /// Every session named.
-        sessions: Vec<String>,
-        /// The evidence for each, in words.
-        evidence: Vec<String>,
-    },
-}
-
-impl Owner {
-    /// The owning session's slug, when there is exactly one.
-    pub fn slug(&self) -> Option<&str> {
-        match self {
-            Owner::Session { slug, .. } => Some(slug),
-            _ => None,
-        }
-    }
-}
 
 /// How a pid file checked out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -206,7 +29,7 @@ pub enum PidFileCheck {
     Legacy {
         /// The pid written.
         pid: ProcessId,
-        /// Whether the process's tag or cwd agree with the session.
+        /// Whether the process's tag or worktree use agree with the session.
         corroborated: bool,
     },
     /// The pid runs but started at another time: recycled, never trusted.
@@ -226,138 +49,147 @@ pub enum PidFileCheck {
     },
 }
 
+/// A session's pid file for one service.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PidFileKey {
+    /// The session's slug.
+    pub slug: String,
+    /// The service.
+    pub service: String,
+}
+
+impl PidFileKey {
+    /// The key of `slug`'s pid file for `service`.
+    pub fn new(slug: &str, service: &str) -> Self {
+        PidFileKey {
+            slug: slug.to_owned(),
+            service: service.to_owned(),
+        }
+    }
+}
+
 /// Evidence for every process of a snapshot against every session of a repo.
 #[derive(Debug, Clone, Default)]
 pub struct Attribution {
-    /// Every session of the repo, listed or found by its traces.
+    /// Every session of the repo that left a trace, active ones first.
     pub sessions: Vec<SessionView>,
     evidence: BTreeMap<ProcessId, Vec<Evidence>>,
-    /// `(slug, service)` → what its pid file says.
-    pub pid_files: BTreeMap<(String, String), PidFileCheck>,
-    /// Things that could not be used, one line each (bad pid files, missing layers).
+    /// What each session's pid file for each service says.
+    pub pid_files: BTreeMap<PidFileKey, PidFileCheck>,
+    /// Things that could not be used, one line each (bad pid files, missing
+    /// layers, another repo's tags).
     pub skipped: Vec<String>,
 }
 
 impl Attribution {
-    /// Attributes the snapshot's processes to the repo's sessions (from
-    /// state.json) and to `extra_slugs` (sessions ecluse no longer lists,
-    /// found by their conventional worktree and tag).
-    pub fn build(snapshot: &Snapshot, repo: &Repo, extra_slugs: &[String]) -> Attribution {
+    /// Attributes the snapshot's processes to the repo's sessions: those in
+    /// state.json, those that ended but left a worktree, pid files or tagged
+    /// processes, and `named` slugs (asked for on the command line).
+    pub fn build(snapshot: &Snapshot, repo: &Repo, named: &[String]) -> Attribution {
         let mut attribution = Attribution::default();
-        for session in &repo.state.sessions {
-            attribution
-                .sessions
-                .push(SessionView::from_state(repo, session));
-        }
-        for slug in extra_slugs {
-            if !attribution.sessions.iter().any(|s| &s.slug == slug) {
-                attribution
-                    .sessions
-                    .push(SessionView::forgotten(repo, slug));
-            }
-        }
         if !snapshot.layers.environ {
             attribution
                 .skipped
                 .push("environment not read: ECLUSE_SLUG tags not checked".into());
         }
-        let sessions = attribution.sessions.clone();
         // One pass over every captured path finds what lies in the repo;
         // worktrees inside it are filtered from that instead of re-scanned.
+        let repo_root = crate::query::normalize(&repo.root);
         let repo_uses = if snapshot.layers.file_fds() {
-            snapshot.path_uses_below(&repo.root)
+            snapshot.path_uses_below(&repo_root)
         } else {
+            attribution
+                .skipped
+                .push("open files not read: worktree use not checked".into());
             Vec::new()
         };
         let in_repo: BTreeSet<ProcessId> = repo_uses.iter().map(|u| u.pid).collect();
+        let (tags, elsewhere) = tags(snapshot, &in_repo);
+        let tag_slugs: BTreeSet<String> = tags.values().cloned().collect();
+        let tag_slugs: Vec<String> = tag_slugs.into_iter().collect();
+        attribution.sessions = discover(repo, &repo_uses, &tag_slugs, named);
+        for (pid, slug) in elsewhere {
+            if attribution.session(&slug).is_some() {
+                attribution.skipped.push(format!(
+                    "pid {pid} is tagged ECLUSE_SLUG={slug} but uses nothing inside {}: it may be another repo's session; left alone",
+                    repo.root.display()
+                ));
+            }
+        }
+
+        for (pid, slug) in &tags {
+            attribution.add(*pid, Evidence::new(slug, EvidenceKind::Tag));
+        }
+        let sessions = attribution.sessions.clone();
+        for view in &sessions {
+            attribution.add_worktree_uses(snapshot, view, &repo_root, &repo_uses);
+        }
         let mut legacy = Vec::new();
         for view in &sessions {
             attribution.add_pid_files(snapshot, repo, view, &mut legacy);
-            if snapshot.layers.environ {
-                for process in snapshot.processes() {
-                    if process.env_value(b"ECLUSE_SLUG") != Some(view.slug.as_bytes()) {
-                        continue;
-                    }
-                    // Slugs are only unique within a repo: a tag counts when
-                    // the process also has a path inside this repo.
-                    if in_repo.contains(&process.pid()) {
-                        attribution.add(process.pid(), &view.slug, EvidenceKind::EnvTag);
-                    } else {
-                        attribution.skipped.push(format!(
-                            "pid {} is tagged ECLUSE_SLUG={} but uses nothing inside {}: it may be another repo's session; left alone",
-                            process.pid(),
-                            view.slug,
-                            repo.root.display()
-                        ));
-                    }
-                }
-            }
-            if snapshot.layers.file_fds() {
-                let outside;
-                let uses: Vec<&crate::snapshot::PathUse> = if view.worktree.starts_with(&repo.root)
-                {
-                    repo_uses
-                        .iter()
-                        .filter(|u| is_at_or_below(&u.path, &view.worktree))
-                        .collect()
-                } else {
-                    outside = snapshot.path_uses_below(&crate::query::normalize(&view.worktree));
-                    outside.iter().collect()
-                };
-                let mut first_use: BTreeMap<ProcessId, &crate::snapshot::PathUse> = BTreeMap::new();
-                for path_use in uses {
-                    first_use.entry(path_use.pid).or_insert(path_use);
-                }
-                for (pid, first) in first_use {
-                    attribution.add(
-                        pid,
-                        &view.slug,
-                        EvidenceKind::Worktree {
-                            path: first.path.clone(),
-                            use_kind: first.kind,
-                            deleted: first.deleted,
-                        },
-                    );
-                }
-            }
-            for (service, port) in &view.ports {
-                let Ok(found) = holders(snapshot, PortQuery::new(*port)) else {
-                    continue;
-                };
-                for holding in found {
-                    for pid in holding.pids() {
-                        attribution.add(
-                            pid,
-                            &view.slug,
-                            EvidenceKind::Port {
-                                service: service.clone(),
-                                port: holding.socket.local_port.0,
-                            },
-                        );
-                    }
-                }
-            }
         }
         // A legacy pid file is trusted only when the process is already tied
         // to the same session by its tag or its worktree.
-        for (slug, service, pid) in legacy {
-            let corroborated = attribution.evidence.get(&pid).is_some_and(|ev| {
-                ev.iter()
-                    .any(|e| e.session == slug && e.kind.strength() <= 3)
-            });
+        for (key, pid) in legacy {
+            let corroborated = attribution
+                .evidence
+                .get(&pid)
+                .is_some_and(|list| list.iter().any(|e| e.session == key.slug));
             if corroborated {
-                attribution.add_subtree(snapshot, pid, &slug, &service, false);
+                attribution.add_subtree(snapshot, pid, &key, false);
             } else {
                 attribution.skipped.push(format!(
-                    "{slug}/{service}.pid: legacy pid file (no start token) for pid {pid}, not corroborated: ignored"
+                    "{}/{}.pid: legacy pid file (no start token) for pid {pid}, not corroborated: ignored",
+                    key.slug, key.service
                 ));
             }
-            attribution.pid_files.insert(
-                (slug.clone(), service.clone()),
-                PidFileCheck::Legacy { pid, corroborated },
-            );
+            attribution
+                .pid_files
+                .insert(key, PidFileCheck::Legacy { pid, corroborated });
         }
         attribution
+    }
+
+    /// Worktree use: every process with a path (live or deleted) in the
+    /// session's worktree, by its first use.
+    fn add_worktree_uses(
+        &mut self,
+        snapshot: &Snapshot,
+        view: &SessionView,
+        repo_root: &std::path::Path,
+        repo_uses: &[PathUse],
+    ) {
+        if !snapshot.layers.file_fds() {
+            return;
+        }
+        let worktree = crate::query::normalize(&view.worktree);
+        let outside;
+        let uses: Vec<&PathUse> = if worktree.starts_with(repo_root) {
+            repo_uses
+                .iter()
+                .filter(|u| is_at_or_below(&u.path, &worktree))
+                .collect()
+        } else {
+            outside = snapshot.path_uses_below(&worktree);
+            outside.iter().collect()
+        };
+        let mut first_use: BTreeMap<ProcessId, &PathUse> = BTreeMap::new();
+        for path_use in uses {
+            first_use.entry(path_use.pid).or_insert(path_use);
+        }
+        for (pid, first) in first_use {
+            self.add(
+                pid,
+                Evidence::new(
+                    &view.slug,
+                    EvidenceKind::Worktree {
+                        path: first.path.clone(),
+                        use_kind: first.kind,
+                        deleted: first.deleted,
+                    },
+                ),
+            );
+        }
     }
 
     fn add_pid_files(
@@ -365,10 +197,10 @@ impl Attribution {
         snapshot: &Snapshot,
         repo: &Repo,
         view: &SessionView,
-        legacy: &mut Vec<(String, String, ProcessId)>,
+        legacy: &mut Vec<(PidFileKey, ProcessId)>,
     ) {
         for (service, path, parsed) in repo.pid_files(&view.slug) {
-            let key = (view.slug.clone(), service.clone());
+            let key = PidFileKey::new(&view.slug, &service);
             let file = match parsed {
                 Ok(file) => file,
                 Err(reason) => {
@@ -385,7 +217,7 @@ impl Attribution {
             };
             match &file.token {
                 Some(token) if token_matches(token, process.record.started_at_ms) => {
-                    self.add_subtree(snapshot, pid, &view.slug, &service, true);
+                    self.add_subtree(snapshot, pid, &key, true);
                     self.pid_files.insert(key, PidFileCheck::Verified { pid });
                 }
                 Some(_) => {
@@ -395,7 +227,7 @@ impl Attribution {
                     ));
                     self.pid_files.insert(key, PidFileCheck::Recycled { pid });
                 }
-                None => legacy.push((view.slug.clone(), service, pid)),
+                None => legacy.push((key, pid)),
             }
         }
     }
@@ -404,80 +236,74 @@ impl Attribution {
         &mut self,
         snapshot: &Snapshot,
         pid: ProcessId,
-        slug: &str,
-        service: &str,
+        key: &PidFileKey,
         verified: bool,
     ) {
         self.add(
             pid,
-            slug,
-            EvidenceKind::PidFile {
-                service: service.to_owned(),
-                verified,
-            },
+            Evidence::new(
+                &key.slug,
+                EvidenceKind::PidFile {
+                    service: key.service.clone(),
+                    verified,
+                },
+            ),
         );
         for child in descendants(snapshot, pid) {
             self.add(
                 child,
-                slug,
-                EvidenceKind::PidFileDescendant {
-                    service: service.to_owned(),
-                    ancestor: pid,
-                },
+                Evidence::new(
+                    &key.slug,
+                    EvidenceKind::PidFileDescendant {
+                        service: key.service.clone(),
+                        ancestor: pid,
+                        verified,
+                    },
+                ),
             );
         }
     }
 
-    fn add(&mut self, pid: ProcessId, slug: &str, kind: EvidenceKind) {
+    fn add(&mut self, pid: ProcessId, evidence: Evidence) {
         let list = self.evidence.entry(pid).or_default();
-        let evidence = Evidence {
-            session: slug.to_owned(),
-            kind,
-        };
         if !list.contains(&evidence) {
             list.push(evidence);
         }
     }
 
-    /// All evidence for `pid`, strongest first.
+    /// All evidence for `pid`, strongest first (then by session).
     pub fn evidence(&self, pid: ProcessId) -> Vec<&Evidence> {
         let mut list: Vec<&Evidence> = self.evidence.get(&pid).into_iter().flatten().collect();
-        list.sort_by_key(|e| e.kind.strength());
+        list.sort_by(|a, b| b.rank.cmp(&a.rank).then_with(|| a.session.cmp(&b.session)));
         list
     }
 
-    /// Every attributed pid.
+    /// Every pid some evidence names.
     pub fn pids(&self) -> impl Iterator<Item = ProcessId> + '_ {
         self.evidence.keys().copied()
     }
 
-    /// Whose `pid` is. Identity evidence (pid file, tag, worktree) naming
-    /// two sessions is a conflict; port evidence counts only when there is
-    /// no identity evidence (a port held by another session's process is
-    /// that process's session's, and a wrong owner for the port's).
+    /// Whose `pid` is: the one session its evidence names, a conflict when
+    /// it names several (whatever their ranks: a pid file of one session
+    /// and a cwd in another's worktree is a question for a human), or
+    /// nobody.
     pub fn owner(&self, pid: ProcessId) -> Owner {
-        let evidence = self.evidence(pid);
-        let identity: Vec<&&Evidence> =
-            evidence.iter().filter(|e| e.kind.strength() <= 3).collect();
-        let considered: Vec<&&Evidence> = if identity.is_empty() {
-            evidence.iter().collect()
-        } else {
-            identity
-        };
-        let sessions: BTreeSet<&str> = considered.iter().map(|e| e.session.as_str()).collect();
+        let evidence: Vec<Evidence> = self.evidence(pid).into_iter().cloned().collect();
+        let mut sessions: Vec<String> = Vec::new();
+        for e in &evidence {
+            if !sessions.contains(&e.session) {
+                sessions.push(e.session.clone());
+            }
+        }
         match sessions.len() {
             0 => Owner::Unattributed,
             1 => Owner::Session {
-                slug: considered[0].session.clone(),
-                evidence: considered[0].kind.describe(),
+                ended: self.session(&sessions[0]).is_none_or(SessionView::is_ended),
+                slug: sessions.remove(0),
+                rank: evidence[0].rank,
+                evidence,
             },
-            _ => Owner::Conflict {
-                sessions: sessions.iter().map(|s| s.to_string()).collect(),
-                evidence: considered
-                    .iter()
-                    .map(|e| format!("{}: {}", e.session, e.kind.describe()))
-                    .collect(),
-            },
+            _ => Owner::Conflict { sessions, evidence },
         }
     }
 
@@ -485,4 +311,30 @@ impl Attribution {
     pub fn session(&self, slug: &str) -> Option<&SessionView> {
         self.sessions.iter().find(|s| s.slug == slug)
     }
+}
+
+/// The `ECLUSE_SLUG` of every tagged process that uses a path in the repo
+/// (slugs are unique per repo only), and apart those of tagged processes
+/// that do not.
+fn tags(
+    snapshot: &Snapshot,
+    in_repo: &BTreeSet<ProcessId>,
+) -> (BTreeMap<ProcessId, String>, Vec<(ProcessId, String)>) {
+    let mut tags = BTreeMap::new();
+    let mut elsewhere = Vec::new();
+    if !snapshot.layers.environ {
+        return (tags, elsewhere);
+    }
+    for process in snapshot.processes() {
+        let Some(value) = process.env_value(b"ECLUSE_SLUG") else {
+            continue;
+        };
+        let slug = String::from_utf8_lossy(value).into_owned();
+        if in_repo.contains(&process.pid()) {
+            tags.insert(process.pid(), slug);
+        } else {
+            elsewhere.push((process.pid(), slug));
+        }
+    }
+    (tags, elsewhere)
 }

@@ -21,18 +21,24 @@
 
 mod attribution;
 mod config;
+mod evidence;
 mod pidfile;
 mod ports;
 mod repo;
+mod sessions;
 mod state;
 mod status;
 mod teardown;
+#[cfg(test)]
+mod tests;
 
-pub use attribution::{Attribution, Evidence, EvidenceKind, Owner, PidFileCheck, SessionView};
+pub use attribution::{Attribution, PidFileCheck, PidFileKey};
 pub use config::{Config, ExtraPort, Run, Service};
+pub use evidence::{Evidence, EvidenceKind, Owner, Rank};
 pub use pidfile::{lstart_token, token_matches, PidFile};
 pub use ports::{PortAssignment, PortKind, PortMap};
 pub use repo::Repo;
+pub use sessions::{SessionState, SessionView, Trace};
 pub use state::{Session, State};
 pub use status::{status, ServiceStatus, SessionStatus, Verdict};
 pub use teardown::{down_selection, flush_selection, TeardownPlan};
@@ -65,8 +71,9 @@ pub enum EcluseError {
     /// ecluse's state lock could not be taken in time.
     #[error(transparent)]
     Lock(#[from] limier_platform::LockError),
-    /// state.json lists no session with this slug.
-    #[error("no session {0:?} in .ecluse/state.json")]
+    /// No session with this slug: not in state.json, and nothing of it
+    /// remains (worktree, pid files, tagged processes).
+    #[error("no session {0:?}: not in .ecluse/state.json, and nothing of it remains")]
     NoSuchSession(String),
     /// A question of the snapshot failed.
     #[error(transparent)]

@@ -169,20 +169,30 @@ impl Repo {
             .collect()
     }
 
+    /// Slugs with a directory under `.ecluse/pids`.
+    pub fn pid_slugs(&self) -> Vec<String> {
+        subdirectories(&self.root.join(".ecluse").join("pids"))
+    }
+
     /// Slugs with a directory under worktree_dir (sessions ecluse may have forgotten).
     pub fn worktree_slugs(&self) -> Vec<String> {
-        let mut slugs: Vec<String> = std::fs::read_dir(self.worktree_root())
-            .map(|entries| {
-                entries
-                    .filter_map(|e| e.ok())
-                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        slugs.sort();
-        slugs
+        subdirectories(&self.worktree_root())
     }
+}
+
+/// The names of the directories in `dir`, sorted (none if it cannot be read).
+fn subdirectories(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 fn load_config(root: &Path) -> Result<Config, EcluseError> {

@@ -1,7 +1,7 @@
 //! `limier ecluse status`: is each service up, down, or held by someone else?
 
-use super::attribution::PidFileCheck;
-use super::{Attribution, EcluseError, Evidence, Owner, Repo, Run};
+use super::attribution::{PidFileCheck, PidFileKey};
+use super::{Attribution, EcluseError, Owner, Repo, Run};
 use crate::query::{descendants, holders, PortQuery};
 use crate::snapshot::Snapshot;
 use limier_platform::ProcessId;
@@ -15,7 +15,8 @@ pub enum Verdict {
     Up,
     /// Nothing listens.
     Down,
-    /// The port is held by a process that is neither the stored pid nor its descendant.
+    /// The port is held by a process that is neither the stored pid nor its
+    /// descendant, nor tied to the session by identity evidence.
     WrongOwner,
     /// Docker services: who holds the port is reported, nothing is judged.
     NotJudged,
@@ -43,7 +44,9 @@ pub struct ServiceStatus {
     pub listener_pid: Option<ProcessId>,
     /// A listener that is not the service nor its descendant.
     pub wrong_owner: bool,
-    /// Whose the listener is (session, conflict or unattributed).
+    /// Whose the listener is (session, active or ended, conflict or
+    /// unattributed), with the evidence: for a wrong owner, the session its
+    /// identity names.
     pub listener_session: Option<Owner>,
     /// The verdict.
     pub verdict: Verdict,
@@ -51,8 +54,6 @@ pub struct ServiceStatus {
     pub listener_pids: Vec<ProcessId>,
     /// What the pid file says, when there is one.
     pub pid_file: Option<PidFileCheck>,
-    /// The evidence tying the listener to sessions.
-    pub evidence: Vec<Evidence>,
 }
 
 /// One session. Keeps ecluse's `slug`, `slot`, `all_healthy`, `tmux_session`, `services`.
@@ -114,7 +115,7 @@ pub fn status(
             listener_pids.dedup();
             let check = attribution
                 .pid_files
-                .get(&(session.slug.clone(), service.name.clone()))
+                .get(&PidFileKey::new(&session.slug, &service.name))
                 .cloned();
             let stored = match &check {
                 Some(PidFileCheck::Verified { pid }) => Some(*pid),
@@ -134,18 +135,13 @@ pub fn status(
                 _ => None,
             };
             // Who may hold the port: the stored pid and its descendants; with
-            // no usable pid file, whatever is tied to the session by identity.
+            // no usable pid file, whatever its evidence ties to this session
+            // alone (the port itself is never evidence).
             let ours = |listener: ProcessId| match stored {
                 Some(stored) => {
                     listener == stored || descendants(snapshot, stored).contains(&listener)
                 }
-                None => {
-                    attribution.owner(listener).slug() == Some(session.slug.as_str())
-                        && attribution
-                            .evidence(listener)
-                            .iter()
-                            .any(|e| e.session == session.slug && e.kind.strength() <= 3)
-                }
+                None => attribution.owner(listener).slug() == Some(session.slug.as_str()),
             };
             let docker = service.run == Run::Docker;
             let intruder = listener_pids.iter().copied().find(|&l| !ours(l));
@@ -180,9 +176,6 @@ pub fn status(
                 verdict,
                 listener_pids,
                 pid_file: check,
-                evidence: listener
-                    .map(|l| attribution.evidence(l).into_iter().cloned().collect())
-                    .unwrap_or_default(),
             });
         }
         let all_healthy = services

@@ -1,7 +1,7 @@
 //! Turning a session, or a whole repo, into a sweep selection.
 
-use super::{Attribution, EcluseError, Owner, PortMap, Repo};
-use crate::query::{descendants, PortQuery, TypedDir};
+use super::{Attribution, EcluseError, Owner, PortMap, Repo, Trace};
+use crate::query::{descendants, holders, PortQuery, TypedDir};
 use crate::snapshot::Snapshot;
 use crate::sweep::{Selection, Selector};
 use limier_platform::Port;
@@ -17,10 +17,13 @@ pub struct TeardownPlan {
     pub skipped: Vec<String>,
 }
 
-/// Everything attributed to `slug`, never a process attributed to another
-/// session. Works for a slug ecluse already forgot (after `ecluse down`):
-/// its worktree and `ECLUSE_SLUG` tag still find the escapees. Rounds after
-/// the first re-check the worktree for respawns.
+/// Everything whose evidence names `slug` alone, and whatever holds one
+/// of its ports with no evidence of any session; never a process whose
+/// evidence names another session (spared, with the reason), and a process
+/// whose evidence names `slug` and another is a conflict, spared and
+/// listed. Works for a session ecluse already ended: its worktree (present
+/// or removed), pid files and `ECLUSE_SLUG` tag still find its leftovers.
+/// Rounds after the first re-check the worktree for respawns.
 pub fn down_selection(
     snapshot: &Snapshot,
     attribution: &Attribution,
@@ -28,6 +31,7 @@ pub fn down_selection(
 ) -> Result<TeardownPlan, EcluseError> {
     let view = attribution
         .session(slug)
+        .filter(|view| view.traces.iter().any(|t| *t != Trace::Named))
         .ok_or_else(|| EcluseError::NoSuchSession(slug.to_owned()))?;
     // The tag is matched through the attribution (scoped to this repo), not
     // as a global environment selector: another repo may run the same slug.
@@ -37,30 +41,41 @@ pub fn down_selection(
         let Some(process) = snapshot.process(pid) else {
             continue;
         };
-        match attribution.owner(pid) {
+        let owner = attribution.owner(pid);
+        match &owner {
             Owner::Session {
-                slug: owner,
-                evidence,
-            } if owner == slug => {
+                slug: owner_slug, ..
+            } if owner_slug == slug => {
                 selection.selectors.push(Selector::Process {
                     identity: process.record.identity(),
-                    reason: format!("session {slug}: {evidence}"),
+                    reason: owner.to_string(),
                 });
             }
-            Owner::Session {
-                slug: owner,
-                evidence,
-            } => {
-                selection
-                    .spare
-                    .insert(pid, format!("belongs to session {owner} ({evidence})"));
+            Owner::Session { .. } => {
+                selection.spare.insert(pid, format!("belongs to {owner}"));
             }
-            Owner::Conflict { sessions, evidence } if sessions.iter().any(|s| s == slug) => {
-                let why = format!("conflicting evidence: {}", evidence.join("; "));
-                skipped.push(format!("pid {pid}: {why}"));
-                selection.spare.insert(pid, why);
+            Owner::Conflict { sessions, .. } if sessions.iter().any(|s| s == slug) => {
+                skipped.push(format!("pid {pid}: {owner}"));
+                selection.spare.insert(pid, owner.to_string());
             }
             _ => {}
+        }
+    }
+    for (service, port) in &view.ports {
+        for holding in holders(snapshot, PortQuery::new(*port))? {
+            for pid in holding.pids() {
+                let Some(process) = snapshot.process(pid) else {
+                    continue;
+                };
+                if attribution.owner(pid) == Owner::Unattributed {
+                    selection.selectors.push(Selector::Process {
+                        identity: process.record.identity(),
+                        reason: format!(
+                            "holds {service}'s port {port}, no evidence of any session"
+                        ),
+                    });
+                }
+            }
         }
     }
     spare_hosts(snapshot, attribution, Some(slug), &mut selection);
@@ -82,11 +97,11 @@ pub fn flush_selection(
         let Some(process) = snapshot.process(pid) else {
             continue;
         };
-        let reason = match attribution.owner(pid) {
-            Owner::Session { slug, evidence } => format!("session {slug}: {evidence}"),
-            Owner::Conflict { sessions, .. } => format!("sessions {}", sessions.join(", ")),
-            Owner::Unattributed => continue,
-        };
+        let owner = attribution.owner(pid);
+        if owner == Owner::Unattributed {
+            continue;
+        }
+        let reason = owner.to_string();
         selection.selectors.push(Selector::Process {
             identity: process.record.identity(),
             reason,

@@ -5,6 +5,8 @@
 //! sockets) are read only when the command's queries need them.
 
 mod capture;
+#[cfg(test)]
+pub(crate) mod fixture;
 mod index;
 
 pub use capture::{capture, CaptureOptions, FdSource, Parallelism};

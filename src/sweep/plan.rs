@@ -231,3 +231,147 @@ pub(crate) fn protected_pids(snapshot: &Snapshot) -> BTreeMap<ProcessId, String>
     }
     protected
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::{PortQuery, TypedDir};
+    use crate::snapshot::fixture::{SnapshotBuilder, SELF_PID};
+
+    /// init (1) → sshd (40) → shell (50) → limier; the shell also runs 51
+    /// (with child 52); 60 is a child of init; 70 a kernel thread (child of
+    /// kthreadd, 2); 80 a zombie child of 51. init listens on 8080 (socket
+    /// activation), the shell on 8081, 52 on 8082.
+    fn world() -> crate::snapshot::Snapshot {
+        let mut s = SnapshotBuilder::new();
+        s.process(2, 0, "kthreadd").kernel_thread(2);
+        s.process(40, 1, "sshd");
+        s.process(50, 40, "bash").group(50, 50, 50);
+        s.parent(SELF_PID, 50).group(SELF_PID, SELF_PID, 50);
+        s.process(51, 50, "node").group(51, 51, 50);
+        s.process(52, 51, "vite").group(52, 51, 50).listen(52, 8082);
+        s.process(60, 1, "cron");
+        s.process(70, 2, "kworker/0:1").kernel_thread(70);
+        s.process(80, 51, "sh").zombie(80).group(80, 51, 50);
+        s.listen(1, 8080).listen(50, 8081);
+        s.build()
+    }
+
+    /// What happens to a planned pid: swept, or spared and why.
+    #[derive(Debug, PartialEq)]
+    enum Fate {
+        Swept,
+        Zombie,
+        Protected(&'static str),
+        Excluded,
+    }
+
+    /// A case's name, selection, and every planned pid's fate, in pid order.
+    type PlanCase = (&'static str, Selection, Vec<(u32, Fate)>);
+
+    fn fates(selection: &Selection) -> Vec<(u32, Fate)> {
+        plan(&world(), selection)
+            .unwrap()
+            .targets
+            .iter()
+            .map(|t| {
+                let fate = match &t.spare {
+                    Some(SpareReason::Protected(why)) if why.contains("init") => {
+                        Fate::Protected("init")
+                    }
+                    Some(SpareReason::Protected(why)) if why.contains("kernel") => {
+                        Fate::Protected("kernel")
+                    }
+                    Some(SpareReason::Protected(why)) if why.contains("ancestor") => {
+                        Fate::Protected("ancestor")
+                    }
+                    Some(SpareReason::Protected(why)) if why.contains("itself") => {
+                        Fate::Protected("self")
+                    }
+                    Some(SpareReason::Protected(why)) => panic!("protected as {why}"),
+                    Some(SpareReason::Excluded(_)) => Fate::Excluded,
+                    Some(other) => panic!("spared as {other}"),
+                    None if t.zombie_of.is_some() => Fate::Zombie,
+                    None => Fate::Swept,
+                };
+                (t.identity.pid.0, fate)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn planning_protects_init_kernel_threads_limier_and_its_ancestors() {
+        let pid = |p: u32| ProcessId(p);
+        let cases: Vec<PlanCase> = vec![
+            (
+                "the tree of limier's own shell",
+                Selection::new(vec![Selector::Pid(pid(50))]),
+                vec![
+                    (50, Fate::Protected("ancestor")),
+                    (51, Fate::Swept),
+                    (52, Fate::Swept),
+                    (80, Fate::Zombie),
+                    (SELF_PID, Fate::Protected("self")),
+                ],
+            ),
+            (
+                "a port held by init selects init alone, not its children",
+                Selection::new(vec![Selector::Port(PortQuery::new(8080))]),
+                vec![(1, Fate::Protected("init"))],
+            ),
+            (
+                "a port held by limier's shell selects the shell alone",
+                Selection::new(vec![Selector::Port(PortQuery::new(8081))]),
+                vec![(50, Fate::Protected("ancestor"))],
+            ),
+            (
+                "a port held by a plain process takes its descendants",
+                Selection::new(vec![Selector::Port(PortQuery::new(8082))]),
+                vec![(52, Fate::Swept)],
+            ),
+            (
+                "a kernel thread",
+                Selection::new(vec![Selector::Pid(pid(70))]),
+                vec![(70, Fate::Protected("kernel"))],
+            ),
+            (
+                "the session of limier's shell, one process excluded",
+                Selection {
+                    selectors: vec![Selector::Sid(pid(50))],
+                    spare: [(pid(52), "another session's".to_string())].into(),
+                },
+                vec![
+                    (50, Fate::Protected("ancestor")),
+                    (51, Fate::Swept),
+                    (52, Fate::Excluded),
+                    (80, Fate::Zombie),
+                    (SELF_PID, Fate::Protected("self")),
+                ],
+            ),
+            (
+                "a plain process and its descendants",
+                Selection::new(vec![Selector::Pid(pid(60))]),
+                vec![(60, Fate::Swept)],
+            ),
+        ];
+        for (name, selection, expected) in cases {
+            assert_eq!(fates(&selection), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn selections_of_everything_are_refused() {
+        for selector in [
+            Selector::Pid(ProcessId(1)),
+            Selector::Tree(ProcessId(1)),
+            Selector::Dir(TypedDir::as_given(std::path::Path::new("/"))),
+        ] {
+            let label = selector.label();
+            let result = plan(&world(), &Selection::new(vec![selector]));
+            assert!(
+                matches!(result, Err(SweepError::SelectsEverything { .. })),
+                "{label}"
+            );
+        }
+    }
+}
