@@ -4,6 +4,7 @@
 mod kernel_iter;
 pub use kernel_iter::MapReader;
 mod process;
+mod procmap_query;
 mod signal;
 mod sockets;
 mod typed_path;

@@ -289,11 +289,33 @@ impl ProcessDir {
         Ok(fds)
     }
 
-    /// The distinct files mapped into the process.
+    /// The distinct files mapped into the process: through the
+    /// `PROCMAP_QUERY` ioctl where the kernel has it (6.11+), the maps text
+    /// otherwise.
+    ///
+    /// # References
+    /// proc(5) `/proc/pid/maps`; ioctl(2).
+    pub fn maps(&self) -> Result<Vec<MappedFile>, PlatformError> {
+        let maps = rustix::fs::openat(
+            &self.dir,
+            "maps",
+            OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|err| self.error("maps", err.into()))?;
+        match super::procmap_query::mapped_files(&maps) {
+            Ok(Some(files)) => return Ok(files),
+            Ok(None) => {}
+            Err(err) => return Err(self.error("maps", err)),
+        }
+        self.maps_text()
+    }
+
+    /// The distinct files mapped into the process, from the maps text.
     ///
     /// # References
     /// proc(5) `/proc/pid/maps`.
-    pub fn maps(&self) -> Result<Vec<MappedFile>, PlatformError> {
+    pub fn maps_text(&self) -> Result<Vec<MappedFile>, PlatformError> {
         let text = self.read_file("maps")?;
         parse_maps(&text).map_err(|source| PlatformError::Parse {
             path: self.path.join("maps"),

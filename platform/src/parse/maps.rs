@@ -56,6 +56,29 @@ pub fn parse_maps(text: &[u8]) -> Result<Vec<MappedFile>, ParseError> {
     Ok(files)
 }
 
+/// Keeps the first record of each mapped file, in order. Readers that
+/// report a file once per run of its mappings leave few duplicates (where
+/// other mappings lie between two of its own); sorting by inode finds them
+/// without hashing every path.
+pub fn first_of_each_path(files: Vec<MappedFile>) -> Vec<MappedFile> {
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_unstable_by(|&a, &b| {
+        (files[a].inode, &files[a].path, a).cmp(&(files[b].inode, &files[b].path, b))
+    });
+    let mut repeated = vec![false; files.len()];
+    for pair in order.windows(2) {
+        let (first, then) = (&files[pair[0]], &files[pair[1]]);
+        if first.inode == then.inode && first.path == then.path {
+            repeated[pair[1]] = true;
+        }
+    }
+    files
+        .into_iter()
+        .zip(repeated)
+        .filter_map(|(file, repeated)| (!repeated).then_some(file))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,4 +116,28 @@ mod tests {
         assert!(parse_maps(b"1-2 r--p 0 00:00 x /a\n").is_err());
         assert_eq!(parse_maps(b"").unwrap(), vec![]);
     }
+    #[test]
+    fn each_mapped_path_is_kept_once_in_first_seen_order() {
+        let file = |path: &str, inode: u64| MappedFile {
+            path: path.into(),
+            inode,
+            deleted: false,
+        };
+        let files = vec![
+            file("/usr/lib/libc.so.6", 7),
+            file("/srv/app/addon.node", 3),
+            file("/usr/lib/libc.so.6", 7),
+            file("/srv/other/link-to-addon.node", 3),
+            file("/srv/app/addon.node", 3),
+        ];
+        assert_eq!(
+            first_of_each_path(files),
+            [
+                file("/usr/lib/libc.so.6", 7),
+                file("/srv/app/addon.node", 3),
+                file("/srv/other/link-to-addon.node", 3),
+            ]
+        );
+    }
+
 }

@@ -21,7 +21,7 @@ pub use fd_dump::{parse_fd_dump, FdDumpRow, FD_DUMP_HEADER, FD_DUMP_PATH_MAX};
 pub use fdlink::parse_fd_link;
 pub use fdlink::strip_deleted;
 pub use map_dump::{parse_map_dump, MapDumpRow, MAP_DUMP_HEADER, MAP_DUMP_PATH_MAX};
-pub use maps::parse_maps;
+pub use maps::{first_of_each_path, parse_maps};
 pub use nul::{parse_cmdline, parse_environ};
 pub use proc_net::parse_proc_net;
 pub use stat::{parse_boot_time, parse_stat, StatFields, PF_KTHREAD};

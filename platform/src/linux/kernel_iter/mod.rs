@@ -28,7 +28,7 @@ mod vma_program;
 
 use crate::error::PlatformError;
 use crate::fd_table::{FdScope, FdTable};
-use crate::parse::{parse_btf, parse_fd_dump, parse_map_dump};
+use crate::parse::{first_of_each_path, parse_btf, parse_fd_dump, parse_map_dump};
 use crate::records::{MappedFile, ProcessId, StartTime};
 use program::{assemble, Offsets, SCRATCH_SIZE};
 use rustix::fd::{AsRawFd, OwnedFd};
@@ -330,29 +330,6 @@ fn require_initial_pid_namespace(proc_root: &Path) -> Result<(), PlatformError> 
     }
 }
 
-/// Keeps the first record of each mapped file, in order. The program
-/// reports a file again only where other mappings lie between two of its
-/// own, so duplicates are few; sorting by inode finds them without hashing
-/// every path.
-fn first_of_each_path(files: Vec<MappedFile>) -> Vec<MappedFile> {
-    let mut order: Vec<usize> = (0..files.len()).collect();
-    order.sort_unstable_by(|&a, &b| {
-        (files[a].inode, &files[a].path, a).cmp(&(files[b].inode, &files[b].path, b))
-    });
-    let mut repeated = vec![false; files.len()];
-    for pair in order.windows(2) {
-        let (first, then) = (&files[pair[0]], &files[pair[1]]);
-        if first.inode == then.inode && first.path == then.path {
-            repeated[pair[1]] = true;
-        }
-    }
-    files
-        .into_iter()
-        .zip(repeated)
-        .filter_map(|(file, repeated)| (!repeated).then_some(file))
-        .collect()
-}
-
 /// Dumps the fds of every process (or only their sockets) in one pass.
 ///
 /// Fails, and the caller reads `/proc/PID/fd` instead, when the kernel lacks
@@ -497,30 +474,6 @@ mod tests {
                 .expect("fd in the dump");
             assert_eq!(record.target, expected, "fd {fd}");
         }
-    }
-
-    #[test]
-    fn each_mapped_path_is_kept_once_in_first_seen_order() {
-        let file = |path: &str, inode: u64| MappedFile {
-            path: path.into(),
-            inode,
-            deleted: false,
-        };
-        let files = vec![
-            file("/usr/lib/libc.so.6", 7),
-            file("/srv/app/addon.node", 3),
-            file("/usr/lib/libc.so.6", 7),
-            file("/srv/other/link-to-addon.node", 3),
-            file("/srv/app/addon.node", 3),
-        ];
-        assert_eq!(
-            first_of_each_path(files),
-            [
-                file("/usr/lib/libc.so.6", 7),
-                file("/srv/app/addon.node", 3),
-                file("/srv/other/link-to-addon.node", 3),
-            ]
-        );
     }
 
     #[test]
