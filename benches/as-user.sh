@@ -5,7 +5,8 @@
 #
 #   bash benches/as-user.sh [PROCESSES] [FDS_PER_PROCESS] [RUNS]
 #
-# Defaults: 900 processes of 20 fds in chains of 4 (benches/support/load.py),
+# Defaults: 900 dev-server-like processes of 20 fds in chains of 4
+# (benches/support/load.py; LIMIER_BENCH_LOAD=sleep for the sleep load),
 # 21 interleaved runs of each command, medians in ms. Needs root (it makes
 # the account `limier-bench` and runs commands as it with runuser).
 set -euo pipefail
@@ -19,7 +20,7 @@ id "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/sh "$user"
 cargo build --release --bin limier >/dev/null 2>&1
 rm -rf "$work"
 mkdir -p "$work"
-cp target/release/limier benches/support/load.py "$work/"
+cp target/release/limier benches/support/load.py benches/support/devserver.py "$work/"
 cat > "$work/timeit.py" <<'PY'
 import json, statistics, subprocess, sys, time
 runs = int(sys.argv[1])
@@ -36,12 +37,13 @@ chmod -R a+rX "$work"
 mkdir -p "$work/load" && chown "$user" "$work/load"
 
 # The load, owned by the user; it lives until its stdin closes.
-coproc LOAD { runuser -u "$user" -- /usr/bin/python3 "$work/load.py" "$processes" "$fds" 4 "$work/load/root"; }
+coproc LOAD { runuser -u "$user" -- /usr/bin/python3 "$work/load.py" "$processes" "$fds" 4 "$work/load/root" "${LIMIER_BENCH_LOAD:-dev}"; }
 trap 'exec {LOAD[1]}>&- 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 read -r report <&"${LOAD[0]}"
 port=$(python3 -c 'import json,sys; p=json.loads(sys.argv[1])["ports"]; print(p[len(p)//2])' "$report")
 dir="$work/load/root/worktrees/s3"
-total=$(ls -d /proc/[0-9]* | wc -l)
+pids=(/proc/[0-9]*)
+total=${#pids[@]}
 owned=$(ps -u "$user" --no-headers | wc -l)
 
 run_as() { # who, then commands
