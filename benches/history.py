@@ -78,6 +78,19 @@ def regressions(previous, entry):
     return worse
 
 
+def machine_factor(previous, entry):
+    """How much the peers (the tools limier is compared with, which did not
+    change) moved between the two runs: the median of their ratios. A
+    limier figure worse by about as much says more about the machine than
+    about limier."""
+    ratios = sorted(
+        entry["medians_ms"][name] / before
+        for name, before in previous["medians_ms"].items()
+        if not name.startswith("limier") and before and name in entry["medians_ms"]
+    )
+    return ratios[len(ratios) // 2] if ratios else None
+
+
 def table(history):
     head = "| date | commit | load | " + " | ".join(label for label, _ in SHOWN) + " |"
     rule = "|" + "---|" * (3 + len(SHOWN))
@@ -137,10 +150,15 @@ def main():
         print("history: first entry for this load and user; nothing to compare")
         return 0
     worse = regressions(same[-1], entry)
+    factor = machine_factor(same[-1], entry)
+    if factor is not None:
+        print(f"history: the peers moved by {factor:.2f}x since {same[-1]['commit']} (the machine's share)")
     if worse:
         print(f"history: worse by more than 20% than {same[-1]['commit']} ({same[-1]['date']}):")
         for line in worse:
             print("  " + line)
+        if factor is not None and factor > WORSE:
+            print("history: the peers slowed by as much: more likely the machine than limier")
         return 1
     print(f"history: nothing worse by more than 20% than {same[-1]['commit']} ({same[-1]['date']})")
     return 0
