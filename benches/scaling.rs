@@ -6,7 +6,8 @@
 //! each, listeners at the bottom of every chain, escapees by construction:
 //! every chain leader runs in its own process group), captures each layer
 //! alone — process table, sockets, fds (by readlink, and by the kernel's
-//! one-pass iterator), mappings (the maps text, and the kernel's mapping
+//! one-pass iterator), mappings (/proc: the PROCMAP_QUERY ioctl, or the maps
+//! text before Linux 6.11; and the kernel's mapping
 //! reader), environments, details — sequentially and on rayon's pool.
 //! Medians go to `target/criterion/limier-scaling.csv`;
 //! `python3 benches/support/plot_scaling.py` turns them into
@@ -91,7 +92,7 @@ const LAYERS: [(&str, Layers, FdSource); 9] = [
         },
         FdSource::Kernel,
     ),
-    ("maps (text)", MAPS, FdSource::Proc),
+    ("maps (/proc: PROCMAP_QUERY)", MAPS, FdSource::Proc),
     ("maps (kernel reader)", MAPS, FdSource::Kernel),
     (
         "environ",

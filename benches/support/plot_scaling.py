@@ -13,12 +13,12 @@ for r in rows:
     series.setdefault((r["layer"], r["mode"]), []).append((int(r["processes"]), float(r["median_ms"])))
 xs = sorted({p for pts in series.values() for p, _ in pts})
 ymax = max(ms for pts in series.values() for _, ms in pts) * 1.1
-W, H, L, B, T, R = 860, 440, 70, 50, 30, 300
+W, H, L, B, T, R = 980, 440, 70, 50, 30, 380
 def px(x): return L + (x - 0) / (max(xs) * 1.05) * (W - L - R)
 def py(y): return H - B - y / ymax * (H - B - T)
 colors = {"process table": "#555", "sockets": "#1f77b4", "fds (readlink)": "#d62728", "fds (kernel dump)": "#ff7f0e",
           "socket fds (kernel dump)": "#8c564b", "environ": "#2ca02c", "details": "#9467bd",
-          "maps (text)": "#17becf", "maps (kernel reader)": "#bcbd22"}
+          "maps (/proc: PROCMAP_QUERY)": "#17becf", "maps (kernel reader)": "#bcbd22"}
 out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
        f'<rect width="{W}" height="{H}" fill="white"/>',
        f'<text x="{L}" y="18" font-size="14">limier snapshot: median capture time per layer (2 cores)</text>',

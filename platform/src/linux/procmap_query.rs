@@ -89,15 +89,18 @@ pub(super) fn mapped_files(maps: &OwnedFd) -> io::Result<Option<Vec<MappedFile>>
         let found = match query(maps, addr, None) {
             Ok(Some(found)) => found,
             Ok(None) => return Ok(Some(first_of_each_path(files))),
-            Err(err) if addr == 0 && matches!(err.raw_os_error(), Some(libc::ENOTTY | libc::EINVAL)) => {
+            Err(err)
+                if addr == 0 && matches!(err.raw_os_error(), Some(libc::ENOTTY | libc::EINVAL)) =>
+            {
                 return Ok(None)
             }
             Err(err) => return Err(err),
         };
         addr = found.vma_end;
         let key = (found.dev_major, found.dev_minor, found.inode);
-        let same_run = previous
-            .is_some_and(|(major, minor, inode, end)| (major, minor, inode) == key && end == found.vma_start);
+        let same_run = previous.is_some_and(|(major, minor, inode, end)| {
+            (major, minor, inode) == key && end == found.vma_start
+        });
         previous = Some((key.0, key.1, key.2, found.vma_end));
         if same_run {
             continue;
@@ -111,7 +114,9 @@ pub(super) fn mapped_files(maps: &OwnedFd) -> io::Result<Option<Vec<MappedFile>>
             previous = Some((named.dev_major, named.dev_minor, named.inode, named.vma_end));
             addr = named.vma_end;
         }
-        let length = (named.vma_name_size as usize).saturating_sub(1).min(name.len());
+        let length = (named.vma_name_size as usize)
+            .saturating_sub(1)
+            .min(name.len());
         let path = &name[..length];
         if path.first() != Some(&b'/') {
             continue;
@@ -166,13 +171,17 @@ mod tests {
         assert_eq!(line, "ready\n");
         let path = format!("/proc/{}/maps", child.id());
         let text = std::fs::read(&path).unwrap();
-        let maps = rustix::fs::open(&path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).unwrap();
+        let maps =
+            rustix::fs::open(&path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).unwrap();
         let queried = mapped_files(&maps).unwrap();
         drop(child.stdin.take());
         let _ = child.wait();
         let Some(queried) = queried else {
             let release = rustix::system::uname();
-            eprintln!("no PROCMAP_QUERY on {:?}: nothing to compare", release.release());
+            eprintln!(
+                "no PROCMAP_QUERY on {:?}: nothing to compare",
+                release.release()
+            );
             return;
         };
         let from_text = crate::parse::parse_maps(&text).unwrap();
