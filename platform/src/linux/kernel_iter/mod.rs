@@ -498,9 +498,17 @@ mod tests {
     /// the files the maps file names, with their inodes, for a child that
     /// maps a file with a space in its name and one deleted after mapping.
     #[test]
-    fn the_map_dump_matches_the_maps_file() {
+    fn the_map_reader_matches_the_maps_file() {
         let root = rustix::process::geteuid().is_root();
         let btf = Path::new(VMLINUX_BTF).exists();
+        let reader = match MapReader::new(Path::new("/proc"), procfs::ticks_per_second()) {
+            Ok(reader) => reader,
+            Err(err) if !(root && btf) => {
+                eprintln!("no BPF here ({err}); nothing to compare");
+                return;
+            }
+            Err(err) => panic!("root with BTF must load the map iterator: {err}"),
+        };
         let dir = tempfile::tempdir().unwrap();
         let kept = dir.path().join("mapped file.bin");
         let gone = dir.path().join("gone.bin");
@@ -534,14 +542,6 @@ mod tests {
         let from_text = crate::parse::parse_maps(&text).unwrap();
         let stat = std::fs::read(format!("/proc/{}/stat", pid.0)).unwrap();
         let start = crate::parse::parse_stat(&stat).unwrap().start;
-        let reader = match MapReader::new(Path::new("/proc"), procfs::ticks_per_second()) {
-            Ok(reader) => reader,
-            Err(err) if !(root && btf) => {
-                eprintln!("no BPF here ({err}); nothing to compare");
-                return;
-            }
-            Err(err) => panic!("root with BTF must load the map iterator: {err}"),
-        };
         let dumped = reader.read(pid, start).expect("the reader sees the child");
         // Read again: the program's state from the last session must not
         // hide a file; another incarnation is refused.
