@@ -163,6 +163,36 @@ fn bench_command(
     });
 }
 
+/// Times `sweep` on fresh trees from `trees.py TREES_ARGS` (the report is
+/// given to it), and checks that every process of the trees is gone.
+fn bench_sweep(
+    group: &mut criterion::BenchmarkGroup<criterion::measurement::WallTime>,
+    samples: &Samples,
+    name: &str,
+    trees_args: &[&str],
+    sweep: impl Fn(&Value),
+) {
+    let args: Vec<String> = trees_args.iter().map(|a| a.to_string()).collect();
+    group.bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let trees = Helper::start("trees.py", &args);
+                let start = Instant::now();
+                sweep(&trees.report);
+                let elapsed = start.elapsed();
+                samples.record(name, elapsed);
+                total += elapsed;
+                let gone = trees.report["pids"].as_array().unwrap().iter().all(|p| {
+                    !Path::new(&format!("/proc/{p}")).exists() || is_zombie(p.as_u64().unwrap())
+                });
+                assert!(gone, "{name} left processes alive");
+            }
+            total
+        })
+    });
+}
+
 /// The ancestor `levels` above `pid` (by /proc/PID/stat's ppid).
 fn ancestor_of(pid: u32, levels: usize) -> u32 {
     let mut current = pid;
@@ -458,87 +488,58 @@ fn main() {
     ecluse.finish();
 
     let mut sweep = c.benchmark_group("sweep");
-    for way in [
+    let pgids_of = |report: &Value| -> Vec<String> {
+        report["pgids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.to_string())
+            .collect()
+    };
+    bench_sweep(
+        &mut sweep,
+        &samples,
         "limier kill (16 trees x 4)",
+        &["16", "4"],
+        |trees| {
+            let mut args = vec!["kill".to_string()];
+            for pgid in pgids_of(trees) {
+                args.extend(["--pgid".to_string(), pgid]);
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            assert!(run_quiet(LIMIER, &args).success());
+        },
+    );
+    bench_sweep(
+        &mut sweep,
+        &samples,
         "ecluse's kill loop (16 trees x 4)",
-    ] {
-        sweep.bench_function(way, |b| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let trees = Helper::start("trees.py", &["16".into(), "4".into()]);
-                    let pgids: Vec<String> = trees.report["pgids"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|p| p.to_string())
-                        .collect();
-                    let start = Instant::now();
-                    if way.starts_with("limier") {
-                        let mut args = vec!["kill".to_string()];
-                        for pgid in &pgids {
-                            args.extend(["--pgid".to_string(), pgid.clone()]);
-                        }
-                        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                        assert!(run_quiet(LIMIER, &args).success());
-                    } else {
-                        ecluse_kill_loop(&pgids);
-                    }
-                    let elapsed = start.elapsed();
-                    samples.record(way, elapsed);
-                    total += elapsed;
-                    let gone = trees.report["pids"].as_array().unwrap().iter().all(|p| {
-                        !Path::new(&format!("/proc/{p}")).exists() || is_zombie(p.as_u64().unwrap())
-                    });
-                    assert!(gone, "{way} left processes alive");
-                }
-                total
-            })
-        });
-    }
+        &["16", "4"],
+        |trees| ecluse_kill_loop(&pgids_of(trees)),
+    );
     // A group that ignores TERM (TERM, the grace, KILL) and an 8-deep chain
     // whose bottom left the session with setsid (still a descendant).
-    for (way, shape, size) in [
-        (
-            "limier kill (group ignoring TERM, grace 200ms)",
-            "stubborn",
-            4,
-        ),
-        (
-            "limier kill --pid (8-deep chain, setsid escapee)",
-            "chain",
-            8,
-        ),
-    ] {
-        sweep.bench_function(way, |b| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let trees = Helper::start("trees.py", &[shape.into(), size.to_string()]);
-                    let args: Vec<String> = if shape == "stubborn" {
-                        let pgid = trees.report["pgids"][0].to_string();
-                        ["kill", "--pgid", &pgid, "--grace", "200ms"]
-                            .map(String::from)
-                            .to_vec()
-                    } else {
-                        let top = trees.report["top"].to_string();
-                        ["kill", "--pid", &top].map(String::from).to_vec()
-                    };
-                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                    let start = Instant::now();
-                    assert!(run_quiet(LIMIER, &args).success(), "{way}");
-                    let elapsed = start.elapsed();
-                    samples.record(way, elapsed);
-                    total += elapsed;
-                    let gone = trees.report["pids"].as_array().unwrap().iter().all(|p| {
-                        !Path::new(&format!("/proc/{p}")).exists() || is_zombie(p.as_u64().unwrap())
-                    });
-                    assert!(gone, "{way} left processes alive");
-                }
-                total
-            })
-        });
-    }
+    bench_sweep(
+        &mut sweep,
+        &samples,
+        "limier kill (group ignoring TERM, grace 200ms)",
+        &["stubborn", "4"],
+        |trees| {
+            let pgid = trees["pgids"][0].to_string();
+            let args = ["kill", "--pgid", &pgid, "--grace", "200ms"];
+            assert!(run_quiet(LIMIER, &args).success());
+        },
+    );
+    bench_sweep(
+        &mut sweep,
+        &samples,
+        "limier kill --pid (8-deep chain, setsid escapee)",
+        &["chain", "8"],
+        |trees| {
+            let top = trees["top"].to_string();
+            assert!(run_quiet(LIMIER, &["kill", "--pid", &top]).success());
+        },
+    );
     sweep.finish();
     c.final_summary();
     let (load_kind, load_mapped) = (

@@ -251,11 +251,23 @@ fn attach_dumped_fds(
     } else {
         unread.iter().map(reread).collect()
     };
+    apply_rereads(processes, unread, reread, |process, fds| process.fds = fds)
+}
+
+/// Gives each process at `indices` what was read again for it (with the
+/// layers refused meanwhile), and removes those that vanished; returns how
+/// many did.
+fn apply_rereads<T>(
+    processes: &mut Vec<Process>,
+    indices: Vec<usize>,
+    results: Vec<Option<(T, Vec<&'static str>)>>,
+    mut set: impl FnMut(&mut Process, T),
+) -> usize {
     let mut gone = Vec::new();
-    for (index, result) in unread.into_iter().zip(reread) {
+    for (index, result) in indices.into_iter().zip(results) {
         match result {
-            Some((fds, denied)) => {
-                processes[index].fds = fds;
+            Some((value, denied)) => {
+                set(&mut processes[index], value);
                 processes[index].denied.extend(denied);
             }
             None => gone.push(index),
@@ -300,11 +312,11 @@ fn attach_needed_maps(
             .get()
             .and_then(|r| r.read(process.pid(), process.record.start))
         {
-            return Some((Some(files), None));
+            return Some((Some(files), Vec::new()));
         }
         let mut denied = Vec::new();
         let maps = layer(dir.maps(), "maps", &mut denied, || dir.stat().is_ok())?;
-        Some((maps, denied.pop()))
+        Some((maps, denied))
     };
     let results: Vec<_> = if options.parallel(needed.len()) {
         needed
@@ -318,20 +330,9 @@ fn attach_needed_maps(
             .map(|index| read(&mut reader, index))
             .collect()
     };
-    let mut gone = Vec::new();
-    for (index, result) in needed.into_iter().zip(results) {
-        match result {
-            Some((maps, denied)) => {
-                processes[index].maps = maps;
-                processes[index].denied.extend(denied);
-            }
-            None => gone.push(index),
-        }
-    }
-    for index in gone.iter().rev() {
-        processes.swap_remove(*index);
-    }
-    gone.len()
+    apply_rereads(processes, needed, results, |process, maps| {
+        process.maps = maps
+    })
 }
 
 /// Reads the fds of a process already captured, through a fresh directory

@@ -2,6 +2,8 @@
 //! pidfds for identity-checked signalling.
 
 mod kernel_iter;
+#[cfg(test)]
+mod mapping_child;
 pub use kernel_iter::MapReader;
 mod process;
 mod procmap_query;

@@ -143,39 +143,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let kept = dir.path().join("mapped file.bin");
         let gone = dir.path().join("gone.bin");
-        let script = format!(
-            "import mmap, os, sys\n\
-             maps = []\n\
-             for path in ({kept:?}, {gone:?}, {kept:?}):\n\
-             \x20   if not os.path.exists(path):\n\
-             \x20       with open(path, 'wb') as f: f.write(b'x' * 8192)\n\
-             \x20   fd = os.open(path, os.O_RDONLY)\n\
-             \x20   maps.append(mmap.mmap(fd, 0, prot=mmap.PROT_READ))\n\
-             \x20   os.close(fd)\n\
-             os.unlink({gone:?})\n\
-             print('ready', flush=True)\n\
-             sys.stdin.read()\n"
-        );
-        let mut child = std::process::Command::new("python3")
-            .args(["-c", &script])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-            &mut line,
-        )
-        .unwrap();
-        assert_eq!(line, "ready\n");
-        let path = format!("/proc/{}/maps", child.id());
+        let child = crate::linux::mapping_child::MappingChild::start(&[&kept, &gone, &kept], &gone);
+        let path = format!("/proc/{}/maps", child.pid());
         let text = std::fs::read(&path).unwrap();
         let maps =
             rustix::fs::open(&path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).unwrap();
         let queried = mapped_files(&maps).unwrap();
-        drop(child.stdin.take());
-        let _ = child.wait();
+        child.finish();
         let Some(queried) = queried else {
             let release = rustix::system::uname();
             eprintln!(

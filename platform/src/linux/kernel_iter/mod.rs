@@ -512,32 +512,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let kept = dir.path().join("mapped file.bin");
         let gone = dir.path().join("gone.bin");
-        let script = format!(
-            "import mmap, os, sys\n\
-             maps = []\n\
-             for path in ({kept:?}, {gone:?}):\n\
-             \x20   with open(path, 'wb') as f: f.write(b'x' * 8192)\n\
-             \x20   fd = os.open(path, os.O_RDONLY)\n\
-             \x20   maps.append(mmap.mmap(fd, 0, prot=mmap.PROT_READ))\n\
-             \x20   os.close(fd)\n\
-             os.unlink({gone:?})\n\
-             print('ready', flush=True)\n\
-             sys.stdin.read()\n"
-        );
-        let mut child = std::process::Command::new("python3")
-            .args(["-c", &script])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-            &mut line,
-        )
-        .unwrap();
-        assert_eq!(line, "ready\n");
-        let pid = ProcessId(child.id());
+        let child = crate::linux::mapping_child::MappingChild::start(&[&kept, &gone], &gone);
+        let pid = ProcessId(child.pid());
         let text = std::fs::read(format!("/proc/{}/maps", pid.0)).unwrap();
         let from_text = crate::parse::parse_maps(&text).unwrap();
         let stat = std::fs::read(format!("/proc/{}/stat", pid.0)).unwrap();
@@ -547,8 +523,7 @@ mod tests {
         // hide a file; another incarnation is refused.
         assert_eq!(reader.read(pid, start).as_ref(), Some(&dumped));
         assert_eq!(reader.read(pid, StartTime(start.0 + 1)), None);
-        drop(child.stdin.take());
-        let _ = child.wait();
+        child.finish();
         assert_eq!(reader.read(pid, start), None, "a reaped child is gone");
         assert_eq!(dumped, from_text);
         let kept_row = dumped.iter().find(|f| f.path == kept).unwrap();
