@@ -1,17 +1,19 @@
 //! ecluse's process work, done natively from ecluse's own files.
 //!
 //! [`Repo`] reads `.ecluse.toml`, `.ecluse/state.json` (under ecluse's
-//! shared lock) and the pid files; [`Attribution`] decides which session each
-//! process belongs to and on what evidence; [`status`] checks every service's
-//! port owner; [`down_selection`] and [`flush_selection`] turn a session or a
-//! whole repo into a sweep selection. limier never writes ecluse's files.
+//! shared lock) and the pid files; [`Attribution`] finds every session that
+//! left a trace (active or ended) and decides which session each process
+//! belongs to, on ranked [`Evidence`] — never the port it holds; [`status`]
+//! checks every service's port owner; [`down_selection`] and
+//! [`flush_selection`] turn a session or a whole repo into a sweep
+//! selection. limier never writes ecluse's files.
 //!
 //! ```no_run
 //! use limier::ecluse::{Repo, Attribution, status};
-//! use limier::snapshot::{capture, CaptureOptions, Layers};
+//! use limier::snapshot::capture;
 //! let repo = Repo::discover(std::path::Path::new("."), std::time::Duration::from_secs(2))?;
 //! let backend = limier::Backend::new()?;
-//! let snapshot = capture(&backend, CaptureOptions::new(Layers::ALL))?;
+//! let snapshot = capture(&backend, repo.capture_options())?;
 //! let attribution = Attribution::build(&snapshot, &repo, &[]);
 //! for session in status(&snapshot, &repo, &attribution, None)? {
 //!     println!("{}: all healthy = {}", session.slug, session.all_healthy);
