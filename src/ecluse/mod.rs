@@ -77,6 +77,10 @@ pub enum EcluseError {
     /// remains (worktree, pid files, tagged processes).
     #[error("no session {0:?}: not in .ecluse/state.json, and nothing of it remains")]
     NoSuchSession(String),
+    /// state.json does not list this session (it may have ended: `limier
+    /// who` and `limier ecluse down` still find its leftovers).
+    #[error("no session {0:?} in .ecluse/state.json (ended, or never started)")]
+    NotInState(String),
     /// A question of the snapshot failed.
     #[error(transparent)]
     Query(#[from] crate::query::QueryError),

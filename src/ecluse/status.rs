@@ -86,7 +86,7 @@ pub fn status(
             .sessions
             .iter()
             .find(|s| s.slug == slug)
-            .ok_or_else(|| EcluseError::NoSuchSession(slug.to_owned()))?],
+            .ok_or_else(|| EcluseError::NotInState(slug.to_owned()))?],
         None => repo.state.sessions.iter().collect(),
     };
     let stride = repo.config.stride();

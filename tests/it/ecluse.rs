@@ -464,7 +464,12 @@ fn malformed_ecluse_files_are_one_line_errors_or_skips() {
     assert_ecluse_error(
         &repo.root,
         &["ecluse", "status", "nope"],
-        "no session \"nope\"",
+        "no session \"nope\" in .ecluse/state.json (ended, or never started)",
+    );
+    assert_ecluse_error(
+        &repo.root,
+        &["ecluse", "down", "nope"],
+        "no session \"nope\": not in .ecluse/state.json, and nothing of it remains",
     );
     repo.write_raw_pid_file("alpha", "web", "\u{0}garbage\u{7f}\n");
     let (report, _) = repo.limier(&["ecluse", "status"]);
