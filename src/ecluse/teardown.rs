@@ -51,8 +51,14 @@ pub fn down_selection(
                     reason: owner.to_string(),
                 });
             }
-            Owner::Session { .. } => {
-                selection.spare.insert(pid, format!("belongs to {owner}"));
+            Owner::Session { ended, .. } => {
+                // "belongs to session feat-b (...)", "leftover of ended session feat-a (...)"
+                let why = if *ended {
+                    owner.to_string()
+                } else {
+                    format!("belongs to {owner}")
+                };
+                selection.spare.insert(pid, why);
             }
             Owner::Conflict { sessions, .. } if sessions.iter().any(|s| s == slug) => {
                 skipped.push(format!("pid {pid}: {owner}"));
