@@ -6,6 +6,7 @@
 //! (i32: bytes including the trailing NUL, or a negative errno when
 //! `bpf_d_path` failed), 4 reserved bytes — followed by the path bytes.
 
+use super::dump_record::next_record;
 use super::{parse_fd_link, ParseError};
 use crate::records::{FdTarget, ProcessId};
 
@@ -28,42 +29,19 @@ pub struct FdDumpRow {
     pub target: Option<FdTarget>,
 }
 
-fn error(reason: impl Into<String>) -> ParseError {
-    ParseError::new("fd dump", reason)
-}
-
 /// Parses a whole dump.
 pub fn parse_fd_dump(bytes: &[u8]) -> Result<Vec<FdDumpRow>, ParseError> {
     let mut rows = Vec::with_capacity(bytes.len() / 48);
     let mut rest = bytes;
     while !rest.is_empty() {
-        let header = rest
-            .get(..FD_DUMP_HEADER)
-            .ok_or_else(|| error(format!("{} bytes left, a header needs 24", rest.len())))?;
-        let word = |at: usize| {
-            u32::from_le_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
-        };
-        let start_ns = u64::from(word(8)) | u64::from(word(12)) << 32;
-        let length = word(16) as i32;
-        rest = &rest[FD_DUMP_HEADER..];
-        let target = if length > 0 {
-            let length = length as usize;
-            if length > FD_DUMP_PATH_MAX {
-                return Err(error(format!("path length {length} over PATH_MAX")));
-            }
-            let path = rest
-                .get(..length)
-                .ok_or_else(|| error(format!("path of {length} bytes truncated")))?;
-            rest = &rest[length..];
-            let path = path.strip_suffix(b"\0").unwrap_or(path);
-            Some(parse_fd_link(path))
-        } else {
-            None
-        };
+        let record = next_record(&mut rest, FD_DUMP_HEADER, 16, FD_DUMP_PATH_MAX, "fd dump")?;
+        let target = record
+            .path
+            .map(|path| parse_fd_link(path.strip_suffix(b"\0").unwrap_or(path)));
         rows.push(FdDumpRow {
-            pid: ProcessId(word(0)),
-            fd: word(4),
-            start_ns,
+            pid: ProcessId(record.word(0)),
+            fd: record.word(4),
+            start_ns: record.long(8),
             target,
         });
     }

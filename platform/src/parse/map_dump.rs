@@ -9,6 +9,7 @@
 //! inode number (u64) — followed by the path bytes, as `bpf_d_path` renders
 //! them (` (deleted)` appended for an unlinked file, nothing escaped).
 
+use super::dump_record::next_record;
 use super::fdlink::strip_deleted;
 use super::ParseError;
 use crate::records::{MappedFile, ProcessId};
@@ -42,46 +43,27 @@ pub fn parse_map_dump(bytes: &[u8]) -> Result<Vec<MapDumpRow>, ParseError> {
     let mut rows = Vec::with_capacity(bytes.len() / 64);
     let mut rest = bytes;
     while !rest.is_empty() {
-        let header = rest.get(..MAP_DUMP_HEADER).ok_or_else(|| {
-            error(format!(
-                "{} bytes left, a header needs {MAP_DUMP_HEADER}",
-                rest.len()
-            ))
-        })?;
-        let word = |at: usize| {
-            u32::from_le_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
-        };
-        let long = |at: usize| u64::from(word(at)) | u64::from(word(at + 4)) << 32;
-        let length = word(4) as i32;
-        let inode = long(16);
-        rest = &rest[MAP_DUMP_HEADER..];
-        let file = if length > 0 {
-            let length = length as usize;
-            if length > MAP_DUMP_PATH_MAX {
-                return Err(error(format!("path length {length} over PATH_MAX")));
+        let record = next_record(&mut rest, MAP_DUMP_HEADER, 4, MAP_DUMP_PATH_MAX, "map dump")?;
+        let file = match record.path {
+            Some(path) => {
+                let path = path
+                    .strip_suffix(b"\0")
+                    .ok_or_else(|| error("path without its NUL"))?;
+                if path.first() != Some(&b'/') {
+                    return Err(error("a mapped file's path that is not absolute"));
+                }
+                let (path, deleted) = strip_deleted(path);
+                Some(MappedFile {
+                    path: PathBuf::from(OsStr::from_bytes(path)),
+                    inode: record.long(16),
+                    deleted,
+                })
             }
-            let path = rest
-                .get(..length)
-                .ok_or_else(|| error(format!("path of {length} bytes truncated")))?;
-            rest = &rest[length..];
-            let path = path
-                .strip_suffix(b"\0")
-                .ok_or_else(|| error("path without its NUL"))?;
-            if path.first() != Some(&b'/') {
-                return Err(error("a mapped file's path that is not absolute"));
-            }
-            let (path, deleted) = strip_deleted(path);
-            Some(MappedFile {
-                path: PathBuf::from(OsStr::from_bytes(path)),
-                inode,
-                deleted,
-            })
-        } else {
-            None
+            None => None,
         };
         rows.push(MapDumpRow {
-            pid: ProcessId(word(0)),
-            start_ns: long(8),
+            pid: ProcessId(record.word(0)),
+            start_ns: record.long(8),
             file,
         });
     }

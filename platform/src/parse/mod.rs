@@ -6,6 +6,7 @@
 mod btf;
 pub mod darwin;
 pub mod darwin_map;
+mod dump_record;
 mod fd_dump;
 mod fdlink;
 mod map_dump;

@@ -35,7 +35,7 @@ pub struct Offsets {
 // Helper function ids (include/uapi/linux/bpf.h, `___BPF_FUNC_MAPPER`).
 pub const MAP_LOOKUP_ELEM: i32 = 1;
 pub const SEQ_WRITE: i32 = 127;
-pub const D_PATH: i32 = 147;
+const D_PATH: i32 = 147;
 
 // `struct bpf_iter__task_file` (the program's context).
 const CTX_META: i16 = 0;
@@ -80,13 +80,14 @@ pub fn assemble(offsets: &Offsets, scope: Scope, map_fd: i32) -> Vec<u64> {
     asm.load64(R1, R7, offsets.task_start_boottime);
     asm.store64(R9, 8, R1);
     asm.store32_imm(R9, 20, 0);
-    // r0 = bpf_d_path(&file->f_path, record + header, PATH_MAX)
-    asm.mov_reg(R1, R8);
-    asm.add_imm(R1, offsets.file_path);
-    asm.mov_reg(R2, R9);
-    asm.add_imm(R2, FD_DUMP_HEADER as i32);
-    asm.mov_imm(R3, FD_DUMP_PATH_MAX as i32);
-    asm.call(D_PATH);
+    d_path(
+        &mut asm,
+        offsets,
+        R8,
+        R9,
+        FD_DUMP_HEADER as i32,
+        FD_DUMP_PATH_MAX,
+    );
     asm.store32(R9, 16, R0);
     write_record(
         &mut asm,
@@ -96,6 +97,25 @@ pub fn assemble(offsets: &Offsets, scope: Scope, map_fd: i32) -> Vec<u64> {
         offsets.meta_seq,
     );
     asm.finish()
+}
+
+/// `r0 = bpf_d_path(&file->f_path, buffer + at, path_max)`: the path of the
+/// `struct file` in register `file`, written into the scratch value in
+/// register `buffer` at offset `at`.
+pub fn d_path(
+    asm: &mut Assembler,
+    offsets: &Offsets,
+    file: u8,
+    buffer: u8,
+    at: i32,
+    path_max: usize,
+) {
+    asm.mov_reg(R1, file);
+    asm.add_imm(R1, offsets.file_path);
+    asm.mov_reg(R2, buffer);
+    asm.add_imm(R2, at);
+    asm.mov_imm(R3, path_max as i32);
+    asm.call(D_PATH);
 }
 
 /// Points `into` at the scratch map's only value (exits if there is none).

@@ -18,7 +18,7 @@
 //! process's maps file instead.
 
 use super::assembler::*;
-use super::program::{lookup_scratch, write_record, Offsets, D_PATH};
+use super::program::{d_path, lookup_scratch, write_record, Offsets};
 use crate::parse::{MAP_DUMP_HEADER, MAP_DUMP_PATH_MAX};
 
 const CTX_TASK: i16 = 8;
@@ -89,13 +89,14 @@ pub fn assemble_vma(offsets: &Offsets, map_fd: i32) -> Vec<u64> {
     asm.load32(R1, R8, offsets.file_mode);
     asm.and_imm(R1, MAYBE_BACKING);
     asm.jump_if_not_equal_imm(R1, 0, unrendered);
-    // r0 = bpf_d_path(&file->f_path, record + header, PATH_MAX)
-    asm.mov_reg(R1, R8);
-    asm.add_imm(R1, offsets.file_path);
-    asm.mov_reg(R2, R9);
-    asm.add_imm(R2, RECORD + MAP_DUMP_HEADER as i32);
-    asm.mov_imm(R3, MAP_DUMP_PATH_MAX as i32);
-    asm.call(D_PATH);
+    d_path(
+        &mut asm,
+        offsets,
+        R8,
+        R9,
+        RECORD + MAP_DUMP_HEADER as i32,
+        MAP_DUMP_PATH_MAX,
+    );
     let write = asm.label();
     asm.goto(write);
     // No path: a negative length, the caller reads /proc/PID/maps.
