@@ -309,16 +309,9 @@ fn down_catches_setsid_escapees_by_tag_and_by_deleted_worktree() {
     repo.write_state(&[("delta", 2, json!({"web": free_port()}), None)]);
     std::fs::remove_dir_all(&gamma).unwrap();
     let (dry, _) = repo.limier(&["ecluse", "down", "gamma", "--dry-run"]);
-    let mut pids: Vec<u64> = dry["processes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["pid"].as_u64().unwrap())
-        .collect();
-    pids.sort_unstable();
-    let mut expected = vec![tagged.pid("daemon") as u64, resident.pid("daemon") as u64];
+    let mut expected = vec![tagged.pid("daemon"), resident.pid("daemon")];
     expected.sort_unstable();
-    assert_eq!(pids, expected, "{dry}");
+    assert_eq!(swept_pids(&dry), expected, "{dry}");
     assert!(
         dry["skipped"].as_array().unwrap().iter().any(|s| s
             .as_str()

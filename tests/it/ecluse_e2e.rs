@@ -377,14 +377,12 @@ fn a_leftover_of_an_ended_session_on_another_sessions_port(keep_worktree: bool) 
     // limier ecluse down A: the leftover, nothing else.
     let (report, code) = world.limier(&["ecluse", "down", &a]);
     assert_eq!(code, 0, "{report}");
-    let swept: Vec<u64> = report["processes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["fate"] != "spared")
-        .map(|p| p["pid"].as_u64().unwrap())
+    let swept: Vec<u32> = fates(&report)
+        .into_iter()
+        .filter(|(_, fate)| fate != "spared")
+        .map(|(pid, _)| pid)
         .collect();
-    assert_eq!(swept, [u64::from(impostor)], "{report}");
+    assert_eq!(swept, [impostor], "{report}");
     assert!(eventually(Duration::from_secs(2), || !alive(impostor)));
     assert_eq!(listener_of(b_port), None, "B's port is free again");
     assert!(alive(b_shell), "B's pane shell lives on");

@@ -8,20 +8,6 @@ use serde_json::Value;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn fates(report: &Value) -> Vec<(u32, String)> {
-    report["processes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["pid"].as_u64().unwrap() as u32,
-                p["fate"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
 fn fate_of(report: &Value, pid: u32) -> Option<String> {
     fates(report)
         .into_iter()
@@ -40,11 +26,9 @@ fn eight_deep_chain_exits_on_term_well_before_the_grace() {
     let (report, code) = limier_json(&["kill", "--pid", &root, "--grace", "10s"]);
     let elapsed = started.elapsed();
     assert_eq!(code, 0, "{report}");
-    let mut swept: Vec<u32> = fates(&report).iter().map(|(p, _)| *p).collect();
-    swept.sort_unstable();
     let mut sorted = expected.clone();
     sorted.sort_unstable();
-    assert_eq!(swept, sorted, "exactly the chain: {report}");
+    assert_eq!(swept_pids(&report), sorted, "exactly the chain: {report}");
     for (pid, fate) in fates(&report) {
         assert_eq!(fate, "exited", "{pid}");
         assert!(!alive(pid), "{pid} still alive");

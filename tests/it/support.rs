@@ -333,6 +333,29 @@ pub fn free_port() -> u16 {
 }
 
 /// The holder pids of every socket in a `who --json` port report.
+/// Every process of a sweep report (`kill`, `ecluse down|flush` JSON), in
+/// its order, with its fate.
+pub fn fates(report: &Value) -> Vec<(u32, String)> {
+    report["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["pid"].as_u64().unwrap() as u32,
+                p["fate"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The pids of a sweep report, sorted.
+pub fn swept_pids(report: &Value) -> Vec<u32> {
+    let mut pids: Vec<u32> = fates(report).into_iter().map(|(pid, _)| pid).collect();
+    pids.sort_unstable();
+    pids
+}
+
 pub fn holder_pids(report: &Value, port_index: usize) -> Vec<u32> {
     let mut pids: Vec<u32> = report["ports"][port_index]["sockets"]
         .as_array()
