@@ -4,7 +4,7 @@
 //! [`Snapshot`](crate::snapshot::Snapshot) and use [`crate::query`].
 
 use crate::query::{holder_pids, holders, resolve_typed_dir, users_below, PortQuery};
-use crate::query::{is_descendant as descends, RESOLVE_PATIENCE};
+use crate::query::{is_descendant as descends, DirFound, RESOLVE_PATIENCE};
 use crate::snapshot::{capture, CaptureOptions, Layers, Snapshot};
 use crate::sweep::{sweep, Selection, Selector, SweepOptions, SweepReport};
 use crate::Error;
@@ -49,7 +49,11 @@ pub fn listeners(port: u16) -> Result<Vec<u32>, Error> {
 /// ```
 pub fn dir_users(dir: &Path) -> Result<Vec<u32>, Error> {
     let typed = resolve_typed_dir(dir, RESOLVE_PATIENCE)?;
-    let snapshot = capture_layers(Layers::FILES)?;
+    let mut options = CaptureOptions::new(Layers::FILES);
+    if typed.found == DirFound::Present {
+        options.maps_only_below = vec![typed.path.clone()];
+    }
+    let snapshot = capture(&Backend::new()?, options)?;
     let users = users_below(&snapshot, &typed.path)?;
     Ok(users.into_iter().map(|user| user.pid.0).collect())
 }

@@ -18,12 +18,12 @@ pub mod signal;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
-pub use linux::{resolve_dir, Backend, MapReader, ProcessDir, ProcessHandle};
+pub use linux::{resolve_dir, Backend, MapReader, MapRoots, ProcessDir, ProcessHandle};
 
 #[cfg(target_os = "macos")]
 mod macos;
 #[cfg(target_os = "macos")]
-pub use macos::{resolve_dir, Backend, MapReader, ProcessDir, ProcessHandle};
+pub use macos::{resolve_dir, Backend, MapReader, MapRoots, ProcessDir, ProcessHandle};
 
 pub use error::{PlatformError, SignalError};
 pub use fd_table::{FdScope, FdTable};

@@ -4,7 +4,7 @@ use super::args::InArgs;
 use super::format::table;
 use super::sanitize::sanitize;
 use super::{terse_pids, to_json, unchecked_note, unresolved_note, CliError, Outcome, Render};
-use limier::query::{resolve_typed_dir, users_below, RESOLVE_PATIENCE};
+use limier::query::{resolve_typed_dir, users_below, DirFound, RESOLVE_PATIENCE};
 use limier::snapshot::{capture, CaptureOptions, Layers, UseKind};
 use serde::Serialize;
 use std::os::unix::ffi::OsStrExt;
@@ -36,7 +36,12 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
     let typed = resolve_typed_dir(&args.dir, RESOLVE_PATIENCE)?;
     let dir = typed.path.clone();
     let backend = limier::Backend::new()?;
-    let mut snapshot = capture(&backend, CaptureOptions::new(Layers::FILES))?;
+    let mut options = CaptureOptions::new(Layers::FILES);
+    if typed.found == DirFound::Present {
+        // Only mapped files below `dir` are asked about.
+        options.maps_only_below = vec![dir.clone()];
+    }
+    let mut snapshot = capture(&backend, options)?;
     // `dir` is already canonical and checked: no second resolution.
     let users = users_below(&snapshot, &dir)?;
     // The command line and owner, for the users reported only.

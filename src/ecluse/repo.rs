@@ -106,7 +106,7 @@ impl Repo {
 
     /// How to capture for ecluse's questions: every layer, except the
     /// mappings of a process that uses a worktree already by its cwd, root,
-    /// exe or an open fd. Mappings are the costliest layer to read, and for
+    /// exe or an open fd, and mapped files outside the repo. Mappings are the costliest layer to read, and for
     /// such a process they could add only more worktree use — evidence of the
     /// weakest kind, which it has. (A process in one worktree mapping a file
     /// of another is therefore not seen as a conflict.)
@@ -118,6 +118,13 @@ impl Repo {
             if !dirs.iter().any(|dir| path.starts_with(dir)) {
                 dirs.push(path);
             }
+        }
+        // Evidence comes from paths in the repo and in the worktrees: where
+        // every worktree lies in the repo (ecluse's default), only mapped
+        // files below the repo are read.
+        let root = crate::query::normalize(&self.root);
+        if dirs.iter().all(|dir| dir.starts_with(&root)) {
+            options.maps_only_below = vec![root];
         }
         options.maps_needless_below = dirs;
         options

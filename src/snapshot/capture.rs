@@ -2,7 +2,7 @@
 
 use super::{Layers, Process, Snapshot};
 use limier_platform::{
-    Backend, FdRecord, FdScope, FdTable, FdTarget, MapReader, PlatformError, ProcessId,
+    Backend, FdRecord, FdScope, FdTable, FdTarget, MapReader, MapRoots, PlatformError, ProcessId,
 };
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -70,6 +70,12 @@ pub struct CaptureOptions {
     /// Mappings are the costliest layer, and they could only select it a
     /// second time. Empty (the default): every process's mappings are read.
     pub maps_needless_below: Vec<std::path::PathBuf>,
+    /// Directories (absolute, normalised) below which alone the question
+    /// looks at mapped files. Where the kernel's mapping reader runs, a
+    /// process's `maps` then lists only the files below them (it renders no
+    /// other path, which is most of its cost); other readers list every
+    /// file. Empty (the default): every mapped file.
+    pub maps_only_below: Vec<std::path::PathBuf>,
 }
 
 impl CaptureOptions {
@@ -99,6 +105,7 @@ impl CaptureOptions {
             parallelism: Parallelism::Auto,
             fd_source: FdSource::from_env().unwrap_or(FdSource::Auto),
             maps_needless_below: Vec::new(),
+            maps_only_below: Vec::new(),
         }
     }
 
@@ -158,7 +165,7 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
         maps: layers.maps && !maps_later,
         ..layers
     };
-    let readers = ReaderPool::new(backend, use_dump && layers.maps);
+    let readers = ReaderPool::new(backend, use_dump && layers.maps, &options.maps_only_below);
     if options.fd_source == FdSource::Kernel {
         readers.demand()?;
     }
@@ -367,16 +374,25 @@ fn read_sockets(
 struct ReaderPool<'a> {
     backend: &'a Backend,
     wanted: bool,
+    /// The directories readers report files below, when they are wanted
+    /// and could be found in the kernel.
+    below: Option<MapRoots>,
     free: Mutex<Vec<MapReader>>,
     /// Set when loading failed once: every process reads its maps file.
     failed: AtomicBool,
 }
 
 impl<'a> ReaderPool<'a> {
-    fn new(backend: &'a Backend, wanted: bool) -> Self {
+    fn new(backend: &'a Backend, wanted: bool, only_below: &[std::path::PathBuf]) -> Self {
+        // Directories the kernel cannot be asked about (too many, one
+        // gone): every mapped file is read, as without them.
+        let below = (wanted && !only_below.is_empty())
+            .then(|| backend.map_roots(only_below).ok())
+            .flatten();
         ReaderPool {
             backend,
             wanted,
+            below,
             free: Mutex::new(Vec::new()),
             failed: AtomicBool::new(false),
         }
@@ -386,7 +402,7 @@ impl<'a> ReaderPool<'a> {
     /// ([`FdSource::Kernel`]).
     fn demand(&self) -> Result<(), PlatformError> {
         if self.wanted {
-            let reader = self.backend.map_reader()?;
+            let reader = self.backend.map_reader(self.below.as_ref())?;
             self.lock().push(reader);
         }
         Ok(())
@@ -404,7 +420,7 @@ impl<'a> ReaderPool<'a> {
         if self.wanted && !self.failed.load(Ordering::Relaxed) {
             reader = self.lock().pop();
             if reader.is_none() {
-                match self.backend.map_reader() {
+                match self.backend.map_reader(self.below.as_ref()) {
                     Ok(loaded) => reader = Some(loaded),
                     Err(_) => self.failed.store(true, Ordering::Relaxed),
                 }

@@ -35,7 +35,7 @@ pub use execute::{execute, sweep, sweep_from};
 pub use plan::{plan, Plan, Target};
 pub use report::{Fate, SpareReason, SweepReport, SweptProcess};
 
-use crate::query::{PortQuery, TypedDir};
+use crate::query::{DirFound, PortQuery, TypedDir};
 use crate::snapshot::{CaptureOptions, Layers};
 use limier_platform::{Identity, ProcessId, Signal};
 use std::collections::BTreeMap;
@@ -172,19 +172,29 @@ impl Selection {
             .fold(Layers::PROCESSES, |acc, s| acc.union(s.layers()))
     }
 
-    /// How to capture for this selection: its layers, and no mappings read
-    /// for a process a directory selector takes by its cwd, root, exe or an
-    /// fd already (see [`CaptureOptions::maps_needless_below`]).
+    /// How to capture for this selection: its layers; no mappings read for
+    /// a process a directory selector takes by its cwd, root, exe or an fd
+    /// already (see [`CaptureOptions::maps_needless_below`]); and, where
+    /// every directory exists, only the mapped files below them (see
+    /// [`CaptureOptions::maps_only_below`]: only directory selectors look at
+    /// mappings).
     pub fn capture_options(&self) -> CaptureOptions {
         let mut options = CaptureOptions::new(self.layers());
-        options.maps_needless_below = self
+        let dirs: Vec<&TypedDir> = self
             .selectors
             .iter()
             .filter_map(|s| match s {
-                Selector::Dir(dir) => Some(crate::query::normalize(&dir.path)),
+                Selector::Dir(dir) => Some(dir),
                 _ => None,
             })
             .collect();
+        options.maps_needless_below = dirs
+            .iter()
+            .map(|dir| crate::query::normalize(&dir.path))
+            .collect();
+        if dirs.iter().all(|dir| dir.found == DirFound::Present) {
+            options.maps_only_below = options.maps_needless_below.clone();
+        }
         options
     }
 }

@@ -207,3 +207,63 @@ fn mappings_are_read_only_where_they_can_select() {
     expected.sort_unstable();
     assert_eq!(swept_pids(&report), expected, "{report}");
 }
+
+/// Mapped files read below the asked directory only (what `in` asks for)
+/// change nothing the directory question answers, from every source; as
+/// root the kernel reader then lists, for a process mapping nothing below,
+/// no file at all — the filter is really at work.
+#[test]
+fn mapped_files_read_below_the_directory_only_answer_the_same() {
+    use limier::snapshot::{capture, CaptureOptions, FdSource, Layers};
+    let (_guard, root) = temp_dir();
+    let (_other_guard, elsewhere) = temp_dir();
+    let inside = root.join("node_modules/addon.node");
+    std::fs::create_dir_all(inside.parent().unwrap()).unwrap();
+    std::fs::write(&inside, vec![1u8; 8192]).unwrap();
+    let outside = elsewhere.join("cache.bin");
+    std::fs::write(&outside, vec![2u8; 8192]).unwrap();
+    let inner = Scenario::start(&["map", inside.to_str().unwrap()]);
+    let outer = Scenario::start(&["map", outside.to_str().unwrap()]);
+    let outer_pid = limier::ProcessId(outer.pid("mapper"));
+    let backend = limier::Backend::new().unwrap();
+    let mut sources = vec![FdSource::Auto, FdSource::Proc];
+    if limier::platform::is_superuser() {
+        sources.push(FdSource::Kernel);
+    }
+    for source in sources {
+        let mut every = CaptureOptions::new(Layers::FILES);
+        every.fd_source = source;
+        let mut below = every.clone();
+        below.maps_only_below = vec![root.clone()];
+        let every = capture(&backend, every).unwrap();
+        let below = capture(&backend, below).unwrap();
+        let answer = |snapshot| {
+            serde_json::to_value(limier::query::users_below(snapshot, &root).unwrap()).unwrap()
+        };
+        let answer_below = answer(&below);
+        assert_eq!(answer(&every), answer_below, "{source:?}");
+        assert!(
+            answer_below.to_string().contains(inside.to_str().unwrap()),
+            "{source:?}: {answer_below}"
+        );
+        assert!(answer_below
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|user| user["pid"] == inner.pid("mapper")));
+        let maps_of = |snapshot: &limier::snapshot::Snapshot| {
+            snapshot.process(outer_pid).unwrap().maps.clone().unwrap()
+        };
+        assert!(
+            maps_of(&every).iter().any(|m| m.path == outside),
+            "{source:?}"
+        );
+        if source == FdSource::Kernel {
+            assert_eq!(
+                maps_of(&below),
+                Vec::new(),
+                "nothing of the outer mapper's is below"
+            );
+        }
+    }
+}

@@ -4,7 +4,7 @@
 mod kernel_iter;
 #[cfg(test)]
 mod mapping_child;
-pub use kernel_iter::MapReader;
+pub use kernel_iter::{MapReader, MapRoots};
 mod process;
 mod procmap_query;
 mod signal;
@@ -151,15 +151,28 @@ impl Backend {
     }
 
     /// The mapping iterator loaded for reading one process at a time (see
-    /// [`MapReader`]). An error means "read `/proc/PID/maps` instead", as
-    /// for [`dump_fds`](Self::dump_fds).
-    pub fn map_reader(&self) -> Result<MapReader, PlatformError> {
+    /// [`MapReader`]), for every mapped file or only those below `below`'s
+    /// directories. An error means "read `/proc/PID/maps` instead", as for
+    /// [`dump_fds`](Self::dump_fds).
+    pub fn map_reader(&self, below: Option<&MapRoots>) -> Result<MapReader, PlatformError> {
         if !self.is_live() {
             return Err(PlatformError::Unsupported {
                 what: "the BPF map iterator on a copied proc tree",
             });
         }
-        MapReader::new(&self.proc_root, self.ticks_per_second)
+        MapReader::new(&self.proc_root, self.ticks_per_second, below)
+    }
+
+    /// `dirs` (absolute, canonical) found in the kernel, for a mapping
+    /// reader that reports only the files below them (see [`MapRoots`]). An
+    /// error means "read every mapped file".
+    pub fn map_roots(&self, dirs: &[std::path::PathBuf]) -> Result<MapRoots, PlatformError> {
+        if !self.is_live() {
+            return Err(PlatformError::Unsupported {
+                what: "the BPF map iterator on a copied proc tree",
+            });
+        }
+        MapRoots::resolve(&self.proc_root, dirs)
     }
 
     /// Where in the kernel `identity` is sleeping (see

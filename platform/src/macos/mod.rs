@@ -95,7 +95,14 @@ impl Backend {
     }
 
     /// The mapping reader is a Linux BPF iterator: always "unsupported".
-    pub fn map_reader(&self) -> Result<MapReader, PlatformError> {
+    pub fn map_reader(&self, _below: Option<&MapRoots>) -> Result<MapReader, PlatformError> {
+        Err(PlatformError::Unsupported {
+            what: "the kernel mapping reader",
+        })
+    }
+
+    /// Goes with the mapping reader: always "unsupported".
+    pub fn map_roots(&self, _dirs: &[PathBuf]) -> Result<MapRoots, PlatformError> {
         Err(PlatformError::Unsupported {
             what: "the kernel mapping reader",
         })
@@ -137,6 +144,11 @@ pub(crate) fn pid_error(pid: ProcessId, what: &str) -> PlatformError {
         }
     }
 }
+
+/// The directories of a Linux kernel mapping reader: no values on macOS
+/// ([`Backend::map_roots`] always fails).
+#[derive(Debug, Clone)]
+pub enum MapRoots {}
 
 /// The Linux kernel mapping reader has no macOS counterpart: this type has
 /// no values, and [`Backend::map_reader`] always fails.

@@ -8,6 +8,8 @@ use super::ParseError;
 /// bytes (as written, NUL included).
 pub(super) struct DumpRecord<'a> {
     header: &'a [u8],
+    /// The length field as written (negative: no path follows).
+    pub length: i32,
     pub path: Option<&'a [u8]>,
 }
 
@@ -42,8 +44,13 @@ pub(super) fn next_record<'a>(
             bytes.len()
         ))
     })?;
-    let mut record = DumpRecord { header, path: None };
+    let mut record = DumpRecord {
+        header,
+        length: 0,
+        path: None,
+    };
     let length = record.word(length_at) as i32;
+    record.length = length;
     let mut after = &bytes[header_len..];
     if length > 0 {
         let length = length as usize;

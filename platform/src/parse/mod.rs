@@ -11,8 +11,10 @@ mod fd_dump;
 mod fdlink;
 mod map_dump;
 mod maps;
+mod mountinfo;
 mod nul;
 mod proc_net;
+mod root_dump;
 mod stat;
 mod status;
 mod wchan;
@@ -21,10 +23,14 @@ pub use btf::{parse_btf, Btf};
 pub use fd_dump::{parse_fd_dump, FdDumpRow, FD_DUMP_HEADER, FD_DUMP_PATH_MAX};
 pub use fdlink::parse_fd_link;
 pub use fdlink::strip_deleted;
-pub use map_dump::{parse_map_dump, MapDumpRow, MAP_DUMP_HEADER, MAP_DUMP_PATH_MAX};
+pub use map_dump::{
+    parse_map_dump, MapDumpEntry, MapDumpRow, MAP_DUMP_HEADER, MAP_DUMP_PATH_MAX, MAP_DUMP_VISITED,
+};
 pub use maps::{first_of_each_path, parse_maps};
+pub use mountinfo::{parse_mount_points, MountPoint};
 pub use nul::{parse_cmdline, parse_environ};
 pub use proc_net::parse_proc_net;
+pub use root_dump::{parse_root_dump, RootDumpRow, ROOT_DUMP_RECORD};
 pub use stat::{parse_boot_time, parse_stat, StatFields, PF_KTHREAD};
 pub use status::{parse_status_cap_eff, parse_status_uid};
 pub use wchan::parse_wchan;

@@ -116,6 +116,11 @@ impl Assembler {
         self.insn(0x18, dst, 1, 0, map_fd);
         self.insn(0, 0, 0, 0, 0);
     }
+    /// `ld_imm64 dst, value`: two slots.
+    pub fn load_imm64(&mut self, dst: u8, value: u64) {
+        self.insn(0x18, dst, 0, 0, value as u32 as i32);
+        self.insn(0, 0, 0, 0, (value >> 32) as u32 as i32);
+    }
     fn jump(&mut self, code: u8, dst: u8, src: u8, imm: i32, to: Label) {
         self.slots.push(Slot::Jump {
             code,
@@ -130,6 +135,9 @@ impl Assembler {
     }
     pub fn jump_if_zero(&mut self, dst: u8, to: Label) {
         self.jump(0x15, dst, 0, 0, to);
+    }
+    pub fn jump_if_equal_imm(&mut self, dst: u8, imm: i32, to: Label) {
+        self.jump(0x15, dst, 0, imm, to);
     }
     pub fn jump_if_not_equal_imm(&mut self, dst: u8, imm: i32, to: Label) {
         self.jump(0x55, dst, 0, imm, to);
@@ -228,5 +236,14 @@ mod tests {
         assert_eq!(decode(program[2]), (0x5d, R1, R2, 1, 0));
         assert_eq!(decode(program[4]), (0xb7, R0, 0, 0, 0));
         assert_eq!(decode(program[5]).0, 0x95);
+    }
+
+    #[test]
+    fn a_64_bit_immediate_takes_two_slots_low_half_first() {
+        let mut asm = Assembler::new();
+        asm.load_imm64(R2, 0xffff_8881_2345_6780);
+        let program = asm.finish();
+        assert_eq!(decode(program[0]), (0x18, R2, 0, 0, 0x2345_6780));
+        assert_eq!(decode(program[1]), (0, 0, 0, 0, 0xffff_8881_u32 as i32));
     }
 }

@@ -23,19 +23,22 @@
 
 mod assembler;
 mod program;
+mod roots;
 mod syscall;
 mod vma_program;
 
+pub use roots::MapRoots;
+
 use crate::error::PlatformError;
 use crate::fd_table::{FdScope, FdTable};
-use crate::parse::{first_of_each_path, parse_btf, parse_fd_dump, parse_map_dump};
+use crate::parse::{first_of_each_path, parse_btf, parse_fd_dump, parse_map_dump, MapDumpEntry};
 use crate::records::{MappedFile, ProcessId, StartTime};
 use program::{assemble, Offsets, SCRATCH_SIZE};
 use rustix::fd::{AsRawFd, OwnedFd};
 use std::io;
 use std::path::Path;
 use syscall::{bpf_fd, Attr};
-use vma_program::{assemble_vma, VMA_SCRATCH_SIZE};
+use vma_program::{assemble_vma, BelowOffsets, VMA_SCRATCH_SIZE};
 
 const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
 /// The inode of the initial pid namespace (`PROC_PID_INIT_INO`).
@@ -141,6 +144,9 @@ impl Drop for BtfBytes {
 #[derive(Debug, Clone, Copy)]
 struct KernelLayout {
     offsets: Offsets,
+    /// What the mapping program needs to report only the files below some
+    /// directories (`None`: it reports every file).
+    below: Option<BelowOffsets>,
     file_iterator: u32,
     vma_iterator: Option<u32>,
 }
@@ -169,12 +175,16 @@ fn read_kernel_layout() -> Result<KernelLayout, PlatformError> {
         path: VMLINUX_BTF.into(),
         source: crate::parse::ParseError::new("btf", format!("no {what}")),
     };
-    const STRUCTS: [&str; 5] = [
+    const STRUCTS: [&str; 9] = [
         "task_struct",
         "file",
         "inode",
         "bpf_iter_meta",
         "vm_area_struct",
+        "path",
+        "dentry",
+        "mount",
+        "hlist_bl_node",
     ];
     let (ids, functions) = btf.struct_and_function_ids(&STRUCTS, &[FILE_ITERATOR, VMA_ITERATOR]);
     let offset = |index: usize, member: &str| -> Result<i16, PlatformError> {
@@ -196,8 +206,21 @@ fn read_kernel_layout() -> Result<KernelLayout, PlatformError> {
         file_mode: offset(1, "f_mode")?,
         inode_ino: offset(2, "i_ino")?,
     };
+    let below = (|| {
+        Some(BelowOffsets {
+            path_mnt: i32::from(offset(5, "mnt").ok()?),
+            path_dentry: i32::from(offset(5, "dentry").ok()?),
+            dentry_parent: offset(6, "d_parent").ok()?,
+            dentry_hash_pprev: offset(6, "d_hash")
+                .ok()?
+                .checked_add(offset(8, "pprev").ok()?)?,
+            mount_mnt: i32::from(offset(7, "mnt").ok()?),
+            mount_id: i32::from(offset(7, "mnt_id").ok()?),
+        })
+    })();
     Ok(KernelLayout {
         offsets,
+        below,
         file_iterator: functions[0].ok_or_else(|| missing(FILE_ITERATOR))?,
         vma_iterator: functions[1],
     })
@@ -375,11 +398,17 @@ pub struct MapReader {
     /// Kept open for the program's lifetime.
     _map: OwnedFd,
     ns_per_tick: u64,
+    /// The directories it was made with: it reports only the files below
+    /// them.
+    below: Option<Vec<std::path::PathBuf>>,
     dump: std::cell::RefCell<Vec<u8>>,
 }
 
 impl MapReader {
-    /// Loads the program.
+    /// Loads the program: for every mapped file, or — with `below` — only
+    /// for the files below those directories (see [`MapRoots`]); a process
+    /// may then be given fewer files than it maps, never fewer of those
+    /// below the directories.
     ///
     /// Fails, and the caller reads `/proc/PID/maps` instead, when the kernel
     /// lacks BTF or the `task_vma` iterator (before 5.12), when limier lacks
@@ -387,16 +416,34 @@ impl MapReader {
     /// initial one.
     ///
     /// # References
-    /// bpf(2); bpf-helpers(7) (`bpf_d_path`, `bpf_seq_write`); proc(5)
-    /// `/proc/pid/maps`; Linux `Documentation/bpf/bpf_iterators.rst`.
-    pub fn new(proc_root: &Path, ticks_per_second: u64) -> Result<Self, PlatformError> {
+    /// bpf(2); bpf-helpers(7) (`bpf_d_path`, `bpf_seq_write`,
+    /// `bpf_probe_read_kernel`); proc(5) `/proc/pid/maps`; Linux
+    /// `Documentation/bpf/bpf_iterators.rst`.
+    pub fn new(
+        proc_root: &Path,
+        ticks_per_second: u64,
+        below: Option<&MapRoots>,
+    ) -> Result<Self, PlatformError> {
         require_initial_pid_namespace(proc_root)?;
         let layout = kernel_layout()?;
         let attach_id = layout.vma_iterator.ok_or(PlatformError::Unsupported {
             what: "the BPF task_vma iterator on this kernel",
         })?;
+        let below = match (below, layout.below) {
+            (Some(roots), Some(offsets)) => Some((offsets, roots)),
+            (Some(_), None) => {
+                return Err(PlatformError::Unsupported {
+                    what: "the mount and dentry members in this kernel's BTF",
+                })
+            }
+            (None, _) => None,
+        };
         let map = scratch_map(MAP_TYPE_ARRAY, VMA_SCRATCH_SIZE)?;
-        let insns = assemble_vma(&layout.offsets, map.as_raw_fd());
+        let insns = assemble_vma(
+            &layout.offsets,
+            map.as_raw_fd(),
+            below.as_ref().map(|(offsets, roots)| (offsets, *roots)),
+        );
         let program = load_program(
             &insns,
             attach_id,
@@ -407,11 +454,13 @@ impl MapReader {
             program,
             _map: map,
             ns_per_tick: 1_000_000_000 / ticks_per_second.max(1),
+            below: below.map(|(_, roots)| roots.dirs().to_vec()),
             dump: std::cell::RefCell::new(Vec::with_capacity(64 * 1024)),
         })
     }
 
-    /// The distinct files process `pid` maps, when the pass saw the
+    /// The distinct files process `pid` maps (for a reader made with
+    /// directories, only those whose path lies at or below one), when the pass saw the
     /// incarnation started at `start` and could render every path; `None`
     /// means "read `/proc/PID/maps`" (another incarnation, a stacked file
     /// system's file, or the process is gone or not readable).
@@ -421,16 +470,34 @@ impl MapReader {
         run_into(&self.program, Some(pid.0), &mut dump).ok()?;
         let rows = parse_map_dump(&dump).ok()?;
         let mut files = Vec::with_capacity(rows.len());
+        let mut visited = false;
         for row in rows {
             if row.pid != pid || StartTime(row.start_ns / self.ns_per_tick) != start {
                 return None;
             }
-            files.push(row.file?);
+            match row.entry {
+                // The program lets through what it cannot judge (a deleted
+                // file, a deep one): judged here by its path.
+                MapDumpEntry::File(file)
+                    if self
+                        .below
+                        .as_ref()
+                        .is_some_and(|dirs| !dirs.iter().any(|dir| file.path.starts_with(dir))) => {
+                }
+                MapDumpEntry::File(file) => files.push(file),
+                MapDumpEntry::Unrendered => return None,
+                MapDumpEntry::Visited => visited = true,
+            }
         }
         let files = first_of_each_path(files);
-        // No record at all: the iterator found no such task, or a task
-        // without file mappings; only the maps file tells which.
-        (!files.is_empty()).then_some(files)
+        // Nothing seen of the process: the iterator found no such task, or
+        // a task without file mappings; only the maps file tells which.
+        let seen = if self.below.is_some() {
+            visited
+        } else {
+            !files.is_empty()
+        };
+        seen.then_some(files)
     }
 }
 
@@ -501,7 +568,7 @@ mod tests {
     fn the_map_reader_matches_the_maps_file() {
         let root = rustix::process::geteuid().is_root();
         let btf = Path::new(VMLINUX_BTF).exists();
-        let reader = match MapReader::new(Path::new("/proc"), procfs::ticks_per_second()) {
+        let reader = match MapReader::new(Path::new("/proc"), procfs::ticks_per_second(), None) {
             Ok(reader) => reader,
             Err(err) if !(root && btf) => {
                 eprintln!("no BPF here ({err}); nothing to compare");
@@ -538,12 +605,129 @@ mod tests {
         assert_eq!(paths.len(), count);
     }
 
+    /// Unmounts what a test mounted, even when it fails.
+    struct Mounted(Vec<std::path::PathBuf>);
+
+    impl Mounted {
+        fn mount(&mut self, args: &[&str], at: &Path) {
+            let status = std::process::Command::new("mount")
+                .args(args)
+                .arg(at)
+                .status()
+                .expect("mount");
+            assert!(status.success(), "mount {args:?} {}", at.display());
+            self.0.push(at.to_path_buf());
+        }
+    }
+
+    impl Drop for Mounted {
+        fn drop(&mut self) {
+            for at in self.0.iter().rev() {
+                let _ = std::process::Command::new("umount")
+                    .arg("-l")
+                    .arg(at)
+                    .status();
+            }
+        }
+    }
+
+    /// A reader made with a directory reports exactly the files of the maps
+    /// file that lie below it: through the directory's own mount (near,
+    /// deleted, deeper than the program climbs), through a tmpfs and a bind
+    /// mount below it — and not the bind mount's file reached from outside.
+    /// A process with nothing below is visited: an empty list, not "unseen".
+    #[test]
+    fn a_reader_with_a_directory_reports_exactly_the_files_below_it() {
+        let root = rustix::process::geteuid().is_root();
+        let btf = Path::new(VMLINUX_BTF).exists();
+        let base = tempfile::tempdir().unwrap();
+        let base = std::fs::canonicalize(base.path()).unwrap();
+        let dir = base.join("tree");
+        let other = base.join("other");
+        let mut deep = dir.clone();
+        for level in 0..(vma_program::BELOW_DEPTH + 6) {
+            deep.push(format!("d{level}"));
+        }
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::create_dir_all(&other).unwrap();
+        let roots = match MapRoots::resolve(Path::new("/proc"), std::slice::from_ref(&dir)) {
+            Ok(roots) => roots,
+            Err(err) if !(root && btf) => {
+                eprintln!("no BPF here ({err}); nothing to compare");
+                return;
+            }
+            Err(err) => panic!("root with BTF must find the directory: {err}"),
+        };
+        assert!(roots.nested.is_empty());
+        let mut mounted = Mounted(Vec::new());
+        let tmpfs = dir.join("tmp");
+        let bound = dir.join("bound");
+        std::fs::create_dir_all(&tmpfs).unwrap();
+        std::fs::create_dir_all(&bound).unwrap();
+        mounted.mount(&["-t", "tmpfs", "limier-test"], &tmpfs);
+        mounted.mount(&["--bind", other.to_str().unwrap()], &bound);
+        let roots = MapRoots::resolve(Path::new("/proc"), std::slice::from_ref(&dir)).unwrap();
+        assert_eq!(roots.nested.len(), 2, "{roots:?}");
+        let reader =
+            MapReader::new(Path::new("/proc"), procfs::ticks_per_second(), Some(&roots)).unwrap();
+        let near = dir.join("near.bin");
+        let gone = dir.join("gone.bin");
+        let deepest = deep.join("deep.bin");
+        let in_tmpfs = tmpfs.join("t.bin");
+        let outside = other.join("shared.bin");
+        let through_bind = bound.join("shared.bin");
+        let child = crate::linux::mapping_child::MappingChild::start(
+            &[&near, &gone, &deepest, &in_tmpfs, &outside, &through_bind],
+            &gone,
+        );
+        let lonely = crate::linux::mapping_child::MappingChild::start(
+            &[&other.join("alone.bin"), &other.join("removed.bin")],
+            &other.join("removed.bin"),
+        );
+        let start_of = |pid: u32| {
+            let stat = std::fs::read(format!("/proc/{pid}/stat")).unwrap();
+            crate::parse::parse_stat(&stat).unwrap().start
+        };
+        let pid = ProcessId(child.pid());
+        let text = std::fs::read(format!("/proc/{}/maps", pid.0)).unwrap();
+        let below: Vec<MappedFile> = crate::parse::parse_maps(&text)
+            .unwrap()
+            .into_iter()
+            .filter(|file| file.path.starts_with(&dir))
+            .collect();
+        let dumped = reader
+            .read(pid, start_of(pid.0))
+            .expect("the child is visited");
+        assert_eq!(dumped, below);
+        // In address order, which is not the order of mapping.
+        let mut paths: Vec<&Path> = dumped.iter().map(|f| f.path.as_path()).collect();
+        paths.sort();
+        let mut expected = [
+            near.as_path(),
+            gone.as_path(),
+            deepest.as_path(),
+            in_tmpfs.as_path(),
+            through_bind.as_path(),
+        ];
+        expected.sort();
+        assert_eq!(paths, expected);
+        assert!(dumped.iter().all(|f| f.deleted == (f.path == gone)));
+        let lonely_pid = ProcessId(lonely.pid());
+        assert_eq!(
+            reader.read(lonely_pid, start_of(lonely_pid.0)),
+            Some(Vec::new())
+        );
+        assert_eq!(reader.read(pid, StartTime(start_of(pid.0).0 + 1)), None);
+        child.finish();
+        lonely.finish();
+    }
+
     /// Times reading every process's mappings by text and by the reader.
     #[test]
     #[ignore]
     fn time_map_reader_against_text() {
         let tps = procfs::ticks_per_second();
-        let reader = MapReader::new(Path::new("/proc"), tps).unwrap();
+        let reader = MapReader::new(Path::new("/proc"), tps, None).unwrap();
         let pids: Vec<(ProcessId, StartTime)> = std::fs::read_dir("/proc")
             .unwrap()
             .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())

@@ -19,7 +19,8 @@
 
 use super::assembler::*;
 use super::program::{d_path, lookup_scratch, write_record, Offsets};
-use crate::parse::{MAP_DUMP_HEADER, MAP_DUMP_PATH_MAX};
+use super::roots::MapRoots;
+use crate::parse::{MAP_DUMP_HEADER, MAP_DUMP_PATH_MAX, MAP_DUMP_VISITED};
 
 const CTX_TASK: i16 = 8;
 const CTX_VMA: i16 = 16;
@@ -43,15 +44,52 @@ const CTX_META: i16 = 0;
 /// Size of the scratch map's value.
 pub const VMA_SCRATCH_SIZE: u32 = RECORD as u32 + (MAP_DUMP_HEADER + MAP_DUMP_PATH_MAX) as u32;
 
+/// Offsets the program needs to tell, in the kernel, whether a file lies
+/// below a directory (see [`MapRoots`]).
+#[derive(Debug, Clone, Copy)]
+pub struct BelowOffsets {
+    /// `path.mnt`, `path.dentry`.
+    pub path_mnt: i32,
+    pub path_dentry: i32,
+    /// `dentry.d_parent`.
+    pub dentry_parent: i16,
+    /// `dentry.d_hash.pprev`: null once the dentry is unhashed (its file
+    /// deleted).
+    pub dentry_hash_pprev: i16,
+    /// `mount.mnt` (the `vfsmount` inside a `struct mount`), `mount.mnt_id`.
+    pub mount_mnt: i32,
+    pub mount_id: i32,
+}
+
+/// How many parents the program climbs from a file's dentry looking for a
+/// directory's; a deeper file is reported with its path, for the caller
+/// to judge.
+pub const BELOW_DEPTH: usize = 24;
+
+/// `bpf_probe_read_kernel`'s helper id.
+const PROBE_READ_KERNEL: i32 = 113;
+
 /// Assembles the program, keeping its state and building records in the
 /// one-entry array map `map_fd` (of [`VMA_SCRATCH_SIZE`] bytes). The map is
 /// not per CPU: the iterator may move between CPUs from one mapping to the
 /// next, and only this program's one reader runs it.
-pub fn assemble_vma(offsets: &Offsets, map_fd: i32) -> Vec<u64> {
+///
+/// With `below`, the program writes a [`MAP_DUMP_VISITED`] record for each
+/// process (one with no file below must still be told from one the pass
+/// never saw), then only the files that lie below one of the roots'
+/// directories, or that it cannot judge: rendering no other path is most of
+/// what makes it fast.
+pub fn assemble_vma(
+    offsets: &Offsets,
+    map_fd: i32,
+    below: Option<(&BelowOffsets, &MapRoots)>,
+) -> Vec<u64> {
     let mut asm = Assembler::new();
     let exit = asm.exit();
+    let new_process = asm.label();
     let new_file = asm.label();
     let unrendered = asm.label();
+    let render = asm.label();
     asm.mov_reg(R6, R1); // r6 = ctx
     asm.load64(R7, R6, CTX_TASK);
     asm.jump_if_zero(R7, exit);
@@ -60,28 +98,40 @@ pub fn assemble_vma(offsets: &Offsets, map_fd: i32) -> Vec<u64> {
     asm.load64(R8, R8, offsets.vma_file);
     asm.jump_if_zero(R8, exit); // anonymous memory
     lookup_scratch(&mut asm, map_fd, R9);
-    // The same open file as the previous mapping of the same process, in
-    // this session: done.
+    // Another process, or another iterator session (a map outlives one
+    // session: a reader runs the program for one process after another).
     asm.load64(R3, R6, CTX_META);
     asm.load64(R3, R3, offsets.meta_session);
-    asm.load64(R1, R9, LAST_FILE);
-    asm.jump_if_registers_differ(R1, R8, new_file);
     asm.load64(R1, R9, LAST_SESSION);
-    asm.jump_if_registers_differ(R1, R3, new_file);
+    asm.jump_if_registers_differ(R1, R3, new_process);
     asm.load32(R1, R9, LAST_TGID);
     asm.load32(R2, R7, offsets.task_tgid);
-    asm.jump_if_registers_equal(R1, R2, exit);
-    asm.bind(new_file);
-    asm.store64(R9, LAST_FILE, R8);
+    asm.jump_if_registers_differ(R1, R2, new_process);
+    // The same open file as the previous mapping of the same process: done.
+    asm.load64(R1, R9, LAST_FILE);
+    asm.jump_if_registers_equal(R1, R8, exit);
+    asm.goto(new_file);
+    asm.bind(new_process);
     asm.store64(R9, LAST_SESSION, R3);
     asm.load32(R1, R7, offsets.task_tgid);
     asm.store32(R9, LAST_TGID, R1);
-    // Header: tgid, (length after d_path), start time, inode.
-    asm.store32(R9, RECORD as i16, R1);
-    asm.load64(R1, R7, offsets.task_start_boottime);
-    asm.store64(R9, RECORD as i16 + 8, R1);
-    asm.mov_imm(R1, 0);
-    asm.store64(R9, RECORD as i16 + 16, R1);
+    if below.is_some() {
+        write_header(&mut asm, offsets);
+        asm.store32_imm(R9, RECORD as i16 + 4, MAP_DUMP_VISITED);
+        asm.mov_imm(R0, 0);
+        asm.mov_reg(R2, R9);
+        asm.add_imm(R2, RECORD);
+        write_record(
+            &mut asm,
+            R2,
+            MAP_DUMP_HEADER,
+            MAP_DUMP_PATH_MAX,
+            offsets.meta_seq,
+        );
+    }
+    asm.bind(new_file);
+    asm.store64(R9, LAST_FILE, R8);
+    write_header(&mut asm, offsets);
     asm.load64(R1, R8, offsets.file_inode);
     asm.jump_if_zero(R1, unrendered);
     asm.load64(R1, R1, offsets.inode_ino);
@@ -89,6 +139,10 @@ pub fn assemble_vma(offsets: &Offsets, map_fd: i32) -> Vec<u64> {
     asm.load32(R1, R8, offsets.file_mode);
     asm.and_imm(R1, MAYBE_BACKING);
     asm.jump_if_not_equal_imm(R1, 0, unrendered);
+    if let Some((below_offsets, roots)) = below {
+        below_or_exit(&mut asm, offsets, below_offsets, roots, render);
+    }
+    asm.bind(render);
     d_path(
         &mut asm,
         offsets,
@@ -116,38 +170,179 @@ pub fn assemble_vma(offsets: &Offsets, map_fd: i32) -> Vec<u64> {
     asm.finish()
 }
 
+/// Header of the record at RECORD: tgid, (length), start time, inode 0.
+fn write_header(asm: &mut Assembler, offsets: &Offsets) {
+    asm.load32(R1, R7, offsets.task_tgid);
+    asm.store32(R9, RECORD as i16, R1);
+    asm.load64(R1, R7, offsets.task_start_boottime);
+    asm.store64(R9, RECORD as i16 + 8, R1);
+    asm.mov_imm(R1, 0);
+    asm.store64(R9, RECORD as i16 + 16, R1);
+}
+
+/// Goes on to `render` when the file in r8 lies below one of `roots`, or
+/// when that cannot be told; exits otherwise.
+///
+/// A file is below a directory when it is reached through the directory's
+/// mount and the directory's dentry is among its ancestors (at most
+/// [`BELOW_DEPTH`] up), or when it is reached through a mount whose mount
+/// point lies below the directory (in limier's mount namespace). A deleted
+/// dentry on the way, or a deeper file, cannot be judged this way and is
+/// rendered. Nothing is stat()ed or looked up: the program follows
+/// `d_parent` pointers and reads one mount id.
+fn below_or_exit(
+    asm: &mut Assembler,
+    offsets: &Offsets,
+    below: &BelowOffsets,
+    roots: &MapRoots,
+    render: Label,
+) {
+    let exit = asm.exit();
+    let walks: Vec<Label> = roots.mounts.iter().map(|_| asm.label()).collect();
+    // r1 = file->f_path.mnt
+    asm.load64(R1, R8, (offsets.file_path + below.path_mnt) as i16);
+    for (mount, walk) in roots.mounts.iter().zip(&walks) {
+        asm.load_imm64(R2, mount.mnt);
+        asm.jump_if_registers_equal(R1, R2, *walk);
+    }
+    if roots.nested.is_empty() {
+        asm.goto(exit);
+    } else {
+        // The id of the file's mount: bpf_probe_read_kernel(fp - 8, 4,
+        // (struct mount *)mnt + mnt_id).
+        asm.mov_reg(R3, R1);
+        asm.add_imm(R3, below.mount_id - below.mount_mnt);
+        asm.mov_reg(R1, R10);
+        asm.add_imm(R1, -8);
+        asm.mov_imm(R2, 4);
+        asm.call(PROBE_READ_KERNEL);
+        asm.jump_if_not_equal_imm(R0, 0, render);
+        asm.load32(R1, R10, -8);
+        for id in &roots.nested {
+            asm.jump_if_equal_imm(R1, *id as i32, render);
+        }
+        asm.goto(exit);
+    }
+    for (mount, walk) in roots.mounts.iter().zip(walks) {
+        asm.bind(walk);
+        // r2 = file->f_path.dentry, then its parents.
+        asm.load64(R2, R8, (offsets.file_path + below.path_dentry) as i16);
+        for _ in 0..BELOW_DEPTH {
+            for dentry in &mount.dentries {
+                asm.load_imm64(R3, *dentry);
+                asm.jump_if_registers_equal(R2, R3, render);
+            }
+            asm.load64(R3, R2, below.dentry_parent);
+            // The file system's root is its own parent.
+            asm.jump_if_registers_equal(R3, R2, exit);
+            // A deleted file or directory on the way: its path still names
+            // where it was, which may be below a directory made again since;
+            // the caller judges the path, as for every other reader.
+            asm.load64(R1, R2, below.dentry_hash_pprev);
+            asm.jump_if_zero(R1, render);
+            asm.mov_reg(R2, R3);
+        }
+        asm.goto(render);
+    }
+}
+
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::linux::kernel_iter::assembler::decode;
     use crate::linux::kernel_iter::program::tests::OFFSETS;
+    use crate::linux::kernel_iter::roots::RootMount;
 
-    #[test]
-    fn checks_the_backing_bits_and_dedupes_on_the_file_pointer() {
-        let program = assemble_vma(&OFFSETS, 9);
+    pub const BELOW: BelowOffsets = BelowOffsets {
+        path_mnt: 0,
+        path_dentry: 8,
+        dentry_parent: 24,
+        dentry_hash_pprev: 16,
+        mount_mnt: 32,
+        mount_id: 292,
+    };
+
+    /// Every jump lands inside the program, forward.
+    fn jumps_stay_inside(program: &[u64]) {
         let decoded: Vec<_> = program.iter().map(|i| decode(*i)).collect();
-        assert_eq!(decoded.last().unwrap().0, 0x95);
-        // f_mode & (bit 24 | bit 25)
-        assert!(decoded
-            .iter()
-            .any(|&(code, dst, _, _, imm)| (code, dst, imm) == (0x57, R1, MAYBE_BACKING)));
-        // the previous file compared with this one, the same tgid exits
-        assert!(decoded
-            .iter()
-            .any(|&(code, dst, src, _, _)| (code, dst, src) == (0x5d, R1, R8)));
-        assert!(decoded
-            .iter()
-            .any(|&(code, dst, src, _, _)| (code, dst, src) == (0x1d, R1, R2)));
-        // vm_file read from the mapping
-        assert!(decoded
-            .iter()
-            .any(|&(code, dst, src, off, _)| (code, dst, src, off) == (0x79, R8, R8, 160)));
-        // every jump lands inside the program, forward
         for (index, &(code, _, _, off, _)) in decoded.iter().enumerate() {
             if code & 0x07 == 0x05 && code != 0x85 && code != 0x95 {
                 let target = index as i64 + 1 + off as i64;
                 assert!(target > index as i64 && target < program.len() as i64);
             }
         }
+    }
+
+    #[test]
+    fn with_directories_it_marks_each_process_and_compares_mounts_dentries_and_mount_ids() {
+        let roots = MapRoots::made_up(
+            vec![RootMount {
+                mnt: 0xffff_8881_0000_1000,
+                dentries: vec![0xffff_8881_2222_3340, 0xffff_8881_2222_5580],
+            }],
+            vec![97, 98],
+        );
+        let plain = assemble_vma(&OFFSETS, 9, None);
+        let program = assemble_vma(&OFFSETS, 9, Some((&BELOW, &roots)));
+        jumps_stay_inside(&program);
+        let decoded: Vec<_> = program.iter().map(|i| decode(*i)).collect();
+        // The visited mark, only with directories.
+        let mark = (0x62, R9, 0, RECORD as i16 + 4, MAP_DUMP_VISITED);
+        assert!(decoded.contains(&mark));
+        assert!(!plain.iter().any(|i| decode(*i) == mark));
+        // The mount's address as a 64-bit immediate, low half first.
+        let at = decoded
+            .iter()
+            .position(|d| *d == (0x18, R2, 0, 0, 0x0000_1000))
+            .expect("the mount compared");
+        assert_eq!(decoded[at + 1], (0, 0, 0, 0, 0xffff_8881_u32 as i32));
+        // Each dentry compared at every level climbed.
+        let dentry_loads = decoded
+            .iter()
+            .filter(|d| **d == (0x18, R3, 0, 0, 0x2222_3340))
+            .count();
+        assert_eq!(dentry_loads, BELOW_DEPTH);
+        let parents = decoded
+            .iter()
+            .filter(|d| **d == (0x79, R3, R2, BELOW.dentry_parent, 0))
+            .count();
+        assert_eq!(parents, BELOW_DEPTH);
+        // A deleted dentry is rendered: d_hash.pprev loaded at each level.
+        let hashes = decoded
+            .iter()
+            .filter(|d| **d == (0x79, R1, R2, BELOW.dentry_hash_pprev, 0))
+            .count();
+        assert_eq!(hashes, BELOW_DEPTH);
+        // The nested mounts' ids, read with bpf_probe_read_kernel.
+        assert!(decoded.contains(&(0x07, R3, 0, 0, BELOW.mount_id - BELOW.mount_mnt)));
+        assert!(decoded.contains(&(0x85, 0, 0, 0, PROBE_READ_KERNEL)));
+        for id in [97, 98] {
+            assert!(decoded
+                .iter()
+                .any(|&(code, dst, _, _, imm)| (code, dst, imm) == (0x15, R1, id)));
+        }
+    }
+
+    #[test]
+    fn checks_the_backing_bits_and_dedupes_on_the_file_pointer() {
+        let program = assemble_vma(&OFFSETS, 9, None);
+        let decoded: Vec<_> = program.iter().map(|i| decode(*i)).collect();
+        assert_eq!(decoded.last().unwrap().0, 0x95);
+        // f_mode & (bit 24 | bit 25)
+        assert!(decoded
+            .iter()
+            .any(|&(code, dst, _, _, imm)| (code, dst, imm) == (0x57, R1, MAYBE_BACKING)));
+        // another tgid is a new process; the previous file, the same, exits
+        assert!(decoded
+            .iter()
+            .any(|&(code, dst, src, _, _)| (code, dst, src) == (0x5d, R1, R2)));
+        assert!(decoded
+            .iter()
+            .any(|&(code, dst, src, _, _)| (code, dst, src) == (0x1d, R1, R8)));
+        // vm_file read from the mapping
+        assert!(decoded
+            .iter()
+            .any(|&(code, dst, src, off, _)| (code, dst, src, off) == (0x79, R8, R8, 160)));
+        jumps_stay_inside(&program);
     }
 }

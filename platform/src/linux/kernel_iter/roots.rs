@@ -1,0 +1,208 @@
+//! The directories a [`MapReader`](super::MapReader) reports mapped files
+//! below, as the kernel knows them: the mount and dentry of each, and the
+//! ids of the mounts whose mount point lies below one.
+//!
+//! limier opens each directory (`O_PATH`, nothing read) and runs a small
+//! `task_file` iterator program over its own fds, which writes the address
+//! of each file's `vfsmount` and dentry ([`crate::parse::parse_root_dump`]).
+//! The mapping program compares those addresses with what a mapped file's
+//! `f_path` holds; nothing is dereferenced in user space.
+
+use super::assembler::*;
+use super::program::{Offsets, SEQ_WRITE};
+use super::vma_program::BelowOffsets;
+use super::{kernel_layout, load_program, require_initial_pid_namespace, run_into};
+use crate::error::PlatformError;
+use crate::parse::{parse_mount_points, parse_root_dump, ROOT_DUMP_RECORD};
+use rustix::fd::{AsRawFd, OwnedFd};
+use rustix::fs::{Mode, OFlags};
+use std::path::{Path, PathBuf};
+
+/// At most this many directories: the program compares every dentry it
+/// climbs through with each.
+pub const MAX_DIRS: usize = 4;
+/// At most this many mounts below the directories.
+pub const MAX_NESTED_MOUNTS: usize = 32;
+
+// `struct bpf_iter__task_file` (the roots program's context).
+const CTX_META: i16 = 0;
+const CTX_FD: i16 = 16;
+const CTX_FILE: i16 = 24;
+
+/// One mount the directories are on, and the dentries of those on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct RootMount {
+    pub mnt: u64,
+    pub dentries: Vec<u64>,
+}
+
+/// Directories whose mapped files alone a mapping reader reports (see
+/// [`super::MapReader::new`]).
+#[derive(Debug, Clone)]
+pub struct MapRoots {
+    pub(super) mounts: Vec<RootMount>,
+    /// Ids of the mounts whose mount point is at or below a directory.
+    pub(super) nested: Vec<u32>,
+    dirs: Vec<PathBuf>,
+}
+
+impl MapRoots {
+    /// Finds `dirs` (absolute, canonical) in the kernel.
+    ///
+    /// Fails, and the caller reads every mapped file, for more than
+    /// [`MAX_DIRS`] directories or [`MAX_NESTED_MOUNTS`] mounts below them,
+    /// where a directory cannot be opened, or where the BPF iterators are
+    /// not available (see [`super::dump_fds`]).
+    ///
+    /// # References
+    /// open(2) `O_PATH`; bpf(2); proc_pid_mountinfo(5).
+    pub fn resolve(proc_root: &Path, dirs: &[PathBuf]) -> Result<Self, PlatformError> {
+        if dirs.is_empty() || dirs.len() > MAX_DIRS {
+            return Err(PlatformError::Unsupported {
+                what: "a mapping filter for this many directories",
+            });
+        }
+        // Every mapped file is below `/`, even those of internal mounts
+        // (`/memfd:…`, `/SYSV…`) no mount point names.
+        if dirs.iter().any(|dir| dir.parent().is_none()) {
+            return Err(PlatformError::Unsupported {
+                what: "a mapping filter for the root directory",
+            });
+        }
+        require_initial_pid_namespace(proc_root)?;
+        let layout = kernel_layout()?;
+        let below = layout.below.ok_or(PlatformError::Unsupported {
+            what: "the mount and dentry members in this kernel's BTF",
+        })?;
+        let opened = dirs
+            .iter()
+            .map(|dir| {
+                rustix::fs::open(
+                    dir,
+                    OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )
+                .map_err(|err| PlatformError::from_io(None, dir.clone(), err.into()))
+            })
+            .collect::<Result<Vec<OwnedFd>, _>>()?;
+        let program = load_program(
+            &assemble_roots(&layout.offsets, &below),
+            layout.file_iterator,
+            b"limier_roots",
+            "loading the roots iterator",
+        )?;
+        let mut dump = Vec::new();
+        run_into(&program, Some(std::process::id()), &mut dump)?;
+        let rows = parse_root_dump(&dump).map_err(|source| PlatformError::Parse {
+            path: "bpf roots iterator".into(),
+            source,
+        })?;
+        let mut mounts: Vec<RootMount> = Vec::new();
+        for (dir, fd) in dirs.iter().zip(&opened) {
+            let row = rows
+                .iter()
+                .find(|row| row.fd == fd.as_raw_fd() as u32)
+                .ok_or_else(|| PlatformError::Parse {
+                    path: dir.clone(),
+                    source: crate::parse::ParseError::new(
+                        "root dump",
+                        "the directory's fd is not in the dump",
+                    ),
+                })?;
+            match mounts.iter_mut().find(|m| m.mnt == row.mount) {
+                Some(mount) => mount.dentries.push(row.dentry),
+                None => mounts.push(RootMount {
+                    mnt: row.mount,
+                    dentries: vec![row.dentry],
+                }),
+            }
+        }
+        let mountinfo_path = proc_root.join("self/mountinfo");
+        let mountinfo = std::fs::read(&mountinfo_path)
+            .map_err(|err| PlatformError::from_io(None, mountinfo_path.clone(), err))?;
+        let points = parse_mount_points(&mountinfo).map_err(|source| PlatformError::Parse {
+            path: mountinfo_path,
+            source,
+        })?;
+        let nested: Vec<u32> = points
+            .iter()
+            .filter(|point| dirs.iter().any(|dir| point.path.starts_with(dir)))
+            .map(|point| point.id)
+            .collect();
+        if nested.len() > MAX_NESTED_MOUNTS {
+            return Err(PlatformError::Unsupported {
+                what: "a mapping filter over this many mounts",
+            });
+        }
+        Ok(MapRoots {
+            mounts,
+            nested,
+            dirs: dirs.to_vec(),
+        })
+    }
+
+    /// The directories, as given.
+    pub fn dirs(&self) -> &[PathBuf] {
+        &self.dirs
+    }
+
+    /// Roots with made-up addresses, for the programs' unit tests.
+    #[cfg(test)]
+    pub(super) fn made_up(mounts: Vec<RootMount>, nested: Vec<u32>) -> Self {
+        MapRoots {
+            mounts,
+            nested,
+            dirs: vec![PathBuf::from("/made/up")],
+        }
+    }
+}
+
+/// The roots program: for each fd of the process it is attached to, a
+/// [`ROOT_DUMP_RECORD`]-byte record of the fd and the addresses of its
+/// file's `vfsmount` and dentry.
+fn assemble_roots(offsets: &Offsets, below: &BelowOffsets) -> Vec<u64> {
+    let mut asm = Assembler::new();
+    let exit = asm.exit();
+    asm.mov_reg(R6, R1); // r6 = ctx
+    asm.load64(R8, R6, CTX_FILE);
+    asm.jump_if_zero(R8, exit);
+    asm.load32(R1, R6, CTX_FD);
+    asm.store32(R10, -24, R1);
+    asm.store32_imm(R10, -20, 0);
+    asm.load64(R1, R8, (offsets.file_path + below.path_mnt) as i16);
+    asm.store64(R10, -16, R1);
+    asm.load64(R1, R8, (offsets.file_path + below.path_dentry) as i16);
+    asm.store64(R10, -8, R1);
+    // bpf_seq_write(ctx->meta->seq, fp - 24, 24)
+    asm.load64(R1, R6, CTX_META);
+    asm.load64(R1, R1, offsets.meta_seq);
+    asm.mov_reg(R2, R10);
+    asm.add_imm(R2, -(ROOT_DUMP_RECORD as i32));
+    asm.mov_imm(R3, ROOT_DUMP_RECORD as i32);
+    asm.call(SEQ_WRITE);
+    asm.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::linux::kernel_iter::assembler::decode;
+    use crate::linux::kernel_iter::program::tests::OFFSETS;
+    use crate::linux::kernel_iter::vma_program::tests::BELOW;
+
+    #[test]
+    fn the_roots_program_writes_fd_mount_and_dentry_from_the_stack() {
+        let program = assemble_roots(&OFFSETS, &BELOW);
+        let decoded: Vec<_> = program.iter().map(|i| decode(*i)).collect();
+        // f_path.mnt and f_path.dentry, stored at fp-16 and fp-8
+        let mnt = (OFFSETS.file_path + BELOW.path_mnt) as i16;
+        let dentry = (OFFSETS.file_path + BELOW.path_dentry) as i16;
+        assert!(decoded.contains(&(0x79, R1, R8, mnt, 0)));
+        assert!(decoded.contains(&(0x7b, R10, R1, -16, 0)));
+        assert!(decoded.contains(&(0x79, R1, R8, dentry, 0)));
+        assert!(decoded.contains(&(0x7b, R10, R1, -8, 0)));
+        // bpf_seq_write(seq, fp - 24, 24)
+        assert!(decoded.contains(&(0xb7, R3, 0, 0, ROOT_DUMP_RECORD as i32)));
+        assert!(decoded.contains(&(0x85, 0, 0, 0, SEQ_WRITE)));
+    }
+}
