@@ -59,6 +59,9 @@ pub struct Render {
 /// returns the exit code. Output goes to stdout/stderr; a closed stdout
 /// (broken pipe) counts as success.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
+    // Room for a sweep's pidfds while no thread shares the fd table yet
+    // (see Backend::reserve_fds); a sweep of more grows it once more.
+    limier::Backend::reserve_fds(960);
     let args = with_implicit_who(args.into_iter().collect());
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,

@@ -3,11 +3,12 @@
 use super::{
     plan, Fate, Plan, Selection, SpareReason, SweepError, SweepOptions, SweepReport, SweptProcess,
 };
-use crate::snapshot::{capture, Snapshot};
+use crate::snapshot::{capture, CaptureOptions, Snapshot};
 use limier_platform::parse::StatFields;
 use limier_platform::{
     Backend, Identity, ProcessHandle, ProcessId, ProcessState, Signal, SignalError, StartTime,
 };
+use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -92,8 +93,8 @@ pub fn sweep_from(
 /// Each target is signalled only through a handle whose identity was checked
 /// immediately before (see [`Backend::open_handle`]).
 pub fn execute(backend: &Backend, plan: &Plan, options: &SweepOptions) -> Vec<SweptProcess> {
-    let mut swept: Vec<SweptProcess> = Vec::new();
-    let mut handles: Vec<(usize, ProcessHandle)> = Vec::new();
+    let mut swept: Vec<SweptProcess> = Vec::with_capacity(plan.targets.len());
+    let mut to_open: Vec<usize> = Vec::new();
     for target in &plan.targets {
         let mut entry = SweptProcess {
             pid: target.identity.pid,
@@ -105,22 +106,42 @@ pub fn execute(backend: &Backend, plan: &Plan, options: &SweepOptions) -> Vec<Sw
         };
         if let Some(why) = &target.spare {
             entry.fate = Fate::Spared { why: why.clone() };
-            swept.push(entry);
-            continue;
-        }
-        if let Some(parent) = target.zombie_of {
+        } else if let Some(parent) = target.zombie_of {
             entry.fate = Fate::Zombie { parent };
-            swept.push(entry);
-            continue;
-        }
-        // A dry run opens and tests too (no signal is sent), so it predicts
-        // a process gone, recycled or not ours to signal.
-        if let Some(handle) = open(backend, target.identity, &mut entry) {
-            if !options.dry_run {
-                handles.push((swept.len(), handle));
-            }
+        } else {
+            to_open.push(swept.len());
         }
         swept.push(entry);
+    }
+    // A dry run opens and tests too (no signal is sent), so it predicts a
+    // process gone, recycled or not ours to signal; it closes each handle
+    // at once (holding thousands would grow the fd table, and growing the
+    // table of a threaded process waits for an RCU grace period each time).
+    // Each opening is a few system calls: for a selection of a whole
+    // machine's dev servers they are spread over rayon's pool.
+    if !options.dry_run {
+        Backend::reserve_fds(to_open.len());
+    }
+    let open_target = |index: &usize| {
+        let result = open(backend, plan.targets[*index].identity);
+        (
+            *index,
+            result.map(|handle| (!options.dry_run).then_some(handle)),
+        )
+    };
+    let opened: Vec<(usize, Result<Option<ProcessHandle>, Fate>)> =
+        if to_open.len() >= CaptureOptions::PARALLEL_THRESHOLD {
+            to_open.par_iter().map(open_target).collect()
+        } else {
+            to_open.iter().map(open_target).collect()
+        };
+    let mut handles: Vec<(usize, ProcessHandle)> = Vec::new();
+    for (index, result) in opened {
+        match result {
+            Ok(Some(handle)) => handles.push((index, handle)),
+            Ok(None) => {}
+            Err(fate) => swept[index].fate = fate,
+        }
     }
     if options.dry_run || handles.is_empty() {
         return swept;
@@ -209,22 +230,18 @@ fn survivor_detail(wait_channel: Option<&str>) -> String {
 
 /// Opens an identity-checked handle that may be signalled, recording the
 /// fate when it cannot be had or the signal would be refused.
-fn open(backend: &Backend, identity: Identity, entry: &mut SweptProcess) -> Option<ProcessHandle> {
+/// Opens a target for signalling and tests that it may be signalled; the
+/// fate to report when it cannot be.
+fn open(backend: &Backend, identity: Identity) -> Result<ProcessHandle, Fate> {
     match backend
         .open_handle(identity)
         .and_then(|handle| handle.test_signal().map(|()| handle))
     {
-        Ok(handle) => Some(handle),
-        Err(SignalError::Gone { .. }) => {
-            entry.fate = Fate::AlreadyGone;
-            None
-        }
-        Err(SignalError::IdentityChanged { .. }) => {
-            entry.fate = Fate::Spared {
-                why: SpareReason::IdentityChanged,
-            };
-            None
-        }
+        Ok(handle) => Ok(handle),
+        Err(SignalError::Gone { .. }) => Err(Fate::AlreadyGone),
+        Err(SignalError::IdentityChanged { .. }) => Err(Fate::Spared {
+            why: SpareReason::IdentityChanged,
+        }),
         Err(SignalError::PermissionDenied { .. }) => {
             // The owner, for the report: read once, for this rare case.
             let owner = backend
@@ -232,17 +249,13 @@ fn open(backend: &Backend, identity: Identity, entry: &mut SweptProcess) -> Opti
                 .and_then(|dir| dir.basic())
                 .ok()
                 .and_then(|record| record.uid);
-            entry.fate = Fate::Spared {
+            Err(Fate::Spared {
                 why: SpareReason::PermissionDenied { owner },
-            };
-            None
+            })
         }
-        Err(err) => {
-            entry.fate = Fate::Survived {
-                detail: err.to_string(),
-            };
-            None
-        }
+        Err(err) => Err(Fate::Survived {
+            detail: err.to_string(),
+        }),
     }
 }
 
@@ -297,11 +310,14 @@ fn catch_forks(
                 fate: Fate::WouldSignal,
                 unreaped_by: None,
             };
-            if let Some(handle) = open(backend, identity, &mut entry) {
-                if freeze {
-                    let _ = handle.send_signal(Signal::Stop);
+            match open(backend, identity) {
+                Ok(handle) => {
+                    if freeze {
+                        let _ = handle.send_signal(Signal::Stop);
+                    }
+                    handles.push((swept.len(), handle));
                 }
-                handles.push((swept.len(), handle));
+                Err(fate) => entry.fate = fate,
             }
             swept.push(entry);
         }

@@ -108,6 +108,9 @@ impl Backend {
         })
     }
 
+    /// Growing the fd table costs no grace period on macOS: nothing to do.
+    pub fn reserve_fds(_count: usize) {}
+
     /// libproc exposes no kernel wait channel; survivors are reported
     /// without one.
     pub fn wait_channel(&self, _identity: crate::Identity) -> Option<String> {
