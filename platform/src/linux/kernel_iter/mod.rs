@@ -722,12 +722,32 @@ mod tests {
         lonely.finish();
     }
 
-    /// Times reading every process's mappings by text and by the reader.
+    /// Times reading every process's mappings by text, by the reader, by
+    /// the reader for one directory (`LIMIER_TIME_BELOW`, or an empty one),
+    /// and by a program that does nothing: the kernel's walk alone, the
+    /// floor of every mapping reader built on the iterator.
     #[test]
     #[ignore]
     fn time_map_reader_against_text() {
         let tps = procfs::ticks_per_second();
-        let reader = MapReader::new(Path::new("/proc"), tps, None).unwrap();
+        let proc_root = Path::new("/proc");
+        let reader = MapReader::new(proc_root, tps, None).unwrap();
+        let empty = tempfile::tempdir().unwrap();
+        let below_dir = std::env::var_os("LIMIER_TIME_BELOW")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| std::fs::canonicalize(empty.path()).unwrap());
+        let roots = MapRoots::resolve(proc_root, std::slice::from_ref(&below_dir)).unwrap();
+        let below = MapReader::new(proc_root, tps, Some(&roots)).unwrap();
+        let layout = kernel_layout().unwrap();
+        let mut nothing = assembler::Assembler::new();
+        nothing.mov_reg(assembler::R6, assembler::R1);
+        let nothing = load_program(
+            &nothing.finish(),
+            layout.vma_iterator.unwrap(),
+            b"limier_nothing",
+            "loading an empty program",
+        )
+        .unwrap();
         let pids: Vec<(ProcessId, StartTime)> = std::fs::read_dir("/proc")
             .unwrap()
             .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
@@ -736,16 +756,26 @@ mod tests {
                 Some((ProcessId(pid), crate::parse::parse_stat(&stat).ok()?.start))
             })
             .collect();
-        let t = std::time::Instant::now();
-        let mut by_reader = 0;
-        let mut fell_back = 0;
-        for &(pid, start) in &pids {
-            match reader.read(pid, start) {
-                Some(files) => by_reader += files.len(),
-                None => fell_back += 1,
+        let time_reader = |reader: &MapReader| {
+            let t = std::time::Instant::now();
+            let (mut files, mut fell_back) = (0, 0);
+            for &(pid, start) in &pids {
+                match reader.read(pid, start) {
+                    Some(found) => files += found.len(),
+                    None => fell_back += 1,
+                }
             }
+            format!("{:?} ({files} files, {fell_back} fell back)", t.elapsed())
+        };
+        let every_file = time_reader(&reader);
+        let only_below = time_reader(&below);
+        let t = std::time::Instant::now();
+        let mut dump = Vec::new();
+        for &(pid, _) in &pids {
+            dump.clear();
+            let _ = run_into(&nothing, Some(pid.0), &mut dump);
         }
-        let reader_time = t.elapsed();
+        let walk = t.elapsed();
         let t = std::time::Instant::now();
         let mut by_text = 0;
         for &(pid, _) in &pids {
@@ -754,9 +784,10 @@ mod tests {
             }
         }
         eprintln!(
-            "{} pids: reader {reader_time:?} ({by_reader} files, {fell_back} fell back), \
-             text {:?} ({by_text} files)",
+            "{} pids: reader {every_file}, reader below {} {only_below}, \
+             empty program {walk:?}, text {:?} ({by_text} files)",
             pids.len(),
+            below_dir.display(),
             t.elapsed(),
         );
     }
