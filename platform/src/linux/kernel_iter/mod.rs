@@ -718,6 +718,25 @@ mod tests {
             Some(Vec::new())
         );
         assert_eq!(reader.read(pid, StartTime(start_of(pid.0).0 + 1)), None);
+        // The most directories a reader takes, on two mounts (the tmpfs is
+        // one): the longest program the verifier must accept.
+        let four = [dir.clone(), other.clone(), tmpfs.clone(), deep.clone()];
+        let roots = MapRoots::resolve(Path::new("/proc"), &four).unwrap();
+        assert_eq!(roots.mounts.len(), 2, "{roots:?}");
+        let reader =
+            MapReader::new(Path::new("/proc"), procfs::ticks_per_second(), Some(&roots)).unwrap();
+        let mut paths: Vec<std::path::PathBuf> = reader
+            .read(pid, start_of(pid.0))
+            .unwrap()
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
+        paths.sort();
+        let mut expected = vec![near, gone, deepest, in_tmpfs, outside, through_bind];
+        expected.sort();
+        assert_eq!(paths, expected);
+        let five = [four.as_slice(), &[base.clone()]].concat();
+        assert!(MapRoots::resolve(Path::new("/proc"), &five).is_err());
         child.finish();
         lonely.finish();
     }
