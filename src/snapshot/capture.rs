@@ -74,7 +74,10 @@ pub struct CaptureOptions {
     /// looks at mapped files. Where the kernel's mapping reader runs, a
     /// process's `maps` then lists only the files below them (it renders no
     /// other path, which is most of its cost); other readers list every
-    /// file. Empty (the default): every mapped file.
+    /// file. Below means reached through the directory's mount, or a mount
+    /// under it, in limier's mount namespace: a container's file whose path
+    /// in its own namespace looks below is not. At most four directories
+    /// (more: every file is read). Empty (the default): every mapped file.
     pub maps_only_below: Vec<std::path::PathBuf>,
 }
 
