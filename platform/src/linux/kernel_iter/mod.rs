@@ -735,7 +735,7 @@ mod tests {
         let mut expected = vec![near, gone, deepest, in_tmpfs, outside, through_bind];
         expected.sort();
         assert_eq!(paths, expected);
-        let five = [four.as_slice(), &[base.clone()]].concat();
+        let five = [four.as_slice(), std::slice::from_ref(&base)].concat();
         assert!(MapRoots::resolve(Path::new("/proc"), &five).is_err());
         child.finish();
         lonely.finish();
