@@ -106,10 +106,12 @@ impl Repo {
 
     /// How to capture for ecluse's questions: every layer, except the
     /// mappings of a process that uses a worktree already by its cwd, root,
-    /// exe or an open fd, and mapped files outside the repo. Mappings are the costliest layer to read, and for
-    /// such a process they could add only more worktree use — evidence of the
-    /// weakest kind, which it has. (A process in one worktree mapping a file
-    /// of another is therefore not seen as a conflict.)
+    /// exe or an open fd, and mapped files outside the repo. Mappings are the
+    /// costliest layer to read, and for such a process they could add only
+    /// more worktree use — evidence of the weakest kind, which it has. (A
+    /// process in one worktree mapping a file of another is therefore not
+    /// seen as a conflict.) Evidence never comes from a file outside the
+    /// repo and its worktrees.
     pub fn capture_options(&self) -> crate::snapshot::CaptureOptions {
         let mut options = crate::snapshot::CaptureOptions::new(crate::snapshot::Layers::ALL);
         let mut dirs = vec![crate::query::normalize(&self.worktree_root())];
