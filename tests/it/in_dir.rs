@@ -3,6 +3,16 @@
 use crate::support::*;
 use serde_json::Value;
 
+/// Every fd source this user can capture with: the kernel's only as root.
+fn fd_sources() -> Vec<limier::snapshot::FdSource> {
+    use limier::snapshot::FdSource;
+    let mut sources = vec![FdSource::Auto, FdSource::Proc];
+    if limier::platform::is_superuser() {
+        sources.push(FdSource::Kernel);
+    }
+    sources
+}
+
 fn uses_of(report: &Value, pid: u32) -> Vec<(String, String, bool)> {
     report["users"]
         .as_array()
@@ -161,7 +171,7 @@ fn limier_is_not_a_user_of_the_directory_it_is_asked_about() {
 /// there — from every mapping source.
 #[test]
 fn mappings_are_read_only_where_they_can_select() {
-    use limier::snapshot::{capture, CaptureOptions, FdSource, Layers};
+    use limier::snapshot::{capture, CaptureOptions, Layers};
     let (_guard, root) = temp_dir();
     let cwd = root.join("a");
     std::fs::create_dir_all(&cwd).unwrap();
@@ -170,11 +180,7 @@ fn mappings_are_read_only_where_they_can_select() {
     let sitter = Scenario::start(&["cwd", cwd.to_str().unwrap()]);
     let mapper = Scenario::start(&["map", data.to_str().unwrap()]);
     let backend = limier::Backend::new().unwrap();
-    let mut sources = vec![FdSource::Auto, FdSource::Proc];
-    if limier::platform::is_superuser() {
-        sources.push(FdSource::Kernel);
-    }
-    for source in sources {
+    for source in fd_sources() {
         let mut options = CaptureOptions::new(Layers::FILES);
         options.fd_source = source;
         options.maps_needless_below = vec![root.clone()];
@@ -226,11 +232,7 @@ fn mapped_files_read_below_the_directory_only_answer_the_same() {
     let outer = Scenario::start(&["map", outside.to_str().unwrap()]);
     let outer_pid = limier::ProcessId(outer.pid("mapper"));
     let backend = limier::Backend::new().unwrap();
-    let mut sources = vec![FdSource::Auto, FdSource::Proc];
-    if limier::platform::is_superuser() {
-        sources.push(FdSource::Kernel);
-    }
-    for source in sources {
+    for source in fd_sources() {
         let mut every = CaptureOptions::new(Layers::FILES);
         every.fd_source = source;
         let mut below = every.clone();

@@ -42,13 +42,7 @@ impl Backend {
     /// # References
     /// proc(5) (`/proc/stat` btime), sysconf(3) (`_SC_CLK_TCK`).
     pub fn with_proc_root(root: &Path) -> Result<Self, PlatformError> {
-        let stat_path = root.join("stat");
-        let text = std::fs::read(&stat_path)
-            .map_err(|err| PlatformError::from_io(None, stat_path.clone(), err))?;
-        let boot_time = parse_boot_time(&text).map_err(|source| PlatformError::Parse {
-            path: stat_path,
-            source,
-        })?;
+        let boot_time = read_parsed(root.join("stat"), None, parse_boot_time)?;
         Ok(Backend {
             proc_root: root.to_owned(),
             ticks_per_second: procfs::ticks_per_second().max(1),
@@ -96,9 +90,7 @@ impl Backend {
     /// proc(5) `/proc/pid/stat`.
     pub fn read_stat(&self, pid: ProcessId) -> Result<crate::parse::StatFields, PlatformError> {
         let path = self.proc_root.join(pid.0.to_string()).join("stat");
-        let text = std::fs::read(&path)
-            .map_err(|err| PlatformError::from_io(Some(pid), path.clone(), err))?;
-        crate::parse::parse_stat(&text).map_err(|source| PlatformError::Parse { path, source })
+        read_parsed(path, Some(pid), crate::parse::parse_stat)
     }
 
     /// The stat-only record of a pid (see [`StatFields::into_record`](crate::parse::StatFields::into_record)).
@@ -205,4 +197,16 @@ impl Backend {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64)
     }
+}
+
+/// Reads the whole file at `path` and parses it; an error names the file
+/// (and `pid`, for a process's own file).
+pub(crate) fn read_parsed<T>(
+    path: PathBuf,
+    pid: Option<ProcessId>,
+    parse: impl FnOnce(&[u8]) -> Result<T, crate::parse::ParseError>,
+) -> Result<T, PlatformError> {
+    let text =
+        std::fs::read(&path).map_err(|err| PlatformError::from_io(pid, path.clone(), err))?;
+    parse(&text).map_err(|source| PlatformError::Parse { path, source })
 }

@@ -13,6 +13,7 @@ use super::program::{Offsets, SEQ_WRITE};
 use super::vma_program::BelowOffsets;
 use super::{kernel_layout, load_program, require_initial_pid_namespace, run_into};
 use crate::error::PlatformError;
+use crate::linux::read_parsed;
 use crate::parse::{parse_mount_points, parse_root_dump, ROOT_DUMP_RECORD};
 use rustix::fd::{AsRawFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
@@ -117,13 +118,7 @@ impl MapRoots {
                 }),
             }
         }
-        let mountinfo_path = proc_root.join("self/mountinfo");
-        let mountinfo = std::fs::read(&mountinfo_path)
-            .map_err(|err| PlatformError::from_io(None, mountinfo_path.clone(), err))?;
-        let points = parse_mount_points(&mountinfo).map_err(|source| PlatformError::Parse {
-            path: mountinfo_path,
-            source,
-        })?;
+        let points = read_parsed(proc_root.join("self/mountinfo"), None, parse_mount_points)?;
         let nested: Vec<u32> = points
             .iter()
             .filter(|point| dirs.iter().any(|dir| point.path.starts_with(dir)))

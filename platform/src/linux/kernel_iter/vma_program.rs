@@ -119,15 +119,7 @@ pub fn assemble_vma(
         write_header(&mut asm, offsets);
         asm.store32_imm(R9, RECORD as i16 + 4, MAP_DUMP_VISITED);
         asm.mov_imm(R0, 0);
-        asm.mov_reg(R2, R9);
-        asm.add_imm(R2, RECORD);
-        write_record(
-            &mut asm,
-            R2,
-            MAP_DUMP_HEADER,
-            MAP_DUMP_PATH_MAX,
-            offsets.meta_seq,
-        );
+        write_scratch_record(&mut asm, offsets);
     }
     asm.bind(new_file);
     asm.store64(R9, LAST_FILE, R8);
@@ -158,16 +150,22 @@ pub fn assemble_vma(
     asm.mov_imm(R0, -1);
     asm.bind(write);
     asm.store32(R9, RECORD as i16 + 4, R0);
-    asm.mov_reg(R7, R9);
-    asm.add_imm(R7, RECORD);
+    write_scratch_record(&mut asm, offsets);
+    asm.finish()
+}
+
+/// Writes the record at RECORD in the scratch value (r9), with the path
+/// length r0 says (0: the header alone).
+fn write_scratch_record(asm: &mut Assembler, offsets: &Offsets) {
+    asm.mov_reg(R2, R9);
+    asm.add_imm(R2, RECORD);
     write_record(
-        &mut asm,
-        R7,
+        asm,
+        R2,
         MAP_DUMP_HEADER,
         MAP_DUMP_PATH_MAX,
         offsets.meta_seq,
     );
-    asm.finish()
 }
 
 /// Header of the record at RECORD: tgid, (length), start time, inode 0.
