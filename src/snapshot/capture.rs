@@ -320,7 +320,7 @@ fn attach_needed_maps(
         }
         if let Some(files) = reader
             .get()
-            .and_then(|r| r.read(process.pid(), process.record.start))
+            .and_then(|r| r.read(&dir, process.record.start))
         {
             return Some((Some(files), Vec::new()));
         }
@@ -493,7 +493,7 @@ fn read_process(
     }
     if layers.maps {
         let start = process.record.start;
-        process.maps = match map_reader.and_then(|reader| reader.read(pid, start)) {
+        process.maps = match map_reader.and_then(|reader| reader.read(&dir, start)) {
             Some(files) => Some(files),
             None => layer(dir.maps(), "maps", &mut denied, alive)?,
         };

@@ -311,6 +311,21 @@ impl ProcessDir {
         self.maps_text()
     }
 
+    /// The path of the file the mapping at `start`-`end` maps, as the
+    /// kernel's `d_path` renders it (what `/proc/PID/maps` shows, nothing
+    /// escaped, " (deleted)" appended for an unlinked file). Needs
+    /// CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN; nothing is looked up in the
+    /// mapped file's file system.
+    ///
+    /// # References
+    /// proc(5) `/proc/pid/map_files/`; readlinkat(2).
+    pub fn map_file_link(&self, start: u64, end: u64) -> Result<Vec<u8>, PlatformError> {
+        let name = format!("map_files/{start:x}-{end:x}");
+        rustix::fs::readlinkat(&self.dir, name.as_str(), Vec::new())
+            .map(|link| link.into_bytes())
+            .map_err(|err| self.error(&name, err.into()))
+    }
+
     /// The distinct files mapped into the process, from the maps text.
     ///
     /// # References

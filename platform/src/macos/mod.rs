@@ -162,7 +162,7 @@ impl MapReader {
     /// Never called: no `MapReader` exists on macOS.
     pub fn read(
         &self,
-        _pid: crate::ProcessId,
+        _dir: &crate::ProcessDir,
         _start: crate::StartTime,
     ) -> Option<Vec<crate::MappedFile>> {
         match *self {}

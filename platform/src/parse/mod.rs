@@ -24,7 +24,8 @@ pub use fd_dump::{parse_fd_dump, FdDumpRow, FD_DUMP_HEADER, FD_DUMP_PATH_MAX};
 pub use fdlink::parse_fd_link;
 pub use fdlink::strip_deleted;
 pub use map_dump::{
-    parse_map_dump, MapDumpEntry, MapDumpRow, MAP_DUMP_HEADER, MAP_DUMP_PATH_MAX, MAP_DUMP_VISITED,
+    parse_map_dump, MapDumpEntry, MapDumpFile, MapDumpRow, MAP_DUMP_FILE, MAP_DUMP_HEADER,
+    MAP_DUMP_UNRENDERED, MAP_DUMP_VISITED,
 };
 pub use maps::{first_of_each_path, parse_maps};
 pub use mountinfo::{parse_mount_points, MountPoint};

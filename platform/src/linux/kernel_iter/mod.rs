@@ -31,8 +31,11 @@ pub use roots::MapRoots;
 
 use crate::error::PlatformError;
 use crate::fd_table::{FdScope, FdTable};
-use crate::parse::{first_of_each_path, parse_btf, parse_fd_dump, parse_map_dump, MapDumpEntry};
-use crate::records::{MappedFile, ProcessId, StartTime};
+use crate::parse::{
+    first_of_each_path, parse_btf, parse_fd_dump, parse_map_dump, strip_deleted, MapDumpEntry,
+    MapDumpFile,
+};
+use crate::records::{MappedFile, StartTime};
 use program::{assemble, Offsets, SCRATCH_SIZE};
 use rustix::fd::{AsRawFd, OwnedFd};
 use std::io;
@@ -193,11 +196,15 @@ fn read_kernel_layout() -> Result<KernelLayout, PlatformError> {
             .and_then(|offset| i16::try_from(offset).ok())
             .ok_or_else(|| missing(&format!("{}.{member}", STRUCTS[index])))
     };
+    let member = |index: usize, member: &str| offset(index, member).map(i32::from);
+    let file_path = member(1, "f_path")?;
+    let within_file =
+        |at: i32| i16::try_from(file_path + at).map_err(|_| missing("file.f_path within reach"));
     let offsets = Offsets {
         task_pid: offset(0, "pid")?,
         task_tgid: offset(0, "tgid")?,
         task_start_boottime: offset(0, "start_boottime")?,
-        file_path: i32::from(offset(1, "f_path")?),
+        file_path,
         file_inode: offset(1, "f_inode")?,
         inode_mode: offset(2, "i_mode")?,
         meta_seq: offset(3, "seq")?,
@@ -205,15 +212,17 @@ fn read_kernel_layout() -> Result<KernelLayout, PlatformError> {
         vma_file: offset(4, "vm_file")?,
         file_mode: offset(1, "f_mode")?,
         inode_ino: offset(2, "i_ino")?,
+        file_path_mnt: within_file(member(5, "mnt")?)?,
+        file_path_dentry: within_file(member(5, "dentry")?)?,
+        dentry_parent: offset(6, "d_parent")?,
+        dentry_hash_pprev: offset(6, "d_hash")?
+            .checked_add(offset(8, "pprev")?)
+            .ok_or_else(|| missing("dentry.d_hash.pprev within reach"))?,
+        vma_start: offset(4, "vm_start")?,
+        vma_end: offset(4, "vm_end")?,
     };
     let below = (|| {
         Some(BelowOffsets {
-            path_mnt: i32::from(offset(5, "mnt").ok()?),
-            path_dentry: i32::from(offset(5, "dentry").ok()?),
-            dentry_parent: offset(6, "d_parent").ok()?,
-            dentry_hash_pprev: offset(6, "d_hash")
-                .ok()?
-                .checked_add(offset(8, "pprev").ok()?)?,
             mount_mnt: i32::from(offset(7, "mnt").ok()?),
             mount_id: i32::from(offset(7, "mnt_id").ok()?),
         })
@@ -402,6 +411,8 @@ pub struct MapReader {
     /// them.
     below: Option<Vec<std::path::PathBuf>>,
     dump: std::cell::RefCell<Vec<u8>>,
+    /// The paths read so far (see [`MapReader::read`]).
+    paths: std::cell::RefCell<std::collections::HashMap<PathKey, std::path::PathBuf>>,
 }
 
 impl MapReader {
@@ -456,19 +467,27 @@ impl MapReader {
             ns_per_tick: 1_000_000_000 / ticks_per_second.max(1),
             below: below.map(|(_, roots)| roots.dirs().to_vec()),
             dump: std::cell::RefCell::new(Vec::with_capacity(64 * 1024)),
+            paths: Default::default(),
         })
     }
 
-    /// The distinct files process `pid` maps (for a reader made with
-    /// directories, only those whose path lies at or below one), when the pass saw the
-    /// incarnation started at `start` and could render every path; `None`
-    /// means "read `/proc/PID/maps`" (another incarnation, a stacked file
-    /// system's file, or the process is gone or not readable).
-    pub fn read(&self, pid: ProcessId, start: StartTime) -> Option<Vec<MappedFile>> {
+    /// The distinct files the process of `dir` maps (for a reader made
+    /// with directories, only those whose path lies at or below one), when
+    /// the pass saw the incarnation started at `start` and every path could
+    /// be had; `None` means "read `/proc/PID/maps`" (another incarnation, a
+    /// stacked file system's file, a mapping gone meanwhile, or the process
+    /// is gone or not readable).
+    ///
+    /// Paths are read through `dir` (which pins the incarnation), once per
+    /// distinct path object for the reader's lifetime: the same `vfsmount`,
+    /// dentry and inode make the same `d_path` text.
+    pub fn read(&self, dir: &crate::ProcessDir, start: StartTime) -> Option<Vec<MappedFile>> {
+        let pid = dir.pid();
         let mut dump = self.dump.borrow_mut();
         dump.clear();
         run_into(&self.program, Some(pid.0), &mut dump).ok()?;
         let rows = parse_map_dump(&dump).ok()?;
+        let mut paths = self.paths.borrow_mut();
         let mut files = Vec::with_capacity(rows.len());
         let mut visited = false;
         for row in rows {
@@ -476,15 +495,30 @@ impl MapReader {
                 return None;
             }
             match row.entry {
-                // The program lets through what it cannot judge (a deleted
-                // file, a deep one): judged here by its path.
-                MapDumpEntry::File(file)
-                    if self
+                MapDumpEntry::File(file) => {
+                    let path = match paths.get(&PathKey::of(&file)) {
+                        Some(path) => path.clone(),
+                        None => {
+                            let link = dir.map_file_link(file.vm_start, file.vm_end).ok()?;
+                            let path = path_of_link(&link, file.deleted)?;
+                            paths.insert(PathKey::of(&file), path.clone());
+                            path
+                        }
+                    };
+                    // The program lets through what it cannot judge (a
+                    // deleted file, a deep one): judged here by its path.
+                    let wanted = self
                         .below
                         .as_ref()
-                        .is_some_and(|dirs| !dirs.iter().any(|dir| file.path.starts_with(dir))) => {
+                        .is_none_or(|dirs| dirs.iter().any(|d| path.starts_with(d)));
+                    if wanted {
+                        files.push(MappedFile {
+                            path,
+                            inode: file.inode,
+                            deleted: file.deleted,
+                        });
+                    }
                 }
-                MapDumpEntry::File(file) => files.push(file),
                 MapDumpEntry::Unrendered => return None,
                 MapDumpEntry::Visited => visited = true,
             }
@@ -501,11 +535,57 @@ impl MapReader {
     }
 }
 
+/// What makes a mapped file's path text: the same `vfsmount`, dentry and
+/// inode (and unlinked or not) render the same `d_path`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct PathKey {
+    mount: u64,
+    dentry: u64,
+    inode: u64,
+    deleted: bool,
+}
+
+impl PathKey {
+    fn of(file: &MapDumpFile) -> Self {
+        PathKey {
+            mount: file.mount,
+            dentry: file.dentry,
+            inode: file.inode,
+            deleted: file.deleted,
+        }
+    }
+}
+
+/// The path a `map_files` link names, without the " (deleted)" the kernel
+/// appends to an unlinked file (and only then: a file may be named so);
+/// `None` for a link that is not an absolute path, or that lacks the suffix
+/// the kernel's flag says it has.
+fn path_of_link(link: &[u8], deleted: bool) -> Option<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = if deleted {
+        match strip_deleted(link) {
+            (path, true) => path,
+            (_, false) => return None,
+        }
+    } else {
+        link
+    };
+    (path.first() == Some(&b'/'))
+        .then(|| std::path::PathBuf::from(std::ffi::OsStr::from_bytes(path)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::records::{FdTarget, ProcessId};
     use std::os::fd::AsRawFd;
+
+    /// What `reader` reads of `pid` through a fresh directory fd (`None`
+    /// for a pid that is gone).
+    fn read_pid(reader: &MapReader, pid: ProcessId, start: StartTime) -> Option<Vec<MappedFile>> {
+        let dir = crate::Backend::new().unwrap().open_process(pid).ok()?;
+        reader.read(&dir, start)
+    }
 
     /// Root on a kernel with BTF must get a dump, and it must say what
     /// readlink says about this very process.
@@ -585,13 +665,17 @@ mod tests {
         let from_text = crate::parse::parse_maps(&text).unwrap();
         let stat = std::fs::read(format!("/proc/{}/stat", pid.0)).unwrap();
         let start = crate::parse::parse_stat(&stat).unwrap().start;
-        let dumped = reader.read(pid, start).expect("the reader sees the child");
+        let dumped = read_pid(&reader, pid, start).expect("the reader sees the child");
         // Read again: the program's state from the last session must not
         // hide a file; another incarnation is refused.
-        assert_eq!(reader.read(pid, start).as_ref(), Some(&dumped));
-        assert_eq!(reader.read(pid, StartTime(start.0 + 1)), None);
+        assert_eq!(read_pid(&reader, pid, start).as_ref(), Some(&dumped));
+        assert_eq!(read_pid(&reader, pid, StartTime(start.0 + 1)), None);
         child.finish();
-        assert_eq!(reader.read(pid, start), None, "a reaped child is gone");
+        assert_eq!(
+            read_pid(&reader, pid, start),
+            None,
+            "a reaped child is gone"
+        );
         assert_eq!(dumped, from_text);
         let kept_row = dumped.iter().find(|f| f.path == kept).unwrap();
         assert!(!kept_row.deleted);
@@ -695,9 +779,7 @@ mod tests {
             .into_iter()
             .filter(|file| file.path.starts_with(&dir))
             .collect();
-        let dumped = reader
-            .read(pid, start_of(pid.0))
-            .expect("the child is visited");
+        let dumped = read_pid(&reader, pid, start_of(pid.0)).expect("the child is visited");
         assert_eq!(dumped, below);
         // In address order, which is not the order of mapping.
         let mut paths: Vec<&Path> = dumped.iter().map(|f| f.path.as_path()).collect();
@@ -714,10 +796,13 @@ mod tests {
         assert!(dumped.iter().all(|f| f.deleted == (f.path == gone)));
         let lonely_pid = ProcessId(lonely.pid());
         assert_eq!(
-            reader.read(lonely_pid, start_of(lonely_pid.0)),
+            read_pid(&reader, lonely_pid, start_of(lonely_pid.0)),
             Some(Vec::new())
         );
-        assert_eq!(reader.read(pid, StartTime(start_of(pid.0).0 + 1)), None);
+        assert_eq!(
+            read_pid(&reader, pid, StartTime(start_of(pid.0).0 + 1)),
+            None
+        );
         // The most directories a reader takes, on two mounts (the tmpfs is
         // one): the longest program the verifier must accept.
         let four = [dir.clone(), other.clone(), tmpfs.clone(), deep.clone()];
@@ -725,8 +810,7 @@ mod tests {
         assert_eq!(roots.mounts.len(), 2, "{roots:?}");
         let reader =
             MapReader::new(Path::new("/proc"), procfs::ticks_per_second(), Some(&roots)).unwrap();
-        let mut paths: Vec<std::path::PathBuf> = reader
-            .read(pid, start_of(pid.0))
+        let mut paths: Vec<std::path::PathBuf> = read_pid(&reader, pid, start_of(pid.0))
             .unwrap()
             .into_iter()
             .map(|f| f.path)
@@ -779,7 +863,7 @@ mod tests {
             let t = std::time::Instant::now();
             let (mut files, mut fell_back) = (0, 0);
             for &(pid, start) in &pids {
-                match reader.read(pid, start) {
+                match read_pid(&reader, pid, start) {
                     Some(found) => files += found.len(),
                     None => fell_back += 1,
                 }

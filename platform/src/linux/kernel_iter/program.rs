@@ -30,6 +30,17 @@ pub struct Offsets {
     pub file_mode: i16,
     /// `inode.i_ino`.
     pub inode_ino: i16,
+    /// `file.f_path.mnt` and `file.f_path.dentry`, from the file's start.
+    pub file_path_mnt: i16,
+    pub file_path_dentry: i16,
+    /// `dentry.d_parent`.
+    pub dentry_parent: i16,
+    /// `dentry.d_hash.pprev`: null once the dentry is unhashed (its file
+    /// deleted).
+    pub dentry_hash_pprev: i16,
+    /// `vm_area_struct.vm_start` and `vm_end`.
+    pub vma_start: i16,
+    pub vma_end: i16,
 }
 
 // Helper function ids (include/uapi/linux/bpf.h, `___BPF_FUNC_MAPPER`).
@@ -174,6 +185,12 @@ pub(super) mod tests {
         vma_file: 160,
         file_mode: 20,
         inode_ino: 64,
+        file_path_mnt: 64,
+        file_path_dentry: 72,
+        dentry_parent: 24,
+        dentry_hash_pprev: 16,
+        vma_start: 0,
+        vma_end: 8,
     };
 
     #[test]

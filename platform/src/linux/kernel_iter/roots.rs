@@ -10,7 +10,6 @@
 
 use super::assembler::*;
 use super::program::{Offsets, SEQ_WRITE};
-use super::vma_program::BelowOffsets;
 use super::{kernel_layout, load_program, require_initial_pid_namespace, run_into};
 use crate::error::PlatformError;
 use crate::linux::read_parsed;
@@ -72,9 +71,11 @@ impl MapRoots {
         }
         require_initial_pid_namespace(proc_root)?;
         let layout = kernel_layout()?;
-        let below = layout.below.ok_or(PlatformError::Unsupported {
-            what: "the mount and dentry members in this kernel's BTF",
-        })?;
+        if layout.below.is_none() {
+            return Err(PlatformError::Unsupported {
+                what: "the mount members in this kernel's BTF",
+            });
+        }
         let opened = dirs
             .iter()
             .map(|dir| {
@@ -87,7 +88,7 @@ impl MapRoots {
             })
             .collect::<Result<Vec<OwnedFd>, _>>()?;
         let program = load_program(
-            &assemble_roots(&layout.offsets, &below),
+            &assemble_roots(&layout.offsets),
             layout.file_iterator,
             b"limier_roots",
             "loading the roots iterator",
@@ -155,7 +156,7 @@ impl MapRoots {
 /// The roots program: for each fd of the process it is attached to, a
 /// [`ROOT_DUMP_RECORD`]-byte record of the fd and the addresses of its
 /// file's `vfsmount` and dentry.
-fn assemble_roots(offsets: &Offsets, below: &BelowOffsets) -> Vec<u64> {
+fn assemble_roots(offsets: &Offsets) -> Vec<u64> {
     let mut asm = Assembler::new();
     let exit = asm.exit();
     asm.mov_reg(R6, R1); // r6 = ctx
@@ -164,9 +165,9 @@ fn assemble_roots(offsets: &Offsets, below: &BelowOffsets) -> Vec<u64> {
     asm.load32(R1, R6, CTX_FD);
     asm.store32(R10, -24, R1);
     asm.store32_imm(R10, -20, 0);
-    asm.load64(R1, R8, (offsets.file_path + below.path_mnt) as i16);
+    asm.load64(R1, R8, offsets.file_path_mnt);
     asm.store64(R10, -16, R1);
-    asm.load64(R1, R8, (offsets.file_path + below.path_dentry) as i16);
+    asm.load64(R1, R8, offsets.file_path_dentry);
     asm.store64(R10, -8, R1);
     // bpf_seq_write(ctx->meta->seq, fp - 24, 24)
     asm.load64(R1, R6, CTX_META);
@@ -183,15 +184,14 @@ mod tests {
     use super::*;
     use crate::linux::kernel_iter::assembler::decode;
     use crate::linux::kernel_iter::program::tests::OFFSETS;
-    use crate::linux::kernel_iter::vma_program::tests::BELOW;
 
     #[test]
     fn the_roots_program_writes_fd_mount_and_dentry_from_the_stack() {
-        let program = assemble_roots(&OFFSETS, &BELOW);
+        let program = assemble_roots(&OFFSETS);
         let decoded: Vec<_> = program.iter().map(|i| decode(*i)).collect();
         // f_path.mnt and f_path.dentry, stored at fp-16 and fp-8
-        let mnt = (OFFSETS.file_path + BELOW.path_mnt) as i16;
-        let dentry = (OFFSETS.file_path + BELOW.path_dentry) as i16;
+        let mnt = OFFSETS.file_path_mnt;
+        let dentry = OFFSETS.file_path_dentry;
         assert!(decoded.contains(&(0x79, R1, R8, mnt, 0)));
         assert!(decoded.contains(&(0x7b, R10, R1, -16, 0)));
         assert!(decoded.contains(&(0x79, R1, R8, dentry, 0)));

@@ -4,23 +4,34 @@
 //! The kernel's `task_vma` iterator visits every memory mapping of every
 //! process. For each one backed by a file, the program writes one record
 //! (see [`crate::parse::parse_map_dump`]) — the tgid, the process start time,
-//! the file's inode number and the path `bpf_d_path` renders — unless the
-//! mapping before it, in the same process, mapped the very same open file
-//! (a shared library is four or five mappings of one file): the text
-//! formatting of `/proc/PID/maps` and one `d_path` per mapping are what make
-//! reading mappings slow.
+//! the file's inode number, the addresses of its `vfsmount` and dentry (what
+//! makes its path), whether the kernel has unlinked that dentry, and the
+//! mapping's address range — unless the mapping before it, in the same
+//! process, mapped the very same open file (a shared library is four or
+//! five mappings of one file).
+//!
+//! The program renders no path. A kernel may refuse `bpf_d_path` on the
+//! mapped file: `ctx->vma` is not a trusted pointer, and on 6.18.44 walking
+//! any pointer that is not (here `vma->vm_file`) gives an *untrusted* one,
+//! which the helper refuses (`R1 type=untrusted_ptr_ expected=ptr_,
+//! trusted_ptr_, rcu_ptr_`); older kernels gave a plain pointer it took.
+//! Loads through untrusted pointers are still allowed (the verifier makes
+//! them faulting-safe reads), so the program reads addresses and flags, and
+//! the reader renders each distinct `(vfsmount, dentry)` once, by reading
+//! the link `/proc/PID/map_files/START-END`: the kernel's own `d_path` of
+//! the path `/proc/PID/maps` shows, with nothing looked up in the mapped
+//! file's file system.
 //!
 //! `/proc/PID/maps` names a stacked file system's file (overlayfs, FUSE
 //! passthrough) by the path the user opened, while the mapping holds the
-//! backing file; the program cannot tell that path, so for a file whose
-//! `f_mode` may carry FMODE_BACKING (bit 25 before Linux 6.14, bit 24
-//! since) it writes a record without a path, and the caller reads that
-//! process's maps file instead.
+//! backing file; for a file whose `f_mode` may carry FMODE_BACKING (bit 25
+//! before Linux 6.14, bit 24 since) the program writes an unrendered record,
+//! and the caller reads that process's maps file instead.
 
 use super::assembler::*;
-use super::program::{d_path, lookup_scratch, write_record, Offsets};
+use super::program::{lookup_scratch, Offsets, SEQ_WRITE};
 use super::roots::MapRoots;
-use crate::parse::{MAP_DUMP_HEADER, MAP_DUMP_PATH_MAX, MAP_DUMP_VISITED};
+use crate::parse::{MAP_DUMP_FILE, MAP_DUMP_HEADER, MAP_DUMP_UNRENDERED, MAP_DUMP_VISITED};
 
 const CTX_TASK: i16 = 8;
 const CTX_VMA: i16 = 16;
@@ -36,34 +47,37 @@ const MAYBE_BACKING: i32 = 1 << 24 | 1 << 25;
 const LAST_FILE: i16 = 0;
 const LAST_TGID: i16 = 8;
 const LAST_SESSION: i16 = 16;
-const RECORD: i32 = 24;
+const RECORD: i16 = 24;
+
+/// Offsets of the record's fields (see [`crate::parse::parse_map_dump`]).
+const R_TGID: i16 = RECORD;
+const R_KIND: i16 = RECORD + 4;
+const R_START: i16 = RECORD + 8;
+const R_INODE: i16 = RECORD + 16;
+const R_MOUNT: i16 = RECORD + 24;
+const R_DENTRY: i16 = RECORD + 32;
+const R_VM_START: i16 = RECORD + 40;
+const R_VM_END: i16 = RECORD + 48;
+const R_DELETED: i16 = RECORD + 56;
 
 // `struct bpf_iter__task_vma` (the program's context).
 const CTX_META: i16 = 0;
 
 /// Size of the scratch map's value.
-pub const VMA_SCRATCH_SIZE: u32 = RECORD as u32 + (MAP_DUMP_HEADER + MAP_DUMP_PATH_MAX) as u32;
+pub const VMA_SCRATCH_SIZE: u32 = RECORD as u32 + MAP_DUMP_HEADER as u32;
 
 /// Offsets the program needs to tell, in the kernel, whether a file lies
-/// below a directory (see [`MapRoots`]).
+/// below a directory reached through a mount below it (see [`MapRoots`]).
 #[derive(Debug, Clone, Copy)]
 pub struct BelowOffsets {
-    /// `path.mnt`, `path.dentry`.
-    pub path_mnt: i32,
-    pub path_dentry: i32,
-    /// `dentry.d_parent`.
-    pub dentry_parent: i16,
-    /// `dentry.d_hash.pprev`: null once the dentry is unhashed (its file
-    /// deleted).
-    pub dentry_hash_pprev: i16,
     /// `mount.mnt` (the `vfsmount` inside a `struct mount`), `mount.mnt_id`.
     pub mount_mnt: i32,
     pub mount_id: i32,
 }
 
 /// How many parents the program climbs from a file's dentry looking for a
-/// directory's; a deeper file is reported with its path, for the caller
-/// to judge.
+/// directory's; a deeper file is reported, for the caller to judge by its
+/// path.
 pub const BELOW_DEPTH: usize = 24;
 
 /// `bpf_probe_read_kernel`'s helper id.
@@ -77,8 +91,7 @@ const PROBE_READ_KERNEL: i32 = 113;
 /// With `below`, the program writes a [`MAP_DUMP_VISITED`] record for each
 /// process (one with no file below must still be told from one the pass
 /// never saw), then only the files that lie below one of the roots'
-/// directories, or that it cannot judge: rendering no other path is most of
-/// what makes it fast.
+/// directories, or that it cannot judge.
 pub fn assemble_vma(
     offsets: &Offsets,
     map_fd: i32,
@@ -117,8 +130,7 @@ pub fn assemble_vma(
     asm.store32(R9, LAST_TGID, R1);
     if below.is_some() {
         write_header(&mut asm, offsets);
-        asm.store32_imm(R9, RECORD as i16 + 4, MAP_DUMP_VISITED);
-        asm.mov_imm(R0, 0);
+        asm.store32_imm(R9, R_KIND, MAP_DUMP_VISITED);
         write_scratch_record(&mut asm, offsets);
     }
     asm.bind(new_file);
@@ -127,7 +139,7 @@ pub fn assemble_vma(
     asm.load64(R1, R8, offsets.file_inode);
     asm.jump_if_zero(R1, unrendered);
     asm.load64(R1, R1, offsets.inode_ino);
-    asm.store64(R9, RECORD as i16 + 16, R1);
+    asm.store64(R9, R_INODE, R1);
     asm.load32(R1, R8, offsets.file_mode);
     asm.and_imm(R1, MAYBE_BACKING);
     asm.jump_if_not_equal_imm(R1, 0, unrendered);
@@ -135,47 +147,59 @@ pub fn assemble_vma(
         below_or_exit(&mut asm, offsets, below_offsets, roots, render);
     }
     asm.bind(render);
-    d_path(
-        &mut asm,
-        offsets,
-        R8,
-        R9,
-        RECORD + MAP_DUMP_HEADER as i32,
-        MAP_DUMP_PATH_MAX,
-    );
     let write = asm.label();
+    let kept = asm.label();
+    // The path's parts, and the mapping's range (ctx->vma again: r8 holds
+    // the file now).
+    asm.load64(R1, R8, offsets.file_path_mnt);
+    asm.store64(R9, R_MOUNT, R1);
+    asm.load64(R2, R8, offsets.file_path_dentry);
+    asm.store64(R9, R_DENTRY, R2);
+    asm.load64(R1, R6, CTX_VMA);
+    asm.jump_if_zero(R1, exit);
+    asm.load64(R3, R1, offsets.vma_start);
+    asm.store64(R9, R_VM_START, R3);
+    asm.load64(R3, R1, offsets.vma_end);
+    asm.store64(R9, R_VM_END, R3);
+    // d_unlinked(): unhashed and not its own parent, what makes d_path add
+    // " (deleted)".
+    asm.jump_if_zero(R2, kept);
+    asm.load64(R3, R2, offsets.dentry_hash_pprev);
+    asm.jump_if_not_equal_imm(R3, 0, kept);
+    asm.load64(R3, R2, offsets.dentry_parent);
+    asm.jump_if_registers_equal(R3, R2, kept);
+    asm.store32_imm(R9, R_DELETED, 1);
+    asm.bind(kept);
+    asm.store32_imm(R9, R_KIND, MAP_DUMP_FILE);
     asm.goto(write);
-    // No path: a negative length, the caller reads /proc/PID/maps.
     asm.bind(unrendered);
-    asm.mov_imm(R0, -1);
+    asm.store32_imm(R9, R_KIND, MAP_DUMP_UNRENDERED);
     asm.bind(write);
-    asm.store32(R9, RECORD as i16 + 4, R0);
     write_scratch_record(&mut asm, offsets);
     asm.finish()
 }
 
-/// Writes the record at RECORD in the scratch value (r9), with the path
-/// length r0 says (0: the header alone).
+/// Writes the record in the scratch value (r9) to the iterator's seq file:
+/// `bpf_seq_write(ctx->meta->seq, record, MAP_DUMP_HEADER)`.
 fn write_scratch_record(asm: &mut Assembler, offsets: &Offsets) {
     asm.mov_reg(R2, R9);
-    asm.add_imm(R2, RECORD);
-    write_record(
-        asm,
-        R2,
-        MAP_DUMP_HEADER,
-        MAP_DUMP_PATH_MAX,
-        offsets.meta_seq,
-    );
+    asm.add_imm(R2, i32::from(RECORD));
+    asm.mov_imm(R3, MAP_DUMP_HEADER as i32);
+    asm.load64(R1, R6, CTX_META);
+    asm.load64(R1, R1, offsets.meta_seq);
+    asm.call(SEQ_WRITE);
 }
 
-/// Header of the record at RECORD: tgid, (length), start time, inode 0.
+/// The record's header: tgid and start time, every other field zero.
 fn write_header(asm: &mut Assembler, offsets: &Offsets) {
-    asm.load32(R1, R7, offsets.task_tgid);
-    asm.store32(R9, RECORD as i16, R1);
-    asm.load64(R1, R7, offsets.task_start_boottime);
-    asm.store64(R9, RECORD as i16 + 8, R1);
     asm.mov_imm(R1, 0);
-    asm.store64(R9, RECORD as i16 + 16, R1);
+    for field in [R_INODE, R_MOUNT, R_DENTRY, R_VM_START, R_VM_END, R_DELETED] {
+        asm.store64(R9, field, R1);
+    }
+    asm.load32(R1, R7, offsets.task_tgid);
+    asm.store32(R9, R_TGID, R1);
+    asm.load64(R1, R7, offsets.task_start_boottime);
+    asm.store64(R9, R_START, R1);
 }
 
 /// Goes on to `render` when the file in r8 lies below one of `roots`, or
@@ -198,7 +222,7 @@ fn below_or_exit(
     let exit = asm.exit();
     let walks: Vec<Label> = roots.mounts.iter().map(|_| asm.label()).collect();
     // r1 = file->f_path.mnt
-    asm.load64(R1, R8, (offsets.file_path + below.path_mnt) as i16);
+    asm.load64(R1, R8, offsets.file_path_mnt);
     for (mount, walk) in roots.mounts.iter().zip(&walks) {
         asm.load_imm64(R2, mount.mnt);
         asm.jump_if_registers_equal(R1, R2, *walk);
@@ -224,19 +248,19 @@ fn below_or_exit(
     for (mount, walk) in roots.mounts.iter().zip(walks) {
         asm.bind(walk);
         // r2 = file->f_path.dentry, then its parents.
-        asm.load64(R2, R8, (offsets.file_path + below.path_dentry) as i16);
+        asm.load64(R2, R8, offsets.file_path_dentry);
         for _ in 0..BELOW_DEPTH {
             for dentry in &mount.dentries {
                 asm.load_imm64(R3, *dentry);
                 asm.jump_if_registers_equal(R2, R3, render);
             }
-            asm.load64(R3, R2, below.dentry_parent);
+            asm.load64(R3, R2, offsets.dentry_parent);
             // The file system's root is its own parent.
             asm.jump_if_registers_equal(R3, R2, exit);
             // A deleted file or directory on the way: its path still names
             // where it was, which may be below a directory made again since;
             // the caller judges the path, as for every other reader.
-            asm.load64(R1, R2, below.dentry_hash_pprev);
+            asm.load64(R1, R2, offsets.dentry_hash_pprev);
             asm.jump_if_zero(R1, render);
             asm.mov_reg(R2, R3);
         }
@@ -252,10 +276,6 @@ pub(super) mod tests {
     use crate::linux::kernel_iter::roots::RootMount;
 
     pub const BELOW: BelowOffsets = BelowOffsets {
-        path_mnt: 0,
-        path_dentry: 8,
-        dentry_parent: 24,
-        dentry_hash_pprev: 16,
         mount_mnt: 32,
         mount_id: 292,
     };
@@ -285,7 +305,7 @@ pub(super) mod tests {
         jumps_stay_inside(&program);
         let decoded: Vec<_> = program.iter().map(|i| decode(*i)).collect();
         // The visited mark, only with directories.
-        let mark = (0x62, R9, 0, RECORD as i16 + 4, MAP_DUMP_VISITED);
+        let mark = (0x62, R9, 0, R_KIND, MAP_DUMP_VISITED);
         assert!(decoded.contains(&mark));
         assert!(!plain.iter().any(|i| decode(*i) == mark));
         // The mount's address as a 64-bit immediate, low half first.
@@ -294,7 +314,8 @@ pub(super) mod tests {
             .position(|d| *d == (0x18, R2, 0, 0, 0x0000_1000))
             .expect("the mount compared");
         assert_eq!(decoded[at + 1], (0, 0, 0, 0, 0xffff_8881_u32 as i32));
-        // Each dentry compared at every level climbed.
+        // Each dentry compared at every level climbed (and the parent read
+        // once more for the deleted flag).
         let dentry_loads = decoded
             .iter()
             .filter(|d| **d == (0x18, R3, 0, 0, 0x2222_3340))
@@ -302,13 +323,13 @@ pub(super) mod tests {
         assert_eq!(dentry_loads, BELOW_DEPTH);
         let parents = decoded
             .iter()
-            .filter(|d| **d == (0x79, R3, R2, BELOW.dentry_parent, 0))
+            .filter(|d| **d == (0x79, R3, R2, OFFSETS.dentry_parent, 0))
             .count();
-        assert_eq!(parents, BELOW_DEPTH);
-        // A deleted dentry is rendered: d_hash.pprev loaded at each level.
+        assert_eq!(parents, BELOW_DEPTH + 1);
+        // A deleted dentry is reported: d_hash.pprev loaded at each level.
         let hashes = decoded
             .iter()
-            .filter(|d| **d == (0x79, R1, R2, BELOW.dentry_hash_pprev, 0))
+            .filter(|d| **d == (0x79, R1, R2, OFFSETS.dentry_hash_pprev, 0))
             .count();
         assert_eq!(hashes, BELOW_DEPTH);
         // The nested mounts' ids, read with bpf_probe_read_kernel.
@@ -319,6 +340,27 @@ pub(super) mod tests {
                 .iter()
                 .any(|&(code, dst, _, _, imm)| (code, dst, imm) == (0x15, R1, id)));
         }
+    }
+
+    #[test]
+    fn renders_no_path_and_records_mount_dentry_range_and_unlinked_flag() {
+        let program = assemble_vma(&OFFSETS, 9, None);
+        let decoded: Vec<_> = program.iter().map(|i| decode(*i)).collect();
+        // No bpf_d_path (helper 147): a kernel may refuse it on vm_file.
+        assert!(!decoded.iter().any(|d| d.0 == 0x85 && d.4 == 147));
+        // f_path.mnt and f_path.dentry stored, the range read from ctx->vma.
+        assert!(decoded.contains(&(0x79, R1, R8, OFFSETS.file_path_mnt, 0)));
+        assert!(decoded.contains(&(0x7b, R9, R1, R_MOUNT, 0)));
+        assert!(decoded.contains(&(0x79, R2, R8, OFFSETS.file_path_dentry, 0)));
+        assert!(decoded.contains(&(0x7b, R9, R2, R_DENTRY, 0)));
+        assert!(decoded.contains(&(0x79, R3, R1, OFFSETS.vma_start, 0)));
+        assert!(decoded.contains(&(0x79, R3, R1, OFFSETS.vma_end, 0)));
+        // Unlinked: d_hash.pprev null and not its own parent.
+        assert!(decoded.contains(&(0x79, R3, R2, OFFSETS.dentry_hash_pprev, 0)));
+        assert!(decoded.contains(&(0x62, R9, 0, R_DELETED, 1)));
+        // Every record is the fixed header: bpf_seq_write(.., .., 64).
+        assert!(decoded.contains(&(0xb7, R3, 0, 0, MAP_DUMP_HEADER as i32)));
+        jumps_stay_inside(&program);
     }
 
     #[test]
