@@ -59,7 +59,7 @@ pub use sweep::{Fate, SpareReason, SweepReport};
 /// backend that reads them (`/proc` and sock_diag on Linux, libproc on macOS).
 pub use limier_platform as platform;
 pub use limier_platform::{
-    Backend, ByteString, EnvVar, FdRecord, FdTarget, Identity, LockError, MappedFile,
+    Backend, ByteString, EnvVar, FdRecord, FdTarget, Identity, LayerReader, LockError, MappedFile,
     PlatformError, Port, ProcessId, ProcessRecord, ProcessState, Protocol, Signal, SignalError,
-    SocketInode, SocketRecord, SocketState, StartTime,
+    SocketInode, SocketRecord, SocketState, StartTime, VerifierRefusal,
 };

@@ -43,16 +43,16 @@ pub enum PlatformError {
         /// What was wrong with it.
         source: ParseError,
     },
-    /// A bpf(2) step of the fd iterator failed (with the verifier's last
-    /// words when it refused the program).
-    #[error("bpf: {step}: {source}{}", if log.is_empty() { String::new() } else { format!(" ({log})") })]
+    /// A bpf(2) step of a kernel iterator failed (with the kernel's
+    /// release and the verifier's last words when it refused the program).
+    #[error("bpf: {step}: {source}{}", refusal.as_ref().map_or(String::new(), |r| format!(" ({r})")))]
     Bpf {
         /// Which step: loading the program, creating the map, ...
         step: &'static str,
         /// The OS's error.
         source: io::Error,
-        /// The verifier's log, when it refused the program.
-        log: String,
+        /// The verifier's refusal, when it refused the program.
+        refusal: Option<VerifierRefusal>,
     },
     #[error("{what} is not supported on this system")]
     /// The running system lacks a facility limier can use.
@@ -60,6 +60,16 @@ pub enum PlatformError {
         /// The facility.
         what: &'static str,
     },
+}
+
+/// A BPF program the kernel's verifier refused: which kernel, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("kernel {kernel} refused it: {log}")]
+pub struct VerifierRefusal {
+    /// The kernel release (`uname -r`).
+    pub kernel: String,
+    /// The verifier's last lines: the refused instruction and why.
+    pub log: String,
 }
 
 impl PlatformError {

@@ -25,7 +25,7 @@ mod macos;
 #[cfg(target_os = "macos")]
 pub use macos::{resolve_dir, Backend, MapReader, MapRoots, ProcessDir, ProcessHandle};
 
-pub use error::{PlatformError, SignalError};
+pub use error::{PlatformError, SignalError, VerifierRefusal};
 pub use fd_table::{FdScope, FdTable};
 pub use records::*;
 pub use signal::Signal;
@@ -36,3 +36,5 @@ mod users;
 pub use clock::{local_time, LocalTime};
 pub use lock::{lock_shared, LockError, SharedLock};
 pub use users::{is_superuser, user_name};
+mod os_release;
+pub use os_release::os_release;

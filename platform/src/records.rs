@@ -443,3 +443,50 @@ pub struct SocketRecord {
     /// The uid that created the socket.
     pub uid: u32,
 }
+
+/// The reader that produced a layer (fds or mapped files) of a process: the
+/// `sources` a snapshot reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum LayerReader {
+    /// A BPF iterator program: every process in one pass in the kernel
+    /// (Linux, root).
+    KernelIterator,
+    /// readlink(2) on `/proc/PID/fd/N`, one fd at a time.
+    Readlink,
+    /// The `PROCMAP_QUERY` ioctl on `/proc/PID/maps` (Linux 6.11+).
+    ProcmapQuery,
+    /// The text of `/proc/PID/maps`.
+    MapsText,
+    /// libproc (macOS).
+    Libproc,
+}
+
+impl LayerReader {
+    /// Every reader, in order (fastest first within an OS).
+    pub const ALL: [LayerReader; 5] = [
+        LayerReader::KernelIterator,
+        LayerReader::Readlink,
+        LayerReader::ProcmapQuery,
+        LayerReader::MapsText,
+        LayerReader::Libproc,
+    ];
+
+    /// Its name in the JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            LayerReader::KernelIterator => "kernel-iterator",
+            LayerReader::Readlink => "readlink",
+            LayerReader::ProcmapQuery => "procmap-query",
+            LayerReader::MapsText => "maps-text",
+            LayerReader::Libproc => "libproc",
+        }
+    }
+}
+
+impl fmt::Display for LayerReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -67,9 +67,14 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         Ok(cli) => cli,
         Err(err) => return report_clap_error(err),
     };
-    if let Err(message) = limier::snapshot::FdSource::from_env() {
-        eprintln!("limier: {message}");
-        return EXIT_ERROR;
+    for source in [
+        limier::snapshot::FdSource::from_env(),
+        limier::snapshot::FdSource::maps_from_env(),
+    ] {
+        if let Err(message) = source {
+            eprintln!("limier: {message}");
+            return EXIT_ERROR;
+        }
     }
     let render = Render {
         json: cli.json,

@@ -42,7 +42,7 @@ pub fn run(args: &SnapshotArgs, render: Render) -> Result<Outcome, CliError> {
             .processes()
             .map(|p| p.maps.as_ref().map_or(0, Vec::len))
             .sum();
-        let rows = vec![
+        let mut rows = vec![
             vec!["processes".to_string(), snapshot.len().to_string()],
             vec!["open fds".to_string(), fds.to_string()],
             vec!["mapped files".to_string(), maps.to_string()],
@@ -56,6 +56,14 @@ pub fn run(args: &SnapshotArgs, render: Render) -> Result<Outcome, CliError> {
                 snapshot.vanished.to_string(),
             ],
         ];
+        for (name, layer) in [
+            ("fds read by", &snapshot.sources.fds),
+            ("mapped files read by", &snapshot.sources.maps),
+        ] {
+            if let Some(layer) = layer {
+                rows.push(vec![name.to_string(), readers(layer)]);
+            }
+        }
         format!(
             "{}(the data itself: limier snapshot --json)\n",
             table(&rows)
@@ -68,4 +76,26 @@ pub fn run(args: &SnapshotArgs, render: Render) -> Result<Outcome, CliError> {
         notes: Vec::new(),
         code: super::EXIT_FOUND,
     })
+}
+
+/// "kernel-iterator 1650, maps-text 3 (kernel-iterator not used: ...)".
+fn readers(layer: &limier::snapshot::LayerSources) -> String {
+    let served: Vec<String> = layer
+        .served
+        .iter()
+        .map(|(reader, count)| format!("{reader} {count}"))
+        .collect();
+    let mut text = if served.is_empty() {
+        "nothing read".to_string()
+    } else {
+        served.join(", ")
+    };
+    if let Some(not_used) = &layer.not_used {
+        text.push_str(&format!(
+            " ({} not used: {})",
+            not_used.reader,
+            limier::sanitize::sanitize_str(&not_used.why.to_string())
+        ));
+    }
+    text
 }

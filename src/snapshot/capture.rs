@@ -1,8 +1,10 @@
 //! Capturing a snapshot from the platform backend, in parallel where it pays.
 
+use super::sources::{NotUsed, Sources, Tally, WhyNotUsed};
 use super::{Layers, Process, Snapshot};
 use limier_platform::{
-    Backend, FdRecord, FdScope, FdTable, FdTarget, MapReader, MapRoots, PlatformError, ProcessId,
+    Backend, FdRecord, FdScope, FdTable, FdTarget, LayerReader, MapReader, MapRoots, PlatformError,
+    ProcessId,
 };
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,36 +23,64 @@ pub enum Parallelism {
     Parallel,
 }
 
-/// Where the fd and mapping layers come from.
+/// Where one layer — fds, or mapped files — comes from. Each layer is
+/// chosen on its own: a kernel that refuses one program costs only that
+/// layer its speed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FdSource {
-    /// The kernel's fd and mapping iterators where they are available (root, or
-    /// CAP_BPF with CAP_PERFMON, on a kernel with BTF, initial pid
-    /// namespace; an ordinary user never tries it) and the machine has at least
-    /// [`CaptureOptions::KERNEL_DUMP_THRESHOLD`] processes; `/proc/PID/fd`
-    /// otherwise.
+    /// The kernel's iterator where it is available (root, or CAP_BPF with
+    /// CAP_PERFMON, on a kernel with BTF that accepts the program, initial
+    /// pid namespace; an ordinary user never tries it) and the machine has
+    /// at least [`CaptureOptions::KERNEL_DUMP_THRESHOLD`] processes; the
+    /// /proc readers otherwise. The snapshot's [`Sources`] say which served.
     Auto,
-    /// The iterators or an error (what the tests use to prove they work).
+    /// The kernel's iterator for this layer, or the capture fails with the
+    /// reason (what the tests use to prove the iterators work). It demands
+    /// nothing of the other layer.
     Kernel,
-    /// readlink on `/proc/PID/fd/N`, one fd at a time, and the text of
-    /// `/proc/PID/maps`.
+    /// The /proc readers: readlink on `/proc/PID/fd/N`; `PROCMAP_QUERY`, or
+    /// the text of `/proc/PID/maps` where the kernel lacks it.
     Proc,
 }
 
 impl FdSource {
-    /// From `LIMIER_FD_SOURCE`: `kernel`, `proc`, `auto` or unset; any other
-    /// value is an error naming it.
+    /// The fd layer's source, from `LIMIER_FD_SOURCE`: `kernel`, `proc`,
+    /// `auto` or unset; any other value is an error naming it.
     pub fn from_env() -> Result<Self, String> {
-        let Some(value) = std::env::var_os("LIMIER_FD_SOURCE") else {
+        Self::from_variable("LIMIER_FD_SOURCE")
+    }
+
+    /// The mapping layer's source, from `LIMIER_MAPS_SOURCE` (the same
+    /// values).
+    pub fn maps_from_env() -> Result<Self, String> {
+        Self::from_variable("LIMIER_MAPS_SOURCE")
+    }
+
+    fn from_variable(name: &str) -> Result<Self, String> {
+        let Some(value) = std::env::var_os(name) else {
             return Ok(FdSource::Auto);
         };
         match value.to_str() {
             Some("kernel") => Ok(FdSource::Kernel),
             Some("proc") => Ok(FdSource::Proc),
             Some("auto" | "") => Ok(FdSource::Auto),
-            _ => Err(format!(
-                "LIMIER_FD_SOURCE={value:?} is not one of kernel, proc, auto"
-            )),
+            _ => Err(format!("{name}={value:?} is not one of kernel, proc, auto")),
+        }
+    }
+
+    /// Whether to try the kernel's iterator with `processes` processes
+    /// listed; `Err` says why not.
+    fn kernel_wanted(self, backend: &Backend, processes: usize) -> Result<(), WhyNotUsed> {
+        let threshold = CaptureOptions::KERNEL_DUMP_THRESHOLD;
+        match self {
+            FdSource::Proc => Err(WhyNotUsed::NotAsked),
+            FdSource::Kernel => Ok(()),
+            FdSource::Auto if processes < threshold => Err(WhyNotUsed::FewProcesses {
+                processes,
+                threshold,
+            }),
+            FdSource::Auto if !backend.fd_dump_possible() => Err(WhyNotUsed::NotPrivileged),
+            FdSource::Auto => Ok(()),
         }
     }
 }
@@ -62,8 +92,10 @@ pub struct CaptureOptions {
     pub layers: Layers,
     /// When to read in parallel.
     pub parallelism: Parallelism,
-    /// Where fds and mappings come from.
+    /// Where fds come from.
     pub fd_source: FdSource,
+    /// Where mapped files come from.
+    pub maps_source: FdSource,
     /// Directories (absolute, normalised) whose users a sweep selects
     /// anyway: a process whose cwd, root, exe or an open fd already lies at
     /// or below one of them gets no mapping layer (`maps` stays `None`).
@@ -99,14 +131,16 @@ impl CaptureOptions {
     /// 47 ms against 211 ms — so such a build waits for 150.
     pub const KERNEL_DUMP_THRESHOLD: usize = if cfg!(debug_assertions) { 150 } else { 100 };
 
-    /// Options for `layers`, parallel where it pays, the fd source from
-    /// `LIMIER_FD_SOURCE` ([`FdSource::from_env`]; auto when it is invalid —
-    /// the CLI rejects an invalid value before capturing).
+    /// Options for `layers`, parallel where it pays, the sources from
+    /// `LIMIER_FD_SOURCE` and `LIMIER_MAPS_SOURCE` ([`FdSource::from_env`],
+    /// [`FdSource::maps_from_env`]; auto when invalid — the CLI rejects an
+    /// invalid value before capturing).
     pub fn new(layers: Layers) -> Self {
         CaptureOptions {
             layers,
             parallelism: Parallelism::Auto,
             fd_source: FdSource::from_env().unwrap_or(FdSource::Auto),
+            maps_source: FdSource::maps_from_env().unwrap_or(FdSource::Auto),
             maps_needless_below: Vec::new(),
             maps_only_below: Vec::new(),
         }
@@ -146,14 +180,14 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
     let captured_at_ms = Backend::now_epoch_ms();
     let pids = backend.list_pids()?;
     let layers = options.layers;
-    let use_dump = (layers.fds || layers.maps)
-        && match options.fd_source {
-            FdSource::Proc => false,
-            FdSource::Kernel => true,
-            FdSource::Auto => {
-                pids.len() >= CaptureOptions::KERNEL_DUMP_THRESHOLD && backend.fd_dump_possible()
-            }
-        };
+    let fd_kernel = layers
+        .fds
+        .then(|| options.fd_source.kernel_wanted(backend, pids.len()));
+    let maps_kernel = layers
+        .maps
+        .then(|| options.maps_source.kernel_wanted(backend, pids.len()));
+    let use_dump = matches!(fd_kernel, Some(Ok(())));
+    let use_map_reader = matches!(maps_kernel, Some(Ok(())));
     let scope = if layers.only_socket_fds {
         FdScope::Sockets
     } else {
@@ -168,14 +202,15 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
         maps: layers.maps && !maps_later,
         ..layers
     };
-    let readers = ReaderPool::new(backend, use_dump && layers.maps, &options.maps_only_below);
-    if options.fd_source == FdSource::Kernel {
+    let readers = ReaderPool::new(backend, use_map_reader, &options.maps_only_below);
+    if options.maps_source == FdSource::Kernel {
         readers.demand()?;
     }
+    let tallies = Tallies::default();
     let read = |reader: &mut PooledReader, pid: &ProcessId| {
-        read_process(backend, *pid, per_process, reader.get())
+        read_process(backend, *pid, per_process, reader.get(), &tallies)
     };
-    let dump = || (use_dump && layers.fds).then(|| backend.dump_fds(scope));
+    let dump = || use_dump.then(|| backend.dump_fds(scope));
     let (results, (sockets, dump)) = if options.parallel(pids.len()) {
         rayon::join(
             || {
@@ -193,11 +228,16 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
         (results, (sockets, dump))
     };
     let sockets = sockets?;
+    let mut fd_not_used = fd_kernel.and_then(Result::err);
     let mut table = match dump {
         Some(Ok(table)) => Some(table),
         Some(Err(err)) if options.fd_source == FdSource::Kernel => return Err(err),
-        // Not root, no BTF, another pid namespace: readlink instead.
-        Some(Err(_)) => None,
+        // Not root, no BTF, another pid namespace, a refusing verifier:
+        // readlink instead, and the sources say why.
+        Some(Err(err)) => {
+            fd_not_used = Some(WhyNotUsed::from_error(&err));
+            None
+        }
         None => None,
     };
     let mut vanished = 0;
@@ -208,11 +248,11 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
             None => vanished += 1,
         }
     }
-    if use_dump && layers.fds {
-        vanished += attach_dumped_fds(backend, &mut processes, table.as_mut(), options);
+    if use_dump {
+        vanished += attach_dumped_fds(backend, &mut processes, table.as_mut(), options, &tallies);
     }
     if maps_later {
-        vanished += attach_needed_maps(backend, &mut processes, &readers, options);
+        vanished += attach_needed_maps(backend, &mut processes, &readers, options, &tallies);
     }
     if layers.only_socket_fds {
         for process in &mut processes {
@@ -221,6 +261,23 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
             }
         }
     }
+    let maps_not_used = maps_kernel
+        .and_then(Result::err)
+        .or_else(|| readers.refusal());
+    let not_used = |why: Option<WhyNotUsed>| {
+        why.map(|why| NotUsed {
+            reader: LayerReader::KernelIterator,
+            why,
+        })
+    };
+    let sources = Sources {
+        fds: layers
+            .fds
+            .then(|| tallies.fds.into_sources(not_used(fd_not_used))),
+        maps: layers
+            .maps
+            .then(|| tallies.maps.into_sources(not_used(maps_not_used))),
+    };
     let mut snapshot = Snapshot::from_parts(
         processes,
         sockets,
@@ -229,7 +286,15 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
         captured_at_ms,
     );
     snapshot.vanished = vanished;
+    snapshot.sources = sources;
     Ok(snapshot)
+}
+
+/// Which reader served each process's fds and mappings.
+#[derive(Default)]
+struct Tallies {
+    fds: Tally,
+    maps: Tally,
 }
 
 /// Gives every process its fds from the kernel dump, or — where the dump
@@ -241,6 +306,7 @@ fn attach_dumped_fds(
     processes: &mut Vec<Process>,
     mut table: Option<&mut FdTable>,
     options: &CaptureOptions,
+    tallies: &Tallies,
 ) -> usize {
     let mut unread = Vec::new();
     for (index, process) in processes.iter_mut().enumerate() {
@@ -251,11 +317,20 @@ fn attach_dumped_fds(
             .as_mut()
             .and_then(|t| t.take(process.pid(), process.record.start));
         match dumped {
-            Some(fds) => process.fds = Some(fds),
+            Some(fds) => {
+                process.fds = Some(fds);
+                tallies.fds.add(LayerReader::KernelIterator);
+            }
             None => unread.push(index),
         }
     }
-    let reread = |index: &usize| read_fds_again(backend, &processes[*index]);
+    let reread = |index: &usize| {
+        let read = read_fds_again(backend, &processes[*index]);
+        if matches!(read, Some((Some(_), _))) {
+            tallies.fds.add(Backend::FD_READER);
+        }
+        read
+    };
     let reread: Vec<_> = if options.parallel(unread.len()) {
         unread.par_iter().map(reread).collect()
     } else {
@@ -299,6 +374,7 @@ fn attach_needed_maps(
     processes: &mut Vec<Process>,
     readers: &ReaderPool,
     options: &CaptureOptions,
+    tallies: &Tallies,
 ) -> usize {
     let needed: Vec<usize> = processes
         .iter()
@@ -322,10 +398,11 @@ fn attach_needed_maps(
             .get()
             .and_then(|r| r.read(&dir, process.record.start))
         {
+            tallies.maps.add(LayerReader::KernelIterator);
             return Some((Some(files), Vec::new()));
         }
         let mut denied = Vec::new();
-        let maps = layer(dir.maps(), "maps", &mut denied, || dir.stat().is_ok())?;
+        let maps = read_maps(&dir, &mut denied, tallies)?;
         Some((maps, denied))
     };
     let results: Vec<_> = if options.parallel(needed.len()) {
@@ -383,6 +460,8 @@ struct ReaderPool<'a> {
     free: Mutex<Vec<MapReader>>,
     /// Set when loading failed once: every process reads its maps file.
     failed: AtomicBool,
+    /// Why it failed (the first failure).
+    refusal: Mutex<Option<WhyNotUsed>>,
 }
 
 impl<'a> ReaderPool<'a> {
@@ -398,7 +477,16 @@ impl<'a> ReaderPool<'a> {
             below,
             free: Mutex::new(Vec::new()),
             failed: AtomicBool::new(false),
+            refusal: Mutex::new(None),
         }
+    }
+
+    /// Why no reader could be loaded, if one was wanted and none could.
+    fn refusal(&self) -> Option<WhyNotUsed> {
+        self.refusal
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// Loads a reader now, so that a failure is an error
@@ -425,7 +513,13 @@ impl<'a> ReaderPool<'a> {
             if reader.is_none() {
                 match self.backend.map_reader(self.below.as_ref()) {
                     Ok(loaded) => reader = Some(loaded),
-                    Err(_) => self.failed.store(true, Ordering::Relaxed),
+                    Err(err) => {
+                        self.failed.store(true, Ordering::Relaxed);
+                        self.refusal
+                            .lock()
+                            .unwrap_or_else(|poisoned| poisoned.into_inner())
+                            .get_or_insert_with(|| WhyNotUsed::from_error(&err));
+                    }
                 }
             }
         }
@@ -460,6 +554,7 @@ fn read_process(
     pid: ProcessId,
     layers: Layers,
     map_reader: Option<&MapReader>,
+    tallies: &Tallies,
 ) -> Option<Process> {
     let per_process = layers.details || layers.links || layers.fds || layers.maps || layers.environ;
     if !per_process {
@@ -490,12 +585,18 @@ fn read_process(
     let alive = || dir.stat().is_ok();
     if layers.fds {
         process.fds = layer(dir.fds(), "fds", &mut denied, alive)?;
+        if process.fds.is_some() {
+            tallies.fds.add(Backend::FD_READER);
+        }
     }
     if layers.maps {
         let start = process.record.start;
         process.maps = match map_reader.and_then(|reader| reader.read(&dir, start)) {
-            Some(files) => Some(files),
-            None => layer(dir.maps(), "maps", &mut denied, alive)?,
+            Some(files) => {
+                tallies.maps.add(LayerReader::KernelIterator);
+                Some(files)
+            }
+            None => read_maps(&dir, &mut denied, tallies)?,
         };
     }
     if layers.environ {
@@ -503,6 +604,20 @@ fn read_process(
     }
     process.denied = denied;
     Some(process)
+}
+
+/// A process's mapped files by the /proc readers (or libproc), counting
+/// which served; `None` when the process vanished.
+fn read_maps(
+    dir: &limier_platform::ProcessDir,
+    denied: &mut Vec<&'static str>,
+    tallies: &Tallies,
+) -> Option<Option<Vec<limier_platform::MappedFile>>> {
+    let read = dir.maps_read().map(|(files, reader)| {
+        tallies.maps.add(reader);
+        files
+    });
+    layer(read, "maps", denied, || dir.stat().is_ok())
 }
 
 /// Sorts a layer's result: value, refused (kept, noted), or vanished (`None`).

@@ -8,10 +8,12 @@ mod capture;
 #[cfg(test)]
 pub(crate) mod fixture;
 mod index;
+mod sources;
 
 pub use capture::{capture, CaptureOptions, FdSource, Parallelism};
 pub(crate) use index::is_at_or_below;
 pub use index::{PathUse, UseKind};
+pub use sources::{LayerSources, NotUsed, Sources, WhyNotUsed};
 
 use index::Indexes;
 use limier_platform::{
@@ -191,6 +193,9 @@ pub struct Snapshot {
     sockets: Vec<SocketRecord>,
     /// Pids that vanished between listing and reading (dropped).
     pub vanished: usize,
+    /// Which reader served the fds and mappings, and why a faster one did
+    /// not (empty for a snapshot built from parts).
+    pub sources: Sources,
     #[serde(skip)]
     indexes: Indexes,
 }
@@ -214,6 +219,7 @@ impl Snapshot {
             processes,
             sockets,
             vanished: 0,
+            sources: Sources::default(),
             indexes,
         }
     }

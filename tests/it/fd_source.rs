@@ -1,13 +1,17 @@
 //! The fd and mapping layers from their two sources: the kernel's
-//! iterators (`LIMIER_FD_SOURCE=kernel`) and readlink on `/proc/PID/fd/N`
-//! and the text of `/proc/PID/maps` (`LIMIER_FD_SOURCE=proc`) must give the
-//! same answers, fd for fd and file for file.
+//! iterators (`LIMIER_FD_SOURCE=kernel`, `LIMIER_MAPS_SOURCE=kernel`) and
+//! readlink on `/proc/PID/fd/N` and `PROCMAP_QUERY` or the text of
+//! `/proc/PID/maps` (`…=proc`) must give the same answers, fd for fd and
+//! file for file; `sources` in the snapshot says which served.
 
 use crate::support::*;
 use serde_json::Value;
 
-const KERNEL: &[(&str, &str)] = &[("LIMIER_FD_SOURCE", "kernel")];
-const PROC: &[(&str, &str)] = &[("LIMIER_FD_SOURCE", "proc")];
+const KERNEL: &[(&str, &str)] = &[
+    ("LIMIER_FD_SOURCE", "kernel"),
+    ("LIMIER_MAPS_SOURCE", "kernel"),
+];
+const PROC: &[(&str, &str)] = &[("LIMIER_FD_SOURCE", "proc"), ("LIMIER_MAPS_SOURCE", "proc")];
 
 /// A layer (`fds`, `maps`) of `pid` in a snapshot, as JSON values.
 fn layer_of(snapshot: &Value, pid: u32, layer: &str) -> Vec<Value> {
@@ -203,4 +207,73 @@ fn an_unknown_fd_source_is_a_one_line_error() {
         "limier: LIMIER_FD_SOURCE=\"kernal\" is not one of kernel, proc, auto"
     );
     assert!(output.stdout.is_empty());
+}
+
+/// `snapshot --json` names the reader of each layer, how many processes
+/// each served, and why the kernel's was not used: asked for /proc, and —
+/// as root — the kernel iterators serving both layers on this kernel; as an
+/// ordinary user, not privileged (or too few processes to pay).
+#[test]
+fn snapshot_sources_name_the_reader_of_each_layer_and_why_not_the_kernel() {
+    let mapper_file = {
+        let (guard, root) = temp_dir();
+        let file = root.join("mapped.bin");
+        std::fs::write(&file, vec![b'x'; 8192]).unwrap();
+        (guard, file)
+    };
+    let _mapper = Scenario::start(&["map", mapper_file.1.to_str().unwrap()]);
+    let served = |report: &Value, layer: &str| -> Vec<String> {
+        report["sources"][layer]["served"]
+            .as_object()
+            .unwrap_or_else(|| panic!("no sources.{layer}.served: {}", report["sources"]))
+            .keys()
+            .cloned()
+            .collect()
+    };
+    let (from_proc, code) = limier_json_env(&["snapshot", "--no-environ"], PROC);
+    assert_eq!(code, 0);
+    assert_eq!(served(&from_proc, "fds"), ["readlink"]);
+    let maps = served(&from_proc, "maps");
+    assert!(
+        !maps.is_empty()
+            && maps
+                .iter()
+                .all(|reader| reader == "procmap-query" || reader == "maps-text"),
+        "{maps:?}"
+    );
+    for layer in ["fds", "maps"] {
+        assert_eq!(
+            from_proc["sources"][layer]["not_used"],
+            serde_json::json!({"reader": "kernel-iterator", "why": {"kind": "not-asked"}}),
+            "{layer}"
+        );
+    }
+    if limier::platform::is_superuser() {
+        let (from_kernel, code) = limier_json_env(&["snapshot", "--no-environ"], KERNEL);
+        assert_eq!(code, 0);
+        for layer in ["fds", "maps"] {
+            let sources = &from_kernel["sources"][layer];
+            assert!(
+                sources["served"]["kernel-iterator"].as_u64().unwrap_or(0) > 0,
+                "kernel {}: {layer} {sources}",
+                limier::platform::os_release()
+            );
+            assert!(sources.get("not_used").is_none(), "{layer} {sources}");
+        }
+    }
+    // An ordinary user's capture never tries the iterators, and says why.
+    let output = unprivileged_command(env!("CARGO_BIN_EXE_limier"))
+        .args(["snapshot", "--no-environ", "--json"])
+        .output()
+        .expect("setpriv (util-linux)");
+    assert_eq!(output.status.code(), Some(0));
+    let report = strict_json(&String::from_utf8_lossy(&output.stdout)).unwrap();
+    for layer in ["fds", "maps"] {
+        let why = &report["sources"][layer]["not_used"]["why"]["kind"];
+        assert!(
+            why == "not-privileged" || why == "few-processes",
+            "{layer}: {}",
+            report["sources"]
+        );
+    }
 }

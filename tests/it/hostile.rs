@@ -22,7 +22,7 @@ fn snapshots_and_sweeps_under_fork_churn_stay_consistent() {
         let source = sources[snapshots % sources.len()];
         let (snapshot, code) = limier_json_env(
             &["snapshot", "--no-environ"],
-            &[("LIMIER_FD_SOURCE", source)],
+            &[("LIMIER_FD_SOURCE", source), ("LIMIER_MAPS_SOURCE", source)],
         );
         assert_eq!(code, 0);
         snapshots += 1;
@@ -342,6 +342,7 @@ fn no_stat_call_ever_goes_through_an_fd_link_or_cwd() {
             .arg(env!("CARGO_BIN_EXE_limier"))
             .args(["in", root.to_str().unwrap(), "--json"])
             .env("LIMIER_FD_SOURCE", source)
+            .env("LIMIER_MAPS_SOURCE", source)
             .output()
             .expect("strace is installed by .ci/run");
         assert_eq!(output.status.code(), Some(0), "{source}");
@@ -533,7 +534,8 @@ fn a_mount_that_stops_answering_never_hangs_limier() {
                 Command::new(env!("CARGO_BIN_EXE_limier"))
                     .args(args)
                     .arg("--json")
-                    .env("LIMIER_FD_SOURCE", source),
+                    .env("LIMIER_FD_SOURCE", source)
+                    .env("LIMIER_MAPS_SOURCE", source),
                 limit,
             );
             let value = strict_json(&String::from_utf8_lossy(&output.stdout)).unwrap_or_else(|e| {

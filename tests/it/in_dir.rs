@@ -183,6 +183,7 @@ fn mappings_are_read_only_where_they_can_select() {
     for source in fd_sources() {
         let mut options = CaptureOptions::new(Layers::FILES);
         options.fd_source = source;
+        options.maps_source = source;
         options.maps_needless_below = vec![root.clone()];
         let snapshot = capture(&backend, options).unwrap();
         let sitter_process = snapshot
@@ -235,6 +236,7 @@ fn mapped_files_read_below_the_directory_only_answer_the_same() {
     for source in fd_sources() {
         let mut every = CaptureOptions::new(Layers::FILES);
         every.fd_source = source;
+        every.maps_source = source;
         let mut below = every.clone();
         below.maps_only_below = vec![root.clone()];
         let every = capture(&backend, every).unwrap();

@@ -240,8 +240,9 @@ pub fn limier_in(args: &[&str], cwd: Option<&Path>) -> Output {
     command.output().expect("run limier")
 }
 
-/// The fd sources this user can test: the kernel's one-pass dump needs root
-/// (BPF), readlink does not.
+/// The sources this user can test (for `LIMIER_FD_SOURCE` and
+/// `LIMIER_MAPS_SOURCE` alike): the kernel's iterators need root (BPF),
+/// the /proc readers do not.
 #[cfg(target_os = "linux")]
 pub fn fd_sources() -> &'static [&'static str] {
     if limier::platform::is_superuser() {

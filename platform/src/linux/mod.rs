@@ -181,6 +181,9 @@ impl Backend {
         dir.wait_channel().ok().flatten()
     }
 
+    /// The reader of a process's fds when no kernel iterator serves.
+    pub const FD_READER: crate::LayerReader = crate::LayerReader::Readlink;
+
     /// The pid of the calling process.
     pub fn self_pid() -> ProcessId {
         ProcessId(std::process::id())

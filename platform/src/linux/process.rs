@@ -5,7 +5,7 @@ use crate::error::PlatformError;
 use crate::parse::{
     parse_cmdline, parse_environ, parse_fd_link, parse_maps, parse_stat, strip_deleted, StatFields,
 };
-use crate::records::{EnvVar, FdRecord, MappedFile, ProcessId, ProcessRecord};
+use crate::records::{EnvVar, FdRecord, LayerReader, MappedFile, ProcessId, ProcessRecord};
 use rustix::fd::OwnedFd;
 use rustix::fs::{Mode, OFlags};
 use std::ffi::OsStr;
@@ -296,6 +296,14 @@ impl ProcessDir {
     /// # References
     /// proc(5) `/proc/pid/maps`; ioctl(2).
     pub fn maps(&self) -> Result<Vec<MappedFile>, PlatformError> {
+        self.maps_read().map(|(files, _)| files)
+    }
+
+    /// [`maps`](Self::maps), with the reader that served.
+    ///
+    /// # References
+    /// proc(5) `/proc/pid/maps`; ioctl(2).
+    pub fn maps_read(&self) -> Result<(Vec<MappedFile>, LayerReader), PlatformError> {
         let maps = rustix::fs::openat(
             &self.dir,
             "maps",
@@ -304,11 +312,11 @@ impl ProcessDir {
         )
         .map_err(|err| self.error("maps", err.into()))?;
         match super::procmap_query::mapped_files(&maps) {
-            Ok(Some(files)) => return Ok(files),
+            Ok(Some(files)) => return Ok((files, LayerReader::ProcmapQuery)),
             Ok(None) => {}
             Err(err) => return Err(self.error("maps", err)),
         }
-        self.maps_text()
+        Ok((self.maps_text()?, LayerReader::MapsText))
     }
 
     /// The path of the file the mapping at `start`-`end` maps, as the

@@ -117,6 +117,9 @@ impl Backend {
         None
     }
 
+    /// The reader of a process's fds when no kernel iterator serves.
+    pub const FD_READER: crate::LayerReader = crate::LayerReader::Libproc;
+
     /// The pid of the calling process.
     pub fn self_pid() -> ProcessId {
         ProcessId(std::process::id())

@@ -290,6 +290,12 @@ impl ProcessDir {
         Ok(fds)
     }
 
+    /// [`maps`](Self::maps), with the reader that served (libproc).
+    pub fn maps_read(&self) -> Result<(Vec<MappedFile>, crate::LayerReader), PlatformError> {
+        self.maps()
+            .map(|files| (files, crate::LayerReader::Libproc))
+    }
+
     /// Files mapped into the process, walking its regions.
     ///
     /// # References

@@ -58,7 +58,7 @@ fn bpf_error(step: &'static str, source: io::Error) -> PlatformError {
     PlatformError::Bpf {
         step,
         source,
-        log: String::new(),
+        refusal: None,
     }
 }
 
@@ -291,7 +291,10 @@ fn load_program(
     Err(PlatformError::Bpf {
         step,
         source: err,
-        log: tail.join(" / "),
+        refusal: Some(crate::VerifierRefusal {
+            kernel: crate::os_release(),
+            log: tail.join(" / "),
+        }),
     })
 }
 
