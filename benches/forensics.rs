@@ -354,6 +354,14 @@ fn main() {
     );
     let worktree = root.join("worktrees/s3");
     let worktree_arg = worktree.to_string_lossy().into_owned();
+    // Which reader serves each layer on this machine and kernel, and why a
+    // faster one does not: kept with the medians, so that the history can
+    // tell a kernel's refusal from a regression.
+    let snapshot: Value =
+        serde_json::from_str(&stdout_of(LIMIER, &["snapshot", "--no-environ", "--json"]))
+            .expect("limier snapshot --json");
+    let sources = snapshot["sources"].clone();
+    println!("sources: {sources}");
 
     let samples = Samples::default();
     let mut c = Criterion::default()
@@ -626,7 +634,7 @@ fn main() {
     let _ = std::fs::write(
         out.join("limier-medians.json"),
         serde_json::to_string_pretty(
-            &serde_json::json!({"load": load_report, "medians_ms": medians}),
+            &serde_json::json!({"load": load_report, "medians_ms": medians, "sources": sources}),
         )
         .unwrap(),
     );

@@ -7,9 +7,11 @@ Runs `cargo bench --bench forensics` (unless --from names the
 limier-medians.json of a run already made), appends its medians — with the
 date, the commit, the machine and the load — to benches/history.jsonl,
 compares them with the previous entry of the same load kind and user, and
-names every figure more than 20% worse (exit 1 when there is one). The
-history table in BENCHMARKS.md (between its `history` markers) is rewritten
-from the whole file.
+names every figure more than 20% worse (exit 1 when there is one), and any
+change in which reader served a layer (`sources`: a kernel update can refuse
+a BPF program, and the slower reader that then serves is no regression of
+limier's). The history table in BENCHMARKS.md (between its `history`
+markers) is rewritten from the whole file.
 """
 import argparse
 import datetime
@@ -78,6 +80,33 @@ def regressions(previous, entry):
     return worse
 
 
+def main_readers(entry):
+    """The reader that served most processes, per layer: {"fds": "kernel-iterator", ...}."""
+    readers = {}
+    for layer, source in (entry.get("sources") or {}).items():
+        served = source.get("served") or {}
+        if served:
+            readers[layer] = max(served, key=served.get)
+    return readers
+
+
+def source_changes(previous, entry):
+    """Lines naming each layer whose main reader changed, with why the
+    kernel's was not used where the entry says."""
+    if "sources" not in previous or "sources" not in entry:
+        return []
+    before, after = main_readers(previous), main_readers(entry)
+    changes = []
+    for layer in sorted(set(before) | set(after)):
+        if before.get(layer) != after.get(layer):
+            why = ((entry["sources"].get(layer) or {}).get("not_used") or {}).get("why")
+            line = f"{layer}: read by {before.get(layer, 'nothing')} before, {after.get(layer, 'nothing')} now"
+            if why:
+                line += f" ({json.dumps(why, sort_keys=True)})"
+            changes.append(line)
+    return changes
+
+
 def machine_factor(previous, entry):
     """How much the peers (the tools limier is compared with, which did not
     change) moved between the two runs: the median of their ratios. A
@@ -92,16 +121,20 @@ def machine_factor(previous, entry):
 
 
 def table(history):
-    head = "| date | commit | load | " + " | ".join(label for label, _ in SHOWN) + " |"
-    rule = "|" + "---|" * (3 + len(SHOWN))
+    head = ("| date | commit | kernel | load | " + " | ".join(label for label, _ in SHOWN)
+            + " | readers (fds, maps) |")
+    rule = "|" + "---|" * (5 + len(SHOWN))
     rows = [head, rule]
     for entry in history:
         load = entry["load"]
-        cells = [entry["date"], f"`{entry['commit']}`",
+        cells = [entry["date"], f"`{entry['commit']}`", entry["machine"].get("kernel", "?"),
                  f"{load['processes']} {load.get('kind') or '?'} ({entry['user']})"]
         for _, name in SHOWN:
             ms = entry["medians_ms"].get(name)
             cells.append(f"{ms:.1f}" if ms is not None else "–")
+        readers = main_readers(entry)
+        cells.append(", ".join(readers.get(layer, "?") for layer in ("fds", "maps"))
+                     if readers else "not recorded")
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
@@ -139,6 +172,8 @@ def main():
         "medians_ms": run["medians_ms"],
         "note": args.note,
     }
+    if "sources" in run:
+        entry["sources"] = run["sources"]
     history = read_history()
     same = [h for h in history
             if h["load"].get("kind") == entry["load"].get("kind") and h["user"] == entry["user"]]
@@ -151,6 +186,11 @@ def main():
         return 0
     worse = regressions(same[-1], entry)
     factor = machine_factor(same[-1], entry)
+    changes = source_changes(same[-1], entry)
+    if changes:
+        print(f"history: the readers changed since {same[-1]['commit']}:")
+        for line in changes:
+            print("  " + line)
     if factor is not None:
         print(f"history: the peers moved by {factor:.2f}x since {same[-1]['commit']} (the machine's share)")
     if worse:
@@ -159,6 +199,8 @@ def main():
             print("  " + line)
         if factor is not None and factor > WORSE:
             print("history: the peers slowed by as much: more likely the machine than limier")
+        if changes:
+            print("history: a reader changed (above): the kernel or the setup, before limier's code")
         return 1
     print(f"history: nothing worse by more than 20% than {same[-1]['commit']} ({same[-1]['date']})")
     return 0
