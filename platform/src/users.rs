@@ -5,6 +5,24 @@
 /// # References
 /// getpwuid_r(3).
 pub fn user_name(uid: u32) -> Option<String> {
+    passwd_field(uid, |passwd| passwd.pw_name)
+        .map(|name| String::from_utf8_lossy(&name).into_owned())
+}
+
+/// The home directory of `uid` from the system's user database, if it has
+/// one.
+///
+/// # References
+/// getpwuid_r(3).
+pub fn home_dir(uid: u32) -> Option<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStringExt;
+    passwd_field(uid, |passwd| passwd.pw_dir)
+        .filter(|dir| !dir.is_empty())
+        .map(|dir| std::ffi::OsString::from_vec(dir).into())
+}
+
+/// The string `field` picks from `uid`'s user database entry.
+fn passwd_field(uid: u32, field: impl Fn(&libc::passwd) -> *mut libc::c_char) -> Option<Vec<u8>> {
     let mut buffer = vec![0 as libc::c_char; 4096];
     // SAFETY: `passwd` is plain old data; it is only read after getpwuid_r
     // succeeds and sets `result` to point at it.
@@ -22,12 +40,26 @@ pub fn user_name(uid: u32) -> Option<String> {
             &mut result,
         )
     };
-    if rc != 0 || result.is_null() || passwd.pw_name.is_null() {
+    let value = field(&passwd);
+    if rc != 0 || result.is_null() || value.is_null() {
         return None;
     }
-    // SAFETY: getpwuid_r succeeded, so pw_name is a NUL-terminated string inside `buffer`.
-    let name = unsafe { std::ffi::CStr::from_ptr(passwd.pw_name) };
-    Some(name.to_string_lossy().into_owned())
+    // SAFETY: getpwuid_r succeeded, so the field is a NUL-terminated string
+    // inside `buffer`, alive here.
+    Some(
+        unsafe { std::ffi::CStr::from_ptr(value) }
+            .to_bytes()
+            .to_vec(),
+    )
+}
+
+/// The effective uid of this process.
+///
+/// # References
+/// geteuid(2).
+pub fn effective_uid() -> u32 {
+    // SAFETY: geteuid takes no arguments, cannot fail and touches no memory.
+    unsafe { libc::geteuid() }
 }
 
 /// Whether this process runs with uid 0 (root can still be refused, e.g. by

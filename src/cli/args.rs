@@ -92,7 +92,10 @@ escaped with setsid() and was reparented to init is no longer below it:
 select it by --env, --dir, --sid or --port instead.
 
 Never signalled: pid 1, kernel threads, limier itself and its ancestors.
-Refused: --pid 1 and --dir / (each selects every process). A port held by
+Refused: --pid 1 and --dir / (each selects every process); --dir of a
+system directory (/usr, /bin, /sbin, /lib*, /etc, /boot, /proc, /sys, /dev,
+/run, or one inside them), /home, /root or your home itself, unless
+--allow-system-dir. A port held by
 a protected process (pid 1 under socket activation, your own shell) selects
 that process alone, which is spared, not its children.
 Exit codes: 0 everything selected is gone, 1 nothing matched, 2 bad input,
@@ -194,6 +197,10 @@ pub struct KillArgs {
     /// Every process whose environment holds KEY=VALUE.
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_env_pair)]
     pub env: Vec<(String, String)>,
+    /// Let --dir name a system directory (/usr, /etc, /lib*, /dev, ...) or
+    /// a home directory itself, refused otherwise.
+    #[arg(long)]
+    pub allow_system_dir: bool,
     #[command(flatten)]
     pub sweep: SweepArgs,
 }

@@ -153,12 +153,14 @@ fn run_teardown(
     render: Render,
 ) -> Result<Outcome, CliError> {
     let backend = Backend::new()?;
-    let report = sweep_from(
-        &backend,
-        Some(snapshot),
-        &plan.selection,
-        &options(sweep_args),
-    )?;
+    let options = options(sweep_args);
+    // Nothing to select (a refused worktree, no port, no evidence): nothing
+    // is swept, and the skipped lines say why.
+    let report = if plan.selection.selectors.is_empty() {
+        limier::sweep::SweepReport::nothing(&options)
+    } else {
+        sweep_from(&backend, Some(snapshot), &plan.selection, &options)?
+    };
     let mut outcome = render_report(&report, render)?;
     if render.json {
         // The skipped items are in the JSON itself.

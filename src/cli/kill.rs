@@ -34,7 +34,9 @@ pub fn run(args: &KillArgs, render: Render) -> Result<Outcome, CliError> {
         ));
     }
     let backend = Backend::new()?;
-    let report = sweep(&backend, &Selection::new(selectors), &options(&args.sweep))?;
+    let mut selection = Selection::new(selectors);
+    selection.allow_system_dirs = args.allow_system_dir;
+    let report = sweep(&backend, &selection, &options(&args.sweep))?;
     let mut outcome = render_report(&report, render)?;
     // A --pid that named no process: said the same way as `who --pid`.
     for &pid in &args.pid {

@@ -10,8 +10,8 @@
 use super::evidence::{Evidence, EvidenceKind, Owner};
 use super::sessions::{discover, SessionView};
 use super::{token_matches, Repo};
-use crate::query::descendants;
 use crate::snapshot::{is_at_or_below, PathUse, Snapshot};
+use crate::sweep::protection;
 use limier_platform::ProcessId;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -42,12 +42,31 @@ pub enum PidFileCheck {
         /// The pid written.
         pid: ProcessId,
     },
+    /// The pid names a process no evidence may reach (init, a kernel
+    /// thread, limier or one of its ancestors, another user's process):
+    /// it selects nothing, not even below it.
+    Protected {
+        /// The pid written.
+        pid: ProcessId,
+        /// What the process is.
+        why: String,
+    },
+    /// The token matches, but the process started before the session and
+    /// carries neither its tag nor its worktree: a note, never a kill.
+    Implausible {
+        /// The pid written.
+        pid: ProcessId,
+    },
     /// The file could not be parsed.
     Invalid {
         /// Why.
         reason: String,
     },
 }
+
+/// How much earlier than the session's `started_at` a process may seem to
+/// start and still be plausibly its own: the two clocks round differently.
+const START_SLACK_MS: u64 = 2_000;
 
 /// A session's pid file for one service.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -124,19 +143,17 @@ impl Attribution {
         for view in &sessions {
             attribution.add_worktree_uses(snapshot, view, &repo_root, &repo_uses);
         }
+        let protected = crate::sweep::protected_pids(snapshot);
         let mut legacy = Vec::new();
         for view in &sessions {
-            attribution.add_pid_files(snapshot, repo, view, &mut legacy);
+            attribution.add_pid_files(snapshot, repo, view, &protected, &mut legacy);
         }
         // A legacy pid file is trusted only when the process is already tied
         // to the same session by its tag or its worktree.
         for (key, pid) in legacy {
-            let corroborated = attribution
-                .evidence
-                .get(&pid)
-                .is_some_and(|list| list.iter().any(|e| e.session == key.slug));
+            let corroborated = attribution.corroborates(pid, &key.slug);
             if corroborated {
-                attribution.add_subtree(snapshot, pid, &key, false);
+                attribution.add_subtree(snapshot, pid, &key, false, &protected);
             } else {
                 attribution.skipped.push(format!(
                     "{}/{}.pid: legacy pid file (no start token) for pid {pid}, not corroborated: ignored",
@@ -160,6 +177,13 @@ impl Attribution {
         repo_uses: &[PathUse],
     ) {
         if !snapshot.layers.file_fds() {
+            return;
+        }
+        if let Some(why) = &view.worktree_refused {
+            self.skipped.push(format!(
+                "session {}: worktree_path {why}: its users are not taken as the session's",
+                view.slug
+            ));
             return;
         }
         let worktree = crate::query::normalize(&view.worktree);
@@ -197,6 +221,7 @@ impl Attribution {
         snapshot: &Snapshot,
         repo: &Repo,
         view: &SessionView,
+        protected: &BTreeMap<ProcessId, String>,
         legacy: &mut Vec<(PidFileKey, ProcessId)>,
     ) {
         for (service, path, parsed) in repo.pid_files(&view.slug) {
@@ -215,10 +240,32 @@ impl Attribution {
                 self.pid_files.insert(key, PidFileCheck::Dead { pid });
                 continue;
             };
+            if let Some(why) = protection(snapshot, protected, pid) {
+                self.skipped.push(format!(
+                    "{}: pid {pid} is {why}: a pid file selects nothing there, nor below it",
+                    path.display()
+                ));
+                self.pid_files
+                    .insert(key, PidFileCheck::Protected { pid, why });
+                continue;
+            }
             match &file.token {
                 Some(token) if token_matches(token, process.record.started_at_ms) => {
-                    self.add_subtree(snapshot, pid, &key, true);
-                    self.pid_files.insert(key, PidFileCheck::Verified { pid });
+                    let started_after = view.started_at_ms.is_some_and(|session| {
+                        process.record.started_at_ms + START_SLACK_MS >= session
+                    });
+                    if started_after || self.corroborates(pid, &view.slug) {
+                        self.add_subtree(snapshot, pid, &key, true, protected);
+                        self.pid_files.insert(key, PidFileCheck::Verified { pid });
+                    } else {
+                        self.skipped.push(format!(
+                            "{}: pid {pid} started before session {} and carries neither its tag nor its worktree: not taken as the session's",
+                            path.display(),
+                            view.slug
+                        ));
+                        self.pid_files
+                            .insert(key, PidFileCheck::Implausible { pid });
+                    }
                 }
                 Some(_) => {
                     self.skipped.push(format!(
@@ -232,12 +279,23 @@ impl Attribution {
         }
     }
 
+    /// Whether `pid` is tied to `slug` already by its tag or its worktree.
+    fn corroborates(&self, pid: ProcessId, slug: &str) -> bool {
+        self.evidence
+            .get(&pid)
+            .is_some_and(|list| list.iter().any(|e| e.session == slug))
+    }
+
+    /// Evidence from a pid file for `pid` and its descendants — but not
+    /// through a protected process (limier's own shell below a service, a
+    /// kernel thread), whose subtree the pid file proves nothing about.
     fn add_subtree(
         &mut self,
         snapshot: &Snapshot,
         pid: ProcessId,
         key: &PidFileKey,
         verified: bool,
+        protected: &BTreeMap<ProcessId, String>,
     ) {
         self.add(
             pid,
@@ -249,7 +307,12 @@ impl Attribution {
                 },
             ),
         );
-        for child in descendants(snapshot, pid) {
+        let mut stack: Vec<ProcessId> = snapshot.children(pid).to_vec();
+        let mut seen = BTreeSet::from([pid]);
+        while let Some(child) = stack.pop() {
+            if !seen.insert(child) || protection(snapshot, protected, child).is_some() {
+                continue;
+            }
             self.add(
                 child,
                 Evidence::new(
@@ -261,6 +324,7 @@ impl Attribution {
                     },
                 ),
             );
+            stack.extend_from_slice(snapshot.children(child));
         }
     }
 

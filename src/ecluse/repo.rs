@@ -1,8 +1,17 @@
 //! Finding and loading an ecluse repository.
 
 use super::{Config, EcluseError, PidFile, State};
+use limier_platform::{read_capped, LastLink};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// The largest state.json read (about 400,000 sessions); a larger one is an
+/// error, not an hour of parsing or a machine out of memory.
+pub const STATE_CAP: u64 = 64 << 20;
+/// The largest pid file read: a pid and a start token take under 40 bytes.
+pub const PID_FILE_CAP: u64 = 512;
+/// The largest `.ecluse.toml` read.
+pub const CONFIG_CAP: u64 = 1 << 20;
 
 /// An ecluse repository: its root, configuration and state.
 #[derive(Debug, Clone)]
@@ -56,11 +65,20 @@ impl Repo {
     pub fn load_unlocked(root: &Path) -> Result<Repo, EcluseError> {
         let config = load_config(root)?;
         let state_path = root.join(".ecluse").join("state.json");
-        let state = match std::fs::read_to_string(&state_path) {
-            Ok(text) => State::parse(&text).map_err(|reason| EcluseError::Invalid {
-                path: state_path,
-                reason,
-            })?,
+        // ecluse writes state.json itself, never as a link: a FIFO, a link
+        // to /dev/zero or a flood is refused, never waited on or read
+        // without end.
+        let state = match read_capped(&state_path, STATE_CAP, LastLink::Refuse) {
+            Ok(bytes) => {
+                let text = String::from_utf8(bytes).map_err(|_| EcluseError::Invalid {
+                    path: state_path.clone(),
+                    reason: "not UTF-8 text".into(),
+                })?;
+                State::parse(&text).map_err(|reason| EcluseError::Invalid {
+                    path: state_path,
+                    reason,
+                })?
+            }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => State {
                 version: 1,
                 sessions: Vec::new(),
@@ -165,7 +183,7 @@ impl Repo {
             .into_iter()
             .filter_map(|path| {
                 let service = path.file_stem()?.to_string_lossy().into_owned();
-                let parsed = match std::fs::read(&path) {
+                let parsed = match read_capped(&path, PID_FILE_CAP, LastLink::Refuse) {
                     Ok(bytes) => match std::str::from_utf8(&bytes) {
                         Ok(text) => PidFile::parse(text),
                         Err(_) => Err("not UTF-8 text".to_owned()),
@@ -176,6 +194,43 @@ impl Repo {
                 Some((service, path, parsed))
             })
             .collect()
+    }
+
+    /// The repository's git worktrees, as git records them
+    /// (`.git/worktrees/*/gitdir`, each naming `<worktree>/.git`); nothing
+    /// is run.
+    pub fn git_worktrees(&self) -> Vec<PathBuf> {
+        let admin = self.root.join(".git").join("worktrees");
+        subdirectories(&admin)
+            .into_iter()
+            .filter_map(|name| {
+                let gitdir = admin.join(name).join("gitdir");
+                let bytes = read_capped(&gitdir, 4096, LastLink::Refuse).ok()?;
+                let text = String::from_utf8(bytes).ok()?;
+                let dot_git = PathBuf::from(text.trim_end_matches(['\n', '\r']));
+                let worktree = dot_git.parent()?;
+                (dot_git.file_name()? == ".git").then(|| crate::query::normalize(worktree))
+            })
+            .collect()
+    }
+
+    /// Whether `worktree` may be swept as a session's worktree: it lies
+    /// below the repo's `worktree_dir`, or is one of its git worktrees
+    /// (`git_worktrees`, read once by the caller). `Err` says what it is.
+    pub fn check_worktree(&self, worktree: &Path, git_worktrees: &[PathBuf]) -> Result<(), String> {
+        let path = crate::query::normalize(worktree);
+        let root = crate::query::normalize(&self.worktree_root());
+        if crate::snapshot::is_at_or_below(&path, &root) && path != root {
+            return Ok(());
+        }
+        if git_worktrees.contains(&path) {
+            return Ok(());
+        }
+        Err(format!(
+            "{} is neither below worktree_dir ({}) nor a git worktree of the repo",
+            path.display(),
+            root.display()
+        ))
     }
 
     /// Slugs with a directory under `.ecluse/pids`.
@@ -206,9 +261,14 @@ fn subdirectories(dir: &Path) -> Vec<String> {
 
 fn load_config(root: &Path) -> Result<Config, EcluseError> {
     let path = root.join(".ecluse.toml");
-    let text = std::fs::read_to_string(&path).map_err(|source| EcluseError::Io {
+    let bytes =
+        read_capped(&path, CONFIG_CAP, LastLink::Follow).map_err(|source| EcluseError::Io {
+            path: path.clone(),
+            source,
+        })?;
+    let text = String::from_utf8(bytes).map_err(|_| EcluseError::Invalid {
         path: path.clone(),
-        source,
+        reason: "not UTF-8 text".into(),
     })?;
     Config::parse(&text).map_err(|reason| EcluseError::Invalid { path, reason })
 }

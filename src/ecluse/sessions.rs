@@ -55,10 +55,18 @@ pub struct SessionView {
     /// `(service, port)` the session's native services listen on (active
     /// sessions; docker ports are not limier's to judge).
     pub ports: Vec<(String, u16)>,
+    /// When state.json says the session was started (epoch ms): a pid
+    /// file's process started before it is not plausibly the session's.
+    pub started_at_ms: Option<u64>,
+    /// `Err` when the worktree may not be swept or taken as evidence: a
+    /// `worktree_path` outside the repo's worktree_dir that is not one of
+    /// its git worktrees (`/usr`, another user's home), said why.
+    #[serde(skip)]
+    pub worktree_refused: Option<String>,
 }
 
 impl SessionView {
-    fn from_state(repo: &Repo, session: &super::Session) -> SessionView {
+    fn from_state(repo: &Repo, session: &super::Session, git_worktrees: &[PathBuf]) -> SessionView {
         let stride = repo.config.stride();
         let mut ports = Vec::new();
         for service in &repo.config.services {
@@ -82,6 +90,10 @@ impl SessionView {
             slot: Some(session.slot),
             worktree: session.worktree_path.clone(),
             ports,
+            started_at_ms: session.started_at_ms(),
+            worktree_refused: repo
+                .check_worktree(&session.worktree_path, git_worktrees)
+                .err(),
         }
     }
 
@@ -93,6 +105,8 @@ impl SessionView {
             slot: None,
             worktree: repo.worktree_for(slug),
             ports: Vec::new(),
+            started_at_ms: None,
+            worktree_refused: None,
         }
     }
 
@@ -114,11 +128,12 @@ pub(super) fn discover(
     tags: &[String],
     named: &[String],
 ) -> Vec<SessionView> {
+    let git_worktrees = repo.git_worktrees();
     let mut sessions: Vec<SessionView> = repo
         .state
         .sessions
         .iter()
-        .map(|session| SessionView::from_state(repo, session))
+        .map(|session| SessionView::from_state(repo, session, &git_worktrees))
         .collect();
     let mut ended: BTreeMap<String, SessionView> = BTreeMap::new();
     let mut note = |slug: &str, trace: Trace| {

@@ -62,6 +62,12 @@ impl Session {
         self.status.is_none()
     }
 
+    /// When the session was started, in milliseconds since the Unix epoch
+    /// (`None` when `started_at` is absent or not RFC 3339).
+    pub fn started_at_ms(&self) -> Option<u64> {
+        rfc3339_ms(self.started_at.as_deref()?)
+    }
+
     /// Whether the session runs `service` (all services unless a subset was chosen).
     pub fn runs(&self, service: &str) -> bool {
         self.services_subset
@@ -84,9 +90,106 @@ impl State {
     }
 }
 
+/// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` as milliseconds since the
+/// Unix epoch; `None` for anything else or a time before 1970.
+pub(crate) fn rfc3339_ms(text: &str) -> Option<u64> {
+    let bytes = text.as_bytes();
+    let number = |from: usize, len: usize| -> Option<i64> {
+        let digits = bytes.get(from..from + len)?;
+        digits.iter().all(u8::is_ascii_digit).then(|| {
+            digits
+                .iter()
+                .fold(0i64, |n, d| n * 10 + i64::from(d - b'0'))
+        })
+    };
+    let separators = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
+    if separators.iter().any(|&(at, c)| bytes.get(at) != Some(&c))
+        || !matches!(bytes.get(10), Some(b'T' | b't' | b' '))
+    {
+        return None;
+    }
+    let (year, month, day) = (number(0, 4)?, number(5, 2)?, number(8, 2)?);
+    let (hour, minute, second) = (number(11, 2)?, number(14, 2)?, number(17, 2)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut at = 19;
+    let mut millis = 0;
+    if bytes.get(at) == Some(&b'.') {
+        at += 1;
+        let start = at;
+        while bytes.get(at).is_some_and(u8::is_ascii_digit) {
+            at += 1;
+        }
+        if at == start {
+            return None;
+        }
+        let fraction = &text[start..at.min(start + 3)];
+        millis = fraction.parse::<i64>().ok()? * 10i64.pow(3 - fraction.len() as u32);
+    }
+    let offset_minutes = match bytes.get(at)? {
+        b'Z' | b'z' if at + 1 == bytes.len() => 0,
+        sign @ (b'+' | b'-') if at + 6 == bytes.len() && bytes[at + 3] == b':' => {
+            let minutes = number(at + 1, 2)? * 60 + number(at + 4, 2)?;
+            if *sign == b'+' {
+                minutes
+            } else {
+                -minutes
+            }
+        }
+        _ => return None,
+    };
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let month_index = (month + 9) % 12;
+    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+    u64::try_from(seconds * 1000 + millis).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_times_as_epoch_milliseconds() {
+        assert_eq!(rfc3339_ms("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            rfc3339_ms("2026-11-27T13:16:39.079432110+00:00"),
+            Some(1_795_785_399_079)
+        );
+        assert_eq!(
+            rfc3339_ms("2026-11-27T14:16:39.5+01:00"),
+            Some(1_795_785_399_500)
+        );
+        assert_eq!(
+            rfc3339_ms("2000-02-29T00:00:00-05:30"),
+            Some(951_802_200_000)
+        );
+        for bad in [
+            "x",
+            "",
+            "2026-11-27",
+            "2026-13-01T00:00:00Z",
+            "2026-11-27T13:16:39",
+            "2026-11-27T13:16:39.Z",
+            "2026-11-27T13:16:39+0000",
+            "1969-12-31T23:59:59Z",
+            "2026-11-27T13:16:39Zjunk",
+            "２026-11-27T13:16:39Z",
+        ] {
+            assert_eq!(rfc3339_ms(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn parses_what_ecluse_0_3_1_writes() {

@@ -130,7 +130,9 @@ pub fn status(
                     PidFileCheck::Verified { pid }
                     | PidFileCheck::Legacy { pid, .. }
                     | PidFileCheck::Recycled { pid }
-                    | PidFileCheck::Dead { pid },
+                    | PidFileCheck::Dead { pid }
+                    | PidFileCheck::Protected { pid, .. }
+                    | PidFileCheck::Implausible { pid },
                 ) => Some(*pid),
                 _ => None,
             };

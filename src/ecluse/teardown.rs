@@ -35,7 +35,14 @@ pub fn down_selection(
         .ok_or_else(|| EcluseError::NoSuchSession(slug.to_owned()))?;
     // The tag is matched through the attribution (scoped to this repo), not
     // as a global environment selector: another repo may run the same slug.
-    let mut selection = Selection::new(vec![Selector::Dir(TypedDir::as_given(&view.worktree))]);
+    // A worktree_path outside the repo's worktrees is never swept (the
+    // attribution already said why and took no evidence from it).
+    let mut selection = Selection::new(Vec::new());
+    if view.worktree_refused.is_none() {
+        selection
+            .selectors
+            .push(Selector::Dir(TypedDir::as_given(&view.worktree)));
+    }
     let mut skipped = attribution.skipped.clone();
     for pid in attribution.pids() {
         let Some(process) = snapshot.process(pid) else {

@@ -20,8 +20,13 @@ const A_WEB: u16 = 7301;
 const B_WEB: u16 = 7302;
 const B_DB: u16 = 5434;
 
-/// A repo on disk: `.ecluse.toml`, state.json listing `active`, worktree
-/// directories for `worktrees`.
+/// When every fixture session was started: 4 s after the epoch, after
+/// the processes of pid 400 and up (a fixture process starts `pid * 10`
+/// ms after it), before those below 200 (the slack is 2 s).
+const SESSION_STARTED: &str = "1970-01-01T00:00:04Z";
+
+/// A repo on disk: `.ecluse.toml`, state.json listing `active` (started at
+/// [`SESSION_STARTED`]), worktree directories for `worktrees`.
 struct World {
     _dir: tempfile::TempDir,
     root: PathBuf,
@@ -39,7 +44,7 @@ impl World {
             .iter()
             .map(|(slug, slot)| {
                 format!(
-                    "{{\"slug\": \"{slug}\", \"slot\": {slot}, \"worktree_path\": \"{}\"}}",
+                    "{{\"slug\": \"{slug}\", \"slot\": {slot}, \"started_at\": \"{SESSION_STARTED}\", \"worktree_path\": \"{}\"}}",
                     root.join(".ecluse/worktrees").join(slug).display()
                 )
             })
@@ -559,4 +564,148 @@ fn flush_takes_every_session_and_native_port_but_no_docker_port() {
         "{:?}",
         plan.skipped
     );
+}
+
+/// A pid file is evidence with limits: naming init or limier's own shell,
+/// it selects nothing (not the process, not below it); naming a process
+/// that started before the session and carries neither its tag nor its
+/// worktree, it is a note, not a kill; and its descendants are not taken
+/// through a protected process.
+#[test]
+fn a_pid_file_never_reaches_past_what_it_proves() {
+    let world = World::new(&[("feat-b", 2)], &["feat-b"]);
+    let mut builder = SnapshotBuilder::new();
+    // init's other children; limier's shell (50) with another child (51).
+    builder.process(600, 1, "cron");
+    builder.process(50, 1, "bash");
+    builder.parent(fixture_self(), 50);
+    builder.process(51, 50, "vim");
+    // An old process (started at 1.5 s, before the session), untagged.
+    builder.process(150, 1, "postgres");
+    builder.process(601, 150, "postgres");
+    builder.process(700, 1, "tmux: server");
+    let protected_cases = [
+        ("init", 1u32, "init (pid 1)"),
+        ("shell", 50, "ancestor of limier"),
+    ];
+    for (service, pid, _) in protected_cases {
+        world.pid_file("feat-b", service, &format!("{pid}\n{}\n", token_of(pid)));
+    }
+    world.pid_file("feat-b", "db", &format!("150\n{}\n", token_of(150)));
+    let snapshot = builder.build();
+    let repo = world.repo();
+    let attribution = Attribution::build(&snapshot, &repo, &[]);
+    for (service, pid, why) in protected_cases {
+        let check = &attribution.pid_files[&PidFileKey::new("feat-b", service)];
+        assert!(
+            matches!(check, PidFileCheck::Protected { pid: p, why: w } if p.0 == pid && w.contains(why)),
+            "{service}: {check:?}"
+        );
+    }
+    assert_eq!(
+        attribution.pid_files[&PidFileKey::new("feat-b", "db")],
+        PidFileCheck::Implausible {
+            pid: ProcessId(150)
+        }
+    );
+    for pid in [1, 50, 51, 150, 600, 601, 700, fixture_self()] {
+        assert_eq!(
+            whose(&attribution.owner(ProcessId(pid))),
+            Whose::Nobody,
+            "owner of {pid}"
+        );
+    }
+    for needle in [
+        "is init (pid 1)",
+        "ancestor of limier",
+        "started before session feat-b",
+    ] {
+        assert!(
+            attribution.skipped.iter().any(|line| line.contains(needle)),
+            "{needle}: {:?}",
+            attribution.skipped
+        );
+    }
+    let teardown = down_selection(&snapshot, &attribution, "feat-b").unwrap();
+    let (swept, spared) = swept_and_spared(&snapshot, &teardown.selection);
+    assert!(swept.is_empty(), "swept {swept:?}");
+    assert!(spared.is_empty(), "spared {spared:?}");
+}
+
+/// A verified pid file's descendants stop at a protected process: limier,
+/// run by an ordinary user (1000), takes no evidence through another
+/// user's process (a setuid helper below the service), nor below it; and a
+/// service that is limier's own ancestor is protected whole.
+#[test]
+fn a_pid_file_subtree_stops_at_a_protected_process() {
+    let world = World::new(&[("feat-b", 2)], &["feat-b"]);
+    world.pid_file("feat-b", "web", &format!("401\n{}\n", token_of(401)));
+    world.pid_file("feat-b", "api", &format!("420\n{}\n", token_of(420)));
+    let mut builder = SnapshotBuilder::new();
+    builder.process(401, 1, "node");
+    builder.process(402, 401, "esbuild");
+    builder.process(450, 401, "sudo").uid(450, 0);
+    builder.process(451, 450, "vim");
+    builder.process(420, 1, "node");
+    builder.process(421, 420, "bash");
+    builder.parent(fixture_self(), 421);
+    let snapshot = builder.build();
+    let attribution = Attribution::build(&snapshot, &world.repo(), &[]);
+    assert_eq!(
+        whose(&attribution.owner(ProcessId(402))),
+        Whose::Active("feat-b", Rank::PidFile)
+    );
+    assert!(matches!(
+        &attribution.pid_files[&PidFileKey::new("feat-b", "api")],
+        PidFileCheck::Protected { why, .. } if why.contains("ancestor of limier")
+    ));
+    for pid in [450, 451, 420, 421, fixture_self()] {
+        assert_eq!(
+            whose(&attribution.owner(ProcessId(pid))),
+            Whose::Nobody,
+            "owner of {pid}"
+        );
+    }
+}
+
+/// A state.json whose worktree_path lies outside the repo's worktrees (and
+/// is no git worktree of it) gives no evidence and is never swept.
+#[test]
+fn a_worktree_path_outside_the_repo_is_refused() {
+    let world = World::new(&[("feat-b", 2)], &["feat-b"]);
+    let state = format!(
+        "{{\"version\": 1, \"sessions\": [{{\"slug\": \"feat-b\", \"slot\": 2, \"started_at\": \"{SESSION_STARTED}\", \"worktree_path\": \"/usr\"}}]}}"
+    );
+    std::fs::write(world.root.join(".ecluse/state.json"), state).unwrap();
+    let mut builder = SnapshotBuilder::new();
+    builder.process(500, 1, "bash").cwd(500, "/usr/lib", false);
+    builder
+        .process(501, 1, "python3")
+        .map(501, "/usr/lib/libc.so.6");
+    let snapshot = builder.build();
+    let repo = world.repo();
+    let attribution = Attribution::build(&snapshot, &repo, &[]);
+    for pid in [500, 501] {
+        assert_eq!(whose(&attribution.owner(ProcessId(pid))), Whose::Nobody);
+    }
+    assert!(
+        attribution
+            .skipped
+            .iter()
+            .any(|s| s.contains("/usr is neither below worktree_dir")),
+        "{:?}",
+        attribution.skipped
+    );
+    let teardown = down_selection(&snapshot, &attribution, "feat-b").unwrap();
+    assert!(!teardown
+        .selection
+        .selectors
+        .iter()
+        .any(|s| matches!(s, crate::sweep::Selector::Dir(_))));
+    let (swept, _) = swept_and_spared(&snapshot, &teardown.selection);
+    assert!(swept.is_empty(), "{swept:?}");
+}
+
+fn fixture_self() -> u32 {
+    crate::snapshot::fixture::SELF_PID
 }

@@ -145,6 +145,13 @@ impl SnapshotBuilder {
     }
 
     /// Makes `ppid` the parent of `pid`.
+    /// Makes `pid` run as `uid` (every fixture process runs as 1000, as
+    /// limier itself does).
+    pub fn uid(&mut self, pid: u32, uid: u32) -> &mut Self {
+        self.get(pid).record.uid = Some(uid);
+        self
+    }
+
     pub fn parent(&mut self, pid: u32, ppid: u32) -> &mut Self {
         self.get(pid).record.ppid = ProcessId(ppid);
         self

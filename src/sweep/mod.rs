@@ -33,6 +33,7 @@ mod report;
 pub use crate::query::Unseen;
 pub use execute::{execute, sweep, sweep_from};
 pub use plan::{plan, Plan, Target};
+pub(crate) use plan::{protected_pids, protection};
 pub use report::{Fate, SpareReason, SweepReport, SweptProcess};
 
 use crate::query::{DirFound, PortQuery, TypedDir};
@@ -133,6 +134,41 @@ pub struct Selection {
     pub selectors: Vec<Selector>,
     /// Pids never to signal, with the reason (e.g. "belongs to session feat-a").
     pub spare: BTreeMap<ProcessId, String>,
+    /// Let a directory selector name a system directory or a home directory
+    /// itself (see [`system_dir`]); refused otherwise.
+    pub allow_system_dirs: bool,
+}
+
+/// The top-level trees of the system itself: a sweep of one selects nearly
+/// every process (each maps `/usr/lib`, reads `/etc`, holds `/dev/null`).
+const SYSTEM_TREES: [&str; 9] = [
+    "/usr", "/bin", "/sbin", "/etc", "/boot", "/proc", "/sys", "/dev", "/run",
+];
+
+/// What `dir` (absolute, normalised) is when no user means to sweep every
+/// process using it: the root, a system tree or a directory in one
+/// (`/usr`, `/lib64`, `/etc/nginx`), `/home`, `/root`, or `home` itself
+/// (a directory below a home is an ordinary project). `None` for anything
+/// else.
+pub fn system_dir(dir: &std::path::Path, home: Option<&std::path::Path>) -> Option<String> {
+    use std::path::{Component, Path};
+    let mut components = dir.components();
+    if components.next() != Some(Component::RootDir) {
+        return None;
+    }
+    let Some(Component::Normal(top)) = components.next() else {
+        return Some("the root directory".into());
+    };
+    let top_path = Path::new("/").join(top);
+    let top_bytes = top.as_encoded_bytes();
+    if SYSTEM_TREES.iter().any(|tree| top_path == Path::new(tree)) || top_bytes.starts_with(b"lib")
+    {
+        return Some(format!("a system directory ({})", top_path.display()));
+    }
+    if dir == Path::new("/home") || dir == Path::new("/root") || home == Some(dir) {
+        return Some("a home directory itself".into());
+    }
+    None
 }
 
 impl Selection {
@@ -141,6 +177,7 @@ impl Selection {
         Selection {
             selectors,
             spare: BTreeMap::new(),
+            allow_system_dirs: false,
         }
     }
 
@@ -162,6 +199,7 @@ impl Selection {
                 .cloned()
                 .collect(),
             spare: self.spare.clone(),
+            allow_system_dirs: self.allow_system_dirs,
         }
     }
 
@@ -243,6 +281,15 @@ pub enum SweepError {
     SelectsEverything {
         /// The selector, as labelled in reports.
         selector: String,
+    },
+    /// A directory selector naming a system directory or a home directory
+    /// itself, without [`Selection::allow_system_dirs`].
+    #[error("{selector} is {what}: a sweep of it would select nearly every process; refusing (name the project directory, or allow system directories if you mean it)")]
+    SystemDirectory {
+        /// The selector, as labelled in reports.
+        selector: String,
+        /// What the directory is.
+        what: String,
     },
     /// The system could not be read.
     #[error(transparent)]

@@ -79,6 +79,18 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
         if everything {
             return Err(SweepError::SelectsEverything { selector: label });
         }
+        if let Selector::Dir(dir) = selector {
+            let home = limier_platform::home_dir(limier_platform::effective_uid());
+            match super::system_dir(&dir.path, home.as_deref()) {
+                Some(what) if !selection.allow_system_dirs => {
+                    return Err(SweepError::SystemDirectory {
+                        selector: label,
+                        what,
+                    })
+                }
+                _ => {}
+            }
+        }
         match selector {
             Selector::Pid(pid) => {
                 if snapshot.process(*pid).is_some() {
@@ -206,6 +218,28 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
 
 /// init: the root of every process tree (of this pid namespace).
 const INIT: ProcessId = ProcessId(1);
+
+/// Why evidence about something else (a pid file, a tag, a port) must not
+/// reach `pid`: one of [`protected_pids`], a kernel thread, or — when limier
+/// runs for an ordinary user — another user's process.
+pub(crate) fn protection(
+    snapshot: &Snapshot,
+    protected: &BTreeMap<ProcessId, String>,
+    pid: ProcessId,
+) -> Option<String> {
+    if let Some(why) = protected.get(&pid) {
+        return Some(why.clone());
+    }
+    let record = &snapshot.process(pid)?.record;
+    if record.kernel_thread {
+        return Some("a kernel thread".into());
+    }
+    let me = snapshot.process(snapshot.self_pid)?.record.uid?;
+    match record.uid {
+        Some(uid) if me != 0 && uid != me => Some(format!("another user's process (uid {uid})")),
+        _ => None,
+    }
+}
 
 /// Pid 1 (and 0, 2), the snapshotting process and every ancestor of it.
 pub(crate) fn protected_pids(snapshot: &Snapshot) -> BTreeMap<ProcessId, String> {
@@ -339,6 +373,7 @@ mod tests {
                 Selection {
                     selectors: vec![Selector::Sid(pid(50))],
                     spare: [(pid(52), "another session's".to_string())].into(),
+                    allow_system_dirs: false,
                 },
                 vec![
                     (50, Fate::Protected("ancestor")),

@@ -139,6 +139,19 @@ pub struct SweepReport {
 }
 
 impl SweepReport {
+    /// The report of a sweep that had nothing to select (no round ran).
+    pub fn nothing(options: &super::SweepOptions) -> Self {
+        SweepReport {
+            dry_run: options.dry_run,
+            signal: options.signal.to_string(),
+            grace_ms: options.grace.as_millis() as u64,
+            rounds: 0,
+            duration_ms: 0.0,
+            processes: Vec::new(),
+            unseen: Vec::new(),
+        }
+    }
+
     /// Processes now gone (exited, killed, already gone, or zombies).
     pub fn gone_count(&self) -> usize {
         self.processes
