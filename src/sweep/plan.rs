@@ -241,12 +241,13 @@ pub(crate) fn protection(
     }
 }
 
-/// Pid 1 (and 0, 2), the snapshotting process and every ancestor of it.
+/// Pid 0 and 1, the snapshotting process and every ancestor of it (kernel
+/// threads are told by `PF_KTHREAD`, not by pid: in a pid namespace pid 2
+/// is an ordinary process).
 pub(crate) fn protected_pids(snapshot: &Snapshot) -> BTreeMap<ProcessId, String> {
     let mut protected = BTreeMap::new();
     protected.insert(ProcessId(0), "the kernel".to_string());
     protected.insert(INIT, "init (pid 1)".to_string());
-    protected.insert(ProcessId(2), "kernel thread".to_string());
     protected.insert(snapshot.self_pid, "limier itself".to_string());
     let mut seen = HashSet::new();
     let mut current = snapshot.self_pid;

@@ -259,3 +259,41 @@ fn kill_by_a_system_directory_is_refused_unless_allowed() {
     let output = limier(&["kill", "--dir", project.to_str().unwrap(), "--dry-run"]);
     assert_eq!(output.status.code(), Some(1), "{output:?}");
 }
+
+/// Inside a pid namespace (a user namespace makes one without root), pid 2
+/// is the namespace's second process, not kthreadd: `tree` lists it and
+/// `kill --pid 2` selects it.
+#[test]
+fn pid_two_in_a_pid_namespace_is_an_ordinary_process() {
+    let limier = env!("CARGO_BIN_EXE_limier");
+    let script = format!(
+        "sleep 30 & sleep 30 & sleep 0.3; {limier} kill --pid 2 --dry-run --json; {limier} tree --json"
+    );
+    let output = output_within(
+        Command::new("unshare")
+            .args([
+                "--user",
+                "--map-root-user",
+                "--pid",
+                "--fork",
+                "--mount-proc",
+                "sh",
+                "-c",
+            ])
+            .arg(&script),
+        Duration::from_secs(20),
+    );
+    if !output.status.success() && output.stdout.is_empty() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        eprintln!("skipped: no user and pid namespace here ({stderr})");
+        return;
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut documents = serde_json::Deserializer::from_str(&stdout).into_iter::<Value>();
+    let kill = documents.next().unwrap().unwrap();
+    assert_eq!(fates(&kill), [(2, "would_signal".to_string())], "{kill}");
+    let tree = documents.next().unwrap().unwrap().to_string();
+    for pid in ["\"pid\":2", "\"pid\":3"] {
+        assert!(tree.contains(pid), "{pid} missing from the tree: {tree}");
+    }
+}

@@ -30,7 +30,9 @@ impl StatFields {
     /// A process record holding only what stat says (no owner, links or
     /// argv): the cheapest record a snapshot can hold.
     pub fn into_record(self, started_at_ms: u64) -> crate::records::ProcessRecord {
-        let kernel_thread = self.flags & PF_KTHREAD != 0 || self.pid.0 == 2 || self.ppid.0 == 2;
+        // PF_KTHREAD alone: in a pid namespace, pid 2 and its children are
+        // ordinary processes.
+        let kernel_thread = self.flags & PF_KTHREAD != 0;
         crate::records::ProcessRecord {
             pid: self.pid,
             ppid: self.ppid,
@@ -173,6 +175,21 @@ mod tests {
         let stat = parse_stat(line).unwrap();
         assert_ne!(stat.flags & PF_KTHREAD, 0);
         assert_eq!(stat.ppid, ProcessId(0));
+        assert!(stat.into_record(0).kernel_thread);
+    }
+
+    #[test]
+    fn pid_two_and_its_children_in_a_pid_namespace_are_ordinary_processes() {
+        // `sleep` as pid 2 of a pid namespace, and its child: no PF_KTHREAD.
+        for line in [
+            &b"2 (sleep) S 1 1 1 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 363845 0 0
+"[..],
+            b"3 (sh) S 2 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 363850 0 0
+",
+        ] {
+            let record = parse_stat(line).unwrap().into_record(0);
+            assert!(!record.kernel_thread, "{record:?}");
+        }
     }
 
     #[test]
