@@ -54,6 +54,18 @@ pub enum PlatformError {
         /// The verifier's refusal, when it refused the program.
         refusal: Option<VerifierRefusal>,
     },
+    /// The proc filesystem read belongs to another pid namespace than this
+    /// process's (`unshare --pid --fork` without `--mount-proc`): its pids
+    /// are not the ones signals and pidfds take here, so nothing is read.
+    #[error("{} belongs to another pid namespace (its self is pid {seen_as}, this process is pid {own} here); refusing to read or signal by its pids (mount this namespace's own proc, e.g. unshare --mount-proc)", proc_root.display())]
+    ForeignProcfs {
+        /// The proc root.
+        proc_root: PathBuf,
+        /// What `<proc_root>/self` says this process's pid is.
+        seen_as: String,
+        /// This process's pid in its own namespace.
+        own: u32,
+    },
     #[error("{what} is not supported on this system")]
     /// The running system lacks a facility limier can use.
     Unsupported {

@@ -297,3 +297,41 @@ fn pid_two_in_a_pid_namespace_is_an_ordinary_process() {
         assert!(tree.contains(pid), "{pid} missing from the tree: {tree}");
     }
 }
+
+/// In a pid namespace whose /proc is still its parent's (`unshare --pid
+/// --fork` without `--mount-proc`), /proc's pids name other processes to
+/// kill(2) here: limier refuses, in one line, before reading or signalling
+/// anything — and the innocent process that is pid 3 here lives.
+#[test]
+fn a_proc_of_another_pid_namespace_is_refused_in_one_line() {
+    let limier = env!("CARGO_BIN_EXE_limier");
+    let script = format!(
+        "sleep 30 & sleep 30 & sleep 0.3; {limier} kill --pid 3 --grace 100ms; echo \"exit $?\"; kill -0 3 && echo alive"
+    );
+    let output = output_within(
+        Command::new("unshare")
+            .args(["--user", "--map-root-user", "--pid", "--fork", "sh", "-c"])
+            .arg(&script),
+        Duration::from_secs(20),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !stdout.contains("exit ") {
+        eprintln!("skipped: no user and pid namespace here ({stderr})");
+        return;
+    }
+    assert!(stdout.contains("exit 2"), "{stdout} {stderr}");
+    assert!(
+        stdout.contains("alive"),
+        "pid 3 of the namespace was signalled: {stdout}"
+    );
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("limier:"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].contains("belongs to another pid namespace"),
+        "{stderr}"
+    );
+}

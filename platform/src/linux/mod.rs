@@ -33,8 +33,31 @@ pub struct Backend {
 
 impl Backend {
     /// The backend for the live system.
+    ///
+    /// Fails when `/proc` belongs to another pid namespace than this
+    /// process's ([`PlatformError::ForeignProcfs`]): its pid numbers would
+    /// name other processes to `kill(2)` and `pidfd_open(2)` here.
+    ///
+    /// # References
+    /// pid_namespaces(7) ("/proc and PID namespaces"); proc(5) `/proc/self`.
     pub fn new() -> Result<Self, PlatformError> {
-        Self::with_proc_root(Path::new("/proc"))
+        let proc_root = Path::new("/proc");
+        let own = std::process::id();
+        let seen = rustix::fs::readlink(proc_root.join("self"), Vec::new())
+            .map(|link| link.to_string_lossy().into_owned())
+            .map_err(|err| PlatformError::from_io(None, proc_root.join("self"), err.into()))?;
+        if seen != own.to_string() {
+            return Err(PlatformError::ForeignProcfs {
+                proc_root: proc_root.to_owned(),
+                seen_as: if seen.is_empty() {
+                    "nothing".into()
+                } else {
+                    seen
+                },
+                own,
+            });
+        }
+        Self::with_proc_root(proc_root)
     }
 
     /// A backend reading the proc filesystem mounted (or copied) at `root`.
