@@ -14,7 +14,8 @@ use crate::snapshot::{is_at_or_below, PathUse, Snapshot};
 use crate::sweep::protection;
 use limier_platform::ProcessId;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
 
 /// How a pid file checked out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -98,6 +99,8 @@ pub struct Attribution {
     /// Things that could not be used, one line each (bad pid files, missing
     /// layers, another repo's tags).
     pub skipped: Vec<String>,
+    /// Where each slug's view is in `sessions`.
+    session_index: HashMap<String, usize>,
 }
 
 impl Attribution {
@@ -127,6 +130,7 @@ impl Attribution {
         let tag_slugs: BTreeSet<String> = tags.values().cloned().collect();
         let tag_slugs: Vec<String> = tag_slugs.into_iter().collect();
         attribution.sessions = discover(repo, &repo_uses, &tag_slugs, named);
+        attribution.index_sessions();
         for (pid, slug) in elsewhere {
             if attribution.session(&slug).is_some() {
                 attribution.skipped.push(format!(
@@ -144,9 +148,20 @@ impl Attribution {
             attribution.add_worktree_uses(snapshot, view, &repo_root, &repo_uses);
         }
         let protected = crate::sweep::protected_pids(snapshot);
+        // The pid files state.json lists, by slug: looked up once.
+        let mut listed: HashMap<&str, Vec<&PathBuf>> = HashMap::new();
+        for session in &repo.state.sessions {
+            listed
+                .entry(session.slug.as_str())
+                .or_default()
+                .extend(session.pid_files.iter());
+        }
         let mut legacy = Vec::new();
         for view in &sessions {
-            attribution.add_pid_files(snapshot, repo, view, &protected, &mut legacy);
+            let listed = listed
+                .get(view.slug.as_str())
+                .map_or(&[][..], Vec::as_slice);
+            attribution.add_pid_files(snapshot, repo, view, listed, &protected, &mut legacy);
         }
         // A legacy pid file is trusted only when the process is already tied
         // to the same session by its tag or its worktree.
@@ -216,15 +231,17 @@ impl Attribution {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn add_pid_files(
         &mut self,
         snapshot: &Snapshot,
         repo: &Repo,
         view: &SessionView,
+        listed: &[&PathBuf],
         protected: &BTreeMap<ProcessId, String>,
         legacy: &mut Vec<(PidFileKey, ProcessId)>,
     ) {
-        for (service, path, parsed) in repo.pid_files(&view.slug) {
+        for (service, path, parsed) in repo.pid_files_listed(&view.slug, listed.iter().copied()) {
             let key = PidFileKey::new(&view.slug, &service);
             let file = match parsed {
                 Ok(file) => file,
@@ -373,7 +390,21 @@ impl Attribution {
 
     /// The session view for `slug`.
     pub fn session(&self, slug: &str) -> Option<&SessionView> {
-        self.sessions.iter().find(|s| s.slug == slug)
+        // The index is checked, not trusted: `sessions` is public.
+        match self.session_index.get(slug) {
+            Some(&at) if self.sessions.get(at).is_some_and(|s| s.slug == slug) => {
+                self.sessions.get(at)
+            }
+            _ => self.sessions.iter().find(|s| s.slug == slug),
+        }
+    }
+
+    /// Indexes `sessions` by slug (the first of each).
+    fn index_sessions(&mut self) {
+        self.session_index.clear();
+        for (at, view) in self.sessions.iter().enumerate() {
+            self.session_index.entry(view.slug.clone()).or_insert(at);
+        }
     }
 }
 

@@ -162,13 +162,24 @@ impl Repo {
 
     /// Every pid file of a slug: `(service, path, parsed or why not)`.
     pub fn pid_files(&self, slug: &str) -> Vec<(String, PathBuf, Result<PidFile, String>)> {
-        let mut paths: Vec<PathBuf> = self
+        let listed = self
             .state
             .sessions
             .iter()
             .filter(|s| s.slug == slug)
-            .flat_map(|s| s.pid_files.iter().cloned())
-            .collect();
+            .flat_map(|s| s.pid_files.iter());
+        self.pid_files_listed(slug, listed)
+    }
+
+    /// [`pid_files`](Self::pid_files), given the paths state.json lists for
+    /// the slug (a caller asking for every session looks them up once, not
+    /// once per session).
+    pub(crate) fn pid_files_listed<'a>(
+        &self,
+        slug: &str,
+        listed: impl Iterator<Item = &'a PathBuf>,
+    ) -> Vec<(String, PathBuf, Result<PidFile, String>)> {
+        let mut paths: Vec<PathBuf> = listed.cloned().collect();
         if let Ok(entries) = std::fs::read_dir(self.pid_dir(slug)) {
             paths.extend(
                 entries

@@ -5,7 +5,7 @@
 use super::Repo;
 use crate::snapshot::PathUse;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Component, Path, PathBuf};
 
 /// Whether ecluse still lists a session.
@@ -136,11 +136,15 @@ pub(super) fn discover(
         .map(|session| SessionView::from_state(repo, session, &git_worktrees))
         .collect();
     let mut ended: BTreeMap<String, SessionView> = BTreeMap::new();
+    let mut active_at: HashMap<String, usize> = HashMap::new();
+    for (at, session) in sessions.iter().enumerate() {
+        active_at.entry(session.slug.clone()).or_insert(at);
+    }
     let mut note = |slug: &str, trace: Trace| {
         if slug.is_empty() {
             return;
         }
-        if let Some(active) = sessions.iter_mut().find(|s| s.slug == slug) {
+        if let Some(active) = active_at.get(slug).map(|&at| &mut sessions[at]) {
             if !active.traces.contains(&trace) {
                 active.traces.push(trace);
             }
