@@ -18,12 +18,16 @@ pub mod signal;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
-pub use linux::{resolve_dir, Backend, MapReader, MapRoots, ProcessDir, ProcessHandle};
+pub use linux::{
+    resolve_dir, resolve_dir_within, Backend, MapReader, MapRoots, ProcessDir, ProcessHandle,
+};
 
 #[cfg(target_os = "macos")]
 mod macos;
 #[cfg(target_os = "macos")]
-pub use macos::{resolve_dir, Backend, MapReader, MapRoots, ProcessDir, ProcessHandle};
+pub use macos::{
+    resolve_dir, resolve_dir_within, Backend, MapReader, MapRoots, ProcessDir, ProcessHandle,
+};
 
 pub use error::{PlatformError, SignalError, VerifierRefusal};
 pub use fd_table::{FdScope, FdTable};

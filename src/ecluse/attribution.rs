@@ -231,7 +231,6 @@ impl Attribution {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn add_pid_files(
         &mut self,
         snapshot: &Snapshot,

@@ -83,7 +83,7 @@ pub fn resolve_typed_dir(dir: &Path, patience: Duration) -> Result<TypedDir, Que
     let owned = std::env::current_dir()
         .map(|cwd| cwd.join(dir))
         .unwrap_or_else(|_| dir.to_owned());
-    let answer = crate::patience::within(patience, move || resolve_or_former(&owned));
+    let answer = resolve_or_former(&owned, patience);
     let unanswered = match answer {
         Some(Ok(found)) => return Ok(found),
         Some(Err(err)) => match err.kind() {
@@ -111,25 +111,31 @@ pub fn resolve_typed_dir(dir: &Path, patience: Duration) -> Result<TypedDir, Que
 
 /// Resolves `dir`; when it is missing but its parent is a directory, the
 /// parent's resolved path joined with the missing name.
-fn resolve_or_former(dir: &Path) -> std::io::Result<TypedDir> {
-    match limier_platform::resolve_dir(dir) {
-        Ok(path) => Ok(TypedDir {
+/// The directory, or its former path below a parent that exists; `None`
+/// when the filesystem gave no answer within `patience` (each lookup runs
+/// in a process limier leaves behind, see
+/// [`resolve_dir_within`](limier_platform::resolve_dir_within)).
+fn resolve_or_former(dir: &Path, patience: Duration) -> Option<std::io::Result<TypedDir>> {
+    let deadline = std::time::Instant::now() + patience;
+    match limier_platform::resolve_dir_within(dir, patience)? {
+        Ok(path) => Some(Ok(TypedDir {
             path,
             found: DirFound::Present,
-        }),
+        })),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
-                return Err(err);
+                return Some(Err(err));
             };
-            match limier_platform::resolve_dir(parent) {
-                Ok(parent) => Ok(TypedDir {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match limier_platform::resolve_dir_within(parent, left)? {
+                Ok(parent) => Some(Ok(TypedDir {
                     path: parent.join(name),
                     found: DirFound::Former,
-                }),
-                Err(_) => Err(err),
+                })),
+                Err(_) => Some(Err(err)),
             }
         }
-        Err(err) => Err(err),
+        Err(err) => Some(Err(err)),
     }
 }
 

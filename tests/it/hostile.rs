@@ -699,3 +699,84 @@ fn a_mount_that_stops_answering_never_hangs_limier() {
     );
     assert!(stderr.contains(&format!("matched as {}", mount.mountpoint.display())));
 }
+
+/// The hard case of a dead mount: another process's lookup is already stuck
+/// in the same directory when limier looks a name up there. limier's lookup
+/// then waits, uninterruptibly, for the directory's lock — a thread doing it
+/// would keep limier from ever finishing its exit (a zombie its caller's
+/// `wait()` never reaps). It runs in a process limier leaves behind, so
+/// limier answers after its 2 s patience and is gone, reaped, at once.
+#[test]
+fn a_lookup_stuck_behind_another_on_a_dead_mount_never_keeps_limier_from_exiting() {
+    needs_root!("mounts a FUSE filesystem on /dev/fuse");
+    let _stats = exclusive_stats();
+    let mut mount = HungMount::mount();
+    let holder = mount.hold("exec sleep 300");
+    mount.stop_answering();
+    // The first lookup of the name: blocks in the server, holding the
+    // directory's FUSE lock.
+    let first = Command::new("stat")
+        .arg(mount.mountpoint.join("newname"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let first_pid = first.id();
+    mount.reap_later(first);
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            std::fs::read_to_string(format!("/proc/{first_pid}/wchan"))
+                .is_ok_and(|w| w == "request_wait_answer")
+        }),
+        "the first lookup did not block on the mount"
+    );
+    // A second plain lookup now waits behind it, in D state.
+    let mut second = Command::new("stat")
+        .arg(mount.mountpoint.join("newname"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        second.try_wait().unwrap().is_none(),
+        "the second lookup returned"
+    );
+    mount.reap_later(second);
+
+    let typed = mount.mountpoint.join("newname");
+    let typed = typed.to_str().unwrap();
+    let limit = Duration::from_secs(15);
+    for args in [
+        vec!["in", typed, "--json"],
+        vec!["kill", "--dir", typed, "--dry-run", "--json"],
+    ] {
+        let started = Instant::now();
+        // output_within returns only once limier is reaped: a process one
+        // of whose threads is stuck in the kernel never is.
+        let output = output_within(
+            Command::new(env!("CARGO_BIN_EXE_limier")).args(&args),
+            limit,
+        );
+        let waited = started.elapsed();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            waited >= Duration::from_secs(2) && waited < Duration::from_secs(8),
+            "{args:?}: {waited:?} {stderr}"
+        );
+        assert!(
+            stderr.contains("did not answer within 2000 ms"),
+            "{args:?}: {stderr}"
+        );
+        let report = strict_json(&String::from_utf8_lossy(&output.stdout)).unwrap();
+        // Matched as typed: the holder's cwd is the mount, not below the name.
+        assert!(
+            !report.to_string().contains(&format!("\"pid\":{holder}")),
+            "{report}"
+        );
+        assert!(
+            matches!(output.status.code(), Some(0 | 1)),
+            "{args:?}: {stderr}"
+        );
+    }
+}

@@ -25,6 +25,7 @@ mod errors;
 mod fd_source;
 #[cfg(target_os = "linux")]
 mod hostile;
+#[cfg(target_os = "linux")]
 mod hostile_state;
 mod in_dir;
 mod json;

@@ -26,6 +26,205 @@ pub fn resolve_dir(path: &Path) -> std::io::Result<PathBuf> {
     Ok(PathBuf::from(target))
 }
 
+/// [`resolve_dir`], run in a process limier can leave behind: `None` when
+/// no answer came within `patience`.
+///
+/// A lookup inside a mount whose server stopped answering blocks in the
+/// kernel, and may do so uninterruptibly (waiting for a directory's lock
+/// that another stuck lookup holds). A thread blocked that way keeps its
+/// process from ever finishing its exit — a zombie whose parent's `wait()`
+/// never returns. So the lookup runs in a grandchild (forked twice: the
+/// middle process exits at once and is reaped here, the grandchild belongs
+/// to init), which writes its answer to a pipe; limier reads it or stops
+/// waiting, never waits for the grandchild, and exits whatever it does.
+///
+/// # References
+/// fork(2) (async-signal-safe calls only after it), pipe2(2), poll(2),
+/// open(2) `O_PATH`, readlink(2), waitpid(2).
+pub fn resolve_dir_within(
+    path: &Path,
+    patience: std::time::Duration,
+) -> Option<std::io::Result<PathBuf>> {
+    use std::io::{Error, ErrorKind};
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = match std::ffi::CString::new(path.as_os_str().as_bytes()) {
+        Ok(c_path) => c_path,
+        Err(_) => {
+            return Some(Err(Error::new(
+                ErrorKind::InvalidInput,
+                "a NUL in the path",
+            )))
+        }
+    };
+    let mut ends = [0; 2];
+    // SAFETY: `ends` is a writable array of two c_ints, what pipe2 fills.
+    if unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Some(Err(Error::last_os_error()));
+    }
+    // SAFETY: pipe2 succeeded: both are new fds nothing else owns.
+    let (read_end, write_end) =
+        unsafe { (OwnedFd::from_raw_fd(ends[0]), OwnedFd::from_raw_fd(ends[1])) };
+    // SAFETY: after fork the child calls only async-signal-safe functions
+    // (fork, open, readlink, write, _exit) on memory prepared before the
+    // fork (`c_path`, stack buffers), so no lock another thread held at the
+    // fork (the allocator's, stdio's) is ever taken in it.
+    let middle = unsafe { libc::fork() };
+    if middle < 0 {
+        return Some(Err(Error::last_os_error()));
+    }
+    if middle == 0 {
+        // SAFETY: as above; the middle process forks and exits at once.
+        unsafe {
+            if libc::fork() == 0 {
+                resolve_in_grandchild(c_path.as_ptr(), write_end.as_raw_fd());
+            }
+            libc::_exit(0);
+        }
+    }
+    drop(write_end);
+    let mut status = 0;
+    // SAFETY: `middle` is our child; `status` is a live c_int.
+    while unsafe { libc::waitpid(middle, &mut status, 0) } < 0
+        && Error::last_os_error().kind() == ErrorKind::Interrupted
+    {}
+    let deadline = std::time::Instant::now() + patience;
+    let mut answer = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let mut poll = libc::pollfd {
+            fd: read_end.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let millis = left.as_millis().min(i32::MAX as u128) as i32;
+        // SAFETY: one live pollfd.
+        match unsafe { libc::poll(&mut poll, 1, millis) } {
+            0 => return None,
+            n if n < 0 => {
+                if Error::last_os_error().kind() == ErrorKind::Interrupted {
+                    continue;
+                }
+                return Some(Err(Error::last_os_error()));
+            }
+            _ => {}
+        }
+        let mut chunk = [0u8; 4096];
+        // SAFETY: `chunk` is writable for its length.
+        let read =
+            unsafe { libc::read(read_end.as_raw_fd(), chunk.as_mut_ptr().cast(), chunk.len()) };
+        match read {
+            0 => break,
+            n if n > 0 => answer.extend_from_slice(&chunk[..n as usize]),
+            _ if Error::last_os_error().kind() == ErrorKind::Interrupted => {}
+            _ => return Some(Err(Error::last_os_error())),
+        }
+    }
+    Some(decode_answer(&answer))
+}
+
+/// The grandchild's message: `b'P'` and the path, or `b'E'` and the errno
+/// (i32, native order).
+fn decode_answer(answer: &[u8]) -> std::io::Result<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    match answer.split_first() {
+        Some((b'P', path)) if !path.is_empty() => {
+            Ok(PathBuf::from(std::ffi::OsStr::from_bytes(path)))
+        }
+        Some((b'E', errno)) if errno.len() == 4 => {
+            Err(std::io::Error::from_raw_os_error(i32::from_ne_bytes([
+                errno[0], errno[1], errno[2], errno[3],
+            ])))
+        }
+        _ => Err(std::io::Error::other(
+            "the resolving process ended without an answer",
+        )),
+    }
+}
+
+/// The grandchild: opens `path` (`O_PATH | O_DIRECTORY`), reads its name
+/// back from `/proc/self/fd/N`, writes the answer to `out`, exits.
+///
+/// # Safety
+/// Called only in a freshly forked child of a possibly multithreaded
+/// process, with `path` a NUL-terminated string alive in it: only
+/// async-signal-safe functions are called, on stack memory.
+unsafe fn resolve_in_grandchild(path: *const libc::c_char, out: libc::c_int) -> ! {
+    // Every fd but the answer's pipe is closed first: the grandchild may
+    // outlive limier by hours, and must not hold its stdout (a caller
+    // reading limier's output to its end would wait for it) or anything else.
+    // SAFETY: close_range(2) and close(2) take plain integers; a failure
+    // (a kernel before 5.9) falls back to closing one fd at a time.
+    unsafe {
+        let upper = libc::c_uint::MAX;
+        let below = out > 0 && libc::syscall(libc::SYS_close_range, 0, out - 1, 0) == 0;
+        let above = libc::syscall(libc::SYS_close_range, out + 1, upper, 0) == 0;
+        if !(below || out == 0) || !above {
+            for fd in 0..4096 {
+                if fd != out {
+                    libc::close(fd);
+                }
+            }
+        }
+    }
+    let mut message = [0u8; 1 + 4096];
+    let length;
+    // SAFETY: `path` is NUL-terminated (the caller's contract).
+    let fd = unsafe { libc::open(path, libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        length = error_message(&mut message);
+    } else {
+        // "/proc/self/fd/" and the fd's decimal digits, built on the stack.
+        let mut link = [0u8; 32];
+        let prefix = b"/proc/self/fd/";
+        link[..prefix.len()].copy_from_slice(prefix);
+        let mut digits = [0u8; 10];
+        let (mut value, mut count) = (fd as u32, 0);
+        loop {
+            digits[count] = b'0' + (value % 10) as u8;
+            count += 1;
+            value /= 10;
+            if value == 0 {
+                break;
+            }
+        }
+        for at in 0..count {
+            link[prefix.len() + at] = digits[count - 1 - at];
+        }
+        // SAFETY: `link` is NUL-terminated (zeroed past the digits);
+        // `message[1..]` is writable for 4096 bytes.
+        let read = unsafe {
+            libc::readlink(
+                link.as_ptr().cast(),
+                message[1..].as_mut_ptr().cast(),
+                message.len() - 1,
+            )
+        };
+        if read < 0 || read as usize >= message.len() - 1 {
+            length = error_message(&mut message);
+        } else {
+            message[0] = b'P';
+            length = 1 + read as usize;
+        }
+    }
+    // SAFETY: `message` holds `length` initialised bytes; `_exit` ends the
+    // process without running anything of the parent's.
+    unsafe {
+        libc::write(out, message.as_ptr().cast(), length);
+        libc::_exit(0)
+    }
+}
+
+/// Writes `b'E'` and the current errno into `message`; returns its length.
+fn error_message(message: &mut [u8; 1 + 4096]) -> usize {
+    let errno = std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO);
+    message[0] = b'E';
+    message[1..5].copy_from_slice(&errno.to_ne_bytes());
+    5
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,6 +247,18 @@ mod tests {
         );
         let missing = resolve_dir(&dir.join("missing")).unwrap_err();
         assert_eq!(missing.kind(), std::io::ErrorKind::NotFound);
+        // The same answers from the forked resolver.
+        let patience = std::time::Duration::from_secs(5);
+        let within = |path: &Path| resolve_dir_within(path, patience).expect("an answer in time");
+        assert_eq!(within(&link.join("sub/..")).unwrap(), canonical);
+        assert_eq!(
+            within(&dir.join("file")).unwrap_err().raw_os_error(),
+            Some(rustix::io::Errno::NOTDIR.raw_os_error())
+        );
+        assert_eq!(
+            within(&dir.join("missing")).unwrap_err().kind(),
+            std::io::ErrorKind::NotFound
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

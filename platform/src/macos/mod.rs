@@ -29,6 +29,25 @@ pub fn resolve_dir(path: &std::path::Path) -> std::io::Result<PathBuf> {
     Ok(canonical)
 }
 
+/// [`resolve_dir`] on a helper thread, waiting at most `patience`: `None`
+/// when no answer came. On macOS the thread is left behind when the lookup
+/// blocks (Linux forks a process instead, which cannot keep limier from
+/// exiting).
+pub fn resolve_dir_within(
+    path: &std::path::Path,
+    patience: std::time::Duration,
+) -> Option<std::io::Result<PathBuf>> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let path = path.to_owned();
+    std::thread::Builder::new()
+        .name("bounded-fs".into())
+        .spawn(move || {
+            let _ = sender.send(resolve_dir(&path));
+        })
+        .ok()?;
+    receiver.recv_timeout(patience).ok()
+}
+
 /// The macOS backend. It has no configuration: libproc reads the live kernel.
 #[derive(Debug, Clone, Default)]
 pub struct Backend {
