@@ -19,14 +19,16 @@ pub mod signal;
 mod linux;
 #[cfg(target_os = "linux")]
 pub use linux::{
-    resolve_dir, resolve_dir_within, Backend, MapReader, MapRoots, ProcessDir, ProcessHandle,
+    regular_files_within, resolve_dir, resolve_dir_within, Backend, MapReader, MapRoots,
+    ProcessDir, ProcessHandle,
 };
 
 #[cfg(target_os = "macos")]
 mod macos;
 #[cfg(target_os = "macos")]
 pub use macos::{
-    resolve_dir, resolve_dir_within, Backend, MapReader, MapRoots, ProcessDir, ProcessHandle,
+    regular_files_within, resolve_dir, resolve_dir_within, Backend, MapReader, MapRoots,
+    ProcessDir, ProcessHandle,
 };
 
 pub use error::{PlatformError, SignalError, VerifierRefusal};

@@ -779,4 +779,24 @@ fn a_lookup_stuck_behind_another_on_a_dead_mount_never_keeps_limier_from_exiting
             "{args:?}: {stderr}"
         );
     }
+    // `who` from a cwd in the mount looks for .ecluse.toml there (a lookup
+    // in the same stuck directory): it says so and exits, reaped.
+    let started = Instant::now();
+    let output = output_within(
+        Command::new(env!("CARGO_BIN_EXE_limier"))
+            .args(["who", "1", "--json"])
+            .current_dir(&mount.mountpoint),
+        limit,
+    );
+    let waited = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        waited >= Duration::from_secs(2) && waited < Duration::from_secs(8),
+        "{waited:?} {stderr}"
+    );
+    assert!(
+        stderr.contains("ecluse context skipped: the current directory did not answer"),
+        "{stderr}"
+    );
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
 }

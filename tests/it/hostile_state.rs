@@ -140,23 +140,45 @@ fn a_pid_file_naming_an_older_untagged_process_is_a_note_not_a_kill() {
 }
 
 #[test]
-fn a_worktree_path_of_usr_is_refused_and_nothing_below_it_selected() {
-    let repo = Repo::new(Some(Path::new("/usr")));
-    let bystander = ChildGuard::spawn(Command::new("sleep").arg("60"));
-    let (report, _, stderr) = repo.run(&["ecluse", "down", "alpha", "--dry-run"]);
-    let report = report.unwrap_or_else(|| panic!("no JSON ({stderr})"));
-    let swept = swept_pids(&report);
-    assert!(!swept.contains(&bystander.pid()), "{report}");
-    assert!(swept.is_empty(), "{report}");
-    assert!(
-        report["skipped"]
-            .to_string()
-            .contains("/usr is neither below worktree_dir"),
-        "{report}"
-    );
-    let (status, _, stderr) = repo.run(&["ecluse", "status"]);
-    let status = status.unwrap_or_else(|| panic!("no JSON ({stderr})"));
-    assert!(status["skipped"].to_string().contains("/usr"), "{status}");
+fn a_worktree_path_outside_the_repo_is_refused_and_nothing_below_it_selected() {
+    // Another user's home: a directory with a process living in it.
+    let (_other, other_home) = temp_dir();
+    let bystander = ChildGuard::spawn(Command::new("sleep").arg("60").current_dir(&other_home));
+    let other = other_home.to_str().unwrap().to_owned();
+    for worktree in ["/usr", "/etc", other.as_str()] {
+        let repo = Repo::new(Some(Path::new(worktree)));
+        let (report, _, stderr) = repo.run(&["ecluse", "down", "alpha", "--dry-run"]);
+        let report = report.unwrap_or_else(|| panic!("{worktree}: no JSON ({stderr})"));
+        let swept = swept_pids(&report);
+        assert!(swept.is_empty(), "{worktree}: {report}");
+        assert!(
+            report["skipped"]
+                .to_string()
+                .contains(&format!("{worktree} is neither below worktree_dir")),
+            "{report}"
+        );
+        let (status, _, stderr) = repo.run(&["ecluse", "status"]);
+        let status = status.unwrap_or_else(|| panic!("no JSON ({stderr})"));
+        assert!(status["skipped"].to_string().contains(worktree), "{status}");
+    }
+    assert!(alive(bystander.pid()));
+}
+
+/// A state.json hard-linked to a file elsewhere is read as what it is: a
+/// regular file within the cap, whose text decides; text that is not a
+/// state is one error line.
+#[test]
+fn a_hard_linked_state_file_is_only_text() {
+    let repo = Repo::new(None);
+    let (_guard, elsewhere) = temp_dir();
+    let target = elsewhere.join("not-state.txt");
+    std::fs::write(&target, "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+    std::fs::remove_file(repo.state_path()).unwrap();
+    std::fs::hard_link(&target, repo.state_path()).unwrap();
+    let (_, code, stderr) = repo.run(&["ecluse", "down", "alpha", "--dry-run"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("state.json"), "{stderr}");
 }
 
 #[test]

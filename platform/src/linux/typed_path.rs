@@ -33,30 +33,94 @@ pub fn resolve_dir(path: &Path) -> std::io::Result<PathBuf> {
 /// kernel, and may do so uninterruptibly (waiting for a directory's lock
 /// that another stuck lookup holds). A thread blocked that way keeps its
 /// process from ever finishing its exit — a zombie whose parent's `wait()`
-/// never returns. So the lookup runs in a grandchild (forked twice: the
-/// middle process exits at once and is reaped here, the grandchild belongs
-/// to init), which writes its answer to a pipe; limier reads it or stops
-/// waiting, never waits for the grandchild, and exits whatever it does.
+/// never returns. So the lookup runs in a grandchild (see [`answer_forked`]).
 ///
 /// # References
-/// fork(2) (async-signal-safe calls only after it), pipe2(2), poll(2),
-/// open(2) `O_PATH`, readlink(2), waitpid(2).
+/// open(2) `O_PATH`, readlink(2), proc(5) `/proc/self/fd`.
 pub fn resolve_dir_within(
     path: &Path,
     patience: std::time::Duration,
 ) -> Option<std::io::Result<PathBuf>> {
-    use std::io::{Error, ErrorKind};
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     use std::os::unix::ffi::OsStrExt;
     let c_path = match std::ffi::CString::new(path.as_os_str().as_bytes()) {
         Ok(c_path) => c_path,
         Err(_) => {
-            return Some(Err(Error::new(
-                ErrorKind::InvalidInput,
+            return Some(Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
                 "a NUL in the path",
             )))
         }
     };
+    // SAFETY: the grandchild's work calls only open, readlink and write,
+    // on `c_path` (made before the fork) and stack buffers.
+    let answer =
+        unsafe { answer_forked(patience, |out| resolve_in_grandchild(c_path.as_ptr(), out)) };
+    Some(answer?.and_then(|bytes| decode_answer(&bytes)))
+}
+
+/// For each of `paths`, whether it names a regular file (following links),
+/// asked in a process limier can leave behind: `None` when no answer came
+/// within `patience` (a path on a mount that stopped answering). A path
+/// that cannot be looked up at all (missing, refused) is not a file.
+///
+/// # References
+/// stat(2).
+pub fn regular_files_within(paths: &[&Path], patience: std::time::Duration) -> Option<Vec<bool>> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_paths: Vec<std::ffi::CString> = paths
+        .iter()
+        .map(|p| std::ffi::CString::new(p.as_os_str().as_bytes()))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    if c_paths.len() > 4096 {
+        return None;
+    }
+    // SAFETY: the grandchild calls only stat and write, on the CStrings
+    // made before the fork and a stack buffer.
+    let answer = unsafe { answer_forked(patience, |out| regular_kinds(&c_paths, out)) };
+    let bytes = answer?.ok()?;
+    (bytes.len() == paths.len()).then(|| bytes.iter().map(|&b| b == 1).collect())
+}
+
+/// The grandchild's work for [`regular_files_within`]: one byte per path,
+/// 1 for a regular file, written to `out`. Async-signal-safe: stat and
+/// write on a stack buffer.
+fn regular_kinds(paths: &[std::ffi::CString], out: libc::c_int) {
+    let mut kinds = [0u8; 4096];
+    for (at, path) in paths.iter().enumerate().take(kinds.len()) {
+        // SAFETY: `stat` is plain old data, all zeroes a valid value.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: `path` is NUL-terminated; `st` is a live, writable stat.
+        let found = unsafe { libc::stat(path.as_ptr(), &mut st) } == 0;
+        kinds[at] = u8::from(found && st.st_mode & libc::S_IFMT == libc::S_IFREG);
+    }
+    let count = paths.len().min(kinds.len());
+    // SAFETY: `kinds` holds `count` initialised bytes.
+    unsafe { libc::write(out, kinds.as_ptr().cast(), count) };
+}
+
+/// Runs `work` in a grandchild process — forked twice: the middle process
+/// exits at once and is reaped here, the grandchild belongs to init — with
+/// every fd closed but a pipe `work` writes its answer to, and reads that
+/// answer: `None` when it did not come (the pipe closed) within
+/// `patience`. limier never waits for the grandchild, so a call that
+/// blocks in the kernel there cannot keep limier from exiting, and the
+/// grandchild holds none of limier's fds (a caller reading limier's output
+/// to its end does not wait for it).
+///
+/// # Safety
+/// `work` runs in a forked child of a possibly multithreaded process: it
+/// may call only async-signal-safe functions (no allocation, no lock), on
+/// memory prepared before the call.
+///
+/// # References
+/// fork(2), pipe2(2), poll(2), waitpid(2), close_range(2), _exit(2).
+unsafe fn answer_forked(
+    patience: std::time::Duration,
+    work: impl FnOnce(libc::c_int),
+) -> Option<std::io::Result<Vec<u8>>> {
+    use std::io::{Error, ErrorKind};
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     let mut ends = [0; 2];
     // SAFETY: `ends` is a writable array of two c_ints, what pipe2 fills.
     if unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -65,19 +129,18 @@ pub fn resolve_dir_within(
     // SAFETY: pipe2 succeeded: both are new fds nothing else owns.
     let (read_end, write_end) =
         unsafe { (OwnedFd::from_raw_fd(ends[0]), OwnedFd::from_raw_fd(ends[1])) };
-    // SAFETY: after fork the child calls only async-signal-safe functions
-    // (fork, open, readlink, write, _exit) on memory prepared before the
-    // fork (`c_path`, stack buffers), so no lock another thread held at the
-    // fork (the allocator's, stdio's) is ever taken in it.
+    // SAFETY: after fork the child runs only fork, close_range/close,
+    // `work` (async-signal-safe by the caller's contract) and _exit.
     let middle = unsafe { libc::fork() };
     if middle < 0 {
         return Some(Err(Error::last_os_error()));
     }
     if middle == 0 {
-        // SAFETY: as above; the middle process forks and exits at once.
+        // SAFETY: as above.
         unsafe {
             if libc::fork() == 0 {
-                resolve_in_grandchild(c_path.as_ptr(), write_end.as_raw_fd());
+                close_all_but(write_end.as_raw_fd());
+                work(write_end.as_raw_fd());
             }
             libc::_exit(0);
         }
@@ -114,13 +177,33 @@ pub fn resolve_dir_within(
         let read =
             unsafe { libc::read(read_end.as_raw_fd(), chunk.as_mut_ptr().cast(), chunk.len()) };
         match read {
-            0 => break,
+            0 => return Some(Ok(answer)),
             n if n > 0 => answer.extend_from_slice(&chunk[..n as usize]),
             _ if Error::last_os_error().kind() == ErrorKind::Interrupted => {}
             _ => return Some(Err(Error::last_os_error())),
         }
     }
-    Some(decode_answer(&answer))
+}
+
+/// Closes every fd but `keep` (close_range where the kernel has it, 5.9+;
+/// one close at a time below 4096 otherwise).
+///
+/// # Safety
+/// Async-signal-safe; meant for a freshly forked child, where no other
+/// code uses the fds it closes.
+unsafe fn close_all_but(keep: libc::c_int) {
+    // SAFETY: close_range(2) and close(2) take plain integers.
+    unsafe {
+        let below = keep == 0 || libc::syscall(libc::SYS_close_range, 0, keep - 1, 0) == 0;
+        let above = libc::syscall(libc::SYS_close_range, keep + 1, libc::c_uint::MAX, 0) == 0;
+        if !(below && above) {
+            for fd in 0..4096 {
+                if fd != keep {
+                    libc::close(fd);
+                }
+            }
+        }
+    }
 }
 
 /// The grandchild's message: `b'P'` and the path, or `b'E'` and the errno
@@ -142,31 +225,14 @@ fn decode_answer(answer: &[u8]) -> std::io::Result<PathBuf> {
     }
 }
 
-/// The grandchild: opens `path` (`O_PATH | O_DIRECTORY`), reads its name
-/// back from `/proc/self/fd/N`, writes the answer to `out`, exits.
+/// The grandchild's work: opens `path` (`O_PATH | O_DIRECTORY`), reads its
+/// name back from `/proc/self/fd/N`, writes the answer to `out`.
 ///
 /// # Safety
 /// Called only in a freshly forked child of a possibly multithreaded
 /// process, with `path` a NUL-terminated string alive in it: only
 /// async-signal-safe functions are called, on stack memory.
-unsafe fn resolve_in_grandchild(path: *const libc::c_char, out: libc::c_int) -> ! {
-    // Every fd but the answer's pipe is closed first: the grandchild may
-    // outlive limier by hours, and must not hold its stdout (a caller
-    // reading limier's output to its end would wait for it) or anything else.
-    // SAFETY: close_range(2) and close(2) take plain integers; a failure
-    // (a kernel before 5.9) falls back to closing one fd at a time.
-    unsafe {
-        let upper = libc::c_uint::MAX;
-        let below = out > 0 && libc::syscall(libc::SYS_close_range, 0, out - 1, 0) == 0;
-        let above = libc::syscall(libc::SYS_close_range, out + 1, upper, 0) == 0;
-        if !(below || out == 0) || !above {
-            for fd in 0..4096 {
-                if fd != out {
-                    libc::close(fd);
-                }
-            }
-        }
-    }
+unsafe fn resolve_in_grandchild(path: *const libc::c_char, out: libc::c_int) {
     let mut message = [0u8; 1 + 4096];
     let length;
     // SAFETY: `path` is NUL-terminated (the caller's contract).
@@ -207,12 +273,8 @@ unsafe fn resolve_in_grandchild(path: *const libc::c_char, out: libc::c_int) -> 
             length = 1 + read as usize;
         }
     }
-    // SAFETY: `message` holds `length` initialised bytes; `_exit` ends the
-    // process without running anything of the parent's.
-    unsafe {
-        libc::write(out, message.as_ptr().cast(), length);
-        libc::_exit(0)
-    }
+    // SAFETY: `message` holds `length` initialised bytes.
+    unsafe { libc::write(out, message.as_ptr().cast(), length) };
 }
 
 /// Writes `b'E'` and the current errno into `message`; returns its length.
@@ -247,6 +309,13 @@ mod tests {
         );
         let missing = resolve_dir(&dir.join("missing")).unwrap_err();
         assert_eq!(missing.kind(), std::io::ErrorKind::NotFound);
+        assert_eq!(
+            regular_files_within(
+                &[&dir.join("file"), &dir, &dir.join("missing"), &link],
+                std::time::Duration::from_secs(5)
+            ),
+            Some(vec![true, false, false, false])
+        );
         // The same answers from the forked resolver.
         let patience = std::time::Duration::from_secs(5);
         let within = |path: &Path| resolve_dir_within(path, patience).expect("an answer in time");

@@ -48,6 +48,24 @@ pub fn resolve_dir_within(
     receiver.recv_timeout(patience).ok()
 }
 
+/// For each of `paths`, whether it names a regular file, asked on a helper
+/// thread: `None` when no answer came within `patience` (left behind, as
+/// in [`resolve_dir_within`]).
+pub fn regular_files_within(
+    paths: &[&std::path::Path],
+    patience: std::time::Duration,
+) -> Option<Vec<bool>> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let paths: Vec<PathBuf> = paths.iter().map(|p| p.to_path_buf()).collect();
+    std::thread::Builder::new()
+        .name("bounded-fs".into())
+        .spawn(move || {
+            let _ = sender.send(paths.iter().map(|p| p.is_file()).collect());
+        })
+        .ok()?;
+    receiver.recv_timeout(patience).ok()
+}
+
 /// The macOS backend. It has no configuration: libproc reads the live kernel.
 #[derive(Debug, Clone, Default)]
 pub struct Backend {
