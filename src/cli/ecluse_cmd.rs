@@ -40,7 +40,11 @@ pub(crate) fn open_repo(args: &RepoArgs) -> Result<Repo, CliError> {
         Some(dir) => dir.clone(),
         None => std::env::current_dir().map_err(|e| CliError(format!("current directory: {e}")))?,
     };
-    Ok(Repo::discover(&start, args.lock_timeout)?)
+    Ok(Repo::discover_within(
+        &start,
+        limier::query::RESOLVE_PATIENCE,
+        args.lock_timeout,
+    )?)
 }
 
 #[derive(Serialize)]

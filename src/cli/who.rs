@@ -158,38 +158,19 @@ fn find_repo(args: &WhoArgs, notes: &mut Vec<String>) -> Result<Option<Repo>, Cl
         return Ok(None);
     };
     // The cwd may be on a dead mount: looking for .ecluse.toml there must
-    // not hang a question about a port, nor keep limier from exiting. The
-    // candidates are asked about in a process limier leaves behind; only
-    // when one is there (and so answered) is the repo read.
+    // not hang a question about a port, nor keep limier from exiting.
     let patience = limier::query::RESOLVE_PATIENCE;
-    let candidates: Vec<std::path::PathBuf> = cwd
-        .ancestors()
-        .map(|dir| dir.join(".ecluse.toml"))
-        .collect();
-    let candidates: Vec<&std::path::Path> = candidates.iter().map(|p| p.as_path()).collect();
-    let unanswered = || {
-        format!(
-            "ecluse context skipped: the current directory did not answer within {} ms (a hung mount?)",
-            patience.as_millis()
-        )
-    };
-    match limier::platform::regular_files_within(&candidates, patience) {
-        None => {
-            notes.push(unanswered());
-            return Ok(None);
-        }
-        Some(kinds) if !kinds.contains(&true) => return Ok(None),
-        Some(_) => {}
-    }
-    match limier::patience::within(patience, move || Repo::discover(&cwd, timeout)) {
-        Some(Ok(repo)) => Ok(Some(repo)),
-        Some(Err(EcluseError::NotARepo(_))) => Ok(None),
-        Some(Err(err)) => {
-            notes.push(format!("ecluse context skipped: {err}"));
+    match Repo::discover_within(&cwd, patience, timeout) {
+        Ok(repo) => Ok(Some(repo)),
+        Err(EcluseError::NotARepo(_)) => Ok(None),
+        Err(EcluseError::Unanswered { patience_ms, .. }) => {
+            notes.push(format!(
+                "ecluse context skipped: the current directory did not answer within {patience_ms} ms (a hung mount?)"
+            ));
             Ok(None)
         }
-        None => {
-            notes.push(unanswered());
+        Err(err) => {
+            notes.push(format!("ecluse context skipped: {err}"));
             Ok(None)
         }
     }

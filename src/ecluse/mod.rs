@@ -84,4 +84,13 @@ pub enum EcluseError {
     /// A question of the snapshot failed.
     #[error(transparent)]
     Query(#[from] crate::query::QueryError),
+    /// Looking for `.ecluse.toml` around a directory got no answer in time
+    /// (a mount whose server stopped answering).
+    #[error("{} did not answer within {patience_ms} ms (a hung mount?); name the repo with --repo", dir.display())]
+    Unanswered {
+        /// The directory looked around.
+        dir: PathBuf,
+        /// How long limier waited.
+        patience_ms: u128,
+    },
 }

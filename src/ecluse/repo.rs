@@ -51,6 +51,34 @@ impl Repo {
         Repo::load(nearest, lock_timeout)
     }
 
+    /// [`discover`](Self::discover) that cannot hang on a dead mount: the
+    /// `.ecluse.toml` candidates around `start` are first asked about in a
+    /// process limier leaves behind (see
+    /// [`regular_files_within`](limier_platform::regular_files_within)),
+    /// waiting at most `patience`; only when one is there is the repo read.
+    pub fn discover_within(
+        start: &Path,
+        patience: Duration,
+        lock_timeout: Duration,
+    ) -> Result<Repo, EcluseError> {
+        let absolute = std::env::current_dir()
+            .map(|cwd| cwd.join(start))
+            .unwrap_or_else(|_| start.to_owned());
+        let candidates: Vec<PathBuf> = crate::query::normalize(&absolute)
+            .ancestors()
+            .map(|dir| dir.join(".ecluse.toml"))
+            .collect();
+        let candidates: Vec<&Path> = candidates.iter().map(PathBuf::as_path).collect();
+        match limier_platform::regular_files_within(&candidates, patience) {
+            None => Err(EcluseError::Unanswered {
+                dir: absolute,
+                patience_ms: patience.as_millis(),
+            }),
+            Some(kinds) if !kinds.contains(&true) => Err(EcluseError::NotARepo(absolute)),
+            Some(_) => Repo::discover(start, lock_timeout),
+        }
+    }
+
     /// Loads the repository rooted at `root`; state.json is read under a
     /// shared lock on `.ecluse/state.lock`, waiting at most `lock_timeout`.
     pub fn load(root: &Path, lock_timeout: Duration) -> Result<Repo, EcluseError> {

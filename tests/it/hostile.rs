@@ -799,4 +799,20 @@ fn a_lookup_stuck_behind_another_on_a_dead_mount_never_keeps_limier_from_exiting
         "{stderr}"
     );
     assert_eq!(output.status.code(), Some(1), "{stderr}");
+    // `ecluse status` there: one line, exit 2, at once after the patience.
+    let started = Instant::now();
+    let output = output_within(
+        Command::new(env!("CARGO_BIN_EXE_limier"))
+            .args(["ecluse", "status"])
+            .current_dir(&mount.mountpoint),
+        limit,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(started.elapsed() < Duration::from_secs(8), "{stderr}");
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("did not answer within 2000 ms (a hung mount?); name the repo with --repo"),
+        "{stderr}"
+    );
 }
