@@ -118,11 +118,40 @@ impl Repo {
                 })
             }
         };
-        Ok(Repo {
+        let repo = Repo {
             root: root.to_owned(),
             config,
             state,
-        })
+        };
+        repo.refuse_oversized_pid_files()?;
+        Ok(repo)
+    }
+
+    /// A pid file over [`PID_FILE_CAP`] is no pid file ecluse wrote: an
+    /// error naming it, before anything is attributed. Only `lstat` is
+    /// asked (a FIFO or a link is not opened here; reading skips it, named).
+    fn refuse_oversized_pid_files(&self) -> Result<(), EcluseError> {
+        let pids = self.root.join(".ecluse").join("pids");
+        for slug in subdirectories(&pids) {
+            let Ok(entries) = std::fs::read_dir(pids.join(slug)) else {
+                continue;
+            };
+            for entry in entries.filter_map(Result::ok) {
+                let path = entry.path();
+                let oversized = path.extension().is_some_and(|x| x == "pid")
+                    && std::fs::symlink_metadata(&path)
+                        .is_ok_and(|m| m.is_file() && m.len() > PID_FILE_CAP);
+                if oversized {
+                    return Err(EcluseError::Invalid {
+                        path,
+                        reason: format!(
+                            "is larger than {PID_FILE_CAP} bytes; not a pid file ecluse wrote"
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// A repository from configuration and state the caller already loaded

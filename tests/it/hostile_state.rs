@@ -357,3 +357,25 @@ fn a_proc_of_another_pid_namespace_is_refused_in_one_line() {
         "{stderr}"
     );
 }
+
+/// A pid file past its cap (512 bytes) is one error line, exit 2: no pid
+/// file ecluse wrote is that large.
+#[test]
+fn an_oversized_pid_file_is_one_error_line() {
+    let repo = Repo::new(None);
+    let dir = repo.root.join(".ecluse/pids/alpha");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("web.pid"), format!("1\n{}\n", "x".repeat(600))).unwrap();
+    for command in [
+        &["ecluse", "status"][..],
+        &["ecluse", "down", "alpha", "--dry-run"],
+    ] {
+        let (_, code, stderr) = repo.run(command);
+        assert_eq!(code, 2, "{command:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("web.pid: is larger than 512 bytes"),
+            "{stderr}"
+        );
+    }
+}
