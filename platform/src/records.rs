@@ -490,3 +490,18 @@ impl fmt::Display for LayerReader {
         f.write_str(self.name())
     }
 }
+
+/// What a process does with a signal, from its masks (Linux:
+/// `/proc/PID/status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    /// Ignored: sending it does nothing.
+    Ignored,
+    /// Blocked: it stays pending until the process unblocks it.
+    Blocked,
+    /// A handler catches it (it may end the process, or not).
+    Caught,
+    /// The default action (for TERM, HUP, INT: the process ends).
+    Default,
+}

@@ -115,9 +115,9 @@ fn human(report: &SweepReport) -> String {
             match process.unreaped_by {
                 Some(parent) => format!(
                     "{}; zombie (parent {parent} has not reaped it)",
-                    report.fate_text(&process.fate)
+                    report.process_text(process)
                 ),
-                None => report.fate_text(&process.fate),
+                None => report.process_text(process),
             },
         ]);
     }

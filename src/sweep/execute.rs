@@ -1,12 +1,14 @@
 //! Carrying out a sweep: freeze, signal, wait, kill, verify.
 
 use super::{
-    plan, Fate, Plan, Selection, SpareReason, SweepError, SweepOptions, SweepReport, SweptProcess,
+    choose_first_signal, plan, Fate, Plan, Selection, SignalChoice, SpareReason, SweepError,
+    SweepOptions, SweepReport, SweptProcess,
 };
 use crate::snapshot::{capture, CaptureOptions, Snapshot};
 use limier_platform::parse::StatFields;
 use limier_platform::{
-    Backend, Identity, ProcessHandle, ProcessId, ProcessState, Signal, SignalError, StartTime,
+    Backend, Disposition, Identity, ProcessHandle, ProcessId, ProcessState, Signal, SignalError,
+    StartTime,
 };
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -103,6 +105,7 @@ pub fn execute(backend: &Backend, plan: &Plan, options: &SweepOptions) -> Vec<Sw
             selected_by: target.selected_by.clone(),
             fate: Fate::WouldSignal,
             unreaped_by: None,
+            first_signal: None,
         };
         if let Some(why) = &target.spare {
             entry.fate = Fate::Spared { why: why.clone() };
@@ -152,7 +155,36 @@ pub fn execute(backend: &Backend, plan: &Plan, options: &SweepOptions) -> Vec<Sw
         wait_until_stopped(backend, &handles);
         catch_forks(backend, options, &mut table, &mut handles, &mut swept, true);
     }
-    signal_all(&handles, options.signal, &mut swept);
+    // What each target does with the signal asked for, read while it is
+    // frozen: one that ignores or blocks it is not waited for in vain (an
+    // interactive shell gets SIGHUP, anything else SIGKILL once the others
+    // are signalled).
+    for (index, handle) in &handles {
+        let entry = &mut swept[*index];
+        let asked = backend.disposition(handle.identity(), options.signal);
+        let hup = asked
+            .filter(|d| matches!(d, Disposition::Ignored | Disposition::Blocked))
+            .and_then(|_| backend.disposition(handle.identity(), Signal::Hup));
+        entry.first_signal = choose_first_signal(options.signal, asked, hup, entry.name.as_bytes());
+    }
+    let first_signal_of = |swept: &[SweptProcess], index: usize| {
+        swept[index]
+            .first_signal
+            .as_ref()
+            .map_or(options.signal, SignalChoice::signal)
+    };
+    let mut firsts = vec![options.signal];
+    if options.signal != Signal::Hup {
+        firsts.push(Signal::Hup);
+    }
+    for signal in firsts {
+        let group: Vec<(usize, &ProcessHandle)> = handles
+            .iter()
+            .filter(|(index, _)| first_signal_of(&swept, *index) == signal)
+            .map(|(index, handle)| (*index, handle))
+            .collect();
+        signal_each(&group, signal, &mut swept);
+    }
     signal_all(&handles, Signal::Cont, &mut swept);
     if !options.freeze {
         // Unfrozen targets may have forked between the snapshot and the
@@ -169,6 +201,19 @@ pub fn execute(backend: &Backend, plan: &Plan, options: &SweepOptions) -> Vec<Sw
         signal_all(&handles[signalled..], options.signal, &mut swept);
         signal_all(&handles[signalled..], Signal::Cont, &mut swept);
     }
+    // Those for which the signal asked for is pointless: SIGKILL now, and
+    // no grace.
+    let (killed_now, mut handles): (Vec<_>, Vec<_>) =
+        handles.into_iter().partition(|(index, _)| {
+            options.signal != Signal::Kill
+                && matches!(swept[*index].fate, Fate::WouldSignal)
+                && first_signal_of(&swept, *index) == Signal::Kill
+        });
+    let killed_now: Vec<(usize, &ProcessHandle)> = killed_now
+        .iter()
+        .map(|(index, handle)| (*index, handle))
+        .collect();
+    signal_each(&killed_now, Signal::Kill, &mut swept);
     // Only what is still being swept is waited for: a process the signal
     // was refused for is not going anywhere.
     handles.retain(|(index, _)| matches!(swept[*index].fate, Fate::WouldSignal));
@@ -195,6 +240,8 @@ pub fn execute(backend: &Backend, plan: &Plan, options: &SweepOptions) -> Vec<Sw
             }
         }
     }
+    // The killed at once are judged with the survivors.
+    survivors.extend(killed_now);
     let waited: Vec<&ProcessHandle> = survivors.iter().map(|&(_, h)| h).collect();
     let exited = ProcessHandle::wait_for_exits(&waited, Instant::now() + KILL_WAIT);
     for (&(index, handle), exited) in survivors.iter().zip(exited) {
@@ -260,7 +307,14 @@ fn open(backend: &Backend, identity: Identity) -> Result<ProcessHandle, Fate> {
 }
 
 fn signal_all(handles: &[(usize, ProcessHandle)], signal: Signal, swept: &mut [SweptProcess]) {
-    for (index, handle) in handles {
+    let each: Vec<(usize, &ProcessHandle)> = handles.iter().map(|(i, h)| (*i, h)).collect();
+    signal_each(&each, signal, swept);
+}
+
+/// [`signal_all`] over borrowed handles.
+fn signal_each(handles: &[(usize, &ProcessHandle)], signal: Signal, swept: &mut [SweptProcess]) {
+    for &(index, handle) in handles {
+        let index = &index;
         match handle.send_signal(signal) {
             // Gone: it exited on its own; the wait will see it.
             Ok(()) | Err(SignalError::Gone { .. }) => {}
@@ -309,6 +363,7 @@ fn catch_forks(
                 selected_by: vec![format!("forked during the sweep (child of {parent})")],
                 fate: Fate::WouldSignal,
                 unreaped_by: None,
+                first_signal: None,
             };
             match open(backend, identity) {
                 Ok(handle) => {

@@ -27,11 +27,13 @@
 //! ```
 
 mod execute;
+mod first_signal;
 mod plan;
 mod report;
 
 pub use crate::query::Unseen;
 pub use execute::{execute, sweep, sweep_from};
+pub use first_signal::{choose as choose_first_signal, SignalChoice};
 pub use plan::{plan, Plan, Target};
 pub(crate) use plan::{protected_pids, protection};
 pub use report::{Fate, SpareReason, SweepReport, SweptProcess};

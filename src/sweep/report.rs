@@ -107,6 +107,11 @@ pub struct SweptProcess {
     /// After exiting, still an unreaped zombie of this parent at report time.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unreaped_by: Option<ProcessId>,
+    /// Set when it was not sent the signal asked for, and why (it ignores
+    /// or blocks it: an interactive shell got SIGHUP, anything else SIGKILL
+    /// at once).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_signal: Option<super::SignalChoice>,
 }
 
 impl SweptProcess {
@@ -180,6 +185,21 @@ impl SweepReport {
     /// Processes whose fate satisfies `predicate`.
     pub fn count(&self, predicate: impl Fn(&Fate) -> bool) -> usize {
         self.processes.iter().filter(|p| predicate(&p.fate)).count()
+    }
+
+    /// What became of `process`, in words: its fate, and the signal it got
+    /// instead of the one asked for, and why.
+    pub fn process_text(&self, process: &SweptProcess) -> String {
+        match (&process.first_signal, &process.fate) {
+            (Some(choice @ super::SignalChoice::KilledAtOnce { .. }), Fate::Killed) => {
+                choice.to_string()
+            }
+            (Some(choice @ super::SignalChoice::HangUp { .. }), Fate::Exited) => {
+                format!("exited after SIGHUP ({choice})")
+            }
+            (Some(choice), fate) => format!("{} ({choice})", self.fate_text(fate)),
+            (None, fate) => self.fate_text(fate),
+        }
     }
 
     /// A fate in words, naming this sweep's signal and grace:

@@ -39,20 +39,134 @@ fn eight_deep_chain_exits_on_term_well_before_the_grace() {
     );
 }
 
+/// A process that ignores SIGTERM (SIG_IGN) gets no pointless wait: SIGKILL
+/// as soon as the others are signalled, and the report says why.
 #[test]
-fn a_process_ignoring_term_is_killed_after_the_grace() {
+fn a_process_ignoring_term_is_killed_at_once_and_says_why() {
     let scenario = Scenario::start(&["chain", "1", "1", "0"]);
     let stubborn = scenario.pid("leaf");
     let started = Instant::now();
-    let (report, code) = limier_json(&["kill", "--pid", &stubborn.to_string(), "--grace", "300ms"]);
+    let (report, code) = limier_json(&["kill", "--pid", &stubborn.to_string(), "--grace", "30s"]);
     assert_eq!(code, 0, "{report}");
-    assert!(started.elapsed() >= Duration::from_millis(300));
+    // Not the 30 s grace: the sweep did not wait for a signal it knew was ignored.
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    let entry = report["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pid"] == stubborn)
+        .unwrap()
+        .clone();
+    assert_eq!(entry["fate"], "killed", "{report}");
     assert_eq!(
-        fate_of(&report, stubborn).as_deref(),
-        Some("killed"),
+        entry["first_signal"],
+        serde_json::json!({"kind": "killed_at_once", "instead_of": "SIGTERM", "disposition": "ignored"}),
         "{report}"
     );
     assert!(!alive(stubborn));
+    // The human report says it in words.
+    let scenario = Scenario::start(&["chain", "1", "1", "0"]);
+    let output = limier(&["kill", "--pid", &scenario.pid("leaf").to_string()]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("ignores SIGTERM: killed at once"),
+        "{stdout}"
+    );
+}
+
+/// A process that catches SIGTERM and does nothing may yet end on it: it
+/// gets the whole grace, then SIGKILL.
+#[test]
+fn a_process_catching_term_and_lingering_is_killed_after_the_grace() {
+    let mut child = Command::new("python3")
+        .args([
+            "-c",
+            "import signal, sys, time\nsignal.signal(signal.SIGTERM, lambda *a: None)\nprint('ready', flush=True)\ntime.sleep(60)",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert_eq!(first_line(&mut child), "ready");
+    let pid = child.id();
+    let guard = ChildGuard(child);
+    let started = Instant::now();
+    let (report, code) = limier_json(&["kill", "--pid", &pid.to_string(), "--grace", "300ms"]);
+    assert_eq!(code, 0, "{report}");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(fate_of(&report, pid).as_deref(), Some("killed"), "{report}");
+    assert!(
+        report["processes"][0].get("first_signal").is_none(),
+        "{report}"
+    );
+    drop(guard);
+}
+
+/// An interactive shell (a tmux pane's) ignores SIGTERM and ends on SIGHUP,
+/// as it does when tmux closes the pane: that is what it gets.
+#[test]
+fn an_interactive_shell_gets_sighup_and_exits() {
+    let (_guard, dir) = temp_dir();
+    let socket = dir.join("tmux.sock");
+    let tmux = |args: &[&str]| {
+        Command::new("tmux")
+            .arg("-S")
+            .arg(&socket)
+            .args(args)
+            .env("SHELL", "/bin/bash")
+            .output()
+            .expect("tmux is installed by .ci/run")
+    };
+    assert!(
+        tmux(&["new-session", "-d", "-s", "t", "/bin/bash", "--norc", "-i"])
+            .status
+            .success()
+    );
+    struct Server<'a>(&'a dyn Fn(&[&str]) -> std::process::Output);
+    impl Drop for Server<'_> {
+        fn drop(&mut self) {
+            let _ = (self.0)(&["kill-server"]);
+        }
+    }
+    let _server = Server(&tmux);
+    let pane =
+        String::from_utf8_lossy(&tmux(&["list-panes", "-t", "=t", "-F", "#{pane_pid}"]).stdout)
+            .trim()
+            .to_owned();
+    let shell: u32 = pane.parse().expect("a pane pid");
+    // bash -i sets its dispositions once it reads its first line.
+    assert!(eventually(Duration::from_secs(5), || {
+        std::fs::read_to_string(format!("/proc/{shell}/status")).is_ok_and(|s| {
+            s.lines().any(|l| {
+                l.starts_with("SigIgn:")
+                    && u64::from_str_radix(l[7..].trim(), 16).is_ok_and(|m| m & 1 << 14 != 0)
+            })
+        })
+    }));
+    let started = Instant::now();
+    let (report, code) = limier_json(&["kill", "--pid", &pane, "--grace", "30s"]);
+    assert_eq!(code, 0, "{report}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        fate_of(&report, shell).as_deref(),
+        Some("exited"),
+        "{report}"
+    );
+    let entry = report["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pid"] == shell)
+        .unwrap();
+    assert_eq!(entry["first_signal"]["kind"], "hang_up", "{report}");
+    assert!(!alive(shell));
 }
 
 #[test]

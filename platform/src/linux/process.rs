@@ -346,6 +346,18 @@ impl ProcessDir {
         })
     }
 
+    /// The signal masks of `status`.
+    ///
+    /// # References
+    /// proc(5) `/proc/pid/status`.
+    pub fn signal_masks(&self) -> Result<crate::parse::SignalMasks, PlatformError> {
+        let text = self.read_file_at_once("status")?;
+        crate::parse::parse_status_signals(&text).map_err(|source| PlatformError::Parse {
+            path: self.path.join("status"),
+            source,
+        })
+    }
+
     /// The process's environment as it was at exec (later `setenv` is not visible).
     ///
     /// # References

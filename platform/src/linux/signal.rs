@@ -168,6 +168,33 @@ impl ProcessHandle {
     }
 }
 
+impl Backend {
+    /// What the incarnation `identity` does with `signal`, from the masks
+    /// of its `/proc/PID/status` (read through a directory fd whose start
+    /// time matches); `None` when that cannot be read (gone, recycled,
+    /// refused).
+    ///
+    /// # References
+    /// proc(5) `/proc/pid/status` (`SigBlk`, `SigIgn`, `SigCgt`); signal(7).
+    pub fn disposition(&self, identity: Identity, signal: Signal) -> Option<crate::Disposition> {
+        let dir = self.open_process(identity.pid).ok()?;
+        if dir.stat().ok()?.start != identity.start {
+            return None;
+        }
+        let masks = dir.signal_masks().ok()?;
+        let bit = 1u64 << (to_rustix(signal).as_raw() - 1);
+        Some(if masks.ignored & bit != 0 {
+            crate::Disposition::Ignored
+        } else if masks.blocked & bit != 0 {
+            crate::Disposition::Blocked
+        } else if masks.caught & bit != 0 {
+            crate::Disposition::Caught
+        } else {
+            crate::Disposition::Default
+        })
+    }
+}
+
 fn to_rustix(signal: Signal) -> rustix::process::Signal {
     use rustix::process::Signal as S;
     match signal {

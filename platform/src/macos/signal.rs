@@ -23,6 +23,14 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// What a process does with `signal`: not read on macOS (libproc gives
+    /// no signal masks), so always `None`, and a sweep waits out the grace.
+    pub fn disposition(&self, _identity: Identity, _signal: Signal) -> Option<crate::Disposition> {
+        None
+    }
+}
+
 fn check(identity: Identity) -> Result<(), SignalError> {
     let pid = identity.pid;
     let dir = super::ProcessDir::open(pid).map_err(|err| match err {

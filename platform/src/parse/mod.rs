@@ -33,7 +33,7 @@ pub use nul::{parse_cmdline, parse_environ};
 pub use proc_net::parse_proc_net;
 pub use root_dump::{parse_root_dump, RootDumpRow, ROOT_DUMP_RECORD};
 pub use stat::{parse_boot_time, parse_stat, StatFields, PF_KTHREAD};
-pub use status::{parse_status_cap_eff, parse_status_uid};
+pub use status::{parse_status_cap_eff, parse_status_signals, parse_status_uid, SignalMasks};
 pub use wchan::parse_wchan;
 
 /// Why a parser rejected its input.
