@@ -24,7 +24,8 @@ pub enum LastLink {
 /// open(2) `O_NONBLOCK`, `O_NOFOLLOW`; fstat(2); read(2).
 pub fn read_capped(path: &Path, cap: u64, last: LastLink) -> io::Result<Vec<u8>> {
     use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-    let mut flags = libc::O_NONBLOCK;
+    // O_NOCTTY: a device planted there never becomes a controlling tty.
+    let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
     if last == LastLink::Refuse {
         flags |= libc::O_NOFOLLOW;
     }

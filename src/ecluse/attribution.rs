@@ -424,6 +424,11 @@ fn tags(
             continue;
         };
         let slug = String::from_utf8_lossy(value).into_owned();
+        if !super::is_slug(&slug) {
+            // `ECLUSE_SLUG=../../usr` names no session: its worktree would
+            // lie outside the repo.
+            continue;
+        }
         if in_repo.contains(&process.pid()) {
             tags.insert(process.pid(), slug);
         } else {

@@ -41,7 +41,7 @@ pub use pidfile::{lstart_token, token_matches, PidFile};
 pub use ports::{PortAssignment, PortKind, PortMap};
 pub use repo::Repo;
 pub use sessions::{SessionState, SessionView, Trace};
-pub use state::{Session, State};
+pub use state::{is_slug, Session, State};
 pub use status::{status, ServiceStatus, SessionStatus, Verdict};
 pub use teardown::{down_selection, flush_selection, TeardownPlan};
 

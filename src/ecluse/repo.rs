@@ -247,10 +247,17 @@ impl Repo {
         }
         paths.sort();
         paths.dedup();
+        let own_dir = crate::query::normalize(&self.pid_dir(slug));
         paths
             .into_iter()
             .filter_map(|path| {
                 let service = path.file_stem()?.to_string_lossy().into_owned();
+                // A listed path elsewhere (`/dev/ttyS0`, a file on a dead
+                // mount) is never opened.
+                if crate::query::normalize(&path).parent() != Some(own_dir.as_path()) {
+                    let reason = format!("not in {}: not read", own_dir.display());
+                    return Some((service, path, Err(reason)));
+                }
                 let parsed = match read_capped(&path, PID_FILE_CAP, LastLink::Refuse) {
                     Ok(bytes) => match std::str::from_utf8(&bytes) {
                         Ok(text) => PidFile::parse(text),
@@ -288,7 +295,8 @@ impl Repo {
     pub fn check_worktree(&self, worktree: &Path, git_worktrees: &[PathBuf]) -> Result<(), String> {
         let path = crate::query::normalize(worktree);
         let root = crate::query::normalize(&self.worktree_root());
-        if crate::snapshot::is_at_or_below(&path, &root) && path != root {
+        let root_usable = self.worktree_root_refused().is_none();
+        if root_usable && crate::snapshot::is_at_or_below(&path, &root) && path != root {
             return Ok(());
         }
         if git_worktrees.contains(&path) {
@@ -299,6 +307,24 @@ impl Repo {
             path.display(),
             root.display()
         ))
+    }
+
+    /// Why `worktree_dir` may not be swept or taken as evidence, if so: it
+    /// is the repo itself or above it (`..`, `/`), or a system directory or a
+    /// home itself (`/tmp` is not one, but `/usr` is). `.ecluse.toml` may come
+    /// from anyone who can commit to the repo.
+    pub fn worktree_root_refused(&self) -> Option<String> {
+        let root = crate::query::normalize(&self.worktree_root());
+        let repo = crate::query::normalize(&self.root);
+        if crate::snapshot::is_at_or_below(&repo, &root) {
+            return Some(format!(
+                "worktree_dir {} is the repo or above it",
+                root.display()
+            ));
+        }
+        let home = limier_platform::home_dir(limier_platform::effective_uid());
+        crate::sweep::system_dir(&root, home.as_deref())
+            .map(|what| format!("worktree_dir {} is {what}", root.display()))
     }
 
     /// Slugs with a directory under `.ecluse/pids`.

@@ -106,7 +106,7 @@ impl SessionView {
             worktree: repo.worktree_for(slug),
             ports: Vec::new(),
             started_at_ms: None,
-            worktree_refused: None,
+            worktree_refused: repo.worktree_root_refused(),
         }
     }
 
@@ -141,7 +141,7 @@ pub(super) fn discover(
         active_at.entry(session.slug.clone()).or_insert(at);
     }
     let mut note = |slug: &str, trace: Trace| {
-        if slug.is_empty() {
+        if !super::is_slug(slug) {
             return;
         }
         if let Some(active) = active_at.get(slug).map(|&at| &mut sessions[at]) {

@@ -86,8 +86,26 @@ impl State {
                 state.version
             ));
         }
+        if let Some(session) = state.sessions.iter().find(|s| !is_slug(&s.slug)) {
+            return Err(format!(
+                "session slug {:?} is not a single path component",
+                session.slug
+            ));
+        }
         Ok(state)
     }
+}
+
+/// Whether `slug` can name a session: one plain path component (not empty,
+/// not `.` or `..`, no `/` or NUL), at most 255 bytes. A slug is joined to
+/// the worktree and pid directories: `../../usr` or `/usr` would name a
+/// directory outside the repo.
+pub fn is_slug(slug: &str) -> bool {
+    !slug.is_empty()
+        && slug.len() <= 255
+        && slug != "."
+        && slug != ".."
+        && !slug.contains(['/', '\0'])
 }
 
 /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` as milliseconds since the
@@ -214,6 +232,21 @@ mod tests {
         assert!(state.sessions[0].is_active());
         assert!(!state.sessions[1].is_active());
         assert!(state.sessions[1].runs("anything"));
+    }
+
+    #[test]
+    fn a_slug_is_one_plain_path_component() {
+        for good in ["feat-a", "s1", "a.b", "..x", "x.."] {
+            assert!(is_slug(good), "{good}");
+        }
+        for bad in ["", ".", "..", "/usr", "../../usr", "a/b", "a\0b"] {
+            assert!(!is_slug(bad), "{bad:?}");
+            let text = format!(
+                r#"{{"version":1,"sessions":[{{"slug":{},"slot":1,"worktree_path":"/r/w"}}]}}"#,
+                serde_json::to_string(bad).unwrap()
+            );
+            assert!(State::parse(&text).unwrap_err().contains("slug"), "{bad:?}");
+        }
     }
 
     #[test]

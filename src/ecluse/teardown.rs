@@ -104,8 +104,15 @@ pub fn flush_selection(
     attribution: &Attribution,
 ) -> TeardownPlan {
     let worktrees = repo.worktree_root();
-    let mut selection = Selection::new(vec![Selector::Dir(TypedDir::as_given(&worktrees))]);
+    let refused = repo.worktree_root_refused();
+    let mut selection = Selection::new(Vec::new());
     let mut skipped = attribution.skipped.clone();
+    match &refused {
+        None => selection
+            .selectors
+            .push(Selector::Dir(TypedDir::as_given(&worktrees))),
+        Some(why) => skipped.push(format!("{why}: not swept")),
+    }
     for pid in attribution.pids() {
         let Some(process) = snapshot.process(pid) else {
             continue;
@@ -124,11 +131,12 @@ pub fn flush_selection(
         let Some(slug) = process.env_value(b"ECLUSE_SLUG") else {
             continue;
         };
-        let lived_there = process
-            .record
-            .cwd
-            .as_ref()
-            .is_some_and(|cwd| cwd.starts_with(&worktrees));
+        let lived_there = refused.is_none()
+            && process
+                .record
+                .cwd
+                .as_ref()
+                .is_some_and(|cwd| cwd.starts_with(&worktrees));
         if lived_there {
             selection.selectors.push(Selector::Process {
                 identity: process.record.identity(),

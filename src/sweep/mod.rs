@@ -143,13 +143,15 @@ pub struct Selection {
 
 /// The top-level trees of the system itself: a sweep of one selects nearly
 /// every process (each maps `/usr/lib`, reads `/etc`, holds `/dev/null`).
-const SYSTEM_TREES: [&str; 9] = [
-    "/usr", "/bin", "/sbin", "/etc", "/boot", "/proc", "/sys", "/dev", "/run",
+const SYSTEM_TREES: [&str; 13] = [
+    "/usr", "/bin", "/sbin", "/etc", "/boot", "/proc", "/sys", "/dev", "/run", "/nix", "/snap",
+    "/System", "/Library",
 ];
 
 /// What `dir` (absolute, normalised) is when no user means to sweep every
 /// process using it: the root, a system tree or a directory in one
-/// (`/usr`, `/lib64`, `/etc/nginx`), `/home`, `/root`, or `home` itself
+/// (`/usr`, `/lib64`, `/etc/nginx`, `/nix`, macOS's `/System` and
+/// `/Library`), `/home`, `/root`, `/Users`, or `home` itself
 /// (a directory below a home is an ordinary project). `None` for anything
 /// else.
 pub fn system_dir(dir: &std::path::Path, home: Option<&std::path::Path>) -> Option<String> {
@@ -167,7 +169,11 @@ pub fn system_dir(dir: &std::path::Path, home: Option<&std::path::Path>) -> Opti
     {
         return Some(format!("a system directory ({})", top_path.display()));
     }
-    if dir == Path::new("/home") || dir == Path::new("/root") || home == Some(dir) {
+    if dir == Path::new("/home")
+        || dir == Path::new("/root")
+        || dir == Path::new("/Users")
+        || home == Some(dir)
+    {
         return Some("a home directory itself".into());
     }
     None

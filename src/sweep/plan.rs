@@ -234,10 +234,17 @@ pub(crate) fn protection(
     if record.kernel_thread {
         return Some("a kernel thread".into());
     }
-    let me = snapshot.process(snapshot.self_pid)?.record.uid?;
+    // Run for an ordinary user, limier takes no evidence to another user's
+    // process, nor to one whose owner it could not read.
+    let me = snapshot
+        .process(snapshot.self_pid)
+        .and_then(|p| p.record.uid)
+        .unwrap_or_else(limier_platform::effective_uid);
     match record.uid {
-        Some(uid) if me != 0 && uid != me => Some(format!("another user's process (uid {uid})")),
-        _ => None,
+        _ if me == 0 => None,
+        Some(uid) if uid == me => None,
+        Some(uid) => Some(format!("another user's process (uid {uid})")),
+        None => Some("a process whose owner could not be read".into()),
     }
 }
 

@@ -379,3 +379,77 @@ fn an_oversized_pid_file_is_one_error_line() {
         );
     }
 }
+
+/// Slugs are joined to directories: a tag `ECLUSE_SLUG=../../../../usr` (or
+/// `/usr`) on a process in the repo names no session, and a flush selects
+/// nothing of /usr's users through it.
+#[test]
+fn a_slug_that_climbs_out_of_the_repo_names_no_session() {
+    let repo = Repo::new(None);
+    let bystander = ChildGuard::spawn(Command::new("sleep").arg("60").current_dir("/usr"));
+    let mut tagged = Vec::new();
+    for slug in ["../../../../../../../../usr", "/usr"] {
+        tagged.push(ChildGuard::spawn(
+            Command::new("sleep")
+                .arg("60")
+                .current_dir(&repo.root)
+                .env("ECLUSE_SLUG", slug),
+        ));
+    }
+    let (report, _, stderr) = repo.run(&["ecluse", "flush", "--dry-run"]);
+    let report = report.unwrap_or_else(|| panic!("no JSON ({stderr})"));
+    let swept = swept_pids(&report);
+    assert!(!swept.contains(&bystander.pid()), "{report}");
+    let (_, code, stderr) = repo.run(&["ecluse", "down", "../../usr", "--dry-run"]);
+    assert_eq!(code, 2, "{stderr}");
+    // A state.json with such a slug is refused whole.
+    let state = r#"{"version": 1, "sessions": [{"slug": "../../usr", "slot": 1, "worktree_path": "/usr"}]}"#;
+    std::fs::write(repo.state_path(), state).unwrap();
+    let (_, code, stderr) = repo.run(&["ecluse", "flush", "--dry-run"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("not a single path component"), "{stderr}");
+    assert!(alive(bystander.pid()));
+}
+
+/// A pid file path state.json lists outside `.ecluse/pids/<slug>/` is never
+/// opened (a tty, a file on a dead mount), and said.
+#[test]
+fn a_listed_pid_file_outside_the_pid_directory_is_never_read() {
+    let repo = Repo::new(None);
+    let mut state: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo.state_path()).unwrap()).unwrap();
+    state["sessions"][0]["pid_files"] = json!(["/dev/zero", "/etc/hostname"]);
+    std::fs::write(repo.state_path(), state.to_string()).unwrap();
+    let (report, _, stderr) = repo.run(&["ecluse", "status"]);
+    let report = report.unwrap_or_else(|| panic!("no JSON ({stderr})"));
+    let skipped = report["skipped"].to_string();
+    assert!(
+        skipped.contains("/dev/zero") && skipped.contains("not read"),
+        "{skipped}"
+    );
+}
+
+/// A worktree_dir of `..` (the repo's parent) or `/usr` is not swept and
+/// gives no evidence.
+#[test]
+fn a_worktree_dir_above_the_repo_or_in_the_system_is_not_swept() {
+    for worktree_dir in ["..", "/usr"] {
+        let repo = Repo::new(None);
+        let config = format!(
+            "mode = \"host\"\nmax_slots = 4\nworktree_dir = \"{worktree_dir}\"\n\n[[services]]\nname = \"web\"\nbase_port = 7300\ncommand = \"x\"\n"
+        );
+        std::fs::write(repo.root.join(".ecluse.toml"), config).unwrap();
+        let beside = ChildGuard::spawn(
+            Command::new("sleep")
+                .arg("60")
+                .current_dir(repo.root.parent().unwrap()),
+        );
+        let (report, _, stderr) = repo.run(&["ecluse", "flush", "--dry-run"]);
+        let report = report.unwrap_or_else(|| panic!("{worktree_dir}: no JSON ({stderr})"));
+        assert!(!swept_pids(&report).contains(&beside.pid()), "{report}");
+        assert!(
+            report["skipped"].to_string().contains("worktree_dir"),
+            "{worktree_dir}: {report}"
+        );
+    }
+}

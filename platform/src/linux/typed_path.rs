@@ -140,6 +140,10 @@ unsafe fn answer_forked(
         unsafe {
             if libc::fork() == 0 {
                 close_all_but(write_end.as_raw_fd());
+                // Out of the caller's cwd: a grandchild stuck on a dead
+                // mount must not itself be a user of the directory a sweep
+                // then selects (it could never be killed).
+                libc::chdir(c"/".as_ptr());
                 work(write_end.as_raw_fd());
             }
             libc::_exit(0);

@@ -492,6 +492,12 @@ impl MapReader {
         let rows = parse_map_dump(&dump).ok()?;
         let mut paths = self.paths.borrow_mut();
         let mut files = Vec::with_capacity(rows.len());
+        // Paths read for this process, cached only once a second pass shows
+        // the same file still mapped at the same place: between the pass
+        // and the readlink the process may have mapped another file over
+        // the range (MAP_FIXED), whose path must not be cached as this
+        // file's for every other process.
+        let mut read_now: Vec<(MapDumpFile, std::path::PathBuf)> = Vec::new();
         let mut visited = false;
         for row in rows {
             if row.pid != pid || StartTime(row.start_ns / self.ns_per_tick) != start {
@@ -504,7 +510,7 @@ impl MapReader {
                         None => {
                             let link = dir.map_file_link(file.vm_start, file.vm_end).ok()?;
                             let path = path_of_link(&link, file.deleted)?;
-                            paths.insert(PathKey::of(&file), path.clone());
+                            read_now.push((file, path.clone()));
                             path
                         }
                     };
@@ -524,6 +530,24 @@ impl MapReader {
                 }
                 MapDumpEntry::Unrendered => return None,
                 MapDumpEntry::Visited => visited = true,
+            }
+        }
+        if !read_now.is_empty() {
+            dump.clear();
+            run_into(&self.program, Some(pid.0), &mut dump).ok()?;
+            let again = parse_map_dump(&dump).ok()?;
+            let still_mapped = |file: &MapDumpFile| {
+                again.iter().any(|row| {
+                    row.pid == pid
+                        && StartTime(row.start_ns / self.ns_per_tick) == start
+                        && row.entry == MapDumpEntry::File(*file)
+                })
+            };
+            if !read_now.iter().all(|(file, _)| still_mapped(file)) {
+                return None;
+            }
+            for (file, path) in read_now {
+                paths.insert(PathKey::of(&file), path);
             }
         }
         let files = first_of_each_path(files);
@@ -560,18 +584,18 @@ impl PathKey {
 }
 
 /// The path a `map_files` link names, without the " (deleted)" the kernel
-/// appends to an unlinked file (and only then: a file may be named so);
-/// `None` for a link that is not an absolute path, or that lacks the suffix
-/// the kernel's flag says it has.
+/// appends to an unlinked file; `None` for a link that is not an absolute
+/// path, or whose suffix disagrees with the kernel's flag (a file unlinked
+/// since the pass, or one named "… (deleted)": the caller reads the maps
+/// file).
 fn path_of_link(link: &[u8], deleted: bool) -> Option<std::path::PathBuf> {
     use std::os::unix::ffi::OsStrExt;
-    let path = if deleted {
-        match strip_deleted(link) {
-            (path, true) => path,
-            (_, false) => return None,
-        }
-    } else {
-        link
+    let path = match (strip_deleted(link), deleted) {
+        ((path, true), true) => path,
+        // Unlinked between the pass and the readlink (or a file named so):
+        // which, only the maps file can tell.
+        ((_, true), false) | ((_, false), true) => return None,
+        ((path, false), false) => path,
     };
     (path.first() == Some(&b'/'))
         .then(|| std::path::PathBuf::from(std::ffi::OsStr::from_bytes(path)))
