@@ -46,7 +46,22 @@ impl Backend {
         let seen = rustix::fs::readlink(proc_root.join("self"), Vec::new())
             .map(|link| link.to_string_lossy().into_owned())
             .map_err(|err| PlatformError::from_io(None, proc_root.join("self"), err.into()))?;
-        if seen != own.to_string() {
+        // Equal numbers can be chance: NStgid lists this process's pid at
+        // every level from the proc's namespace down, one field only when
+        // the proc is this namespace's own.
+        let levels = std::fs::read(proc_root.join("self/status"))
+            .ok()
+            .and_then(|status| {
+                let line = status
+                    .split(|&b| b == b'\n')
+                    .find_map(|line| line.strip_prefix(b"NStgid:"))?;
+                Some(
+                    line.split(|b| b.is_ascii_whitespace())
+                        .filter(|field| !field.is_empty())
+                        .count(),
+                )
+            });
+        if seen != own.to_string() || levels.is_some_and(|levels| levels != 1) {
             return Err(PlatformError::ForeignProcfs {
                 proc_root: proc_root.to_owned(),
                 seen_as: if seen.is_empty() {
