@@ -45,7 +45,6 @@ pub mod ecluse;
 mod error;
 pub mod input;
 mod one_call;
-pub mod patience;
 pub mod query;
 pub mod sanitize;
 pub mod snapshot;

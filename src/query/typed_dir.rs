@@ -59,7 +59,8 @@ impl TypedDir {
     }
 }
 
-/// Resolves `dir` on a helper thread, waiting at most `patience`.
+/// Resolves `dir` in a process limier leaves behind (a helper thread on
+/// macOS), waiting at most `patience`.
 ///
 /// A path that is not a directory or may not be searched is an error, as is
 /// one whose parent does not exist either. A directory that no longer
@@ -69,7 +70,7 @@ impl TypedDir {
 /// [`resolve_dir`](limier_platform::resolve_dir)); a path inside one blocks in the
 /// kernel, or fails with the filesystem's own error, and is then taken as
 /// typed — the question "who holds this dead mount" is the one asked most
-/// when it is dead (see [`crate::patience::within`]).
+/// when it is dead (see [`resolve_dir_within`](limier_platform::resolve_dir_within)).
 ///
 /// ```no_run
 /// use limier::query::{resolve_typed_dir, RESOLVE_PATIENCE};

@@ -59,12 +59,7 @@ impl FixtureRepo {
 
     /// Writes `<pid>\n<ps -o lstart= token>\n`, as ecluse does.
     fn write_pid_file(&self, slug: &str, service: &str, pid: u32) {
-        let token = Command::new("ps")
-            .args(["-p", &pid.to_string(), "-o", "lstart="])
-            .output()
-            .unwrap();
-        let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
-        assert!(!token.is_empty(), "ps gave no lstart for {pid}");
+        let token = ps_lstart(pid);
         self.write_raw_pid_file(slug, service, &format!("{pid}\n{token}\n"));
     }
 

@@ -746,70 +746,54 @@ fn a_lookup_stuck_behind_another_on_a_dead_mount_never_keeps_limier_from_exiting
 
     let typed = mount.mountpoint.join("newname");
     let typed = typed.to_str().unwrap();
-    let limit = Duration::from_secs(15);
-    for args in [
-        vec!["in", typed, "--json"],
-        vec!["kill", "--dir", typed, "--dry-run", "--json"],
-    ] {
+    // Runs limier in `cwd`; returns once it is reaped (a process one of
+    // whose threads is stuck in the kernel never is), after its 2 s
+    // patience and well before the test's limit.
+    let bounded = |args: &[&str], cwd: &std::path::Path| -> (String, String, Option<i32>) {
         let started = Instant::now();
-        // output_within returns only once limier is reaped: a process one
-        // of whose threads is stuck in the kernel never is.
         let output = output_within(
-            Command::new(env!("CARGO_BIN_EXE_limier")).args(&args),
-            limit,
+            Command::new(env!("CARGO_BIN_EXE_limier"))
+                .args(args)
+                .current_dir(cwd),
+            Duration::from_secs(15),
         );
         let waited = started.elapsed();
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         assert!(
             waited >= Duration::from_secs(2) && waited < Duration::from_secs(8),
             "{args:?}: {waited:?} {stderr}"
         );
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        (stdout, stderr, output.status.code())
+    };
+    let outside = std::env::temp_dir();
+    for args in [
+        vec!["in", typed, "--json"],
+        vec!["kill", "--dir", typed, "--dry-run", "--json"],
+    ] {
+        let (stdout, stderr, code) = bounded(&args, &outside);
         assert!(
             stderr.contains("did not answer within 2000 ms"),
             "{args:?}: {stderr}"
         );
-        let report = strict_json(&String::from_utf8_lossy(&output.stdout)).unwrap();
+        let report = strict_json(&stdout).unwrap();
         // Matched as typed: the holder's cwd is the mount, not below the name.
         assert!(
             !report.to_string().contains(&format!("\"pid\":{holder}")),
             "{report}"
         );
-        assert!(
-            matches!(output.status.code(), Some(0 | 1)),
-            "{args:?}: {stderr}"
-        );
+        assert!(matches!(code, Some(0 | 1)), "{args:?}: {stderr}");
     }
-    // `who` from a cwd in the mount looks for .ecluse.toml there (a lookup
-    // in the same stuck directory): it says so and exits, reaped.
-    let started = Instant::now();
-    let output = output_within(
-        Command::new(env!("CARGO_BIN_EXE_limier"))
-            .args(["who", "1", "--json"])
-            .current_dir(&mount.mountpoint),
-        limit,
-    );
-    let waited = started.elapsed();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        waited >= Duration::from_secs(2) && waited < Duration::from_secs(8),
-        "{waited:?} {stderr}"
-    );
+    // From a cwd in the mount, `who` and `ecluse` look for .ecluse.toml
+    // there (a lookup in the same stuck directory): they say so and exit.
+    let (_, stderr, code) = bounded(&["who", "1", "--json"], &mount.mountpoint);
     assert!(
         stderr.contains("ecluse context skipped: the current directory did not answer"),
         "{stderr}"
     );
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    // `ecluse status` there: one line, exit 2, at once after the patience.
-    let started = Instant::now();
-    let output = output_within(
-        Command::new(env!("CARGO_BIN_EXE_limier"))
-            .args(["ecluse", "status"])
-            .current_dir(&mount.mountpoint),
-        limit,
-    );
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(started.elapsed() < Duration::from_secs(8), "{stderr}");
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(code, Some(1), "{stderr}");
+    let (_, stderr, code) = bounded(&["ecluse", "status"], &mount.mountpoint);
+    assert_eq!(code, Some(2), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
         stderr.contains("did not answer within 2000 ms (a hung mount?); name the repo with --repo"),

@@ -38,12 +38,7 @@ impl Repo {
 
     /// A pid file for `pid` with the start token ecluse writes (`ps -o lstart=`).
     fn pid_file(&self, pid: u32) {
-        let token = Command::new("ps")
-            .args(["-p", &pid.to_string(), "-o", "lstart="])
-            .output()
-            .unwrap();
-        let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
-        assert!(!token.is_empty(), "no lstart for {pid}");
+        let token = ps_lstart(pid);
         let dir = self.root.join(".ecluse/pids/alpha");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("web.pid"), format!("{pid}\n{token}\n")).unwrap();

@@ -483,3 +483,14 @@ pub fn strict_json(text: &str) -> Result<Value, serde_json::Error> {
     deserializer.end()?;
     Ok(value)
 }
+
+/// The start token ecluse writes in a pid file for `pid`: `ps -o lstart=`.
+pub fn ps_lstart(pid: u32) -> String {
+    let output = Command::new("ps")
+        .args(["-p", &pid.to_string(), "-o", "lstart="])
+        .output()
+        .expect("ps (procps) is installed by .ci/run");
+    let token = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    assert!(!token.is_empty(), "ps gave no lstart for {pid}");
+    token
+}
