@@ -39,7 +39,7 @@ pub use config::{Config, ExtraPort, Run, Service};
 pub use evidence::{Evidence, EvidenceKind, Owner, Rank};
 pub use pidfile::{lstart_token, token_matches, PidFile};
 pub use ports::{PortAssignment, PortKind, PortMap};
-pub use repo::Repo;
+pub use repo::{Repo, WorktreeRules};
 pub use sessions::{SessionState, SessionView, Trace};
 pub use state::{is_slug, Session, State};
 pub use status::{status, ServiceStatus, SessionStatus, Verdict};

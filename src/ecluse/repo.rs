@@ -289,24 +289,14 @@ impl Repo {
             .collect()
     }
 
-    /// Whether `worktree` may be swept as a session's worktree: it lies
-    /// below the repo's `worktree_dir`, or is one of its git worktrees
-    /// (`git_worktrees`, read once by the caller). `Err` says what it is.
-    pub fn check_worktree(&self, worktree: &Path, git_worktrees: &[PathBuf]) -> Result<(), String> {
-        let path = crate::query::normalize(worktree);
-        let root = crate::query::normalize(&self.worktree_root());
-        let root_usable = self.worktree_root_refused().is_none();
-        if root_usable && crate::snapshot::is_at_or_below(&path, &root) && path != root {
-            return Ok(());
+    /// What decides whether a session's worktree may be swept or taken as
+    /// evidence, read once for all sessions (see [`WorktreeRules::check`]).
+    pub fn worktree_rules(&self) -> WorktreeRules {
+        WorktreeRules {
+            root: crate::query::normalize(&self.worktree_root()),
+            root_refused: self.worktree_root_refused(),
+            git_worktrees: self.git_worktrees(),
         }
-        if git_worktrees.contains(&path) {
-            return Ok(());
-        }
-        Err(format!(
-            "{} is neither below worktree_dir ({}) nor a git worktree of the repo",
-            path.display(),
-            root.display()
-        ))
     }
 
     /// Why `worktree_dir` may not be swept or taken as evidence, if so: it
@@ -335,6 +325,36 @@ impl Repo {
     /// Slugs with a directory under worktree_dir (sessions ecluse may have forgotten).
     pub fn worktree_slugs(&self) -> Vec<String> {
         subdirectories(&self.worktree_root())
+    }
+}
+
+/// Which worktrees a session may have: below the repo's `worktree_dir`
+/// (unless that is refused, see [`Repo::worktree_root_refused`]), or one of
+/// its git worktrees.
+#[derive(Debug, Clone)]
+pub struct WorktreeRules {
+    /// `worktree_dir`, absolute and normalised.
+    pub root: PathBuf,
+    /// Why `worktree_dir` itself may not be used, if so.
+    pub root_refused: Option<String>,
+    /// The repo's git worktrees ([`Repo::git_worktrees`]).
+    pub git_worktrees: Vec<PathBuf>,
+}
+
+impl WorktreeRules {
+    /// `Ok` when `worktree` lies below a usable `worktree_dir` or is one of
+    /// the git worktrees; `Err` says what it is otherwise.
+    pub fn check(&self, worktree: &Path) -> Result<(), String> {
+        let path = crate::query::normalize(worktree);
+        let below = crate::snapshot::is_at_or_below(&path, &self.root) && path != self.root;
+        if (below && self.root_refused.is_none()) || self.git_worktrees.contains(&path) {
+            return Ok(());
+        }
+        Err(format!(
+            "{} is neither below worktree_dir ({}) nor a git worktree of the repo",
+            path.display(),
+            self.root.display()
+        ))
     }
 }
 

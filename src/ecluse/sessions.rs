@@ -2,7 +2,7 @@
 //! and the ended ones ecluse forgot but whose worktree, pid files or tagged
 //! processes remain.
 
-use super::Repo;
+use super::{Repo, WorktreeRules};
 use crate::snapshot::PathUse;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -66,7 +66,7 @@ pub struct SessionView {
 }
 
 impl SessionView {
-    fn from_state(repo: &Repo, session: &super::Session, git_worktrees: &[PathBuf]) -> SessionView {
+    fn from_state(repo: &Repo, session: &super::Session, rules: &WorktreeRules) -> SessionView {
         let stride = repo.config.stride();
         let mut ports = Vec::new();
         for service in &repo.config.services {
@@ -91,13 +91,11 @@ impl SessionView {
             worktree: session.worktree_path.clone(),
             ports,
             started_at_ms: session.started_at_ms(),
-            worktree_refused: repo
-                .check_worktree(&session.worktree_path, git_worktrees)
-                .err(),
+            worktree_refused: rules.check(&session.worktree_path).err(),
         }
     }
 
-    fn ended(repo: &Repo, slug: &str, trace: Trace) -> SessionView {
+    fn ended(repo: &Repo, slug: &str, trace: Trace, rules: &WorktreeRules) -> SessionView {
         SessionView {
             slug: slug.to_owned(),
             state: SessionState::Ended,
@@ -106,7 +104,7 @@ impl SessionView {
             worktree: repo.worktree_for(slug),
             ports: Vec::new(),
             started_at_ms: None,
-            worktree_refused: repo.worktree_root_refused(),
+            worktree_refused: rules.root_refused.clone(),
         }
     }
 
@@ -128,12 +126,12 @@ pub(super) fn discover(
     tags: &[String],
     named: &[String],
 ) -> Vec<SessionView> {
-    let git_worktrees = repo.git_worktrees();
+    let rules = repo.worktree_rules();
     let mut sessions: Vec<SessionView> = repo
         .state
         .sessions
         .iter()
-        .map(|session| SessionView::from_state(repo, session, &git_worktrees))
+        .map(|session| SessionView::from_state(repo, session, &rules))
         .collect();
     let mut ended: BTreeMap<String, SessionView> = BTreeMap::new();
     let mut active_at: HashMap<String, usize> = HashMap::new();
@@ -152,7 +150,7 @@ pub(super) fn discover(
         }
         let view = ended
             .entry(slug.to_owned())
-            .or_insert_with(|| SessionView::ended(repo, slug, trace));
+            .or_insert_with(|| SessionView::ended(repo, slug, trace, &rules));
         if !view.traces.contains(&trace) {
             view.traces.push(trace);
         }
@@ -160,9 +158,8 @@ pub(super) fn discover(
     for slug in repo.worktree_slugs() {
         note(&slug, Trace::WorktreeDir);
     }
-    let worktree_root = crate::query::normalize(&repo.worktree_root());
     for path_use in repo_uses.iter().filter(|u| u.deleted) {
-        if let Some(slug) = slug_below(&worktree_root, &path_use.path) {
+        if let Some(slug) = slug_below(&rules.root, &path_use.path) {
             note(&slug, Trace::DeletedWorktree);
         }
     }

@@ -69,8 +69,13 @@ impl FdSource {
     }
 
     /// Whether to try the kernel's iterator with `processes` processes
-    /// listed; `Err` says why not.
-    fn kernel_wanted(self, backend: &Backend, processes: usize) -> Result<(), WhyNotUsed> {
+    /// listed and `possible` saying whether limier may load one; `Err`
+    /// says why not.
+    fn kernel_wanted(
+        self,
+        processes: usize,
+        possible: impl Fn() -> bool,
+    ) -> Result<(), WhyNotUsed> {
         let threshold = CaptureOptions::KERNEL_DUMP_THRESHOLD;
         match self {
             FdSource::Proc => Err(WhyNotUsed::NotAsked),
@@ -79,7 +84,7 @@ impl FdSource {
                 processes,
                 threshold,
             }),
-            FdSource::Auto if !backend.fd_dump_possible() => Err(WhyNotUsed::NotPrivileged),
+            FdSource::Auto if !possible() => Err(WhyNotUsed::NotPrivileged),
             FdSource::Auto => Ok(()),
         }
     }
@@ -180,12 +185,15 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
     let captured_at_ms = Backend::now_epoch_ms();
     let pids = backend.list_pids()?;
     let layers = options.layers;
+    // Asked once for both layers (it reads /proc/self/status).
+    let possible = std::cell::OnceCell::new();
+    let possible = || *possible.get_or_init(|| backend.fd_dump_possible());
     let fd_kernel = layers
         .fds
-        .then(|| options.fd_source.kernel_wanted(backend, pids.len()));
+        .then(|| options.fd_source.kernel_wanted(pids.len(), possible));
     let maps_kernel = layers
         .maps
-        .then(|| options.maps_source.kernel_wanted(backend, pids.len()));
+        .then(|| options.maps_source.kernel_wanted(pids.len(), possible));
     let use_dump = matches!(fd_kernel, Some(Ok(())));
     let use_map_reader = matches!(maps_kernel, Some(Ok(())));
     let scope = if layers.only_socket_fds {

@@ -37,15 +37,8 @@ pub fn resolve_dir_within(
     path: &std::path::Path,
     patience: std::time::Duration,
 ) -> Option<std::io::Result<PathBuf>> {
-    let (sender, receiver) = std::sync::mpsc::channel();
     let path = path.to_owned();
-    std::thread::Builder::new()
-        .name("bounded-fs".into())
-        .spawn(move || {
-            let _ = sender.send(resolve_dir(&path));
-        })
-        .ok()?;
-    receiver.recv_timeout(patience).ok()
+    on_helper_thread(patience, move || resolve_dir(&path))
 }
 
 /// For each of `paths`, whether it names a regular file, asked on a helper
@@ -55,12 +48,22 @@ pub fn regular_files_within(
     paths: &[&std::path::Path],
     patience: std::time::Duration,
 ) -> Option<Vec<bool>> {
-    let (sender, receiver) = std::sync::mpsc::channel();
     let paths: Vec<PathBuf> = paths.iter().map(|p| p.to_path_buf()).collect();
+    on_helper_thread(patience, move || {
+        paths.iter().map(|p| p.is_file()).collect()
+    })
+}
+
+/// Runs `job` on a thread and waits at most `patience` for its answer.
+fn on_helper_thread<T: Send + 'static>(
+    patience: std::time::Duration,
+    job: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("bounded-fs".into())
         .spawn(move || {
-            let _ = sender.send(paths.iter().map(|p| p.is_file()).collect());
+            let _ = sender.send(job());
         })
         .ok()?;
     receiver.recv_timeout(patience).ok()
