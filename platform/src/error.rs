@@ -126,12 +126,10 @@ pub enum SignalError {
         pid: ProcessId,
     },
     /// The pid now belongs to another process: it was never signalled.
-    #[error("pid {pid} was reused (start time {found} differs from the one selected)")]
+    #[error("pid {pid} now names another process than the one selected")]
     IdentityChanged {
         /// The pid.
         pid: ProcessId,
-        /// The start time found now.
-        found: u64,
     },
     /// EPERM: another user's process.
     #[error("not permitted to signal process {pid}")]

@@ -20,7 +20,7 @@ mod linux;
 #[cfg(target_os = "linux")]
 pub use linux::{
     regular_files_within, resolve_dir, resolve_dir_within, Backend, MapReader, MapRoots,
-    ProcessDir, ProcessHandle,
+    PinAttempt, ProcessDir, ProcessHandle,
 };
 
 #[cfg(target_os = "macos")]
@@ -28,7 +28,7 @@ mod macos;
 #[cfg(target_os = "macos")]
 pub use macos::{
     regular_files_within, resolve_dir, resolve_dir_within, Backend, MapReader, MapRoots,
-    ProcessDir, ProcessHandle,
+    PinAttempt, ProcessDir, ProcessHandle,
 };
 
 pub use error::{PlatformError, SignalError, VerifierRefusal};

@@ -39,6 +39,29 @@ pub struct Identity {
     pub start: StartTime,
 }
 
+/// How exactly a capture holds a process for a later signal: what a sweep
+/// compares, besides pid and start time, before it signals.
+///
+/// The start time counts clock ticks (10 ms on Linux): a pid reused within
+/// one tick (a small `pid_max`, a busy pid namespace) passes that check. The
+/// pidfs inode does not repeat while the machine runs (Linux 6.9 and later,
+/// 64-bit), so a pinned process is told from any later owner of its pid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(tag = "by", content = "inode", rename_all = "kebab-case")]
+pub enum Pin {
+    /// Pid and start time only: a kernel without pidfs (before 6.9), macOS
+    /// (where the start time counts microseconds and is re-read just before
+    /// each signal), a record built by hand, or a capture not asked to pin.
+    #[default]
+    StartTime,
+    /// The inode of a pidfd opened before the process's first read and
+    /// still naming a live process after it: the read was of this process.
+    Pidfs(u64),
+    /// The process had already exited (a zombie, or reaped) when it was
+    /// read: nothing may be signalled on the strength of this record.
+    Exited,
+}
+
 impl fmt::Display for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}@{}", self.pid, self.start.0)
@@ -223,6 +246,13 @@ pub struct ProcessRecord {
     pub threads: u32,
     /// False when some links (cwd, exe, fds) were refused: another user's process.
     pub inspectable: bool,
+    /// How the capture holds this process for a later signal.
+    #[serde(skip)]
+    pub pin: Pin,
+    /// The inode of its mount namespace (Linux, read with its links):
+    /// which mount table its paths are to be read against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mount_ns: Option<u64>,
 }
 
 impl ProcessRecord {
@@ -248,6 +278,8 @@ impl ProcessRecord {
             kernel_thread: false,
             threads: 1,
             inspectable: true,
+            pin: Pin::StartTime,
+            mount_ns: None,
         }
     }
 
@@ -504,4 +536,28 @@ pub enum Disposition {
     Caught,
     /// The default action (for TERM, HUP, INT: the process ends).
     Default,
+}
+
+/// The mount table of each mount namespace a capture's processes are in:
+/// what a path a process names is to be read against. Empty where the OS
+/// has no mount namespaces (macOS) or nothing was read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MountTables {
+    /// The mount namespace of the capturing process.
+    pub own: Option<u64>,
+    /// Each namespace's mounts, mount points relative to that namespace's
+    /// root (read from a process whose root is the namespace's).
+    pub tables: std::collections::BTreeMap<u64, Vec<crate::parse::MountPoint>>,
+}
+
+/// A process whose mount namespace's table is wanted: its namespace, its
+/// identity and whether its root directory is that namespace's (`/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NamespaceMember {
+    /// The mount namespace's inode.
+    pub namespace: u64,
+    /// The process.
+    pub identity: Identity,
+    /// Its root directory reads `/`: its mountinfo is the namespace's whole.
+    pub root_is_namespace_root: bool,
 }

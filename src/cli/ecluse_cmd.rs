@@ -19,14 +19,14 @@ pub fn run(command: &EcluseCommand, render: Render) -> Result<Outcome, CliError>
         EcluseCommand::Status { slug, repo } => run_status(slug.as_deref(), repo, render),
         EcluseCommand::Down { slug, repo, sweep } => {
             let repo = open_repo(repo)?;
-            let snapshot = capture_with(repo.capture_options())?;
+            let snapshot = capture_with(repo.teardown_capture_options())?;
             let attribution = Attribution::build(&snapshot, &repo, std::slice::from_ref(slug));
             let plan = down_selection(&snapshot, &attribution, slug)?;
             run_teardown(&snapshot, plan, sweep, render)
         }
         EcluseCommand::Flush { repo, sweep } => {
             let repo = open_repo(repo)?;
-            let snapshot = capture_with(repo.capture_options())?;
+            let snapshot = capture_with(repo.teardown_capture_options())?;
             let attribution = Attribution::build(&snapshot, &repo, &[]);
             let plan = flush_selection(&snapshot, &repo, &attribution);
             run_teardown(&snapshot, plan, sweep, render)

@@ -3,8 +3,11 @@
 use super::args::InArgs;
 use super::format::table;
 use super::sanitize::sanitize;
-use super::{terse_pids, to_json, unchecked_note, unresolved_note, CliError, Outcome, Render};
-use limier::query::{resolve_typed_dir, users_below, DirFound, RESOLVE_PATIENCE};
+use super::{
+    other_namespace_note, terse_pids, to_json, unchecked_note, unresolved_note, CliError, Outcome,
+    Render,
+};
+use limier::query::{dir_users_below, resolve_typed_dir, DirFound, RESOLVE_PATIENCE};
 use limier::snapshot::{capture, CaptureOptions, Layers, UseKind};
 use serde::Serialize;
 use std::os::unix::ffi::OsStrExt;
@@ -20,6 +23,10 @@ pub struct InReport {
     pub unresolved: Option<String>,
     pub users: Vec<InUser>,
     pub not_inspectable: usize,
+    /// Processes in a mount namespace whose mounts could not be read, whose
+    /// paths read as below `dir`: not counted as users.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unplaceable: Vec<limier::platform::ProcessId>,
 }
 
 #[derive(Debug, Serialize)]
@@ -43,7 +50,8 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
     }
     let mut snapshot = capture(&backend, options)?;
     // `dir` is already canonical and checked: no second resolution.
-    let users = users_below(&snapshot, &dir)?;
+    let found = dir_users_below(&snapshot, &dir)?;
+    let users = found.users;
     // The command line and owner, for the users reported only.
     let reported: Vec<_> = users.iter().map(|user| user.pid).collect();
     snapshot.load_details(&backend, &reported, false);
@@ -65,6 +73,7 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
         unresolved: typed.unresolved(),
         users,
         not_inspectable: snapshot.not_inspectable_count(),
+        unplaceable: found.unplaceable,
     };
     let stdout = if render.json {
         to_json(&report)?
@@ -78,6 +87,9 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
         notes: unresolved_note(&args.dir, &typed)
             .into_iter()
             .chain(unchecked_note(report.not_inspectable))
+            .chain(
+                (!report.unplaceable.is_empty()).then(|| other_namespace_note(&report.unplaceable)),
+            )
             .collect(),
         code: if report.users.is_empty() {
             super::EXIT_NOTHING
@@ -118,6 +130,15 @@ fn human(report: &InReport) -> String {
             let mut path = sanitize(path_use.path.as_os_str().as_bytes());
             if path_use.deleted {
                 path.push_str(" (deleted)");
+            }
+            if let Some(via) = &path_use.via {
+                let through = sanitize(via.path.as_os_str().as_bytes());
+                match via.mount_ns {
+                    Some(namespace) => {
+                        path.push_str(&format!("  [via {through} in mount ns {namespace}]"))
+                    }
+                    None => path.push_str(&format!("  [via {through}]")),
+                }
             }
             rows.push(vec![
                 user.pid.to_string(),

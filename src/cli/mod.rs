@@ -229,11 +229,30 @@ pub(crate) fn unchecked_note(count: usize) -> Option<String> {
     })
 }
 
+/// The stderr note for processes whose paths read as below a directory in
+/// a mount namespace limier could not read.
+pub(crate) fn other_namespace_note(pids: &[limier::platform::ProcessId]) -> String {
+    let list: Vec<String> = pids.iter().take(5).map(|pid| pid.to_string()).collect();
+    let more = if pids.len() > 5 { ", ..." } else { "" };
+    let (noun, verb) = if pids.len() == 1 {
+        ("process", "is")
+    } else {
+        ("processes", "are")
+    };
+    format!(
+        "{} {noun} ({}{more}) {verb} in a mount namespace whose mounts could not be read: \
+         their paths may name another directory there, so they are not counted",
+        pids.len(),
+        list.join(", ")
+    )
+}
+
 /// The stderr note for what a question or a selection could not see.
 pub(crate) fn unseen_note(unseen: &limier::sweep::Unseen) -> Option<String> {
     use limier::sweep::Unseen;
     match unseen {
         Unseen::Processes { count } => unchecked_note(*count),
+        Unseen::OtherMountNamespace { pids } => Some(other_namespace_note(pids)),
         Unseen::Socket {
             port,
             protocol,

@@ -206,7 +206,7 @@ impl Attribution {
         let uses: Vec<&PathUse> = if worktree.starts_with(repo_root) {
             repo_uses
                 .iter()
-                .filter(|u| is_at_or_below(&u.path, &worktree))
+                .filter(|u| is_at_or_below(&u.as_asked, &worktree))
                 .collect()
         } else {
             outside = snapshot.path_uses_below(&worktree);

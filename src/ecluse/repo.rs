@@ -207,6 +207,15 @@ impl Repo {
         options
     }
 
+    /// [`capture_options`](Self::capture_options) for a capture a teardown
+    /// sweeps from (`down`, `flush`): each process held by its pidfs inode
+    /// from its first read ([`CaptureOptions::pin`](crate::snapshot::CaptureOptions::pin)).
+    pub fn teardown_capture_options(&self) -> crate::snapshot::CaptureOptions {
+        let mut options = self.capture_options();
+        options.pin = true;
+        options
+    }
+
     /// The worktree a slug gets by convention (used when state.json no longer lists it).
     pub fn worktree_for(&self, slug: &str) -> PathBuf {
         self.worktree_root().join(slug)

@@ -127,16 +127,18 @@ pub fn flush_selection(
             reason,
         });
     }
+    let worktrees_tree = snapshot.dir_tree(&worktrees);
     for process in snapshot.processes() {
         let Some(slug) = process.env_value(b"ECLUSE_SLUG") else {
             continue;
         };
         let lived_there = refused.is_none()
-            && process
-                .record
-                .cwd
-                .as_ref()
-                .is_some_and(|cwd| cwd.starts_with(&worktrees));
+            && process.record.cwd.as_ref().is_some_and(|cwd| {
+                matches!(
+                    worktrees_tree.place(process.record.mount_ns, cwd),
+                    crate::snapshot::Placement::Inside { .. }
+                )
+            });
         if lived_there {
             selection.selectors.push(Selector::Process {
                 identity: process.record.identity(),

@@ -78,6 +78,13 @@ pub enum Unseen {
         /// How many.
         count: usize,
     },
+    /// Processes in a mount namespace whose mounts could not be read, whose
+    /// paths read as below a selected directory: the same text may name
+    /// another directory there, so they are not selected.
+    OtherMountNamespace {
+        /// The processes.
+        pids: Vec<ProcessId>,
+    },
 }
 
 /// One socket on the port and every (pid, fd) holding it.

@@ -26,6 +26,10 @@ pub struct DirUser {
 /// index, never from a filesystem walk. The process that took the snapshot
 /// is left out.
 /// A cwd deleted by the kernel still matches by its old path and is marked.
+/// The directory is matched as the objects it holds (see
+/// [`DirTree`](crate::snapshot::DirTree)): the same tree reached through a
+/// bind mount or from another mount namespace is found, and another
+/// directory that only has the same path text in another namespace is not.
 ///
 /// ```no_run
 /// use limier::query::users_of;
@@ -48,6 +52,23 @@ pub fn users_of(snapshot: &Snapshot, dir: &Path) -> Result<Vec<DirUser>, QueryEr
 /// The process that took the snapshot is left out: its cwd or binary in the
 /// directory is an artefact of asking.
 pub fn users_below(snapshot: &Snapshot, path: &Path) -> Result<Vec<DirUser>, QueryError> {
+    dir_users_below(snapshot, path).map(|users| users.users)
+}
+
+/// The users of a directory tree, and the processes whose use of it could
+/// not be told (see [`dir_users_below`]).
+#[derive(Debug, Clone, Default)]
+pub struct DirUsers {
+    /// Every user, in pid order.
+    pub users: Vec<DirUser>,
+    /// Processes in a mount namespace whose mounts limier could not read,
+    /// naming a path that reads as below the directory: never counted as
+    /// users, since the same text may name another directory there.
+    pub unplaceable: Vec<ProcessId>,
+}
+
+/// [`users_below`], with the processes whose paths could not be placed.
+pub fn dir_users_below(snapshot: &Snapshot, path: &Path) -> Result<DirUsers, QueryError> {
     if !snapshot.layers.fds {
         return Err(QueryError::LayerMissing("fds"));
     }
@@ -57,20 +78,27 @@ pub fn users_below(snapshot: &Snapshot, path: &Path) -> Result<Vec<DirUser>, Que
         ));
     }
     let path = normalize(path);
+    let found = snapshot.dir_uses(&path);
     let mut by_pid: BTreeMap<ProcessId, Vec<PathUse>> = BTreeMap::new();
-    for path_use in snapshot.path_uses_below(&path) {
+    for path_use in found.uses {
         if path_use.pid == snapshot.self_pid {
             continue;
         }
         by_pid.entry(path_use.pid).or_default().push(path_use);
     }
-    Ok(by_pid
+    let users = by_pid
         .into_iter()
         .map(|(pid, mut uses)| {
             uses.sort_by(|a, b| a.kind.cmp(&b.kind).then_with(|| a.path.cmp(&b.path)));
             DirUser { pid, uses }
         })
-        .collect())
+        .collect();
+    let unplaceable = found
+        .unplaceable
+        .into_iter()
+        .filter(|pid| *pid != snapshot.self_pid)
+        .collect();
+    Ok(DirUsers { users, unplaceable })
 }
 
 /// Makes `path` absolute (against the cwd) and removes `.` and `..` lexically.

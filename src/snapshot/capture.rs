@@ -1,12 +1,13 @@
 //! Capturing a snapshot from the platform backend, in parallel where it pays.
 
 use super::sources::{NotUsed, Sources, Tally, WhyNotUsed};
-use super::{Layers, Process, Snapshot};
+use super::{DirTree, Layers, Process, Snapshot};
 use limier_platform::{
-    Backend, FdRecord, FdScope, FdTable, FdTarget, LayerReader, MapReader, MapRoots, PlatformError,
-    ProcessId,
+    Backend, FdRecord, FdScope, FdTable, FdTarget, LayerReader, MapReader, MapRoots, MountTables,
+    NamespaceMember, PlatformError, ProcessId,
 };
 use rayon::prelude::*;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
@@ -116,6 +117,11 @@ pub struct CaptureOptions {
     /// in its own namespace looks below is not. At most four directories
     /// (more: every file is read). Empty (the default): every mapped file.
     pub maps_only_below: Vec<std::path::PathBuf>,
+    /// Hold each process by its pidfs inode from the moment it is first
+    /// read ([`limier_platform::Pin`]): what a sweep's capture asks, so that
+    /// a pid reused within one clock tick is never signalled. Two system
+    /// calls a process more (`pidfd_open`, `fstat`, `poll`, `close`: four).
+    pub pin: bool,
 }
 
 impl CaptureOptions {
@@ -148,6 +154,7 @@ impl CaptureOptions {
             maps_source: FdSource::maps_from_env().unwrap_or(FdSource::Auto),
             maps_needless_below: Vec::new(),
             maps_only_below: Vec::new(),
+            pin: false,
         }
     }
 
@@ -216,7 +223,14 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
     }
     let tallies = Tallies::default();
     let read = |reader: &mut PooledReader, pid: &ProcessId| {
-        read_process(backend, *pid, per_process, reader.get(), &tallies)
+        read_process(
+            backend,
+            *pid,
+            per_process,
+            options.pin,
+            reader.get(),
+            &tallies,
+        )
     };
     let dump = || use_dump.then(|| backend.dump_fds(scope));
     let (results, (sockets, dump)) = if options.parallel(pids.len()) {
@@ -259,8 +273,27 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
     if use_dump {
         vanished += attach_dumped_fds(backend, &mut processes, table.as_mut(), options, &tallies);
     }
+    // What each process's paths are to be read against (see `DirTree`).
+    let mounts = if layers.links {
+        backend.read_mount_tables(processes.iter().filter_map(|process| {
+            let record = &process.record;
+            Some(NamespaceMember {
+                namespace: record.mount_ns?,
+                identity: record.identity(),
+                root_is_namespace_root: record.root.as_deref() == Some(Path::new("/")),
+            })
+        }))
+    } else {
+        MountTables::default()
+    };
     if maps_later {
-        vanished += attach_needed_maps(backend, &mut processes, &readers, options, &tallies);
+        let trees: Vec<DirTree> = options
+            .maps_needless_below
+            .iter()
+            .map(|dir| DirTree::new(&mounts, dir))
+            .collect();
+        vanished +=
+            attach_needed_maps(backend, &mut processes, &readers, &trees, options, &tallies);
     }
     if layers.only_socket_fds {
         for process in &mut processes {
@@ -295,6 +328,7 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
     );
     snapshot.vanished = vanished;
     snapshot.sources = sources;
+    snapshot.set_mount_tables(mounts);
     Ok(snapshot)
 }
 
@@ -381,6 +415,7 @@ fn attach_needed_maps(
     backend: &Backend,
     processes: &mut Vec<Process>,
     readers: &ReaderPool,
+    needless_below: &[DirTree],
     options: &CaptureOptions,
     tallies: &Tallies,
 ) -> usize {
@@ -389,10 +424,9 @@ fn attach_needed_maps(
         .enumerate()
         .filter(|(_, process)| {
             !process.record.kernel_thread
-                && !options
-                    .maps_needless_below
+                && !needless_below
                     .iter()
-                    .any(|dir| super::index::uses_anything_below(process, dir))
+                    .any(|tree| super::index::uses_anything_below(process, tree))
         })
         .map(|(index, _)| index)
         .collect();
@@ -561,13 +595,24 @@ fn read_process(
     backend: &Backend,
     pid: ProcessId,
     layers: Layers,
+    pin: bool,
     map_reader: Option<&MapReader>,
     tallies: &Tallies,
 ) -> Option<Process> {
     let per_process = layers.details || layers.links || layers.fds || layers.maps || layers.environ;
+    // Opened before the first read, checked once the process is held by
+    // its directory fd (or its stat is read): see `Backend::pin_before_read`.
+    let attempt = pin.then(|| backend.pin_before_read(pid));
+    let pinned = |record: &mut limier_platform::ProcessRecord| {
+        if let Some(attempt) = attempt {
+            record.pin = attempt.after_read();
+        }
+    };
     if !per_process {
         // The process table alone: one stat read, no directory fd.
-        return backend.read_record(pid).ok().map(Process::from_record);
+        let mut record = backend.read_record(pid).ok()?;
+        pinned(&mut record);
+        return Some(Process::from_record(record));
     }
     let dir = backend.open_process(pid).ok()?;
     // The owner is a detail: port questions read it only for the processes
@@ -577,6 +622,7 @@ fn read_process(
     } else {
         dir.stat_record().ok()?
     };
+    pinned(&mut record);
     if layers.links {
         dir.add_links(&mut record).ok()?;
     }

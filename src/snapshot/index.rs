@@ -2,10 +2,11 @@
 //! holders and ports; and the path question (who uses what below a
 //! directory), answered by one pass over the captured paths.
 
+use super::dir_tree::{DirTree, Placement, Via};
 use super::Process;
 use limier_platform::{FdTarget, Port, ProcessId, Protocol, SocketInode, SocketRecord};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -34,10 +35,17 @@ pub struct PathUse {
     /// How it uses the path.
     pub kind: UseKind,
     #[serde(serialize_with = "limier_platform::records::serialize_path")]
-    /// The path used.
+    /// The path used, as the process names it (in its mount namespace).
     pub path: PathBuf,
     /// The kernel reported the file or directory as deleted.
     pub deleted: bool,
+    /// The same object's path below the directory as asked (`path`, unless
+    /// it was reached through another path or namespace).
+    #[serde(skip)]
+    pub as_asked: PathBuf,
+    /// The other path or mount namespace it was reached through, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<Via>,
 }
 
 #[derive(Debug, Default)]
@@ -79,22 +87,34 @@ impl Indexes {
     }
 }
 
-/// Every use of a path at or below `dir` (component-wise) by one process.
+/// Every use by one process of a path in `tree`; a process whose paths
+/// could not be placed (a mount namespace limier could not read) is added
+/// to `unplaceable`.
 ///
 /// One pass over the process's cwd, root, exe, fds and mappings, comparing
-/// bytes: cheaper for a one-shot question than building an ordered index of
-/// tens of thousands of paths first.
-pub(super) fn uses_below(process: &Process, dir: &Path, out: &mut Vec<PathUse>) {
+/// bytes with the tree's few aliases: cheaper for a one-shot question than
+/// building an ordered index of tens of thousands of paths first.
+pub(super) fn uses_below(
+    process: &Process,
+    tree: &DirTree,
+    out: &mut Vec<PathUse>,
+    unplaceable: &mut BTreeSet<ProcessId>,
+) {
     let record = &process.record;
     let pid = record.pid;
-    let mut check = |path: &Path, kind: UseKind, deleted: bool| {
-        if is_at_or_below(path, dir) {
-            out.push(PathUse {
-                pid,
-                kind,
-                path: path.to_owned(),
-                deleted,
-            });
+    let namespace = record.mount_ns;
+    let mut check = |path: &Path, kind: UseKind, deleted: bool| match tree.place(namespace, path) {
+        Placement::Outside => {}
+        Placement::Inside { as_asked, via } => out.push(PathUse {
+            pid,
+            kind,
+            path: path.to_owned(),
+            deleted,
+            as_asked,
+            via,
+        }),
+        Placement::Unplaceable { .. } => {
+            unplaceable.insert(pid);
         }
     };
     if let Some(cwd) = &record.cwd {
@@ -116,11 +136,10 @@ pub(super) fn uses_below(process: &Process, dir: &Path, out: &mut Vec<PathUse>) 
     }
 }
 
-/// Whether any path `process` uses (as captured so far) lies at or below
-/// `dir`.
-pub(super) fn uses_anything_below(process: &Process, dir: &Path) -> bool {
+/// Whether any path `process` uses (as captured so far) lies in `tree`.
+pub(super) fn uses_anything_below(process: &Process, tree: &DirTree) -> bool {
     let mut uses = Vec::new();
-    uses_below(process, dir, &mut uses);
+    uses_below(process, tree, &mut uses, &mut BTreeSet::new());
     !uses.is_empty()
 }
 

@@ -5,20 +5,22 @@
 //! sockets) are read only when the command's queries need them.
 
 mod capture;
+mod dir_tree;
 #[cfg(test)]
 pub(crate) mod fixture;
 mod index;
 mod sources;
 
 pub use capture::{capture, CaptureOptions, FdSource, Parallelism};
+pub use dir_tree::{DirTree, Placement, Via};
 pub(crate) use index::is_at_or_below;
 pub use index::{PathUse, UseKind};
 pub use sources::{LayerSources, NotUsed, Sources, WhyNotUsed};
 
 use index::Indexes;
 use limier_platform::{
-    EnvVar, FdRecord, MappedFile, Port, ProcessId, ProcessRecord, Protocol, SocketInode,
-    SocketRecord,
+    EnvVar, FdRecord, MappedFile, MountTables, Port, ProcessId, ProcessRecord, Protocol,
+    SocketInode, SocketRecord,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -198,6 +200,20 @@ pub struct Snapshot {
     pub sources: Sources,
     #[serde(skip)]
     indexes: Indexes,
+    /// The mount table of each mount namespace the processes are in (read
+    /// with the links layer).
+    #[serde(skip)]
+    mounts: MountTables,
+}
+
+/// The uses of a directory tree, and whose paths could not be placed.
+#[derive(Debug, Clone, Default)]
+pub struct DirUses {
+    /// Every use, in pid order.
+    pub uses: Vec<PathUse>,
+    /// Processes in a mount namespace limier could not read whose paths
+    /// read as below the directory: whether they use it cannot be told.
+    pub unplaceable: std::collections::BTreeSet<ProcessId>,
 }
 
 impl Snapshot {
@@ -221,6 +237,7 @@ impl Snapshot {
             vanished: 0,
             sources: Sources::default(),
             indexes,
+            mounts: MountTables::default(),
         }
     }
 
@@ -286,13 +303,39 @@ impl Snapshot {
             .map(|&i| &self.sockets[i])
     }
 
-    /// Every use of a path at or below `dir` (component-wise), in pid order.
+    /// Every use of a path in the tree at `dir` (see [`DirTree`]: the same
+    /// directory under any path, in any mount namespace), in pid order.
     pub fn path_uses_below(&self, dir: &std::path::Path) -> Vec<PathUse> {
-        let mut uses = Vec::new();
+        self.dir_uses(dir).uses
+    }
+
+    /// [`path_uses_below`](Self::path_uses_below), with the processes whose
+    /// paths could not be placed (in a mount namespace whose mounts could
+    /// not be read, a path whose text lies below `dir`).
+    pub fn dir_uses(&self, dir: &std::path::Path) -> DirUses {
+        let tree = self.dir_tree(dir);
+        let mut uses = DirUses::default();
         for process in self.processes.values() {
-            index::uses_below(process, dir, &mut uses);
+            index::uses_below(process, &tree, &mut uses.uses, &mut uses.unplaceable);
         }
         uses
+    }
+
+    /// The tree at `dir` as this snapshot's mount tables place it.
+    pub fn dir_tree(&self, dir: &std::path::Path) -> DirTree {
+        DirTree::new(&self.mounts, dir)
+    }
+
+    /// The mount table of each mount namespace the processes are in.
+    pub fn mount_tables(&self) -> &MountTables {
+        &self.mounts
+    }
+
+    /// Gives a snapshot built from parts its mount tables (see
+    /// [`from_parts`](Self::from_parts)): without them paths are compared
+    /// as text.
+    pub fn set_mount_tables(&mut self, mounts: MountTables) {
+        self.mounts = mounts;
     }
 
     /// Reads details (cmdline, exe, cwd, root) and, if `environ`, the

@@ -7,8 +7,8 @@ use super::{
 use crate::snapshot::{capture, CaptureOptions, Snapshot};
 use limier_platform::parse::StatFields;
 use limier_platform::{
-    Backend, Disposition, Identity, ProcessHandle, ProcessId, ProcessState, Signal, SignalError,
-    StartTime,
+    Backend, Disposition, Identity, Pin, ProcessHandle, ProcessId, ProcessState, Signal,
+    SignalError, StartTime,
 };
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -28,7 +28,9 @@ pub fn sweep(
 }
 
 /// [`sweep`], resolving the first round on `snapshot` when given (it must
-/// hold the layers `selection.layers()` names) instead of capturing anew.
+/// hold the layers `selection.layers()` names, and be captured with
+/// [`CaptureOptions::pin`] — unpinned records are checked by start time
+/// alone) instead of capturing anew.
 pub fn sweep_from(
     backend: &Backend,
     snapshot: Option<&Snapshot>,
@@ -126,7 +128,8 @@ pub fn execute(backend: &Backend, plan: &Plan, options: &SweepOptions) -> Vec<Sw
         Backend::reserve_fds(to_open.len());
     }
     let open_target = |index: &usize| {
-        let result = open(backend, plan.targets[*index].identity);
+        let target = &plan.targets[*index];
+        let result = open(backend, target.identity, target.pin);
         (
             *index,
             result.map(|handle| (!options.dry_run).then_some(handle)),
@@ -279,9 +282,9 @@ fn survivor_detail(wait_channel: Option<&str>) -> String {
 /// fate when it cannot be had or the signal would be refused.
 /// Opens a target for signalling and tests that it may be signalled; the
 /// fate to report when it cannot be.
-fn open(backend: &Backend, identity: Identity) -> Result<ProcessHandle, Fate> {
+fn open(backend: &Backend, identity: Identity, pin: Pin) -> Result<ProcessHandle, Fate> {
     match backend
-        .open_handle(identity)
+        .open_handle(identity, pin)
         .and_then(|handle| handle.test_signal().map(|()| handle))
     {
         Ok(handle) => Ok(handle),
@@ -355,7 +358,7 @@ fn catch_forks(
             return;
         }
         let first_new = handles.len();
-        for (identity, parent, name) in newcomers {
+        for (identity, pin, parent, name) in newcomers {
             let mut entry = SweptProcess {
                 pid: identity.pid,
                 start: identity.start.0,
@@ -365,7 +368,7 @@ fn catch_forks(
                 unreaped_by: None,
                 first_signal: None,
             };
-            match open(backend, identity) {
+            match open(backend, identity, pin) {
                 Ok(handle) => {
                     if freeze {
                         let _ = handle.send_signal(Signal::Stop);
@@ -419,15 +422,18 @@ fn wait_until_stopped(backend: &Backend, handles: &[(usize, ProcessHandle)]) {
 /// Parent links of every process, kept up to date between freeze rounds by
 /// reading only pids not seen before.
 pub(super) struct ParentTable {
-    stats: Vec<StatFields>,
+    stats: Vec<(StatFields, Pin)>,
     seen: HashSet<ProcessId>,
     protected: HashSet<ProcessId>,
 }
 
 impl ParentTable {
     /// Starts from the plan's snapshot.
-    pub(super) fn new(snapshot_stats: Vec<StatFields>, protected: HashSet<ProcessId>) -> Self {
-        let seen = snapshot_stats.iter().map(|s| s.pid).collect();
+    pub(super) fn new(
+        snapshot_stats: Vec<(StatFields, Pin)>,
+        protected: HashSet<ProcessId>,
+    ) -> Self {
+        let seen = snapshot_stats.iter().map(|(s, _)| s.pid).collect();
         ParentTable {
             stats: snapshot_stats,
             seen,
@@ -435,11 +441,14 @@ impl ParentTable {
         }
     }
 
+    /// Reads the pids not seen before, each pinned while its stat is read
+    /// (see [`Backend::pin_before_read`]).
     fn refresh(&mut self, backend: &Backend) -> Result<(), limier_platform::PlatformError> {
         for pid in backend.list_pids()? {
             if self.seen.insert(pid) {
+                let attempt = backend.pin_before_read(pid);
                 if let Ok(stat) = backend.read_stat(pid) {
-                    self.stats.push(stat);
+                    self.stats.push((stat, attempt.after_read()));
                 }
             }
         }
@@ -449,16 +458,16 @@ impl ParentTable {
 
 /// Processes in `table` below a live handle's process that the sweep has not seen.
 fn new_descendants(
-    table: &[StatFields],
+    table: &[(StatFields, Pin)],
     handles: &[(usize, ProcessHandle)],
     known: &HashSet<Identity>,
     protected: &HashSet<ProcessId>,
-) -> Vec<(Identity, ProcessId, limier_platform::ByteString)> {
-    let mut children: HashMap<ProcessId, Vec<&StatFields>> = HashMap::new();
+) -> Vec<(Identity, Pin, ProcessId, limier_platform::ByteString)> {
+    let mut children: HashMap<ProcessId, Vec<&(StatFields, Pin)>> = HashMap::new();
     let mut starts: HashMap<ProcessId, StartTime> = HashMap::new();
-    for stat in table {
-        children.entry(stat.ppid).or_default().push(stat);
-        starts.insert(stat.pid, stat.start);
+    for entry in table {
+        children.entry(entry.0.ppid).or_default().push(entry);
+        starts.insert(entry.0.pid, entry.0.start);
     }
     let mut found = Vec::new();
     let mut frontier: Vec<ProcessId> = handles
@@ -469,7 +478,7 @@ fn new_descendants(
         .collect();
     let mut seen: HashSet<ProcessId> = frontier.iter().copied().collect();
     while let Some(parent) = frontier.pop() {
-        for child in children.get(&parent).into_iter().flatten() {
+        for (child, pin) in children.get(&parent).into_iter().flatten().copied() {
             if !seen.insert(child.pid) || protected.contains(&child.pid) {
                 continue;
             }
@@ -478,7 +487,7 @@ fn new_descendants(
                 start: child.start,
             };
             if !known.contains(&identity) && child.state != ProcessState::Zombie {
-                found.push((identity, parent, child.comm.clone()));
+                found.push((identity, *pin, parent, child.comm.clone()));
             }
             frontier.push(child.pid);
         }

@@ -226,6 +226,8 @@ impl Selection {
     /// mappings).
     pub fn capture_options(&self) -> CaptureOptions {
         let mut options = CaptureOptions::new(self.layers());
+        // A sweep signals what it captured: each process is held exactly.
+        options.pin = true;
         let dirs: Vec<&TypedDir> = self
             .selectors
             .iter()

@@ -1,7 +1,7 @@
 //! Resolving a selection on a snapshot into identities, with protection.
 
 use super::{Selection, Selector, SpareReason, SweepError, Unseen};
-use crate::query::{descendants, holders, users_below, with_env};
+use crate::query::{descendants, dir_users_below, holders, with_env};
 use crate::snapshot::Snapshot;
 use limier_platform::{ByteString, Identity, ProcessId};
 use serde::Serialize;
@@ -12,6 +12,9 @@ use std::collections::{BTreeMap, HashSet};
 pub struct Target {
     /// The process incarnation.
     pub identity: Identity,
+    /// How the capture holds it: what is compared before it is signalled.
+    #[serde(skip)]
+    pub pin: limier_platform::Pin,
     /// Its command name.
     pub name: ByteString,
     /// Which selectors matched it.
@@ -31,10 +34,10 @@ pub struct Plan {
     /// pid 0-2, the sweeping process and its ancestors.
     #[serde(skip)]
     pub protected: HashSet<ProcessId>,
-    /// Parent links of every process in the snapshot, for finding children
-    /// forked during the sweep.
+    /// Parent links of every process in the snapshot, and how each is
+    /// held, for finding children forked during the sweep.
     #[serde(skip)]
-    pub table: Vec<limier_platform::parse::StatFields>,
+    pub table: Vec<(limier_platform::parse::StatFields, limier_platform::Pin)>,
     /// What the selection could not see (held sockets with no visible
     /// holder; processes a directory or environment selector could not read).
     pub unseen: Vec<Unseen>,
@@ -148,8 +151,14 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
                 }
             }
             Selector::Dir(dir) => {
-                for user in users_below(snapshot, &dir.path)? {
+                let found = dir_users_below(snapshot, &dir.path)?;
+                for user in found.users {
                     add(user.pid, label.clone());
+                }
+                if !found.unplaceable.is_empty() {
+                    unseen.push(Unseen::OtherMountNamespace {
+                        pids: found.unplaceable,
+                    });
                 }
             }
             Selector::Env { key, value } => {
@@ -183,6 +192,7 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
             };
             Some(Target {
                 identity: process.record.identity(),
+                pin: process.record.pin,
                 name: process.record.comm.clone(),
                 selected_by,
                 spare,
@@ -195,7 +205,7 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
         .processes()
         .map(|p| {
             let r = &p.record;
-            limier_platform::parse::StatFields {
+            let stat = limier_platform::parse::StatFields {
                 pid: r.pid,
                 comm: r.comm.clone(),
                 state: r.state,
@@ -205,7 +215,8 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
                 flags: 0,
                 threads: r.threads,
                 start: r.start,
-            }
+            };
+            (stat, r.pin)
         })
         .collect();
     Ok(Plan {

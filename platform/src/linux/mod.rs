@@ -5,12 +5,14 @@ mod kernel_iter;
 #[cfg(test)]
 mod mapping_child;
 pub use kernel_iter::{MapReader, MapRoots};
+mod pin;
 mod process;
 mod procmap_query;
 mod signal;
 mod sockets;
 mod typed_path;
 
+pub use pin::PinAttempt;
 pub use process::ProcessDir;
 pub use signal::ProcessHandle;
 pub use typed_path::{regular_files_within, resolve_dir, resolve_dir_within};
@@ -217,6 +219,52 @@ impl Backend {
             return None;
         }
         dir.wait_channel().ok().flatten()
+    }
+
+    /// The mount tables of this process's mount namespace and of each other
+    /// one a member is in, read from the first member whose root is its
+    /// namespace's and which is still the same process after the read.
+    /// A namespace no such member is readable in has no table: its
+    /// processes' paths cannot be placed (the caller says so).
+    ///
+    /// # References
+    /// proc_pid_mountinfo(5); namespaces(7) `/proc/pid/ns/mnt`.
+    pub fn read_mount_tables(
+        &self,
+        members: impl IntoIterator<Item = crate::NamespaceMember>,
+    ) -> crate::MountTables {
+        let own_link = self.proc_root.join("self/ns/mnt");
+        let own = rustix::fs::readlink(&own_link, Vec::new())
+            .ok()
+            .and_then(|text| process::parse_namespace_link(text.as_bytes()));
+        let mut tables = std::collections::BTreeMap::new();
+        if let Some(own) = own {
+            if let Ok(mounts) = read_parsed(
+                self.proc_root.join("self/mountinfo"),
+                None,
+                crate::parse::parse_mount_points,
+            ) {
+                tables.insert(own, mounts);
+            }
+        }
+        for member in members {
+            if tables.contains_key(&member.namespace) || !member.root_is_namespace_root {
+                continue;
+            }
+            let Ok(dir) = self.open_process(member.identity.pid) else {
+                continue;
+            };
+            let same =
+                |dir: &ProcessDir| dir.stat().is_ok_and(|s| s.start == member.identity.start);
+            if !same(&dir) {
+                continue;
+            }
+            if let Ok(mounts) = dir.mounts() {
+                // Read through the directory fd: the process it names read it.
+                tables.insert(member.namespace, mounts);
+            }
+        }
+        crate::MountTables { own, tables }
     }
 
     /// The reader of a process's fds when no kernel iterator serves.

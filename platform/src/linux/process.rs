@@ -24,6 +24,15 @@ pub struct ProcessDir {
     boot: Backend,
 }
 
+/// The inode number in a namespace link's text (`mnt:[4026531841]`).
+///
+/// # References
+/// namespaces(7) ("The /proc/pid/ns/ directory").
+pub(super) fn parse_namespace_link(text: &[u8]) -> Option<u64> {
+    let inside = text.split(|&b| b == b'[').nth(1)?.strip_suffix(b"]")?;
+    std::str::from_utf8(inside).ok()?.parse().ok()
+}
+
 /// How a read loop knows it has read the whole file.
 #[derive(Clone, Copy)]
 enum FileEnd {
@@ -215,6 +224,7 @@ impl ProcessDir {
         let exe = link("exe")?;
         let cwd = link("cwd")?;
         let root = link("root")?;
+        let namespace = link("ns/mnt")?;
         if let Some(bytes) = cwd {
             let (path, deleted) = strip_deleted(&bytes);
             record.cwd = Some(path_from(path));
@@ -222,8 +232,22 @@ impl ProcessDir {
         }
         record.exe = exe.map(|bytes| path_from(strip_deleted(&bytes).0));
         record.root = root.map(|bytes| path_from(&bytes));
+        record.mount_ns = namespace.as_deref().and_then(parse_namespace_link);
         record.inspectable = record.inspectable && inspectable;
         Ok(())
+    }
+
+    /// Every mount in the process's mount namespace, mount points relative
+    /// to its root directory.
+    ///
+    /// # References
+    /// proc_pid_mountinfo(5).
+    pub fn mounts(&self) -> Result<Vec<crate::parse::MountPoint>, PlatformError> {
+        let bytes = self.read_file("mountinfo")?;
+        crate::parse::parse_mount_points(&bytes).map_err(|source| PlatformError::Parse {
+            path: self.path.join("mountinfo"),
+            source,
+        })
     }
 
     /// Reads the command line into `record` (refused: not inspectable; gone

@@ -2,7 +2,7 @@
 
 use super::Backend;
 use crate::error::{PlatformError, SignalError};
-use crate::records::{Identity, ProcessId};
+use crate::records::{Identity, Pin, ProcessId};
 use crate::signal::Signal;
 use rustix::event::{PollFd, PollFlags};
 use rustix::fd::OwnedFd;
@@ -53,21 +53,34 @@ impl Backend {
         let _placed = rustix::io::fcntl_dupfd_cloexec(&anchor, highest as i32);
     }
 
-    /// Opens a pidfd for `identity.pid`, then re-reads the start time of the
-    /// pid and compares it with `identity.start`.
+    /// Opens a pidfd for `identity.pid` and checks that it names the
+    /// process selected: by its pidfs inode when `pin` holds one, which is
+    /// exact; by the start time read afterwards otherwise.
     ///
     /// The pidfd is opened first: if the start time read afterwards matches,
     /// the process that owned the pid when the fd was opened is the selected
-    /// one (a pid has one owner at a time), so every later signal through the
-    /// fd reaches it or fails with ESRCH.
+    /// one — unless the pid was reused within one clock tick of the
+    /// selected process's start, which only the inode tells. Every later
+    /// signal through the fd reaches that process or fails with ESRCH. A
+    /// process pinned as [`Pin::Exited`] is not opened at all.
     ///
     /// # References
-    /// pidfd_open(2), proc(5) `/proc/pid/stat`.
-    pub fn open_handle(&self, identity: Identity) -> Result<ProcessHandle, SignalError> {
+    /// pidfd_open(2), fstat(2), proc(5) `/proc/pid/stat`.
+    pub fn open_handle(&self, identity: Identity, pin: Pin) -> Result<ProcessHandle, SignalError> {
         let pid = identity.pid;
+        if pin == Pin::Exited {
+            return Err(SignalError::Gone { pid });
+        }
         let raw = Pid::from_raw(pid.0 as i32).ok_or(SignalError::Gone { pid })?;
         let pidfd = rustix::process::pidfd_open(raw, PidfdFlags::empty())
             .map_err(|err| signal_error(pid, err))?;
+        if let Pin::Pidfs(inode) = pin {
+            let found = rustix::fs::fstat(&pidfd).map_err(|err| signal_error(pid, err))?;
+            if found.st_ino != inode {
+                return Err(SignalError::IdentityChanged { pid });
+            }
+            return Ok(ProcessHandle { identity, pidfd });
+        }
         let stat = self
             .open_process(pid)
             .and_then(|dir| dir.stat())
@@ -80,10 +93,7 @@ impl Backend {
                 },
             })?;
         if stat.start != identity.start {
-            return Err(SignalError::IdentityChanged {
-                pid,
-                found: stat.start.0,
-            });
+            return Err(SignalError::IdentityChanged { pid });
         }
         Ok(ProcessHandle { identity, pidfd })
     }

@@ -108,6 +108,26 @@ impl Backend {
         ProcessDir::open(pid)
     }
 
+    /// macOS has no mount namespaces: no tables, and paths are compared as
+    /// the kernel names them.
+    pub fn read_mount_tables(
+        &self,
+        _members: impl IntoIterator<Item = crate::NamespaceMember>,
+    ) -> crate::MountTables {
+        crate::MountTables::default()
+    }
+
+    /// macOS has no pidfd: a capture's records are held by pid and start
+    /// time (microseconds), re-checked before every signal.
+    pub fn pin_before_read(&self, _pid: ProcessId) -> PinAttempt {
+        PinAttempt
+    }
+
+    /// No pidfs on macOS.
+    pub fn pidfs_inode(&self, _pid: ProcessId) -> Option<u64> {
+        None
+    }
+
     /// The stat-equivalent fields of one pid.
     pub fn read_stat(&self, pid: ProcessId) -> Result<crate::parse::StatFields, PlatformError> {
         ProcessDir::open(pid)?.stat()
@@ -209,5 +229,16 @@ impl MapReader {
         _start: crate::StartTime,
     ) -> Option<Vec<crate::MappedFile>> {
         match *self {}
+    }
+}
+
+/// The macOS counterpart of Linux's pidfd pin: holds nothing.
+#[derive(Debug)]
+pub struct PinAttempt;
+
+impl PinAttempt {
+    /// Always [`Pin::StartTime`](crate::records::Pin::StartTime).
+    pub fn after_read(self) -> crate::records::Pin {
+        crate::records::Pin::StartTime
     }
 }

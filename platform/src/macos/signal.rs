@@ -2,7 +2,7 @@
 
 use super::Backend;
 use crate::error::{PlatformError, SignalError};
-use crate::records::Identity;
+use crate::records::{Identity, Pin};
 use crate::signal::Signal;
 use std::time::Instant;
 
@@ -15,9 +15,17 @@ pub struct ProcessHandle {
 }
 
 impl Backend {
+    /// Checks the start time (microseconds) of `identity.pid`; every
+    /// signal checks it again. macOS has no pidfd: `pin` is always
+    /// [`Pin::StartTime`] there, unless the record was of a process that
+    /// had exited ([`Pin::Exited`]: never opened).
+    ///
     /// # References
     /// libproc.h `proc_pidinfo(PROC_PIDTBSDINFO)`.
-    pub fn open_handle(&self, identity: Identity) -> Result<ProcessHandle, SignalError> {
+    pub fn open_handle(&self, identity: Identity, pin: Pin) -> Result<ProcessHandle, SignalError> {
+        if pin == Pin::Exited {
+            return Err(SignalError::Gone { pid: identity.pid });
+        }
         check(identity)?;
         Ok(ProcessHandle { identity })
     }
@@ -39,10 +47,7 @@ fn check(identity: Identity) -> Result<(), SignalError> {
     })?;
     let stat = dir.stat().map_err(|_| SignalError::Gone { pid })?;
     if stat.start != identity.start {
-        return Err(SignalError::IdentityChanged {
-            pid,
-            found: stat.start.0,
-        });
+        return Err(SignalError::IdentityChanged { pid });
     }
     Ok(())
 }

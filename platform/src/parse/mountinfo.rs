@@ -1,5 +1,5 @@
-//! `/proc/PID/mountinfo`: the id and mount point of every mount in the
-//! reader's mount namespace.
+//! `/proc/PID/mountinfo`: every mount in that process's mount namespace —
+//! id, parent, device, root within the file system and mount point.
 //!
 //! A line is `ID PARENT MAJ:MIN ROOT MOUNT_POINT OPTIONS [TAGS...] - FSTYPE
 //! SOURCE SUPER_OPTIONS`; ROOT and MOUNT_POINT escape space, tab, newline
@@ -13,12 +13,20 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 
-/// One mount: its id (as `struct mount.mnt_id`) and where it is mounted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One mount: its id (as `struct mount.mnt_id`), its parent, the file
+/// system it shows (device and the directory within it) and where.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MountPoint {
     /// The mount's id, unique on the machine.
     pub id: u32,
-    /// Its mount point, in the reader's mount namespace.
+    /// The id of the mount it is mounted on (its own id for a namespace's root).
+    pub parent: u32,
+    /// The file system's device, `(major, minor)`: one per super block.
+    pub device: (u32, u32),
+    /// The directory of that file system the mount shows at its mount
+    /// point (`/` for a whole file system; a bind mount's source).
+    pub root: PathBuf,
+    /// Its mount point, relative to the reading process's root.
     pub path: PathBuf,
 }
 
@@ -34,20 +42,37 @@ pub fn parse_mount_points(bytes: &[u8]) -> Result<Vec<MountPoint>, ParseError> {
             continue;
         }
         let mut fields = line.split(|&b| b == b' ');
-        let id = fields
+        let mut number_field = |what: &str| {
+            fields
+                .next()
+                .and_then(|f| std::str::from_utf8(f).ok()?.parse::<u32>().ok())
+                .ok_or_else(|| error(number, what))
+        };
+        let id = number_field("no mount id")?;
+        let parent = number_field("no parent id")?;
+        let device = fields
             .next()
-            .and_then(|f| std::str::from_utf8(f).ok()?.parse().ok())
-            .ok_or_else(|| error(number, "no mount id"))?;
-        let point = fields
-            .nth(3)
-            .ok_or_else(|| error(number, "no mount point"))?;
-        if point.first() != Some(&b'/') {
-            return Err(error(number, "a mount point that is not absolute"));
-        }
-        let path = unescape(point).ok_or_else(|| error(number, "a bad escape"))?;
+            .and_then(|f| {
+                let (major, minor) = std::str::from_utf8(f).ok()?.split_once(':')?;
+                Some((major.parse().ok()?, minor.parse().ok()?))
+            })
+            .ok_or_else(|| error(number, "no device"))?;
+        let mut path_field = |what: &str| {
+            let field = fields.next().ok_or_else(|| error(number, what))?;
+            if field.first() != Some(&b'/') {
+                return Err(error(number, &format!("{what} that is not absolute")));
+            }
+            let bytes = unescape(field).ok_or_else(|| error(number, "a bad escape"))?;
+            Ok(PathBuf::from(OsString::from_vec(bytes)))
+        };
+        let root = path_field("a root")?;
+        let path = path_field("a mount point")?;
         mounts.push(MountPoint {
             id,
-            path: PathBuf::from(OsString::from_vec(path)),
+            parent,
+            device,
+            root,
+            path,
         });
     }
     Ok(mounts)
@@ -101,6 +126,9 @@ mod tests {
             mounts[2],
             MountPoint {
                 id: 27,
+                parent: 1,
+                device: (254, 0),
+                root: "/".into(),
                 path: "/".into()
             }
         );
@@ -108,11 +136,15 @@ mod tests {
             mounts[4],
             MountPoint {
                 id: 97,
+                parent: 27,
+                device: (0, 52),
+                root: "/".into(),
                 path: "/tmp/work tree/cache\tx".into()
             }
         );
-        // The mount point, not the root within the file system.
+        // The mount point, and the root within the file system apart.
         assert_eq!(mounts[5].path, PathBuf::from("/tmp/bound"));
+        assert_eq!(mounts[5].root, PathBuf::from("/home/dev/src"));
     }
 
     #[test]
@@ -120,6 +152,8 @@ mod tests {
         assert!(parse_mount_points(b"x 1 0:1 / / rw - ext4 a rw\n").is_err());
         assert!(parse_mount_points(b"22 1 0:1 /\n").is_err());
         assert!(parse_mount_points(b"22 1 0:1 / relative rw - ext4 a rw\n").is_err());
+        assert!(parse_mount_points(b"22 1 0:1 relative / rw - ext4 a rw\n").is_err());
+        assert!(parse_mount_points(b"22 1 0-1 / / rw - ext4 a rw\n").is_err());
         assert!(parse_mount_points(b"22 1 0:1 / /a\\04 rw - ext4 a rw\n").is_err());
         assert!(parse_mount_points(b"22 1 0:1 / /a\\400 rw - ext4 a rw\n").is_err());
         assert!(parse_mount_points(b"").unwrap().is_empty());

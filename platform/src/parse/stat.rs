@@ -51,6 +51,8 @@ impl StatFields {
             kernel_thread,
             threads: self.threads,
             inspectable: true,
+            pin: crate::records::Pin::StartTime,
+            mount_ns: None,
         }
     }
 }

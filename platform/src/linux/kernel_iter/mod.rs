@@ -410,19 +410,21 @@ pub struct MapReader {
     /// Kept open for the program's lifetime.
     _map: OwnedFd,
     ns_per_tick: u64,
-    /// The directories it was made with: it reports only the files below
-    /// them.
-    below: Option<Vec<std::path::PathBuf>>,
+    /// Made with directories: it reports the files below them, and those
+    /// its program could not judge (deleted on the way, or deeper than it
+    /// climbs), whichever mount or namespace reaches them.
+    only_below: bool,
     dump: std::cell::RefCell<Vec<u8>>,
     /// The paths read so far (see [`MapReader::read`]).
     paths: std::cell::RefCell<std::collections::HashMap<PathKey, std::path::PathBuf>>,
 }
 
 impl MapReader {
-    /// Loads the program: for every mapped file, or — with `below` — only
-    /// for the files below those directories (see [`MapRoots`]); a process
-    /// may then be given fewer files than it maps, never fewer of those
-    /// below the directories.
+    /// Loads the program: for every mapped file, or — with `below` — for
+    /// the files below those directories through any mount (see
+    /// [`MapRoots`]) and the few it cannot judge; a process may then be
+    /// given fewer files than it maps, never fewer of those below the
+    /// directories. Which paths are uses is the caller's to decide.
     ///
     /// Fails, and the caller reads `/proc/PID/maps` instead, when the kernel
     /// lacks BTF or the `task_vma` iterator (before 5.12), when limier lacks
@@ -468,14 +470,14 @@ impl MapReader {
             program,
             _map: map,
             ns_per_tick: 1_000_000_000 / ticks_per_second.max(1),
-            below: below.map(|(_, roots)| roots.dirs().to_vec()),
+            only_below: below.is_some(),
             dump: std::cell::RefCell::new(Vec::with_capacity(64 * 1024)),
             paths: Default::default(),
         })
     }
 
     /// The distinct files the process of `dir` maps (for a reader made
-    /// with directories, only those whose path lies at or below one), when
+    /// with directories, those its program let through), when
     /// the pass saw the incarnation started at `start` and every path could
     /// be had; `None` means "read `/proc/PID/maps`" (another incarnation, a
     /// stacked file system's file, a mapping gone meanwhile, or the process
@@ -514,19 +516,14 @@ impl MapReader {
                             path
                         }
                     };
-                    // The program lets through what it cannot judge (a
-                    // deleted file, a deep one): judged here by its path.
-                    let wanted = self
-                        .below
-                        .as_ref()
-                        .is_none_or(|dirs| dirs.iter().any(|d| path.starts_with(d)));
-                    if wanted {
-                        files.push(MappedFile {
-                            path,
-                            inode: file.inode,
-                            deleted: file.deleted,
-                        });
-                    }
+                    // What the program let through but could not judge (a
+                    // deleted file, a deep one) is placed by the caller,
+                    // which reads the path in the process's namespace.
+                    files.push(MappedFile {
+                        path,
+                        inode: file.inode,
+                        deleted: file.deleted,
+                    });
                 }
                 MapDumpEntry::Unrendered => return None,
                 MapDumpEntry::Visited => visited = true,
@@ -553,7 +550,7 @@ impl MapReader {
         let files = first_of_each_path(files);
         // Nothing seen of the process: the iterator found no such task, or
         // a task without file mappings; only the maps file tells which.
-        let seen = if self.below.is_some() {
+        let seen = if self.only_below {
             visited
         } else {
             !files.is_empty()
@@ -821,11 +818,17 @@ mod tests {
         expected.sort();
         assert_eq!(paths, expected);
         assert!(dumped.iter().all(|f| f.deleted == (f.path == gone)));
+        // Nothing of the lonely process is below: only its deleted file,
+        // which the program cannot judge, is given (for the caller to place).
         let lonely_pid = ProcessId(lonely.pid());
-        assert_eq!(
-            read_pid(&reader, lonely_pid, start_of(lonely_pid.0)),
-            Some(Vec::new())
-        );
+        let removed = other.join("removed.bin");
+        let lonely_files: Vec<std::path::PathBuf> =
+            read_pid(&reader, lonely_pid, start_of(lonely_pid.0))
+                .expect("the lonely process is visited")
+                .into_iter()
+                .map(|f| f.path)
+                .collect();
+        assert_eq!(lonely_files, vec![removed.clone()]);
         assert_eq!(
             read_pid(&reader, pid, StartTime(start_of(pid.0).0 + 1)),
             None
@@ -834,7 +837,7 @@ mod tests {
         // one): the longest program the verifier must accept.
         let four = [dir.clone(), other.clone(), tmpfs.clone(), deep.clone()];
         let roots = MapRoots::resolve(Path::new("/proc"), &four).unwrap();
-        assert_eq!(roots.mounts.len(), 2, "{roots:?}");
+        assert_eq!(roots.dentries.len(), 4, "{roots:?}");
         let reader =
             MapReader::new(Path::new("/proc"), procfs::ticks_per_second(), Some(&roots)).unwrap();
         let mut paths: Vec<std::path::PathBuf> = read_pid(&reader, pid, start_of(pid.0))

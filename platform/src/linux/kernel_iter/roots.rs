@@ -1,6 +1,7 @@
 //! The directories a [`MapReader`](super::MapReader) reports mapped files
-//! below, as the kernel knows them: the mount and dentry of each, and the
-//! ids of the mounts whose mount point lies below one.
+//! below, as the kernel knows them: the dentry of each (the same under every
+//! mount that shows it), and the ids of the mounts whose mount point lies
+//! below one.
 //!
 //! limier opens each directory (`O_PATH`, nothing read) and runs a small
 //! `task_file` iterator program over its own fds, which writes the address
@@ -29,18 +30,12 @@ const CTX_META: i16 = 0;
 const CTX_FD: i16 = 16;
 const CTX_FILE: i16 = 24;
 
-/// One mount the directories are on, and the dentries of those on it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct RootMount {
-    pub mnt: u64,
-    pub dentries: Vec<u64>,
-}
-
 /// Directories whose mapped files alone a mapping reader reports (see
 /// [`super::MapReader::new`]).
 #[derive(Debug, Clone)]
 pub struct MapRoots {
-    pub(super) mounts: Vec<RootMount>,
+    /// The dentry of each directory (the same under every mount of it).
+    pub(super) dentries: Vec<u64>,
     /// Ids of the mounts whose mount point is at or below a directory.
     pub(super) nested: Vec<u32>,
     dirs: Vec<PathBuf>,
@@ -99,7 +94,7 @@ impl MapRoots {
             path: "bpf roots iterator".into(),
             source,
         })?;
-        let mut mounts: Vec<RootMount> = Vec::new();
+        let mut dentries: Vec<u64> = Vec::new();
         for (dir, fd) in dirs.iter().zip(&opened) {
             let row = rows
                 .iter()
@@ -111,12 +106,8 @@ impl MapRoots {
                         "the directory's fd is not in the dump",
                     ),
                 })?;
-            match mounts.iter_mut().find(|m| m.mnt == row.mount) {
-                Some(mount) => mount.dentries.push(row.dentry),
-                None => mounts.push(RootMount {
-                    mnt: row.mount,
-                    dentries: vec![row.dentry],
-                }),
+            if !dentries.contains(&row.dentry) {
+                dentries.push(row.dentry);
             }
         }
         let points = read_parsed(proc_root.join("self/mountinfo"), None, parse_mount_points)?;
@@ -131,7 +122,7 @@ impl MapRoots {
             });
         }
         Ok(MapRoots {
-            mounts,
+            dentries,
             nested,
             dirs: dirs.to_vec(),
         })
@@ -144,9 +135,9 @@ impl MapRoots {
 
     /// Roots with made-up addresses, for the programs' unit tests.
     #[cfg(test)]
-    pub(super) fn made_up(mounts: Vec<RootMount>, nested: Vec<u32>) -> Self {
+    pub(super) fn made_up(dentries: Vec<u64>, nested: Vec<u32>) -> Self {
         MapRoots {
-            mounts,
+            dentries,
             nested,
             dirs: vec![PathBuf::from("/made/up")],
         }

@@ -205,13 +205,15 @@ fn write_header(asm: &mut Assembler, offsets: &Offsets) {
 /// Goes on to `render` when the file in r8 lies below one of `roots`, or
 /// when that cannot be told; exits otherwise.
 ///
-/// A file is below a directory when it is reached through the directory's
-/// mount and the directory's dentry is among its ancestors (at most
-/// [`BELOW_DEPTH`] up), or when it is reached through a mount whose mount
-/// point lies below the directory (in limier's mount namespace). A deleted
-/// dentry on the way, or a deeper file, cannot be judged this way and is
-/// rendered. Nothing is stat()ed or looked up: the program follows
-/// `d_parent` pointers and reads one mount id.
+/// A file is below a directory when the directory's dentry is among its
+/// ancestors (at most [`BELOW_DEPTH`] up) — through whichever mount it was
+/// reached, since a dentry is the file system's own object, the same under
+/// a bind mount or in another mount namespace — or when it is reached
+/// through a mount whose mount point lies below the directory (in limier's
+/// mount namespace). A deleted dentry on the way, or a deeper file, cannot
+/// be judged this way and is rendered. Nothing is stat()ed or looked up:
+/// the program follows `d_parent` pointers and reads one mount id. The
+/// caller places each path it is given in the asked tree by mount table.
 fn below_or_exit(
     asm: &mut Assembler,
     offsets: &Offsets,
@@ -220,19 +222,10 @@ fn below_or_exit(
     render: Label,
 ) {
     let exit = asm.exit();
-    let walks: Vec<Label> = roots.mounts.iter().map(|_| asm.label()).collect();
-    // r1 = file->f_path.mnt
-    asm.load64(R1, R8, offsets.file_path_mnt);
-    for (mount, walk) in roots.mounts.iter().zip(&walks) {
-        asm.load_imm64(R2, mount.mnt);
-        asm.jump_if_registers_equal(R1, R2, *walk);
-    }
-    if roots.nested.is_empty() {
-        asm.goto(exit);
-    } else {
+    if !roots.nested.is_empty() {
         // The id of the file's mount: bpf_probe_read_kernel(fp - 8, 4,
-        // (struct mount *)mnt + mnt_id).
-        asm.mov_reg(R3, R1);
+        // (struct mount *)file->f_path.mnt + mnt_id).
+        asm.load64(R3, R8, offsets.file_path_mnt);
         asm.add_imm(R3, below.mount_id - below.mount_mnt);
         asm.mov_reg(R1, R10);
         asm.add_imm(R1, -8);
@@ -243,29 +236,25 @@ fn below_or_exit(
         for id in &roots.nested {
             asm.jump_if_equal_imm(R1, *id as i32, render);
         }
-        asm.goto(exit);
     }
-    for (mount, walk) in roots.mounts.iter().zip(walks) {
-        asm.bind(walk);
-        // r2 = file->f_path.dentry, then its parents.
-        asm.load64(R2, R8, offsets.file_path_dentry);
-        for _ in 0..BELOW_DEPTH {
-            for dentry in &mount.dentries {
-                asm.load_imm64(R3, *dentry);
-                asm.jump_if_registers_equal(R2, R3, render);
-            }
-            asm.load64(R3, R2, offsets.dentry_parent);
-            // The file system's root is its own parent.
-            asm.jump_if_registers_equal(R3, R2, exit);
-            // A deleted file or directory on the way: its path still names
-            // where it was, which may be below a directory made again since;
-            // the caller judges the path, as for every other reader.
-            asm.load64(R1, R2, offsets.dentry_hash_pprev);
-            asm.jump_if_zero(R1, render);
-            asm.mov_reg(R2, R3);
+    // r2 = file->f_path.dentry, then its parents.
+    asm.load64(R2, R8, offsets.file_path_dentry);
+    for _ in 0..BELOW_DEPTH {
+        for dentry in &roots.dentries {
+            asm.load_imm64(R3, *dentry);
+            asm.jump_if_registers_equal(R2, R3, render);
         }
-        asm.goto(render);
+        asm.load64(R3, R2, offsets.dentry_parent);
+        // The file system's root is its own parent.
+        asm.jump_if_registers_equal(R3, R2, exit);
+        // A deleted file or directory on the way: its path still names
+        // where it was, which may be below a directory made again since;
+        // the caller judges the path, as for every other reader.
+        asm.load64(R1, R2, offsets.dentry_hash_pprev);
+        asm.jump_if_zero(R1, render);
+        asm.mov_reg(R2, R3);
     }
+    asm.goto(render);
 }
 
 #[cfg(test)]
@@ -273,7 +262,6 @@ pub(super) mod tests {
     use super::*;
     use crate::linux::kernel_iter::assembler::decode;
     use crate::linux::kernel_iter::program::tests::OFFSETS;
-    use crate::linux::kernel_iter::roots::RootMount;
 
     pub const BELOW: BelowOffsets = BelowOffsets {
         mount_mnt: 32,
@@ -292,12 +280,9 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn with_directories_it_marks_each_process_and_compares_mounts_dentries_and_mount_ids() {
+    fn with_directories_it_marks_each_process_and_compares_dentries_and_mount_ids() {
         let roots = MapRoots::made_up(
-            vec![RootMount {
-                mnt: 0xffff_8881_0000_1000,
-                dentries: vec![0xffff_8881_2222_3340, 0xffff_8881_2222_5580],
-            }],
+            vec![0xffff_8881_2222_3340, 0xffff_8881_2222_5580],
             vec![97, 98],
         );
         let plain = assemble_vma(&OFFSETS, 9, None);
@@ -308,12 +293,17 @@ pub(super) mod tests {
         let mark = (0x62, R9, 0, R_KIND, MAP_DUMP_VISITED);
         assert!(decoded.contains(&mark));
         assert!(!plain.iter().any(|i| decode(*i) == mark));
-        // The mount's address as a 64-bit immediate, low half first.
+        // A dentry's address as a 64-bit immediate, low half first; no
+        // mount's address is compared (a bind mount reaches the same
+        // dentries).
         let at = decoded
             .iter()
-            .position(|d| *d == (0x18, R2, 0, 0, 0x0000_1000))
-            .expect("the mount compared");
+            .position(|d| *d == (0x18, R3, 0, 0, 0x2222_3340))
+            .expect("the dentry compared");
         assert_eq!(decoded[at + 1], (0, 0, 0, 0, 0xffff_8881_u32 as i32));
+        assert!(!decoded
+            .iter()
+            .any(|&(code, dst, _, _, _)| code == 0x18 && dst == R2));
         // Each dentry compared at every level climbed (and the parent read
         // once more for the deleted flag).
         let dentry_loads = decoded

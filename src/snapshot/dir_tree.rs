@@ -1,0 +1,393 @@
+//! A directory asked about, as the file-system objects it holds rather than
+//! the text of its path: which paths, in each mount namespace, reach the
+//! same tree.
+//!
+//! A path a process names (its cwd, an open file, a mapping) is text in
+//! that process's mount namespace. The same text in another namespace can
+//! name another directory (a private tmpfs over it, a container's own
+//! file system), and another text can name the same one (a bind mount).
+//! So the tree is held as file-system places — a device (one per super
+//! block) and a directory within that file system — read from limier's own
+//! mount table: the directory itself, and every mount below it. In each
+//! namespace, the mounts that show one of those places give the paths that
+//! reach the tree there (its *aliases*); a process's path is a use when it
+//! lies below an alias and no other mount covers it on the way.
+
+use super::index::is_at_or_below;
+use limier_platform::parse::MountPoint;
+use limier_platform::MountTables;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Where a use was found when not at the asked path in limier's own mount
+/// namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Via {
+    /// The path that reaches the asked directory in the process's mount
+    /// namespace (a bind mount, the same directory mounted elsewhere).
+    #[serde(serialize_with = "limier_platform::records::serialize_path")]
+    pub path: PathBuf,
+    /// The process's mount namespace, when it is not limier's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mount_ns: Option<u64>,
+}
+
+/// Where a path a process names lies, against a [`DirTree`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// Not in the tree.
+    Outside,
+    /// In the tree.
+    Inside {
+        /// The same object's path below the directory as asked.
+        as_asked: PathBuf,
+        /// The other path it was reached through, if any.
+        via: Option<Via>,
+    },
+    /// Its text lies below the asked path, but the process is in a mount
+    /// namespace whose mounts limier could not read: whether it is the same
+    /// directory cannot be told.
+    Unplaceable {
+        /// The process's mount namespace.
+        mount_ns: u64,
+    },
+}
+
+/// One place of the tree in limier's own namespace.
+#[derive(Debug, Clone)]
+struct Place {
+    device: (u32, u32),
+    /// The directory within the file system.
+    fs_path: PathBuf,
+    /// Where limier sees it.
+    own_path: PathBuf,
+}
+
+/// A path that reaches a place in one namespace, through one mount.
+#[derive(Debug, Clone)]
+struct Alias {
+    path: PathBuf,
+    /// The directory within the file system at `path`.
+    fs_path: PathBuf,
+    place: usize,
+    /// Mount points strictly below `path`: what lies below them is another
+    /// mount's.
+    covered: Vec<PathBuf>,
+}
+
+/// The tree below a directory, as places and their aliases per namespace.
+#[derive(Debug, Clone)]
+pub struct DirTree {
+    asked: PathBuf,
+    own: Option<u64>,
+    places: Vec<Place>,
+    aliases: HashMap<u64, Vec<Alias>>,
+}
+
+impl DirTree {
+    /// The tree at `asked` (absolute, normalised; resolved where it exists)
+    /// in limier's namespace. Without mount tables (macOS, a snapshot built
+    /// by hand), paths are compared as text.
+    pub fn new(tables: &MountTables, asked: &Path) -> DirTree {
+        let mut tree = DirTree {
+            asked: asked.to_owned(),
+            own: tables.own,
+            places: Vec::new(),
+            aliases: HashMap::new(),
+        };
+        let Some(own_table) = tables.own.and_then(|own| tables.tables.get(&own)) else {
+            return tree;
+        };
+        if let Some(mount) = covering(own_table, asked) {
+            tree.places.push(Place {
+                device: mount.device,
+                fs_path: rebase(asked, &mount.path, &mount.root),
+                own_path: asked.to_owned(),
+            });
+        }
+        for mount in own_table {
+            if mount.path != asked && is_at_or_below(&mount.path, asked) {
+                tree.places.push(Place {
+                    device: mount.device,
+                    fs_path: mount.root.clone(),
+                    own_path: mount.path.clone(),
+                });
+            }
+        }
+        for (namespace, table) in &tables.tables {
+            tree.aliases
+                .insert(*namespace, aliases_in(table, &tree.places));
+        }
+        tree
+    }
+
+    /// The directory as asked.
+    pub fn asked(&self) -> &Path {
+        &self.asked
+    }
+
+    /// Where `path`, named by a process in mount namespace `mount_ns`
+    /// (`None`: unread, taken as limier's own), lies.
+    pub fn place(&self, mount_ns: Option<u64>, path: &Path) -> Placement {
+        if self.places.is_empty() {
+            return if is_at_or_below(path, &self.asked) {
+                Placement::Inside {
+                    as_asked: path.to_owned(),
+                    via: None,
+                }
+            } else {
+                Placement::Outside
+            };
+        }
+        let namespace = mount_ns.or(self.own).unwrap_or_default();
+        let Some(aliases) = self.aliases.get(&namespace) else {
+            return if is_at_or_below(path, &self.asked) {
+                Placement::Unplaceable {
+                    mount_ns: namespace,
+                }
+            } else {
+                Placement::Outside
+            };
+        };
+        for alias in aliases {
+            if !is_at_or_below(path, &alias.path)
+                || alias.covered.iter().any(|c| is_at_or_below(path, c))
+            {
+                continue;
+            }
+            let place = &self.places[alias.place];
+            let fs_path = rebase(path, &alias.path, &alias.fs_path);
+            let as_asked = rebase(&fs_path, &place.fs_path, &place.own_path);
+            let foreign = Some(namespace) != self.own;
+            let via = (foreign || !is_at_or_below(path, &self.asked)).then(|| Via {
+                path: alias.path.clone(),
+                mount_ns: foreign.then_some(namespace),
+            });
+            return Placement::Inside { as_asked, via };
+        }
+        Placement::Outside
+    }
+}
+
+/// Every path that reaches one of `places` in the namespace whose mounts
+/// are `table`, each through a mount not hidden by another.
+fn aliases_in(table: &[MountPoint], places: &[Place]) -> Vec<Alias> {
+    let mut aliases = Vec::new();
+    for mount in table {
+        for (index, place) in places.iter().enumerate() {
+            if mount.device != place.device {
+                continue;
+            }
+            let (path, fs_path) = if is_at_or_below(&place.fs_path, &mount.root) {
+                (
+                    rebase(&place.fs_path, &mount.root, &mount.path),
+                    place.fs_path.clone(),
+                )
+            } else if is_at_or_below(&mount.root, &place.fs_path) {
+                (mount.path.clone(), mount.root.clone())
+            } else {
+                continue;
+            };
+            // Hidden by a mount over it or over a directory on the way.
+            if covering(table, &path).map(|m| m.id) != Some(mount.id) {
+                continue;
+            }
+            let covered = table
+                .iter()
+                .filter(|m| m.path != path && is_at_or_below(&m.path, &path))
+                .map(|m| m.path.clone())
+                .collect();
+            aliases.push(Alias {
+                path,
+                fs_path,
+                place: index,
+                covered,
+            });
+        }
+    }
+    aliases
+}
+
+/// The mount `path` is on: the one with the longest mount point at or
+/// above it, and of several at one mount point the one mounted last (the
+/// one no other there is mounted on).
+fn covering<'t>(table: &'t [MountPoint], path: &Path) -> Option<&'t MountPoint> {
+    let depth = |m: &MountPoint| m.path.as_os_str().len();
+    let deepest = table
+        .iter()
+        .filter(|m| is_at_or_below(path, &m.path))
+        .map(depth)
+        .max()?;
+    let stacked: Vec<&MountPoint> = table
+        .iter()
+        .filter(|m| depth(m) == deepest && is_at_or_below(path, &m.path))
+        .collect();
+    stacked
+        .iter()
+        .find(|m| {
+            !stacked
+                .iter()
+                .any(|other| other.parent == m.id && other.id != m.id)
+        })
+        .or(stacked.last())
+        .copied()
+}
+
+/// `path`, which lies at or below `from`, moved to lie as far below `to`.
+fn rebase(path: &Path, from: &Path, to: &Path) -> PathBuf {
+    match path.strip_prefix(from) {
+        Ok(rest) if rest.as_os_str().is_empty() => to.to_owned(),
+        Ok(rest) => to.join(rest),
+        Err(_) => path.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mount(id: u32, parent: u32, device: (u32, u32), root: &str, path: &str) -> MountPoint {
+        MountPoint {
+            id,
+            parent,
+            device,
+            root: root.into(),
+            path: path.into(),
+        }
+    }
+
+    const DISK: (u32, u32) = (254, 0);
+    const OWN: u64 = 1;
+    const OTHER: u64 = 2;
+
+    /// limier's namespace: the disk at `/`, a bind of `/repo/src` at
+    /// `/elsewhere`, a tmpfs at `/repo/cache`. Another namespace: the disk,
+    /// and a private tmpfs over `/repo/wt`.
+    fn tables() -> MountTables {
+        let own = vec![
+            mount(27, 1, DISK, "/", "/"),
+            mount(71, 27, DISK, "/repo/src", "/elsewhere"),
+            mount(72, 27, (0, 40), "/", "/repo/cache"),
+        ];
+        let other = vec![
+            mount(90, 89, DISK, "/", "/"),
+            mount(91, 90, (0, 42), "/", "/repo/wt"),
+        ];
+        MountTables {
+            own: Some(OWN),
+            tables: [(OWN, own), (OTHER, other)].into_iter().collect(),
+        }
+    }
+
+    fn inside(placement: Placement) -> (PathBuf, Option<Via>) {
+        match placement {
+            Placement::Inside { as_asked, via } => (as_asked, via),
+            other => panic!("expected inside, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_same_text_in_another_namespace_over_a_private_mount_is_outside() {
+        let tree = DirTree::new(&tables(), Path::new("/repo"));
+        // Own namespace: text and object agree.
+        let (as_asked, via) = inside(tree.place(Some(OWN), Path::new("/repo/wt/x")));
+        assert_eq!((as_asked, via), (PathBuf::from("/repo/wt/x"), None));
+        // The other namespace's /repo/wt is its own tmpfs.
+        assert_eq!(
+            tree.place(Some(OTHER), Path::new("/repo/wt/x")),
+            Placement::Outside
+        );
+        // Its /repo/lib is the disk's /repo/lib: the same directory.
+        let (as_asked, via) = inside(tree.place(Some(OTHER), Path::new("/repo/lib")));
+        assert_eq!(as_asked, PathBuf::from("/repo/lib"));
+        assert_eq!(
+            via,
+            Some(Via {
+                path: "/repo".into(),
+                mount_ns: Some(OTHER)
+            })
+        );
+    }
+
+    #[test]
+    fn a_bind_mount_elsewhere_reaches_the_same_tree() {
+        let tree = DirTree::new(&tables(), Path::new("/repo"));
+        let (as_asked, via) = inside(tree.place(Some(OWN), Path::new("/elsewhere/main.rs")));
+        assert_eq!(as_asked, PathBuf::from("/repo/src/main.rs"));
+        assert_eq!(
+            via,
+            Some(Via {
+                path: "/elsewhere".into(),
+                mount_ns: None
+            })
+        );
+        // Asked about the bind mount, the source is found too.
+        let tree = DirTree::new(&tables(), Path::new("/elsewhere"));
+        let (as_asked, via) = inside(tree.place(Some(OWN), Path::new("/repo/src/lib.rs")));
+        assert_eq!(as_asked, PathBuf::from("/elsewhere/lib.rs"));
+        assert_eq!(via.unwrap().path, PathBuf::from("/repo/src"));
+        assert_eq!(
+            tree.place(Some(OWN), Path::new("/repo/README")),
+            Placement::Outside
+        );
+    }
+
+    #[test]
+    fn a_mount_below_the_directory_is_in_its_tree_only_where_limier_sees_it() {
+        let tree = DirTree::new(&tables(), Path::new("/repo"));
+        let (as_asked, via) = inside(tree.place(Some(OWN), Path::new("/repo/cache/a")));
+        assert_eq!((as_asked, via), (PathBuf::from("/repo/cache/a"), None));
+        // The other namespace has no tmpfs at /repo/cache: its path there
+        // is on the disk, which is /repo/cache's mount point directory.
+        let (as_asked, _) = inside(tree.place(Some(OTHER), Path::new("/repo/cache/a")));
+        assert_eq!(as_asked, PathBuf::from("/repo/cache/a"));
+        // Sibling text is not below.
+        assert_eq!(
+            tree.place(Some(OWN), Path::new("/repository")),
+            Placement::Outside
+        );
+    }
+
+    #[test]
+    fn a_namespace_without_a_table_is_unplaceable_and_no_tables_means_text() {
+        let tree = DirTree::new(&tables(), Path::new("/repo"));
+        assert_eq!(
+            tree.place(Some(3), Path::new("/repo/x")),
+            Placement::Unplaceable { mount_ns: 3 }
+        );
+        assert_eq!(tree.place(Some(3), Path::new("/etc")), Placement::Outside);
+        // Unread namespace: limier's own.
+        assert!(matches!(
+            tree.place(None, Path::new("/elsewhere/x")),
+            Placement::Inside { .. }
+        ));
+        let text = DirTree::new(&MountTables::default(), Path::new("/repo"));
+        assert!(matches!(
+            text.place(Some(OTHER), Path::new("/repo/wt/x")),
+            Placement::Inside { via: None, .. }
+        ));
+        assert_eq!(
+            text.place(None, Path::new("/elsewhere/x")),
+            Placement::Outside
+        );
+    }
+
+    #[test]
+    fn a_mount_stacked_over_the_directory_hides_the_one_below() {
+        let mut tables = tables();
+        // In the other namespace a second tmpfs is stacked over the first
+        // at /repo/wt, and a bind of the disk's /repo over /repo/wt/inner.
+        let other = tables.tables.get_mut(&OTHER).unwrap();
+        other.push(mount(92, 91, (0, 43), "/", "/repo/wt"));
+        other.push(mount(93, 92, DISK, "/repo", "/repo/wt/inner"));
+        let tree = DirTree::new(&tables, Path::new("/repo"));
+        assert_eq!(
+            tree.place(Some(OTHER), Path::new("/repo/wt/x")),
+            Placement::Outside
+        );
+        let (as_asked, via) = inside(tree.place(Some(OTHER), Path::new("/repo/wt/inner/lib")));
+        assert_eq!(as_asked, PathBuf::from("/repo/lib"));
+        assert_eq!(via.unwrap().path, PathBuf::from("/repo/wt/inner"));
+    }
+}
