@@ -30,6 +30,8 @@ mod hostile_state;
 mod in_dir;
 mod json;
 mod kill;
+#[cfg(target_os = "linux")]
+mod namespaces;
 mod one_call;
 #[cfg(target_os = "linux")]
 mod ordinary_user;

@@ -108,7 +108,12 @@ pub(super) fn pidfs_available() -> bool {
         };
         rustix::process::pidfd_open(own, PidfdFlags::empty())
             .and_then(|pidfd| rustix::fs::fstatfs(&pidfd))
-            .is_ok_and(|stats| stats.f_type as i64 == PIDFS_MAGIC)
+            // `f_type`'s width differs between architectures.
+            .is_ok_and(|stats| {
+                #[allow(clippy::unnecessary_cast)]
+                let kind = stats.f_type as i64;
+                kind == PIDFS_MAGIC
+            })
     })
 }
 
