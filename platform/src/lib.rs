@@ -19,16 +19,16 @@ pub mod signal;
 mod linux;
 #[cfg(target_os = "linux")]
 pub use linux::{
-    regular_files_within, resolve_dir, resolve_dir_within, Backend, MapReader, MapRoots,
-    PinAttempt, ProcessDir, ProcessHandle,
+    names_exist_within, regular_files_within, resolve_dir, resolve_dir_within, Backend, MapReader,
+    MapRoots, PinAttempt, ProcessDir, ProcessHandle,
 };
 
 #[cfg(target_os = "macos")]
 mod macos;
 #[cfg(target_os = "macos")]
 pub use macos::{
-    regular_files_within, resolve_dir, resolve_dir_within, Backend, MapReader, MapRoots,
-    PinAttempt, ProcessDir, ProcessHandle,
+    names_exist_within, regular_files_within, resolve_dir, resolve_dir_within, Backend, MapReader,
+    MapRoots, PinAttempt, ProcessDir, ProcessHandle,
 };
 
 pub use error::{PlatformError, SignalError, VerifierRefusal};

@@ -27,6 +27,10 @@ pub struct InReport {
     /// paths read as below `dir`: not counted as users.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unplaceable: Vec<limier::platform::ProcessId>,
+    /// Uses whose path is either a deleted one or a name ending in
+    /// " (deleted)", with only one reading below `dir`: not counted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub undecided: Vec<limier::query::Unseen>,
 }
 
 #[derive(Debug, Serialize)]
@@ -74,6 +78,14 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
         users,
         not_inspectable: snapshot.not_inspectable_count(),
         unplaceable: found.unplaceable,
+        undecided: found
+            .undecided
+            .into_iter()
+            .map(|u| limier::query::Unseen::Undecided {
+                pid: u.pid,
+                path: u.text,
+            })
+            .collect(),
     };
     let stdout = if render.json {
         to_json(&report)?
@@ -90,6 +102,7 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
             .chain(
                 (!report.unplaceable.is_empty()).then(|| other_namespace_note(&report.unplaceable)),
             )
+            .chain(report.undecided.iter().filter_map(super::unseen_note))
             .collect(),
         code: if report.users.is_empty() {
             super::EXIT_NOTHING
@@ -134,6 +147,9 @@ fn human(report: &InReport) -> String {
             if let Some(via) = &path_use.via {
                 let through = sanitize(via.path.as_os_str().as_bytes());
                 match via.mount_ns {
+                    Some(namespace) if via.path == report.dir => {
+                        path.push_str(&format!("  [mount ns {namespace}]"))
+                    }
                     Some(namespace) => {
                         path.push_str(&format!("  [via {through} in mount ns {namespace}]"))
                     }

@@ -247,12 +247,22 @@ pub(crate) fn other_namespace_note(pids: &[limier::platform::ProcessId]) -> Stri
     )
 }
 
+/// The stderr note for a use whose path may be deleted or merely named so.
+pub(crate) fn undecided_note(pid: limier::platform::ProcessId, path: &std::path::Path) -> String {
+    format!(
+        "process {pid} uses {}: the path of a deleted file or a name ending in \" (deleted)\" \
+         (both exist); limier cannot tell which, so it is not counted",
+        sanitize::sanitize(path.as_os_str().as_encoded_bytes())
+    )
+}
+
 /// The stderr note for what a question or a selection could not see.
 pub(crate) fn unseen_note(unseen: &limier::sweep::Unseen) -> Option<String> {
     use limier::sweep::Unseen;
     match unseen {
         Unseen::Processes { count } => unchecked_note(*count),
         Unseen::OtherMountNamespace { pids } => Some(other_namespace_note(pids)),
+        Unseen::Undecided { pid, path } => Some(undecided_note(*pid, path)),
         Unseen::Socket {
             port,
             protocol,

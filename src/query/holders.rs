@@ -85,6 +85,17 @@ pub enum Unseen {
         /// The processes.
         pids: Vec<ProcessId>,
     },
+    /// A use whose path ends in " (deleted)": the path of a deleted file
+    /// or directory, or a name that ends so, and only one reading lies in
+    /// a selected directory (see [`crate::query::DirUsers::undecided`]):
+    /// not selected.
+    Undecided {
+        /// The process.
+        pid: ProcessId,
+        /// The path as the kernel gave it.
+        #[serde(serialize_with = "limier_platform::records::serialize_path")]
+        path: std::path::PathBuf,
+    },
 }
 
 /// One socket on the port and every (pid, fd) holding it.

@@ -1,7 +1,7 @@
 //! Who uses a directory tree, without walking the filesystem.
 
 use super::QueryError;
-use crate::snapshot::{PathUse, Snapshot};
+use crate::snapshot::{DirUses, PathUse, Snapshot, UndecidedUse};
 use limier_platform::ProcessId;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -65,6 +65,10 @@ pub struct DirUsers {
     /// naming a path that reads as below the directory: never counted as
     /// users, since the same text may name another directory there.
     pub unplaceable: Vec<ProcessId>,
+    /// Uses whose path ends in " (deleted)" where a deleted file's path and
+    /// a name that ends so disagree on the answer, and an entry of that
+    /// name exists (or could not be looked for): not counted.
+    pub undecided: Vec<UndecidedUse>,
 }
 
 /// [`users_below`], with the processes whose paths could not be placed.
@@ -78,7 +82,8 @@ pub fn dir_users_below(snapshot: &Snapshot, path: &Path) -> Result<DirUsers, Que
         ));
     }
     let path = normalize(path);
-    let found = snapshot.dir_uses(&path);
+    let mut found = snapshot.dir_uses(&path);
+    let undecided = decide_deleted(&mut found);
     let mut by_pid: BTreeMap<ProcessId, Vec<PathUse>> = BTreeMap::new();
     for path_use in found.uses {
         if path_use.pid == snapshot.self_pid {
@@ -98,7 +103,41 @@ pub fn dir_users_below(snapshot: &Snapshot, path: &Path) -> Result<DirUsers, Que
         .into_iter()
         .filter(|pid| *pid != snapshot.self_pid)
         .collect();
-    Ok(DirUsers { users, unplaceable })
+    let undecided = undecided
+        .into_iter()
+        .filter(|u| u.pid != snapshot.self_pid)
+        .collect();
+    Ok(DirUsers {
+        users,
+        unplaceable,
+        undecided,
+    })
+}
+
+/// Decides the uses whose deleted-ness decides them, from what exists: the
+/// kernel appends " (deleted)" to an unlinked path, so where no entry has
+/// the whole text as its name (looked up in a process limier leaves
+/// behind), the path is a deleted one. Where such an entry exists, or the
+/// process is in another mount namespace, or the lookup got no answer,
+/// either reading may be true: the use stays undecided and is returned.
+/// Nothing is looked up through a process's links.
+fn decide_deleted(found: &mut DirUses) -> Vec<UndecidedUse> {
+    let undecided = std::mem::take(&mut found.undecided);
+    let (askable, mut left): (Vec<_>, Vec<_>) =
+        undecided.into_iter().partition(|u| u.own_namespace);
+    if askable.is_empty() {
+        return left;
+    }
+    let names: Vec<&Path> = askable.iter().map(|u| u.text.as_path()).collect();
+    let exist = limier_platform::names_exist_within(&names, super::RESOLVE_PATIENCE);
+    for (index, undecided) in askable.into_iter().enumerate() {
+        match exist.as_ref().map(|exist| exist[index]) {
+            Some(false) => found.uses.extend(undecided.decided(true)),
+            Some(true) | None => left.push(undecided),
+        }
+    }
+    found.uses.sort_by_key(|u| u.pid);
+    left
 }
 
 /// Makes `path` absolute (against the cwd) and removes `.` and `..` lexically.

@@ -127,6 +127,11 @@ impl DirTree {
         &self.asked
     }
 
+    /// limier's own mount namespace, when the tables name it.
+    pub fn own_namespace(&self) -> Option<u64> {
+        self.own
+    }
+
     /// Where `path`, named by a process in mount namespace `mount_ns`
     /// (`None`: unread, taken as limier's own), lies.
     pub fn place(&self, mount_ns: Option<u64>, path: &Path) -> Placement {

@@ -3,10 +3,10 @@
 //! directory), answered by one pass over the captured paths.
 
 use super::dir_tree::{DirTree, Placement, Via};
-use super::Process;
+use super::{DirUses, Process};
 use limier_platform::{FdTarget, Port, ProcessId, Protocol, SocketInode, SocketRecord};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -87,34 +87,54 @@ impl Indexes {
     }
 }
 
-/// Every use by one process of a path in `tree`; a process whose paths
-/// could not be placed (a mount namespace limier could not read) is added
-/// to `unplaceable`.
+/// Every use by one process of a path in `tree`, added to `found`; a
+/// process whose paths could not be placed (a mount namespace limier could
+/// not read) is added to its `unplaceable`, and a use whose deleted-ness
+/// decides whether it is in the tree to its `undecided`.
 ///
 /// One pass over the process's cwd, root, exe, fds and mappings, comparing
 /// bytes with the tree's few aliases: cheaper for a one-shot question than
 /// building an ordered index of tens of thousands of paths first.
-pub(super) fn uses_below(
-    process: &Process,
-    tree: &DirTree,
-    out: &mut Vec<PathUse>,
-    unplaceable: &mut BTreeSet<ProcessId>,
-) {
+pub(super) fn uses_below(process: &Process, tree: &DirTree, found: &mut DirUses) {
     let record = &process.record;
     let pid = record.pid;
     let namespace = record.mount_ns;
-    let mut check = |path: &Path, kind: UseKind, deleted: bool| match tree.place(namespace, path) {
-        Placement::Outside => {}
-        Placement::Inside { as_asked, via } => out.push(PathUse {
-            pid,
-            kind,
-            path: path.to_owned(),
-            deleted,
-            as_asked,
-            via,
-        }),
-        Placement::Unplaceable { .. } => {
-            unplaceable.insert(pid);
+    let mut check = |path: &Path, kind: UseKind, deleted: bool| {
+        let placed = tree.place(namespace, path);
+        if deleted {
+            // The kernel appends " (deleted)" to an unlinked file's path;
+            // a name may also end so. Where the two readings disagree, the
+            // text alone cannot say.
+            let mut literal = path.as_os_str().to_owned();
+            literal.push(DELETED_SUFFIX);
+            let literal = PathBuf::from(literal);
+            let literal_placed = tree.place(namespace, &literal);
+            let inside = |p: &Placement| matches!(p, Placement::Inside { .. });
+            if inside(&placed) != inside(&literal_placed) {
+                found.undecided.push(UndecidedUse {
+                    pid,
+                    kind,
+                    text: literal,
+                    own_namespace: namespace.is_none() || namespace == tree.own_namespace(),
+                    deleted_inside: inside(&placed),
+                    placed: [placed, literal_placed],
+                });
+                return;
+            }
+        }
+        match placed {
+            Placement::Outside => {}
+            Placement::Inside { as_asked, via } => found.uses.push(PathUse {
+                pid,
+                kind,
+                path: path.to_owned(),
+                deleted,
+                as_asked,
+                via,
+            }),
+            Placement::Unplaceable { .. } => {
+                found.unplaceable.insert(pid);
+            }
         }
     };
     if let Some(cwd) = &record.cwd {
@@ -136,11 +156,62 @@ pub(super) fn uses_below(
     }
 }
 
+/// What the kernel appends to the path of an unlinked file or directory.
+const DELETED_SUFFIX: &str = " (deleted)";
+
+/// A use whose path text ends in " (deleted)" and whose two readings — the
+/// path of a deleted file, or a name that ends so — disagree on whether it
+/// is in the asked tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UndecidedUse {
+    /// The process.
+    pub pid: ProcessId,
+    /// How it uses the path.
+    pub kind: UseKind,
+    /// The path text as the kernel gave it, suffix included.
+    pub text: PathBuf,
+    /// The process is in limier's mount namespace: `text` names the same
+    /// entry for limier.
+    pub own_namespace: bool,
+    /// The deleted reading is the one in the tree.
+    pub deleted_inside: bool,
+    /// Where each reading lies: the deleted one, then the literal one.
+    pub placed: [Placement; 2],
+}
+
+impl UndecidedUse {
+    /// The use under the reading chosen: the path of a deleted file when
+    /// `deleted`, else the name as the kernel gave it. `None` when that
+    /// reading is not in the tree.
+    pub fn decided(self, deleted: bool) -> Option<PathUse> {
+        let [deleted_placed, literal_placed] = self.placed;
+        let (placed, path) = if deleted {
+            let text = self.text.as_os_str().as_encoded_bytes();
+            let stripped = &text[..text.len() - DELETED_SUFFIX.len()];
+            let stripped = std::ffi::OsStr::from_bytes(stripped);
+            (deleted_placed, PathBuf::from(stripped))
+        } else {
+            (literal_placed, self.text)
+        };
+        match placed {
+            Placement::Inside { as_asked, via } => Some(PathUse {
+                pid: self.pid,
+                kind: self.kind,
+                path,
+                deleted,
+                as_asked,
+                via,
+            }),
+            Placement::Outside | Placement::Unplaceable { .. } => None,
+        }
+    }
+}
+
 /// Whether any path `process` uses (as captured so far) lies in `tree`.
 pub(super) fn uses_anything_below(process: &Process, tree: &DirTree) -> bool {
-    let mut uses = Vec::new();
-    uses_below(process, tree, &mut uses, &mut BTreeSet::new());
-    !uses.is_empty()
+    let mut found = DirUses::default();
+    uses_below(process, tree, &mut found);
+    !found.uses.is_empty() || !found.undecided.is_empty()
 }
 
 /// `path == dir` or `path` is inside `dir`, by bytes on a component boundary.

@@ -14,7 +14,7 @@ mod sources;
 pub use capture::{capture, CaptureOptions, FdSource, Parallelism};
 pub use dir_tree::{DirTree, Placement, Via};
 pub(crate) use index::is_at_or_below;
-pub use index::{PathUse, UseKind};
+pub use index::{PathUse, UndecidedUse, UseKind};
 pub use sources::{LayerSources, NotUsed, Sources, WhyNotUsed};
 
 use index::Indexes;
@@ -214,6 +214,9 @@ pub struct DirUses {
     /// Processes in a mount namespace limier could not read whose paths
     /// read as below the directory: whether they use it cannot be told.
     pub unplaceable: std::collections::BTreeSet<ProcessId>,
+    /// Uses whose deleted-ness decides whether they are in the tree (see
+    /// [`UndecidedUse`]): not in `uses` until someone decides.
+    pub undecided: Vec<UndecidedUse>,
 }
 
 impl Snapshot {
@@ -304,7 +307,9 @@ impl Snapshot {
     }
 
     /// Every use of a path in the tree at `dir` (see [`DirTree`]: the same
-    /// directory under any path, in any mount namespace), in pid order.
+    /// directory under any path, in any mount namespace), in pid order. A
+    /// use whose deleted-ness would decide it is left out (see
+    /// [`dir_uses`](Self::dir_uses)).
     pub fn path_uses_below(&self, dir: &std::path::Path) -> Vec<PathUse> {
         self.dir_uses(dir).uses
     }
@@ -316,7 +321,7 @@ impl Snapshot {
         let tree = self.dir_tree(dir);
         let mut uses = DirUses::default();
         for process in self.processes.values() {
-            index::uses_below(process, &tree, &mut uses.uses, &mut uses.unplaceable);
+            index::uses_below(process, &tree, &mut uses);
         }
         uses
     }

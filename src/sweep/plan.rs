@@ -160,6 +160,12 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
                         pids: found.unplaceable,
                     });
                 }
+                for undecided in found.undecided {
+                    unseen.push(Unseen::Undecided {
+                        pid: undecided.pid,
+                        path: undecided.text,
+                    });
+                }
             }
             Selector::Env { key, value } => {
                 for pid in with_env(snapshot, key, value)? {

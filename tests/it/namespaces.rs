@@ -286,3 +286,49 @@ fn a_pid_reused_within_one_tick_is_never_signalled() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn a_name_ending_in_deleted_is_not_taken_for_a_deleted_path() {
+    let (_guard, base) = temp_dir();
+    let names = base.join("names");
+    for dir in ["foo", "foo (deleted)", "bar", "gone"] {
+        std::fs::create_dir_all(names.join(dir)).unwrap();
+    }
+    std::fs::write(names.join("bar (deleted)"), "x").unwrap();
+    let n = names.display();
+    // Its cwd is the directory named "foo (deleted)", which exists.
+    let literal_dir = ready(&["env"], &format!("cd '{n}/foo (deleted)'"));
+    // It holds open the file named "bar (deleted)", beside the directory bar.
+    let literal_file = ready(&["env"], &format!("exec 3<'{n}/bar (deleted)' && cd /"));
+    // Its cwd is really deleted: nothing is named "gone (deleted)".
+    let deleted = ready(&["env"], &format!("cd '{n}/gone'"));
+    std::fs::remove_dir(names.join("gone")).unwrap();
+    for (dir, pid) in [("foo", literal_dir.pid()), ("bar", literal_file.pid())] {
+        let dir = names.join(dir);
+        assert!(would_signal(&dir).is_empty(), "{}", dir.display());
+        let (report, _) = limier_json(&["kill", "--dir", dir.to_str().unwrap(), "--dry-run"]);
+        let undecided: Vec<&Value> = report["unseen"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|u| u["kind"] == "undecided")
+            .collect();
+        assert_eq!(undecided.len(), 1, "{report:#}");
+        assert_eq!(undecided[0]["pid"], pid);
+    }
+    // Asked about the literal directory: not counted either way, and said.
+    let literal = names.join("foo (deleted)");
+    let (pids, report) = users(&literal);
+    assert!(pids.is_empty(), "{report:#}");
+    assert_eq!(
+        report["undecided"][0]["pid"],
+        literal_dir.pid(),
+        "{report:#}"
+    );
+    // The deleted directory's user is selected by the path it had.
+    assert_eq!(would_signal(&names.join("gone")), vec![deleted.pid()]);
+    let (pids, report) = users(&names);
+    let mut all = vec![literal_dir.pid(), literal_file.pid(), deleted.pid()];
+    all.sort();
+    assert_eq!(pids, all, "{report:#}");
+}

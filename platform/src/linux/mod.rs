@@ -15,7 +15,7 @@ mod typed_path;
 pub use pin::PinAttempt;
 pub use process::ProcessDir;
 pub use signal::ProcessHandle;
-pub use typed_path::{regular_files_within, resolve_dir, resolve_dir_within};
+pub use typed_path::{names_exist_within, regular_files_within, resolve_dir, resolve_dir_within};
 
 use crate::error::PlatformError;
 use crate::parse::parse_boot_time;

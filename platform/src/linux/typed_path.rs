@@ -66,6 +66,36 @@ pub fn resolve_dir_within(
 /// # References
 /// stat(2).
 pub fn regular_files_within(paths: &[&Path], patience: std::time::Duration) -> Option<Vec<bool>> {
+    let kinds = kinds_within(paths, patience, Lookup::FollowLinks)?;
+    Some(kinds.iter().map(|&kind| kind == KIND_REGULAR).collect())
+}
+
+/// For each of `paths`, whether a directory entry of that name exists (a
+/// last symbolic link not followed), asked as [`regular_files_within`]
+/// asks. A path that cannot be looked up (missing, refused) does not exist.
+///
+/// # References
+/// lstat(2).
+pub fn names_exist_within(paths: &[&Path], patience: std::time::Duration) -> Option<Vec<bool>> {
+    let kinds = kinds_within(paths, patience, Lookup::LastLinkItself)?;
+    Some(kinds.iter().map(|&kind| kind != KIND_MISSING).collect())
+}
+
+/// Whether the last component of a looked-up path is followed when it is a
+/// symbolic link.
+#[derive(Clone, Copy)]
+enum Lookup {
+    FollowLinks,
+    LastLinkItself,
+}
+
+const KIND_MISSING: u8 = 0;
+const KIND_REGULAR: u8 = 1;
+const KIND_OTHER: u8 = 2;
+
+/// One kind byte per path, looked up in a forked grandchild (see
+/// [`answer_forked`]); `None` when no answer came within `patience`.
+fn kinds_within(paths: &[&Path], patience: std::time::Duration, lookup: Lookup) -> Option<Vec<u8>> {
     use std::os::unix::ffi::OsStrExt;
     let c_paths: Vec<std::ffi::CString> = paths
         .iter()
@@ -75,24 +105,35 @@ pub fn regular_files_within(paths: &[&Path], patience: std::time::Duration) -> O
     if c_paths.len() > 4096 {
         return None;
     }
-    // SAFETY: the grandchild calls only stat and write, on the CStrings
-    // made before the fork and a stack buffer.
-    let answer = unsafe { answer_forked(patience, |out| regular_kinds(&c_paths, out)) };
+    // SAFETY: the grandchild calls only stat/lstat and write, on the
+    // CStrings made before the fork and a stack buffer.
+    let answer = unsafe { answer_forked(patience, |out| path_kinds(&c_paths, lookup, out)) };
     let bytes = answer?.ok()?;
-    (bytes.len() == paths.len()).then(|| bytes.iter().map(|&b| b == 1).collect())
+    (bytes.len() == paths.len()).then_some(bytes)
 }
 
-/// The grandchild's work for [`regular_files_within`]: one byte per path,
-/// 1 for a regular file, written to `out`. Async-signal-safe: stat and
-/// write on a stack buffer.
-fn regular_kinds(paths: &[std::ffi::CString], out: libc::c_int) {
-    let mut kinds = [0u8; 4096];
+/// The grandchild's work for [`kinds_within`]: one kind byte per path,
+/// written to `out`. Async-signal-safe: stat or lstat, and write, on a
+/// stack buffer.
+fn path_kinds(paths: &[std::ffi::CString], lookup: Lookup, out: libc::c_int) {
+    let mut kinds = [KIND_MISSING; 4096];
     for (at, path) in paths.iter().enumerate().take(kinds.len()) {
         // SAFETY: `stat` is plain old data, all zeroes a valid value.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         // SAFETY: `path` is NUL-terminated; `st` is a live, writable stat.
-        let found = unsafe { libc::stat(path.as_ptr(), &mut st) } == 0;
-        kinds[at] = u8::from(found && st.st_mode & libc::S_IFMT == libc::S_IFREG);
+        let found = unsafe {
+            match lookup {
+                Lookup::FollowLinks => libc::stat(path.as_ptr(), &mut st),
+                Lookup::LastLinkItself => libc::lstat(path.as_ptr(), &mut st),
+            }
+        } == 0;
+        kinds[at] = if !found {
+            KIND_MISSING
+        } else if st.st_mode & libc::S_IFMT == libc::S_IFREG {
+            KIND_REGULAR
+        } else {
+            KIND_OTHER
+        };
     }
     let count = paths.len().min(kinds.len());
     // SAFETY: `kinds` holds `count` initialised bytes.
