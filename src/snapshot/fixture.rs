@@ -18,6 +18,7 @@ pub struct SnapshotBuilder {
     processes: Vec<Process>,
     sockets: Vec<SocketRecord>,
     next_inode: u64,
+    mounts: limier_platform::MountTables,
 }
 
 impl Default for SnapshotBuilder {
@@ -33,6 +34,7 @@ impl SnapshotBuilder {
             processes: Vec::new(),
             sockets: Vec::new(),
             next_inode: 1_000,
+            mounts: limier_platform::MountTables::default(),
         };
         builder.process(1, 0, "systemd");
         builder.process(SELF_PID, 1, "limier");
@@ -177,14 +179,28 @@ impl SnapshotBuilder {
         self
     }
 
+    /// Puts `pid` in mount namespace `namespace`.
+    pub fn mount_ns(&mut self, pid: u32, namespace: u64) -> &mut Self {
+        self.get(pid).record.mount_ns = Some(namespace);
+        self
+    }
+
+    /// The mount tables (without them, paths are compared as text).
+    pub fn mounts(&mut self, mounts: limier_platform::MountTables) -> &mut Self {
+        self.mounts = mounts;
+        self
+    }
+
     /// The snapshot, every layer read, taken by [`SELF_PID`].
     pub fn build(&self) -> Snapshot {
-        Snapshot::from_parts(
+        let mut snapshot = Snapshot::from_parts(
             self.processes.clone(),
             self.sockets.clone(),
             Layers::ALL,
             ProcessId(SELF_PID),
             1_000_000,
-        )
+        );
+        snapshot.set_mount_tables(self.mounts.clone());
+        snapshot
     }
 }

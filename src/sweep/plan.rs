@@ -434,4 +434,106 @@ mod tests {
             );
         }
     }
+
+    fn mount(
+        id: u32,
+        parent: u32,
+        device: (u32, u32),
+        path: &str,
+    ) -> limier_platform::parse::MountPoint {
+        limier_platform::parse::MountPoint {
+            id,
+            parent,
+            device,
+            root: "/".into(),
+            path: path.into(),
+        }
+    }
+
+    #[test]
+    fn a_directory_selects_by_object_per_mount_namespace_and_says_what_it_cannot_place() {
+        // limier's namespace (1): the disk at /. Namespace 2: the disk and
+        // a tmpfs over /repo/wt. Namespace 3: no table could be read.
+        let disk = (254, 0);
+        let mounts = limier_platform::MountTables {
+            own: Some(1),
+            tables: [
+                (1, vec![mount(27, 1, disk, "/")]),
+                (
+                    2,
+                    vec![mount(90, 89, disk, "/"), mount(91, 90, (0, 42), "/repo/wt")],
+                ),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let mut s = SnapshotBuilder::new();
+        s.mounts(mounts);
+        s.process(10, 1, "own")
+            .mount_ns(10, 1)
+            .cwd(10, "/repo/wt/x", false);
+        s.process(20, 1, "over")
+            .mount_ns(20, 2)
+            .cwd(20, "/repo/wt/x", false);
+        s.process(21, 1, "same")
+            .mount_ns(21, 2)
+            .cwd(21, "/repo/lib", false);
+        s.process(30, 1, "unknown")
+            .mount_ns(30, 3)
+            .cwd(30, "/repo/y", false);
+        s.process(31, 1, "elsewhere")
+            .mount_ns(31, 3)
+            .cwd(31, "/srv", false);
+        let snapshot = s.build();
+        let selection = Selection::new(vec![Selector::Dir(TypedDir::as_given(
+            std::path::Path::new("/repo"),
+        ))]);
+        let planned = plan(&snapshot, &selection).unwrap();
+        let pids: Vec<u32> = planned.targets.iter().map(|t| t.identity.pid.0).collect();
+        assert_eq!(pids, vec![10, 21]);
+        let unplaced: Vec<&Unseen> = planned
+            .unseen
+            .iter()
+            .filter(|u| matches!(u, Unseen::OtherMountNamespace { .. }))
+            .collect();
+        assert_eq!(
+            unplaced,
+            vec![&Unseen::OtherMountNamespace {
+                pids: vec![ProcessId(30)]
+            }]
+        );
+    }
+
+    #[test]
+    fn a_deleted_reading_is_taken_only_where_no_entry_has_the_literal_name() {
+        let base = std::env::temp_dir().join(format!("limier-plan-deleted-{}", std::process::id()));
+        std::fs::create_dir_all(base.join("named (deleted)")).unwrap();
+        std::fs::create_dir_all(base.join("named")).unwrap();
+        let text = |name: &str| base.join(name).to_str().unwrap().to_owned();
+        let mut s = SnapshotBuilder::new();
+        // Both say "<name> (deleted)"; only "named (deleted)" exists.
+        s.process(10, 1, "literal").cwd(10, &text("named"), true);
+        s.process(20, 1, "deleted").cwd(20, &text("gone"), true);
+        let snapshot = s.build();
+        let dir =
+            |name: &str| Selection::new(vec![Selector::Dir(TypedDir::as_given(&base.join(name)))]);
+        let named = plan(&snapshot, &dir("named")).unwrap();
+        assert!(named.targets.is_empty(), "{:?}", named.targets);
+        assert!(named.unseen.iter().any(|u| matches!(
+            u,
+            Unseen::Undecided { pid, path } if pid.0 == 10 && path == &base.join("named (deleted)")
+        )));
+        let gone = plan(&snapshot, &dir("gone")).unwrap();
+        let pids: Vec<u32> = gone.targets.iter().map(|t| t.identity.pid.0).collect();
+        assert_eq!(pids, vec![20]);
+        // Asked about the parent, both readings are inside: no question.
+        let parent = plan(
+            &snapshot,
+            &Selection::new(vec![Selector::Dir(TypedDir::as_given(&base))]),
+        )
+        .unwrap();
+        let pids: Vec<u32> = parent.targets.iter().map(|t| t.identity.pid.0).collect();
+        assert_eq!(pids, vec![10, 20]);
+        std::fs::remove_dir_all(&base).unwrap();
+    }
 }

@@ -64,14 +64,15 @@ fn own_mount_ns() -> u64 {
         .unwrap()
 }
 
+/// Runs as root and as an ordinary user: a user namespace lets anyone
+/// mount in their own mount namespace.
 #[test]
 fn another_namespaces_private_mount_under_the_same_path_is_not_a_use() {
-    needs_root!("unshare --mount and mount");
     let (_guard, repo) = temp_dir();
     std::fs::create_dir_all(repo.join("wt")).unwrap();
     std::fs::create_dir_all(repo.join("lib")).unwrap();
     let r = repo.display();
-    let private = ["unshare", "--mount", "--propagation", "private"];
+    let private = ["unshare", "--user", "--map-root-user", "--mount"];
     // A tmpfs over REPO/wt in its own namespace, its cwd inside.
     let over = ready(
         &private,
