@@ -110,17 +110,19 @@ pub struct CaptureOptions {
     pub maps_needless_below: Vec<std::path::PathBuf>,
     /// Directories (absolute, normalised) below which alone the question
     /// looks at mapped files. Where the kernel's mapping reader runs, a
-    /// process's `maps` then lists only the files below them (it renders no
-    /// other path, which is most of its cost); other readers list every
-    /// file. Below means reached through the directory's mount, or a mount
-    /// under it, in limier's mount namespace: a container's file whose path
-    /// in its own namespace looks below is not. At most four directories
-    /// (more: every file is read). Empty (the default): every mapped file.
+    /// process's `maps` then lists only the files below them — through any
+    /// mount that shows them, in any mount namespace (the reader compares
+    /// the directories' dentries) — and the few it cannot judge (deleted on
+    /// the way, or deeper than it climbs); it renders no other path, which
+    /// is most of its cost. Which of those are uses is decided by mount
+    /// table ([`DirTree`]). Other readers list every file. At most four
+    /// directories (more: every file is read). Empty (the default): every
+    /// mapped file.
     pub maps_only_below: Vec<std::path::PathBuf>,
     /// Hold each process by its pidfs inode from the moment it is first
     /// read ([`limier_platform::Pin`]): what a sweep's capture asks, so that
-    /// a pid reused within one clock tick is never signalled. Two system
-    /// calls a process more (`pidfd_open`, `fstat`, `poll`, `close`: four).
+    /// a pid reused within one clock tick is never signalled. Four system
+    /// calls a process more (`pidfd_open`, `fstat`, `poll`, `close`).
     pub pin: bool,
 }
 
