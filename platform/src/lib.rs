@@ -19,8 +19,8 @@ pub mod signal;
 mod linux;
 #[cfg(target_os = "linux")]
 pub use linux::{
-    names_exist_within, regular_files_within, resolve_dir, resolve_dir_within, Backend, MapReader,
-    MapRoots, PinAttempt, ProcessDir, ProcessHandle,
+    mount_ids_within, names_exist_within, regular_files_within, resolve_dir, resolve_dir_within,
+    Backend, MapReader, MapRoots, PinAttempt, ProcessDir, ProcessHandle,
 };
 
 #[cfg(target_os = "macos")]

@@ -561,3 +561,17 @@ pub struct NamespaceMember {
     /// Its root directory reads `/`: its mountinfo is the namespace's whole.
     pub root_is_namespace_root: bool,
 }
+
+/// A link of a process whose target's mount is asked (see
+/// `Backend::mount_ids_of`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UseLink {
+    /// Its working directory.
+    Cwd,
+    /// Its root directory.
+    Root,
+    /// Its executable.
+    Exe,
+    /// An open fd.
+    Fd(u32),
+}

@@ -118,7 +118,7 @@ impl Attribution {
         // worktrees inside it are filtered from that instead of re-scanned.
         let repo_root = crate::query::normalize(&repo.root);
         let repo_uses = if snapshot.layers.file_fds() {
-            snapshot.path_uses_below(&repo_root)
+            crate::query::placed_uses(snapshot, &repo_root).0.uses
         } else {
             attribution
                 .skipped
@@ -209,7 +209,7 @@ impl Attribution {
                 .filter(|u| is_at_or_below(&u.as_asked, &worktree))
                 .collect()
         } else {
-            outside = snapshot.path_uses_below(&worktree);
+            outside = crate::query::placed_uses(snapshot, &worktree).0.uses;
             outside.iter().collect()
         };
         let mut first_use: BTreeMap<ProcessId, &PathUse> = BTreeMap::new();

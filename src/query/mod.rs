@@ -20,7 +20,9 @@ pub use env::with_env;
 pub use family::{descendants, is_descendant};
 pub use holders::{holder_pids, holders, Holder, PortHolding, PortQuery, StateFilter, Unseen};
 pub use typed_dir::{resolve_typed_dir, DirFound, TypedDir, RESOLVE_PATIENCE};
-pub use users::{dir_users_below, normalize, users_below, users_of, DirUser, DirUsers};
+pub use users::{
+    dir_users_below, normalize, placed_uses, users_below, users_of, DirUser, DirUsers,
+};
 
 use limier_platform::ProcessId;
 use std::path::PathBuf;

@@ -1,8 +1,9 @@
 //! Who uses a directory tree, without walking the filesystem.
 
 use super::QueryError;
-use crate::snapshot::{DirUses, PathUse, Snapshot, UndecidedUse};
+use crate::snapshot::{DirUses, PathUse, Placement, Snapshot, UndecidedUse, UseKind};
 use limier_platform::ProcessId;
+use limier_platform::UseLink;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -82,8 +83,7 @@ pub fn dir_users_below(snapshot: &Snapshot, path: &Path) -> Result<DirUsers, Que
         ));
     }
     let path = normalize(path);
-    let mut found = snapshot.dir_uses(&path);
-    let undecided = decide_deleted(&mut found);
+    let (found, undecided) = placed_uses(snapshot, &path);
     let mut by_pid: BTreeMap<ProcessId, Vec<PathUse>> = BTreeMap::new();
     for path_use in found.uses {
         if path_use.pid == snapshot.self_pid {
@@ -112,6 +112,88 @@ pub fn dir_users_below(snapshot: &Snapshot, path: &Path) -> Result<DirUsers, Que
         unplaceable,
         undecided,
     })
+}
+
+/// Every use of the tree at `path` (absolute, normalised), each placed by
+/// the mount its object is on where the snapshot has mount tables, and the
+/// uses whose deleted-ness could not be decided.
+///
+/// The snapshot's pass places each path by its text
+/// ([`Snapshot::dir_uses`]); then the mount of every link a use was found
+/// by (cwd, root, exe, an fd) is asked of the kernel
+/// ([`Backend::mount_ids_of`](limier_platform::Backend::mount_ids_of):
+/// fdinfo, or `statx` in a process limier leaves behind) and the use is
+/// placed again against that mount ([`DirTree::place_on_mount`]): text
+/// rendered in another namespace's frame is then read in that frame, and a
+/// process that entered another namespace's mount is not taken for a user.
+/// A use whose mount cannot be had is left out and its process counted in
+/// `unplaceable`. Mapped files are placed by text (their mount ids are not
+/// read).
+pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedUse>) {
+    let mut found = snapshot.dir_uses(path);
+    let undecided = decide_deleted(&mut found);
+    // A snapshot built by hand has no processes to ask: its links are
+    // placed by their text alone.
+    if snapshot.mount_tables().tables.is_empty() || !snapshot.is_captured() {
+        for unplaced in std::mem::take(&mut found.unplaced_links) {
+            found.unplaceable.insert(unplaced.pid);
+        }
+        return (found, undecided);
+    }
+    let tree = snapshot.dir_tree(path);
+    let uses = std::mem::take(&mut found.uses);
+    let (links, maps): (Vec<PathUse>, Vec<PathUse>) =
+        uses.into_iter().partition(|u| u.kind != UseKind::Map);
+    let links: Vec<PathUse> = links
+        .into_iter()
+        .chain(std::mem::take(&mut found.unplaced_links))
+        .collect();
+    let link_of = |u: &PathUse| {
+        let identity = snapshot.process(u.pid)?.record.identity();
+        let link = match u.kind {
+            UseKind::Cwd => UseLink::Cwd,
+            UseKind::Root => UseLink::Root,
+            UseKind::Exe => UseLink::Exe,
+            UseKind::Fd(fd) => UseLink::Fd(fd),
+            UseKind::Map => return None,
+        };
+        Some((identity, link))
+    };
+    // Every link use has its process in the snapshot; one that had not
+    // would be asked as pid 0, which names no process (no mount id).
+    let nobody = (
+        limier_platform::Identity {
+            pid: ProcessId(0),
+            start: limier_platform::StartTime(0),
+        },
+        UseLink::Cwd,
+    );
+    let asks: Vec<(limier_platform::Identity, UseLink)> =
+        links.iter().map(|u| link_of(u).unwrap_or(nobody)).collect();
+    let ids = match limier_platform::Backend::new() {
+        Ok(backend) => backend.mount_ids_of(&asks, super::RESOLVE_PATIENCE),
+        Err(_) => vec![None; asks.len()],
+    };
+    found.uses = maps;
+    for (mut path_use, id) in links.into_iter().zip(ids) {
+        let placed = match id {
+            Some(id) => tree.place_on_mount(id, &path_use.path),
+            None => Placement::Unplaceable { mount_ns: 0 },
+        };
+        match placed {
+            Placement::Inside { as_asked, via } => {
+                path_use.as_asked = as_asked;
+                path_use.via = via;
+                found.uses.push(path_use);
+            }
+            Placement::Outside => {}
+            Placement::Unplaceable { .. } => {
+                found.unplaceable.insert(path_use.pid);
+            }
+        }
+    }
+    found.uses.sort_by_key(|u| u.pid);
+    (found, undecided)
 }
 
 /// Decides the uses whose deleted-ness decides them, from what exists: the

@@ -331,6 +331,7 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
     snapshot.vanished = vanished;
     snapshot.sources = sources;
     snapshot.set_mount_tables(mounts);
+    snapshot.captured = true;
     Ok(snapshot)
 }
 

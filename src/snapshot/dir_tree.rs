@@ -83,6 +83,8 @@ pub struct DirTree {
     own: Option<u64>,
     places: Vec<Place>,
     aliases: HashMap<u64, Vec<Alias>>,
+    /// Every mount read, by id, with the namespace whose table holds it.
+    mounts: HashMap<u32, (u64, MountPoint)>,
 }
 
 impl DirTree {
@@ -95,6 +97,7 @@ impl DirTree {
             own: tables.own,
             places: Vec::new(),
             aliases: HashMap::new(),
+            mounts: HashMap::new(),
         };
         let Some(own_table) = tables.own.and_then(|own| tables.tables.get(&own)) else {
             return tree;
@@ -106,8 +109,14 @@ impl DirTree {
                 own_path: asked.to_owned(),
             });
         }
+        // The mounts limier sees below the directory (not those hidden
+        // under another mount, nor those showing a deleted directory).
         for mount in own_table {
-            if mount.path != asked && is_at_or_below(&mount.path, asked) {
+            if mount.path != asked
+                && is_at_or_below(&mount.path, asked)
+                && !mount.root_deleted
+                && covering(own_table, &mount.path).map(|m| m.id) == Some(mount.id)
+            {
                 tree.places.push(Place {
                     device: mount.device,
                     fs_path: mount.root.clone(),
@@ -118,6 +127,9 @@ impl DirTree {
         for (namespace, table) in &tables.tables {
             tree.aliases
                 .insert(*namespace, aliases_in(table, &tree.places));
+            for mount in table {
+                tree.mounts.insert(mount.id, (*namespace, mount.clone()));
+            }
         }
         tree
     }
@@ -132,8 +144,28 @@ impl DirTree {
         self.own
     }
 
+    /// Whether a mount below the directory shows a directory at or above it
+    /// (`mount --bind / DIR/sub`): the tree then holds the whole file
+    /// system, as `lsof +D` would walk it — a sweep refuses it.
+    pub fn reaches_above_itself(&self) -> bool {
+        let Some((own, below)) = self.places.split_first() else {
+            return false;
+        };
+        below
+            .iter()
+            .any(|place| place.device == own.device && is_at_or_below(&own.fs_path, &place.fs_path))
+    }
+
     /// Where `path`, named by a process in mount namespace `mount_ns`
-    /// (`None`: unread, taken as limier's own), lies.
+    /// (`None`: unread, taken as limier's own), lies when only its text is
+    /// known.
+    ///
+    /// The kernel renders a path relative to limier's root when its mount
+    /// is in limier's namespace (a file opened before the process left it)
+    /// and relative to the process's namespace's root otherwise: both
+    /// readings are tried, and where they disagree the path is
+    /// [`Placement::Unplaceable`] (see [`place_on_mount`](Self::place_on_mount)
+    /// for the exact answer).
     pub fn place(&self, mount_ns: Option<u64>, path: &Path) -> Placement {
         if self.places.is_empty() {
             return if is_at_or_below(path, &self.asked) {
@@ -145,7 +177,73 @@ impl DirTree {
                 Placement::Outside
             };
         }
-        let namespace = mount_ns.or(self.own).unwrap_or_default();
+        let own = self.own.unwrap_or_default();
+        let namespace = mount_ns.unwrap_or(own);
+        let in_own = self.place_in(own, path);
+        if namespace == own {
+            return in_own;
+        }
+        let in_theirs = self.place_in(namespace, path);
+        match (&in_own, &in_theirs) {
+            (_, Placement::Unplaceable { .. }) => in_theirs,
+            (Placement::Outside, Placement::Outside) => Placement::Outside,
+            (Placement::Inside { .. }, Placement::Inside { .. }) => in_theirs,
+            _ => Placement::Unplaceable {
+                mount_ns: namespace,
+            },
+        }
+    }
+
+    /// Where `path` lies, its object known to be on the mount with id
+    /// `mount_id` (unique on the machine): the path is read against the
+    /// table of the namespace that mount is in. A mount in no table read,
+    /// or a path that does not lie below that mount's point, is
+    /// [`Placement::Unplaceable`].
+    pub fn place_on_mount(&self, mount_id: u32, path: &Path) -> Placement {
+        if self.places.is_empty() {
+            return self.place(None, path);
+        }
+        let own = self.own.unwrap_or_default();
+        let Some((namespace, mount)) = self.mounts.get(&mount_id) else {
+            return Placement::Unplaceable { mount_ns: 0 };
+        };
+        if !is_at_or_below(path, &mount.path) {
+            return Placement::Unplaceable {
+                mount_ns: *namespace,
+            };
+        }
+        if mount.root_deleted {
+            return Placement::Outside;
+        }
+        let fs_path = rebase(path, &mount.path, &mount.root);
+        let Some(place) = self
+            .places
+            .iter()
+            .filter(|place| {
+                place.device == mount.device && is_at_or_below(&fs_path, &place.fs_path)
+            })
+            .max_by_key(|place| place.fs_path.as_os_str().len())
+        else {
+            return Placement::Outside;
+        };
+        let as_asked = rebase(&fs_path, &place.fs_path, &place.own_path);
+        let foreign = *namespace != own;
+        let via = (foreign || !is_at_or_below(path, &self.asked)).then(|| {
+            let alias = if is_at_or_below(&place.fs_path, &mount.root) {
+                rebase(&place.fs_path, &mount.root, &mount.path)
+            } else {
+                mount.path.clone()
+            };
+            Via {
+                path: alias,
+                mount_ns: foreign.then_some(*namespace),
+            }
+        });
+        Placement::Inside { as_asked, via }
+    }
+
+    /// `path` read against namespace `namespace`'s table alone.
+    fn place_in(&self, namespace: u64, path: &Path) -> Placement {
         let Some(aliases) = self.aliases.get(&namespace) else {
             return if is_at_or_below(path, &self.asked) {
                 Placement::Unplaceable {
@@ -181,7 +279,7 @@ fn aliases_in(table: &[MountPoint], places: &[Place]) -> Vec<Alias> {
     let mut aliases = Vec::new();
     for mount in table {
         for (index, place) in places.iter().enumerate() {
-            if mount.device != place.device {
+            if mount.device != place.device || mount.root_deleted {
                 continue;
             }
             let (path, fs_path) = if is_at_or_below(&place.fs_path, &mount.root) {
@@ -214,29 +312,47 @@ fn aliases_in(table: &[MountPoint], places: &[Place]) -> Vec<Alias> {
     aliases
 }
 
-/// The mount `path` is on: the one with the longest mount point at or
-/// above it, and of several at one mount point the one mounted last (the
-/// one no other there is mounted on).
+/// The mount `path` is on, as the namespace whose mounts are `table` shows
+/// it: from the namespace's root mount down, at each mount point on the way
+/// the mount mounted there on the one reached so far, and of several
+/// stacked there the last (the one nothing is mounted on at the same
+/// point). A mount under another mounted over its parent is hidden and
+/// never reached.
 fn covering<'t>(table: &'t [MountPoint], path: &Path) -> Option<&'t MountPoint> {
-    let depth = |m: &MountPoint| m.path.as_os_str().len();
-    let deepest = table
+    let ids: std::collections::HashSet<u32> = table.iter().map(|m| m.id).collect();
+    let root = table
         .iter()
-        .filter(|m| is_at_or_below(path, &m.path))
-        .map(depth)
-        .max()?;
-    let stacked: Vec<&MountPoint> = table
+        .find(|m| m.path == Path::new("/") && (m.parent == m.id || !ids.contains(&m.parent)))?;
+    let mut current = top_of_stack(table, root);
+    loop {
+        // The next mount on the way: mounted on `current`, at a point at or
+        // below `current`'s own, at or above `path`; the nearest first.
+        let next = table
+            .iter()
+            .filter(|m| {
+                m.parent == current.id
+                    && m.id != current.id
+                    && m.path != current.path
+                    && is_at_or_below(path, &m.path)
+            })
+            .min_by_key(|m| m.path.as_os_str().len());
+        match next {
+            Some(next) => current = top_of_stack(table, next),
+            None => return Some(current),
+        }
+    }
+}
+
+/// The last of the mounts stacked at `bottom`'s mount point on it.
+fn top_of_stack<'t>(table: &'t [MountPoint], bottom: &'t MountPoint) -> &'t MountPoint {
+    let mut top = bottom;
+    while let Some(above) = table
         .iter()
-        .filter(|m| depth(m) == deepest && is_at_or_below(path, &m.path))
-        .collect();
-    stacked
-        .iter()
-        .find(|m| {
-            !stacked
-                .iter()
-                .any(|other| other.parent == m.id && other.id != m.id)
-        })
-        .or(stacked.last())
-        .copied()
+        .find(|m| m.parent == top.id && m.id != top.id && m.path == top.path)
+    {
+        top = above;
+    }
+    top
 }
 
 /// `path`, which lies at or below `from`, moved to lie as far below `to`.
@@ -258,6 +374,7 @@ mod tests {
             parent,
             device,
             root: root.into(),
+            root_deleted: false,
             path: path.into(),
         }
     }
@@ -298,9 +415,25 @@ mod tests {
         // Own namespace: text and object agree.
         let (as_asked, via) = inside(tree.place(Some(OWN), Path::new("/repo/wt/x")));
         assert_eq!((as_asked, via), (PathBuf::from("/repo/wt/x"), None));
-        // The other namespace's /repo/wt is its own tmpfs.
+        // The other namespace's /repo/wt is its own tmpfs; by its text
+        // alone the path may be limier's (a file opened before the process
+        // left limier's namespace), so it is not placed...
         assert_eq!(
             tree.place(Some(OTHER), Path::new("/repo/wt/x")),
+            Placement::Unplaceable { mount_ns: OTHER }
+        );
+        // ...until its mount says: the tmpfs (outside), or limier's disk (a
+        // use, read in limier's frame).
+        assert_eq!(
+            tree.place_on_mount(91, Path::new("/repo/wt/x")),
+            Placement::Outside
+        );
+        let (as_asked, via) = inside(tree.place_on_mount(27, Path::new("/repo/wt/x")));
+        assert_eq!((as_asked, via), (PathBuf::from("/repo/wt/x"), None));
+        // A process of limier's namespace that went into the other's tmpfs
+        // (through /proc/PID/cwd) is not a user either.
+        assert_eq!(
+            tree.place_on_mount(91, Path::new("/repo/wt/in")),
             Placement::Outside
         );
         // Its /repo/lib is the disk's /repo/lib: the same directory.
@@ -388,11 +521,72 @@ mod tests {
         other.push(mount(93, 92, DISK, "/repo", "/repo/wt/inner"));
         let tree = DirTree::new(&tables, Path::new("/repo"));
         assert_eq!(
-            tree.place(Some(OTHER), Path::new("/repo/wt/x")),
+            tree.place_on_mount(92, Path::new("/repo/wt/x")),
             Placement::Outside
         );
-        let (as_asked, via) = inside(tree.place(Some(OTHER), Path::new("/repo/wt/inner/lib")));
+        let (as_asked, via) = inside(tree.place_on_mount(93, Path::new("/repo/wt/inner/lib")));
         assert_eq!(as_asked, PathBuf::from("/repo/lib"));
         assert_eq!(via.unwrap().path, PathBuf::from("/repo/wt/inner"));
+    }
+
+    #[test]
+    fn a_mount_hidden_under_another_is_not_part_of_the_tree() {
+        // limier's namespace: the disk, a tmpfs A at /h/x, then a tmpfs B
+        // mounted over /h (A is hidden), and A's contents bound at /e1.
+        let own = vec![
+            mount(27, 1, DISK, "/", "/"),
+            mount(60, 27, (0, 60), "/", "/h/x"),
+            mount(61, 27, (0, 61), "/", "/h"),
+            mount(62, 27, (0, 60), "/", "/e1"),
+        ];
+        let tables = MountTables {
+            own: Some(OWN),
+            tables: [(OWN, own.clone())].into_iter().collect(),
+        };
+        assert_eq!(covering(&own, Path::new("/h/x/f")).unwrap().id, 61);
+        let tree = DirTree::new(&tables, Path::new("/h"));
+        assert_eq!(tree.place(None, Path::new("/e1/f")), Placement::Outside);
+        assert_eq!(
+            tree.place_on_mount(62, Path::new("/e1/f")),
+            Placement::Outside
+        );
+        assert!(matches!(
+            tree.place_on_mount(61, Path::new("/h/y")),
+            Placement::Inside { .. }
+        ));
+        // A bind of a directory deleted since shows nothing of its namesake.
+        let mut own = own;
+        own.push(MountPoint {
+            root_deleted: true,
+            ..mount(63, 27, DISK, "/h2", "/mnt")
+        });
+        let tables = MountTables {
+            own: Some(OWN),
+            tables: [(OWN, own)].into_iter().collect(),
+        };
+        let tree = DirTree::new(&tables, Path::new("/h2"));
+        assert_eq!(tree.place(None, Path::new("/mnt/f")), Placement::Outside);
+        assert_eq!(
+            tree.place_on_mount(63, Path::new("/mnt/f")),
+            Placement::Outside
+        );
+    }
+
+    #[test]
+    fn a_mount_below_showing_a_directory_above_is_noticed() {
+        let bound = MountTables {
+            own: Some(OWN),
+            tables: [(
+                OWN,
+                vec![
+                    mount(27, 1, DISK, "/", "/"),
+                    mount(70, 27, DISK, "/", "/p/sub"),
+                ],
+            )]
+            .into_iter()
+            .collect(),
+        };
+        assert!(DirTree::new(&bound, Path::new("/p")).reaches_above_itself());
+        assert!(!DirTree::new(&tables(), Path::new("/repo")).reaches_above_itself());
     }
 }

@@ -132,6 +132,18 @@ pub(super) fn uses_below(process: &Process, tree: &DirTree, found: &mut DirUses)
                 as_asked,
                 via,
             }),
+            // A link's mount can be asked (`place_on_mount`); a mapping's
+            // cannot, and it stays unplaced.
+            Placement::Unplaceable { .. } if kind != UseKind::Map => {
+                found.unplaced_links.push(PathUse {
+                    pid,
+                    kind,
+                    path: path.to_owned(),
+                    deleted,
+                    as_asked: path.to_owned(),
+                    via: None,
+                });
+            }
             Placement::Unplaceable { .. } => {
                 found.unplaceable.insert(pid);
             }

@@ -204,6 +204,8 @@ pub struct Snapshot {
     /// with the links layer).
     #[serde(skip)]
     mounts: MountTables,
+    #[serde(skip)]
+    captured: bool,
 }
 
 /// The uses of a directory tree, and whose paths could not be placed.
@@ -217,6 +219,10 @@ pub struct DirUses {
     /// Uses whose deleted-ness decides whether they are in the tree (see
     /// [`UndecidedUse`]): not in `uses` until someone decides.
     pub undecided: Vec<UndecidedUse>,
+    /// Uses of a link (cwd, root, exe, an fd) whose text alone could not be
+    /// placed (see [`DirTree::place`]): placed once their mount is known
+    /// ([`DirTree::place_on_mount`]), unplaceable otherwise.
+    pub unplaced_links: Vec<PathUse>,
 }
 
 impl Snapshot {
@@ -241,6 +247,7 @@ impl Snapshot {
             sources: Sources::default(),
             indexes,
             mounts: MountTables::default(),
+            captured: false,
         }
     }
 
@@ -334,6 +341,12 @@ impl Snapshot {
     /// The mount table of each mount namespace the processes are in.
     pub fn mount_tables(&self) -> &MountTables {
         &self.mounts
+    }
+
+    /// Whether this snapshot was captured from the live system (its
+    /// processes may be asked more, by identity), not built from parts.
+    pub fn is_captured(&self) -> bool {
+        self.captured
     }
 
     /// Gives a snapshot built from parts its mount tables (see

@@ -83,6 +83,16 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
             return Err(SweepError::SelectsEverything { selector: label });
         }
         if let Selector::Dir(dir) = selector {
+            // A mount below the directory that shows a directory above it
+            // (`mount --bind / DIR/sub`) puts every file in its tree.
+            if snapshot.dir_tree(&dir.path).reaches_above_itself() && !selection.allow_system_dirs {
+                return Err(SweepError::SystemDirectory {
+                    selector: label,
+                    what: "a directory with a mount below it that shows a directory above it \
+                           (the tree holds the whole file system)"
+                        .into(),
+                });
+            }
             let home = limier_platform::home_dir(limier_platform::effective_uid());
             match super::system_dir(&dir.path, home.as_deref()) {
                 Some(what) if !selection.allow_system_dirs => {
@@ -446,6 +456,7 @@ mod tests {
             parent,
             device,
             root: "/".into(),
+            root_deleted: false,
             path: path.into(),
         }
     }
@@ -499,7 +510,7 @@ mod tests {
         assert_eq!(
             unplaced,
             vec![&Unseen::OtherMountNamespace {
-                pids: vec![ProcessId(30)]
+                pids: vec![ProcessId(20), ProcessId(30)]
             }]
         );
     }

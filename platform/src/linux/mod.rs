@@ -15,7 +15,9 @@ mod typed_path;
 pub use pin::PinAttempt;
 pub use process::ProcessDir;
 pub use signal::ProcessHandle;
-pub use typed_path::{names_exist_within, regular_files_within, resolve_dir, resolve_dir_within};
+pub use typed_path::{
+    mount_ids_within, names_exist_within, regular_files_within, resolve_dir, resolve_dir_within,
+};
 
 use crate::error::PlatformError;
 use crate::parse::parse_boot_time;
@@ -259,12 +261,74 @@ impl Backend {
             if !same(&dir) {
                 continue;
             }
-            if let Ok(mounts) = dir.mounts() {
-                // Read through the directory fd: the process it names read it.
+            // Read through the directory fd (the process it names). A member
+            // that chrooted into a directory of another namespace also reads
+            // `/` as its root, but sees none of its own namespace's mounts:
+            // a table without a mount at `/` is not the namespace's. A
+            // member that changed namespace or root meanwhile is not either.
+            let Ok(mounts) = dir.mounts() else {
+                continue;
+            };
+            let still = dir.namespace_and_root().ok() == Some((Some(member.namespace), true));
+            if still && same(&dir) && mounts.iter().any(|m| m.path == Path::new("/")) {
                 tables.insert(member.namespace, mounts);
             }
         }
         crate::MountTables { own, tables }
+    }
+
+    /// The id of the mount each asked link's target is on: an fd's from its
+    /// fdinfo, the cwd's, root's and exe's by `statx` through the link in a
+    /// process limier leaves behind (never blocking limier on a dead
+    /// mount). `None` where the process is gone or is another incarnation
+    /// (its start time is checked before and after), the link is refused,
+    /// or no answer came within `patience`.
+    ///
+    /// # References
+    /// proc_pid_fdinfo(5); statx(2); proc(5) `/proc/pid/cwd`.
+    pub fn mount_ids_of(
+        &self,
+        asks: &[(crate::Identity, crate::UseLink)],
+        patience: std::time::Duration,
+    ) -> Vec<Option<u32>> {
+        use crate::UseLink;
+        let same = |identity: crate::Identity| {
+            self.read_stat(identity.pid)
+                .is_ok_and(|stat| stat.start == identity.start)
+        };
+        let mut ids = vec![None; asks.len()];
+        let mut links: Vec<(usize, PathBuf)> = Vec::new();
+        for (index, (identity, link)) in asks.iter().enumerate() {
+            let name = match link {
+                UseLink::Fd(fd) => {
+                    ids[index] = self
+                        .open_process(identity.pid)
+                        .ok()
+                        .filter(|dir| dir.stat().is_ok_and(|s| s.start == identity.start))
+                        .and_then(|dir| dir.fd_mount_id(*fd).ok());
+                    continue;
+                }
+                UseLink::Cwd => "cwd",
+                UseLink::Root => "root",
+                UseLink::Exe => "exe",
+            };
+            if same(*identity) {
+                let path = self.proc_root.join(identity.pid.0.to_string()).join(name);
+                links.push((index, path));
+            }
+        }
+        for batch in links.chunks(typed_path::MAX_MOUNT_IDS) {
+            let paths: Vec<&Path> = batch.iter().map(|(_, path)| path.as_path()).collect();
+            let Some(answers) = mount_ids_within(&paths, patience) else {
+                continue;
+            };
+            for ((index, _), id) in batch.iter().zip(answers) {
+                if same(asks[*index].0) {
+                    ids[*index] = id;
+                }
+            }
+        }
+        ids
     }
 
     /// The reader of a process's fds when no kernel iterator serves.

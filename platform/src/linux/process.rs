@@ -237,6 +237,34 @@ impl ProcessDir {
         Ok(())
     }
 
+    /// The inode of the process's mount namespace and whether its root
+    /// directory reads `/` (is its namespace's root, or limier's).
+    ///
+    /// # References
+    /// namespaces(7) `/proc/pid/ns/mnt`; proc(5) `/proc/pid/root`.
+    pub fn namespace_and_root(&self) -> Result<(Option<u64>, bool), PlatformError> {
+        let namespace = parse_namespace_link(&self.read_link("ns/mnt")?);
+        let root = self.read_link("root")?;
+        Ok((namespace, root == b"/"))
+    }
+
+    /// The id of the mount fd `fd`'s file is on, from its fdinfo (procfs
+    /// only: the file's own file system is not asked).
+    ///
+    /// # References
+    /// proc_pid_fdinfo(5) (`mnt_id`).
+    pub fn fd_mount_id(&self, fd: u32) -> Result<u32, PlatformError> {
+        let name = format!("fdinfo/{fd}");
+        let text = self.read_file_at_once(&name)?;
+        text.split(|&b| b == b'\n')
+            .find_map(|line| line.strip_prefix(b"mnt_id:"))
+            .and_then(|value| std::str::from_utf8(value).ok()?.trim().parse().ok())
+            .ok_or_else(|| PlatformError::Parse {
+                path: self.path.join(&name),
+                source: crate::parse::ParseError::new("fdinfo", "no mnt_id line"),
+            })
+    }
+
     /// Every mount in the process's mount namespace, mount points relative
     /// to its root directory.
     ///

@@ -81,6 +81,74 @@ pub fn names_exist_within(paths: &[&Path], patience: std::time::Duration) -> Opt
     Some(kinds.iter().map(|&kind| kind != KIND_MISSING).collect())
 }
 
+/// For each of `links` (a process's `cwd`, `root` or `exe` under
+/// `/proc/PID`), the id of the mount its target is on, asked in a process
+/// limier leaves behind (see [`answer_forked`]) with `AT_STATX_DONT_SYNC`,
+/// so that no file system is asked for attributes: `None` when no answer
+/// came within `patience`; an entry is `None` when the link could not be
+/// followed (gone, refused).
+///
+/// # References
+/// statx(2) (`STATX_MNT_ID`, `AT_STATX_DONT_SYNC`); proc(5) `/proc/pid/cwd`.
+pub fn mount_ids_within(
+    links: &[&Path],
+    patience: std::time::Duration,
+) -> Option<Vec<Option<u32>>> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_paths: Vec<std::ffi::CString> = links
+        .iter()
+        .map(|p| std::ffi::CString::new(p.as_os_str().as_bytes()))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    if c_paths.len() > MAX_MOUNT_IDS {
+        return None;
+    }
+    // SAFETY: the grandchild calls only statx and write, on the CStrings
+    // made before the fork and a stack buffer.
+    let answer = unsafe { answer_forked(patience, |out| link_mount_ids(&c_paths, out)) };
+    let bytes = answer?.ok()?;
+    (bytes.len() == links.len() * 4).then(|| {
+        bytes
+            .chunks_exact(4)
+            .map(|id| {
+                let id = u32::from_ne_bytes([id[0], id[1], id[2], id[3]]);
+                (id != 0).then_some(id)
+            })
+            .collect()
+    })
+}
+
+/// At most this many links a call of [`mount_ids_within`] (its answer is
+/// written from one stack buffer).
+pub const MAX_MOUNT_IDS: usize = 4096;
+
+/// The grandchild's work for [`mount_ids_within`]: four bytes per link,
+/// the mount id (0: none), written to `out`. Async-signal-safe.
+fn link_mount_ids(paths: &[std::ffi::CString], out: libc::c_int) {
+    let mut ids = [0u8; MAX_MOUNT_IDS * 4];
+    for (at, path) in paths.iter().enumerate().take(MAX_MOUNT_IDS) {
+        // SAFETY: `statx` is plain old data, all zeroes a valid value.
+        let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+        // SAFETY: `path` is NUL-terminated; `stx` is a live, writable statx.
+        let found = unsafe {
+            libc::statx(
+                libc::AT_FDCWD,
+                path.as_ptr(),
+                libc::AT_STATX_DONT_SYNC,
+                libc::STATX_MNT_ID,
+                &mut stx,
+            )
+        } == 0;
+        if found && stx.stx_mask & libc::STATX_MNT_ID != 0 {
+            let id = stx.stx_mnt_id as u32;
+            ids[at * 4..at * 4 + 4].copy_from_slice(&id.to_ne_bytes());
+        }
+    }
+    let count = paths.len().min(MAX_MOUNT_IDS) * 4;
+    // SAFETY: `ids` holds `count` initialised bytes.
+    unsafe { libc::write(out, ids.as_ptr().cast(), count) };
+}
+
 /// Whether the last component of a looked-up path is followed when it is a
 /// symbolic link.
 #[derive(Clone, Copy)]

@@ -129,6 +129,16 @@ impl Backend {
         crate::MountTables::default()
     }
 
+    /// macOS has no mount namespaces: no mount ids are asked (paths are
+    /// compared as the kernel names them).
+    pub fn mount_ids_of(
+        &self,
+        asks: &[(crate::Identity, crate::UseLink)],
+        _patience: std::time::Duration,
+    ) -> Vec<Option<u32>> {
+        vec![None; asks.len()]
+    }
+
     /// macOS has no pidfd: a capture's records are held by pid and start
     /// time (microseconds), re-checked before every signal.
     pub fn pin_before_read(&self, _pid: ProcessId) -> PinAttempt {

@@ -10,7 +10,7 @@
 
 use super::ParseError;
 use std::ffi::OsString;
-use std::os::unix::ffi::OsStringExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
 /// One mount: its id (as `struct mount.mnt_id`), its parent, the file
@@ -26,6 +26,9 @@ pub struct MountPoint {
     /// The directory of that file system the mount shows at its mount
     /// point (`/` for a whole file system; a bind mount's source).
     pub root: PathBuf,
+    /// That directory was deleted (the kernel's `//deleted` suffix, taken
+    /// off `root`): `root` names where it was, not what is there now.
+    pub root_deleted: bool,
     /// Its mount point, relative to the reading process's root.
     pub path: PathBuf,
 }
@@ -67,11 +70,16 @@ pub fn parse_mount_points(bytes: &[u8]) -> Result<Vec<MountPoint>, ParseError> {
         };
         let root = path_field("a root")?;
         let path = path_field("a mount point")?;
+        let (root, root_deleted) = match root.as_os_str().as_bytes().strip_suffix(b"//deleted") {
+            Some(kept) => (PathBuf::from(std::ffi::OsStr::from_bytes(kept)), true),
+            None => (root, false),
+        };
         mounts.push(MountPoint {
             id,
             parent,
             device,
             root,
+            root_deleted,
             path,
         });
     }
@@ -129,6 +137,7 @@ mod tests {
                 parent: 1,
                 device: (254, 0),
                 root: "/".into(),
+                root_deleted: false,
                 path: "/".into()
             }
         );
@@ -139,12 +148,19 @@ mod tests {
                 parent: 27,
                 device: (0, 52),
                 root: "/".into(),
+                root_deleted: false,
                 path: "/tmp/work tree/cache\tx".into()
             }
         );
         // The mount point, and the root within the file system apart.
         assert_eq!(mounts[5].path, PathBuf::from("/tmp/bound"));
         assert_eq!(mounts[5].root, PathBuf::from("/home/dev/src"));
+        // A bind of a directory deleted since: its root says so.
+        let deleted =
+            parse_mount_points(b"99 27 254:0 /tmp/z/src//deleted /tmp/z/mnt rw - ext4 a rw\n")
+                .unwrap();
+        assert_eq!(deleted[0].root, PathBuf::from("/tmp/z/src"));
+        assert!(deleted[0].root_deleted && !mounts[5].root_deleted);
     }
 
     #[test]

@@ -788,9 +788,12 @@ mod tests {
             &[&near, &gone, &deepest, &in_tmpfs, &outside, &through_bind],
             &gone,
         );
+        // Files in a directory no mount shows below `dir`.
+        let elsewhere = base.join("elsewhere");
+        std::fs::create_dir_all(&elsewhere).unwrap();
         let lonely = crate::linux::mapping_child::MappingChild::start(
-            &[&other.join("alone.bin"), &other.join("removed.bin")],
-            &other.join("removed.bin"),
+            &[&elsewhere.join("alone.bin"), &elsewhere.join("removed.bin")],
+            &elsewhere.join("removed.bin"),
         );
         let start_of = |pid: u32| {
             let stat = std::fs::read(format!("/proc/{pid}/stat")).unwrap();
@@ -798,10 +801,12 @@ mod tests {
         };
         let pid = ProcessId(child.pid());
         let text = std::fs::read(format!("/proc/{}/maps", pid.0)).unwrap();
+        // Below `dir`, and in `other`, which `dir/bound` shows: the same
+        // files reached through another mount.
         let below: Vec<MappedFile> = crate::parse::parse_maps(&text)
             .unwrap()
             .into_iter()
-            .filter(|file| file.path.starts_with(&dir))
+            .filter(|file| file.path.starts_with(&dir) || file.path.starts_with(&other))
             .collect();
         let dumped = read_pid(&reader, pid, start_of(pid.0)).expect("the child is visited");
         assert_eq!(dumped, below);
@@ -813,6 +818,7 @@ mod tests {
             gone.as_path(),
             deepest.as_path(),
             in_tmpfs.as_path(),
+            outside.as_path(),
             through_bind.as_path(),
         ];
         expected.sort();
@@ -821,7 +827,7 @@ mod tests {
         // Nothing of the lonely process is below: only its deleted file,
         // which the program cannot judge, is given (for the caller to place).
         let lonely_pid = ProcessId(lonely.pid());
-        let removed = other.join("removed.bin");
+        let removed = elsewhere.join("removed.bin");
         let lonely_files: Vec<std::path::PathBuf> =
             read_pid(&reader, lonely_pid, start_of(lonely_pid.0))
                 .expect("the lonely process is visited")

@@ -71,15 +71,36 @@ impl MapRoots {
                 what: "the mount members in this kernel's BTF",
             });
         }
-        let opened = dirs
+        // The mounts below the directories: a file on one is below them
+        // (its id is compared), and so is the same file reached through
+        // another mount of it — a bind elsewhere, another namespace's copy
+        // — whose dentries climb to that mount's root: its root dentry is
+        // compared too.
+        let points = read_parsed(proc_root.join("self/mountinfo"), None, parse_mount_points)?;
+        let nested_points: Vec<&crate::parse::MountPoint> = points
+            .iter()
+            .filter(|point| dirs.iter().any(|dir| point.path.starts_with(dir)))
+            .collect();
+        if nested_points.len() > MAX_NESTED_MOUNTS {
+            return Err(PlatformError::Unsupported {
+                what: "a mapping filter over this many mounts",
+            });
+        }
+        let nested: Vec<u32> = nested_points.iter().map(|point| point.id).collect();
+        let wanted: Vec<&Path> = dirs
+            .iter()
+            .map(PathBuf::as_path)
+            .chain(nested_points.iter().map(|point| point.path.as_path()))
+            .collect();
+        let opened = wanted
             .iter()
             .map(|dir| {
                 rustix::fs::open(
-                    dir,
+                    *dir,
                     OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
                     Mode::empty(),
                 )
-                .map_err(|err| PlatformError::from_io(None, dir.clone(), err.into()))
+                .map_err(|err| PlatformError::from_io(None, dir.to_path_buf(), err.into()))
             })
             .collect::<Result<Vec<OwnedFd>, _>>()?;
         let program = load_program(
@@ -95,12 +116,12 @@ impl MapRoots {
             source,
         })?;
         let mut dentries: Vec<u64> = Vec::new();
-        for (dir, fd) in dirs.iter().zip(&opened) {
+        for (dir, fd) in wanted.iter().zip(&opened) {
             let row = rows
                 .iter()
                 .find(|row| row.fd == fd.as_raw_fd() as u32)
                 .ok_or_else(|| PlatformError::Parse {
-                    path: dir.clone(),
+                    path: dir.to_path_buf(),
                     source: crate::parse::ParseError::new(
                         "root dump",
                         "the directory's fd is not in the dump",
@@ -109,17 +130,6 @@ impl MapRoots {
             if !dentries.contains(&row.dentry) {
                 dentries.push(row.dentry);
             }
-        }
-        let points = read_parsed(proc_root.join("self/mountinfo"), None, parse_mount_points)?;
-        let nested: Vec<u32> = points
-            .iter()
-            .filter(|point| dirs.iter().any(|dir| point.path.starts_with(dir)))
-            .map(|point| point.id)
-            .collect();
-        if nested.len() > MAX_NESTED_MOUNTS {
-            return Err(PlatformError::Unsupported {
-                what: "a mapping filter over this many mounts",
-            });
         }
         Ok(MapRoots {
             dentries,
