@@ -575,3 +575,17 @@ pub enum UseLink {
     /// An open fd.
     Fd(u32),
 }
+
+/// What the kernel says of the mount a process's link reaches (see
+/// `Backend::mount_ids_of`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MountAnswer {
+    /// The target is on the mount with this id (unique on the machine).
+    On(u32),
+    /// The process, or the fd, is gone (or the pid names another process):
+    /// there is no such use any more.
+    Gone,
+    /// No answer: refused, a kernel without `STATX_MNT_ID` (before 5.8),
+    /// a link that changed while it was asked, or no answer in time.
+    Unknown,
+}

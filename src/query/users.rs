@@ -2,10 +2,9 @@
 
 use super::QueryError;
 use crate::snapshot::{DirUses, PathUse, Placement, Snapshot, UndecidedUse, UseKind};
-use limier_platform::ProcessId;
-use limier_platform::UseLink;
+use limier_platform::{MountAnswer, ProcessId, UseLink};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 
 /// One process and every way it uses the directory tree.
@@ -115,25 +114,29 @@ pub fn dir_users_below(snapshot: &Snapshot, path: &Path) -> Result<DirUsers, Que
 }
 
 /// Every use of the tree at `path` (absolute, normalised), each placed by
-/// the mount its object is on where the snapshot has mount tables, and the
-/// uses whose deleted-ness could not be decided.
+/// the mount its object is on where that can be had, and the uses whose
+/// deleted-ness could not be decided.
 ///
 /// The snapshot's pass places each path by its text
-/// ([`Snapshot::dir_uses`]); then the mount of every link a use was found
-/// by (cwd, root, exe, an fd) is asked of the kernel
-/// ([`Backend::mount_ids_of`](limier_platform::Backend::mount_ids_of):
-/// fdinfo, or `statx` in a process limier leaves behind) and the use is
-/// placed again against that mount ([`DirTree::place_on_mount`]): text
-/// rendered in another namespace's frame is then read in that frame, and a
-/// process that entered another namespace's mount is not taken for a user.
-/// A use whose mount cannot be had is left out and its process counted in
-/// `unplaceable`. Mapped files are placed by text (their mount ids are not
-/// read).
+/// ([`Snapshot::dir_uses`]). Where the snapshot was captured with mount
+/// tables, the kernel is then asked which mount each process's cwd, root
+/// and exe are on — every process's, since a shell that went into a
+/// container through `/proc/PID/root` names its cwd in the container's
+/// terms — and which mount each fd found by a process of another mount
+/// namespace is on ([`Backend::mount_ids_of`](limier_platform::Backend::mount_ids_of):
+/// fdinfo, or `statx` in a process limier leaves behind); those uses are
+/// placed again against their mount ([`DirTree::place_on_mount`]), read in
+/// the frame of the namespace that mount is in. The fds of processes in
+/// limier's own namespace and mapped files keep their text's placement (a
+/// mount id each would cost a read per open file).
+///
+/// A use whose process is gone by then is dropped; one whose mount could
+/// not be had keeps its text's placement, and a text that could not be
+/// placed counts its process in `unplaceable`.
 pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedUse>) {
     let mut found = snapshot.dir_uses(path);
     let undecided = decide_deleted(&mut found);
-    // A snapshot built by hand has no processes to ask: its links are
-    // placed by their text alone.
+    // A snapshot built by hand has no processes to ask.
     if snapshot.mount_tables().tables.is_empty() || !snapshot.is_captured() {
         for unplaced in std::mem::take(&mut found.unplaced_links) {
             found.unplaceable.insert(unplaced.pid);
@@ -141,55 +144,122 @@ pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedU
         return (found, undecided);
     }
     let tree = snapshot.dir_tree(path);
-    let uses = std::mem::take(&mut found.uses);
-    let (links, maps): (Vec<PathUse>, Vec<PathUse>) =
-        uses.into_iter().partition(|u| u.kind != UseKind::Map);
-    let links: Vec<PathUse> = links
-        .into_iter()
-        .chain(std::mem::take(&mut found.unplaced_links))
-        .collect();
-    let link_of = |u: &PathUse| {
-        let identity = snapshot.process(u.pid)?.record.identity();
-        let link = match u.kind {
-            UseKind::Cwd => UseLink::Cwd,
-            UseKind::Root => UseLink::Root,
-            UseKind::Exe => UseLink::Exe,
-            UseKind::Fd(fd) => UseLink::Fd(fd),
-            UseKind::Map => return None,
+    let own = snapshot.mount_tables().own;
+    let foreign = |pid: ProcessId| {
+        snapshot
+            .process(pid)
+            .and_then(|p| p.record.mount_ns)
+            .is_some_and(|ns| Some(ns) != own)
+    };
+    let undecided_links: BTreeSet<(ProcessId, UseKind)> =
+        undecided.iter().map(|u| (u.pid, u.kind)).collect();
+    // The text results: what is asked again, and what stands.
+    let mut by_text: BTreeMap<(ProcessId, UseKind), (PathUse, bool)> = BTreeMap::new();
+    let mut kept = Vec::new();
+    for path_use in std::mem::take(&mut found.uses) {
+        let asked = match path_use.kind {
+            UseKind::Cwd | UseKind::Root | UseKind::Exe => true,
+            UseKind::Fd(_) => foreign(path_use.pid),
+            UseKind::Map => false,
         };
-        Some((identity, link))
+        if asked {
+            by_text.insert((path_use.pid, path_use.kind), (path_use, true));
+        } else {
+            kept.push(path_use);
+        }
+    }
+    for path_use in std::mem::take(&mut found.unplaced_links) {
+        by_text.insert((path_use.pid, path_use.kind), (path_use, false));
+    }
+    // Every process's cwd, root and exe, placed by text or not.
+    let mut asks: Vec<(limier_platform::Identity, UseLink, PathBuf, UseKind)> = Vec::new();
+    for process in snapshot.processes() {
+        let record = &process.record;
+        if record.kernel_thread || record.pid == snapshot.self_pid {
+            continue;
+        }
+        let links = [
+            (UseKind::Cwd, UseLink::Cwd, &record.cwd),
+            (UseKind::Root, UseLink::Root, &record.root),
+            (UseKind::Exe, UseLink::Exe, &record.exe),
+        ];
+        for (kind, link, text) in links {
+            let key = (record.pid, kind);
+            if undecided_links.contains(&key) {
+                continue;
+            }
+            let text = match by_text.get(&key) {
+                Some((path_use, _)) => path_use.path.clone(),
+                None => match text {
+                    Some(text) => text.clone(),
+                    None => continue,
+                },
+            };
+            asks.push((record.identity(), link, text, kind));
+        }
+    }
+    for ((pid, kind), (path_use, _)) in &by_text {
+        if let (UseKind::Fd(fd), Some(process)) = (kind, snapshot.process(*pid)) {
+            asks.push((
+                process.record.identity(),
+                UseLink::Fd(*fd),
+                path_use.path.clone(),
+                *kind,
+            ));
+        }
+    }
+    let questions: Vec<(limier_platform::Identity, UseLink, &Path)> = asks
+        .iter()
+        .map(|(identity, link, text, _)| (*identity, *link, text.as_path()))
+        .collect();
+    let answers = match limier_platform::Backend::new() {
+        Ok(backend) => backend.mount_ids_of(&questions, super::RESOLVE_PATIENCE),
+        Err(_) => vec![MountAnswer::Unknown; questions.len()],
     };
-    // Every link use has its process in the snapshot; one that had not
-    // would be asked as pid 0, which names no process (no mount id).
-    let nobody = (
-        limier_platform::Identity {
-            pid: ProcessId(0),
-            start: limier_platform::StartTime(0),
-        },
-        UseLink::Cwd,
-    );
-    let asks: Vec<(limier_platform::Identity, UseLink)> =
-        links.iter().map(|u| link_of(u).unwrap_or(nobody)).collect();
-    let ids = match limier_platform::Backend::new() {
-        Ok(backend) => backend.mount_ids_of(&asks, super::RESOLVE_PATIENCE),
-        Err(_) => vec![None; asks.len()],
-    };
-    found.uses = maps;
-    for (mut path_use, id) in links.into_iter().zip(ids) {
-        let placed = match id {
-            Some(id) => tree.place_on_mount(id, &path_use.path),
-            None => Placement::Unplaceable { mount_ns: 0 },
+    found.uses = kept;
+    for ((identity, _, text, kind), answer) in asks.iter().zip(answers) {
+        let pid = identity.pid;
+        let from_text = by_text.remove(&(pid, *kind));
+        let placed = match answer {
+            MountAnswer::Gone => continue,
+            MountAnswer::On(id) => tree.place_on_mount(id, text),
+            // No answer: the text's placement stands.
+            MountAnswer::Unknown => match &from_text {
+                Some((path_use, true)) => Placement::Inside {
+                    as_asked: path_use.as_asked.clone(),
+                    via: path_use.via.clone(),
+                },
+                Some((_, false)) => Placement::Unplaceable { mount_ns: 0 },
+                None => Placement::Outside,
+            },
         };
         match placed {
             Placement::Inside { as_asked, via } => {
-                path_use.as_asked = as_asked;
-                path_use.via = via;
-                found.uses.push(path_use);
+                let deleted = from_text.as_ref().is_some_and(|(u, _)| u.deleted)
+                    || snapshot
+                        .process(pid)
+                        .is_some_and(|p| *kind == UseKind::Cwd && p.record.cwd_deleted);
+                found.uses.push(PathUse {
+                    pid,
+                    kind: *kind,
+                    path: text.to_path_buf(),
+                    deleted,
+                    as_asked,
+                    via,
+                });
             }
             Placement::Outside => {}
             Placement::Unplaceable { .. } => {
-                found.unplaceable.insert(path_use.pid);
+                found.unplaceable.insert(pid);
             }
+        }
+    }
+    // Anything not asked (none is expected) keeps its text's placement.
+    for (path_use, inside) in by_text.into_values() {
+        if inside {
+            found.uses.push(path_use);
+        } else {
+            found.unplaceable.insert(path_use.pid);
         }
     }
     found.uses.sort_by_key(|u| u.pid);

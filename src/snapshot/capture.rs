@@ -165,11 +165,14 @@ impl CaptureOptions {
             Parallelism::Sequential => false,
             Parallelism::Parallel => true,
             Parallelism::Auto => {
+                // Pinning is four system calls a process: as costly as a
+                // layer.
                 let heavy = self.layers.fds
                     || self.layers.maps
                     || self.layers.environ
                     || self.layers.details
-                    || self.layers.links;
+                    || self.layers.links
+                    || self.pin;
                 heavy && process_count >= Self::PARALLEL_THRESHOLD
             }
         }
@@ -294,8 +297,14 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
             .iter()
             .map(|dir| DirTree::new(&mounts, dir))
             .collect();
-        vanished +=
-            attach_needed_maps(backend, &mut processes, &readers, &trees, options, &tallies);
+        vanished += attach_needed_maps(
+            backend,
+            &mut processes,
+            &readers,
+            (&trees, mounts.own),
+            options,
+            &tallies,
+        );
     }
     if layers.only_socket_fds {
         for process in &mut processes {
@@ -418,19 +427,23 @@ fn attach_needed_maps(
     backend: &Backend,
     processes: &mut Vec<Process>,
     readers: &ReaderPool,
-    needless_below: &[DirTree],
+    (needless_below, own_namespace): (&[DirTree], Option<u64>),
     options: &CaptureOptions,
     tallies: &Tallies,
 ) -> usize {
+    // Needless only where the text can be trusted to say so: a process of
+    // another mount namespace may name its paths in another frame (and
+    // its links are placed by mount later), so its mappings are read.
+    let needless = |process: &Process| {
+        let own = process.record.mount_ns.is_none() || process.record.mount_ns == own_namespace;
+        own && needless_below
+            .iter()
+            .any(|tree| super::index::uses_anything_below(process, tree))
+    };
     let needed: Vec<usize> = processes
         .iter()
         .enumerate()
-        .filter(|(_, process)| {
-            !process.record.kernel_thread
-                && !needless_below
-                    .iter()
-                    .any(|tree| super::index::uses_anything_below(process, tree))
-        })
+        .filter(|(_, process)| !process.record.kernel_thread && !needless(process))
         .map(|(index, _)| index)
         .collect();
     let read = |reader: &mut PooledReader, index: &usize| {

@@ -62,6 +62,10 @@ struct Place {
     fs_path: PathBuf,
     /// Where limier sees it.
     own_path: PathBuf,
+    /// For a mount below the directory: its id. Such a place counts only
+    /// where it is reached inside the asked tree (a chroot's `dev` is the
+    /// host's devtmpfs: its `/dev/null` is not a use of the chroot).
+    nested: Option<u32>,
 }
 
 /// A path that reaches a place in one namespace, through one mount.
@@ -102,31 +106,34 @@ impl DirTree {
         let Some(own_table) = tables.own.and_then(|own| tables.tables.get(&own)) else {
             return tree;
         };
-        if let Some(mount) = covering(own_table, asked) {
-            tree.places.push(Place {
-                device: mount.device,
-                fs_path: rebase(asked, &mount.path, &mount.root),
-                own_path: asked.to_owned(),
-            });
-        }
+        // limier itself chrooted (no mount at its `/`): paths as text.
+        let Some(mount) = covering(own_table, asked) else {
+            return tree;
+        };
+        tree.places.push(Place {
+            device: mount.device,
+            fs_path: rebase(asked, &mount.path, &mount.root),
+            own_path: asked.to_owned(),
+            nested: None,
+        });
         // The mounts limier sees below the directory (not those hidden
-        // under another mount, nor those showing a deleted directory).
+        // under another mount).
         for mount in own_table {
             if mount.path != asked
                 && is_at_or_below(&mount.path, asked)
-                && !mount.root_deleted
                 && covering(own_table, &mount.path).map(|m| m.id) == Some(mount.id)
             {
                 tree.places.push(Place {
                     device: mount.device,
                     fs_path: mount.root.clone(),
                     own_path: mount.path.clone(),
+                    nested: Some(mount.id),
                 });
             }
         }
         for (namespace, table) in &tables.tables {
             tree.aliases
-                .insert(*namespace, aliases_in(table, &tree.places));
+                .insert(*namespace, aliases_in(table, &tree.places, asked));
             for mount in table {
                 tree.mounts.insert(mount.id, (*namespace, mount.clone()));
             }
@@ -144,16 +151,18 @@ impl DirTree {
         self.own
     }
 
-    /// Whether a mount below the directory shows a directory at or above it
-    /// (`mount --bind / DIR/sub`): the tree then holds the whole file
-    /// system, as `lsof +D` would walk it — a sweep refuses it.
-    pub fn reaches_above_itself(&self) -> bool {
-        let Some((own, below)) = self.places.split_first() else {
-            return false;
+    /// The other paths that reach the directory itself in limier's own
+    /// namespace (bind mounts of it, or of a directory above it: a
+    /// directory that is a bind of `/` is reached as `/`). A sweep refuses a
+    /// directory also reached as `/` or as a system directory.
+    pub fn also_reached_as(&self) -> Vec<PathBuf> {
+        let Some(own) = self.own.and_then(|own| self.aliases.get(&own)) else {
+            return Vec::new();
         };
-        below
-            .iter()
-            .any(|place| place.device == own.device && is_at_or_below(&own.fs_path, &place.fs_path))
+        own.iter()
+            .filter(|alias| alias.place == 0 && !is_at_or_below(&alias.path, &self.asked))
+            .map(|alias| alias.path.clone())
+            .collect()
     }
 
     /// Where `path`, named by a process in mount namespace `mount_ns`
@@ -212,31 +221,49 @@ impl DirTree {
                 mount_ns: *namespace,
             };
         }
-        if mount.root_deleted {
-            return Placement::Outside;
-        }
         let fs_path = rebase(path, &mount.path, &mount.root);
-        let Some(place) = self
+        let inside_text = is_at_or_below(path, &self.asked);
+        // The mount below the directory itself, or another showing the
+        // same place — a mount below counts only reached inside the tree.
+        let found = self
             .places
             .iter()
-            .filter(|place| {
-                place.device == mount.device && is_at_or_below(&fs_path, &place.fs_path)
+            .enumerate()
+            .filter(|(_, place)| match place.nested {
+                Some(id) if id == mount_id => true,
+                Some(_) => {
+                    inside_text
+                        && !mount.root_deleted
+                        && place.device == mount.device
+                        && is_at_or_below(&fs_path, &place.fs_path)
+                }
+                None => {
+                    !mount.root_deleted
+                        && place.device == mount.device
+                        && is_at_or_below(&fs_path, &place.fs_path)
+                }
             })
-            .max_by_key(|place| place.fs_path.as_os_str().len())
-        else {
+            .max_by_key(|(_, place)| place.fs_path.as_os_str().len());
+        let Some((index, place)) = found else {
             return Placement::Outside;
         };
-        let as_asked = rebase(&fs_path, &place.fs_path, &place.own_path);
-        let foreign = *namespace != own;
-        let via = (foreign || !is_at_or_below(path, &self.asked)).then(|| {
-            let alias = if is_at_or_below(&place.fs_path, &mount.root) {
+        let own_frame = *namespace == own;
+        let as_asked = if own_frame && inside_text {
+            path.to_owned()
+        } else if place.nested == Some(mount_id) {
+            rebase(path, &mount.path, &place.own_path)
+        } else {
+            rebase(&fs_path, &place.fs_path, &place.own_path)
+        };
+        let via = (!own_frame || !inside_text).then(|| {
+            let alias = if index == 0 && is_at_or_below(&place.fs_path, &mount.root) {
                 rebase(&place.fs_path, &mount.root, &mount.path)
             } else {
                 mount.path.clone()
             };
             Via {
                 path: alias,
-                mount_ns: foreign.then_some(*namespace),
+                mount_ns: (!own_frame).then_some(*namespace),
             }
         });
         Placement::Inside { as_asked, via }
@@ -275,11 +302,14 @@ impl DirTree {
 
 /// Every path that reaches one of `places` in the namespace whose mounts
 /// are `table`, each through a mount not hidden by another.
-fn aliases_in(table: &[MountPoint], places: &[Place]) -> Vec<Alias> {
+fn aliases_in(table: &[MountPoint], places: &[Place], asked: &Path) -> Vec<Alias> {
     let mut aliases = Vec::new();
     for mount in table {
         for (index, place) in places.iter().enumerate() {
-            if mount.device != place.device || mount.root_deleted {
+            // A deleted directory's bind shows the old directory: only the
+            // mount below the tree itself is taken at its word.
+            let own_mount = place.nested == Some(mount.id);
+            if mount.device != place.device || (mount.root_deleted && !own_mount) {
                 continue;
             }
             let (path, fs_path) = if is_at_or_below(&place.fs_path, &mount.root) {
@@ -294,6 +324,10 @@ fn aliases_in(table: &[MountPoint], places: &[Place]) -> Vec<Alias> {
             };
             // Hidden by a mount over it or over a directory on the way.
             if covering(table, &path).map(|m| m.id) != Some(mount.id) {
+                continue;
+            }
+            // A mount below the directory counts only inside the tree.
+            if place.nested.is_some() && !is_at_or_below(&path, asked) {
                 continue;
             }
             let covered = table
@@ -573,20 +607,40 @@ mod tests {
     }
 
     #[test]
-    fn a_mount_below_showing_a_directory_above_is_noticed() {
-        let bound = MountTables {
+    fn a_mount_below_counts_only_inside_the_tree_and_a_bind_of_root_is_noticed() {
+        // A chroot's dev: the host's devtmpfs mounted again below /c.
+        let devtmpfs = (0, 5);
+        let tables = MountTables {
             own: Some(OWN),
             tables: [(
                 OWN,
                 vec![
                     mount(27, 1, DISK, "/", "/"),
-                    mount(70, 27, DISK, "/", "/p/sub"),
+                    mount(30, 27, devtmpfs, "/", "/dev"),
+                    mount(70, 27, devtmpfs, "/", "/c/dev"),
+                    mount(71, 27, DISK, "/", "/hostroot"),
                 ],
             )]
             .into_iter()
             .collect(),
         };
-        assert!(DirTree::new(&bound, Path::new("/p")).reaches_above_itself());
-        assert!(!DirTree::new(&tables(), Path::new("/repo")).reaches_above_itself());
+        let chroot = DirTree::new(&tables, Path::new("/c"));
+        assert_eq!(
+            chroot.place(None, Path::new("/dev/null")),
+            Placement::Outside
+        );
+        assert_eq!(
+            chroot.place_on_mount(30, Path::new("/dev/null")),
+            Placement::Outside
+        );
+        assert!(matches!(
+            chroot.place_on_mount(70, Path::new("/c/dev/null")),
+            Placement::Inside { via: None, .. }
+        ));
+        // /hostroot shows the whole disk: /c is also /hostroot/c.
+        assert_eq!(chroot.also_reached_as(), vec![PathBuf::from("/hostroot/c")]);
+        // A bind of / is / itself.
+        let hostroot = DirTree::new(&tables, Path::new("/hostroot"));
+        assert_eq!(hostroot.also_reached_as(), vec![PathBuf::from("/")]);
     }
 }

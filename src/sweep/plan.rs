@@ -83,16 +83,6 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
             return Err(SweepError::SelectsEverything { selector: label });
         }
         if let Selector::Dir(dir) = selector {
-            // A mount below the directory that shows a directory above it
-            // (`mount --bind / DIR/sub`) puts every file in its tree.
-            if snapshot.dir_tree(&dir.path).reaches_above_itself() && !selection.allow_system_dirs {
-                return Err(SweepError::SystemDirectory {
-                    selector: label,
-                    what: "a directory with a mount below it that shows a directory above it \
-                           (the tree holds the whole file system)"
-                        .into(),
-                });
-            }
             let home = limier_platform::home_dir(limier_platform::effective_uid());
             match super::system_dir(&dir.path, home.as_deref()) {
                 Some(what) if !selection.allow_system_dirs => {
@@ -102,6 +92,21 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
                     })
                 }
                 _ => {}
+            }
+            // The same directory reached as `/` or a system directory (it
+            // is a bind of one): a sweep of it selects as much.
+            for other in snapshot.dir_tree(&dir.path).also_reached_as() {
+                let what = if other.parent().is_none() {
+                    Some("the root directory".to_owned())
+                } else {
+                    super::system_dir(&other, home.as_deref())
+                };
+                if let Some(what) = what.filter(|_| !selection.allow_system_dirs) {
+                    return Err(SweepError::SystemDirectory {
+                        selector: label,
+                        what: format!("also reached as {} ({what})", other.display()),
+                    });
+                }
             }
         }
         match selector {

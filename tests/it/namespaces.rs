@@ -333,3 +333,38 @@ fn a_name_ending_in_deleted_is_not_taken_for_a_deleted_path() {
     all.sort();
     assert_eq!(pids, all, "{report:#}");
 }
+
+/// A file opened before its process left limier's namespace is named in
+/// limier's frame; a process of limier's namespace that went into another
+/// namespace's private mount names its cwd in that namespace's frame. The
+/// mount each is on decides, not the text. Root and ordinary user alike.
+#[test]
+fn a_use_is_placed_by_the_mount_its_object_is_on() {
+    let (_guard, base) = temp_dir();
+    let r = base.join("r");
+    std::fs::create_dir_all(&r).unwrap();
+    std::fs::write(r.join("file"), "x").unwrap();
+    let d = r.display();
+    // fd 3 on REPO/file, then its own namespace with a tmpfs over REPO.
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!(
+            "exec 3<{d}/file && exec unshare --user --map-root-user --mount sh -c \
+             'mount -t tmpfs t {d} && mkdir {d}/in && cd {d}/in && echo ready && exec sleep 600'"
+        ))
+        .stdout(Stdio::piped());
+    let mut inherited = ChildGuard::spawn(&mut command);
+    assert_eq!(inherited.first_line(), "ready");
+    // A process of limier's namespace whose cwd is that private tmpfs.
+    let visitor = ready(&["env"], &format!("cd /proc/{}/cwd", inherited.pid()));
+    let cwd = std::fs::read_link(format!("/proc/{}/cwd", visitor.pid())).unwrap();
+    assert_eq!(cwd, r.join("in"), "its cwd reads as below REPO");
+    let (pids, report) = users(&r);
+    assert_eq!(pids, vec![inherited.pid()], "{report:#}");
+    let uses = &report["users"][0]["uses"];
+    assert_eq!(uses.as_array().unwrap().len(), 1, "{report:#}");
+    assert_eq!(uses[0]["use"]["kind"], "fd", "{report:#}");
+    assert!(uses[0].get("via").is_none(), "{report:#}");
+    assert_eq!(would_signal(&r), vec![inherited.pid()]);
+}

@@ -15,6 +15,7 @@ mod typed_path;
 pub use pin::PinAttempt;
 pub use process::ProcessDir;
 pub use signal::ProcessHandle;
+use typed_path::link_mount_ids_supported;
 pub use typed_path::{
     mount_ids_within, names_exist_within, regular_files_within, resolve_dir, resolve_dir_within,
 };
@@ -277,58 +278,99 @@ impl Backend {
         crate::MountTables { own, tables }
     }
 
-    /// The id of the mount each asked link's target is on: an fd's from its
-    /// fdinfo, the cwd's, root's and exe's by `statx` through the link in a
-    /// process limier leaves behind (never blocking limier on a dead
-    /// mount). `None` where the process is gone or is another incarnation
-    /// (its start time is checked before and after), the link is refused,
-    /// or no answer came within `patience`.
+    /// What the kernel says of the mount each asked link's target is on:
+    /// an fd's from its fdinfo (the fd's link read before and after, and
+    /// compared with `expected` — an fd closed and reused meanwhile is
+    /// not the file asked about); the cwd's, root's and exe's by `statx`
+    /// through the link in a process limier leaves behind (never blocking
+    /// limier on a dead mount). A process gone, or another incarnation (its
+    /// start time is checked before and after), is [`MountAnswer::Gone`].
     ///
     /// # References
-    /// proc_pid_fdinfo(5); statx(2); proc(5) `/proc/pid/cwd`.
+    /// proc_pid_fdinfo(5); statx(2) (`STATX_MNT_ID`, Linux 5.8); proc(5)
+    /// `/proc/pid/cwd`.
     pub fn mount_ids_of(
         &self,
-        asks: &[(crate::Identity, crate::UseLink)],
+        asks: &[(crate::Identity, crate::UseLink, &Path)],
         patience: std::time::Duration,
-    ) -> Vec<Option<u32>> {
-        use crate::UseLink;
-        let same = |identity: crate::Identity| {
+    ) -> Vec<crate::MountAnswer> {
+        use crate::{MountAnswer, UseLink};
+        // Each process's start time is read once before and once after.
+        let is_same = |identity: crate::Identity| {
             self.read_stat(identity.pid)
                 .is_ok_and(|stat| stat.start == identity.start)
         };
-        let mut ids = vec![None; asks.len()];
+        let mut before: std::collections::HashMap<crate::ProcessId, bool> = Default::default();
+        let mut same = |identity: crate::Identity| {
+            *before
+                .entry(identity.pid)
+                .or_insert_with(|| is_same(identity))
+        };
+        let mut answers = vec![MountAnswer::Unknown; asks.len()];
         let mut links: Vec<(usize, PathBuf)> = Vec::new();
-        for (index, (identity, link)) in asks.iter().enumerate() {
+        for (index, (identity, link, expected)) in asks.iter().enumerate() {
             let name = match link {
                 UseLink::Fd(fd) => {
-                    ids[index] = self
-                        .open_process(identity.pid)
-                        .ok()
-                        .filter(|dir| dir.stat().is_ok_and(|s| s.start == identity.start))
-                        .and_then(|dir| dir.fd_mount_id(*fd).ok());
+                    answers[index] = self.fd_mount(*identity, *fd, expected);
                     continue;
                 }
                 UseLink::Cwd => "cwd",
                 UseLink::Root => "root",
                 UseLink::Exe => "exe",
             };
-            if same(*identity) {
+            if !same(*identity) {
+                answers[index] = MountAnswer::Gone;
+            } else if link_mount_ids_supported() {
                 let path = self.proc_root.join(identity.pid.0.to_string()).join(name);
                 links.push((index, path));
             }
         }
+        let mut ids: Vec<(usize, Option<u32>)> = Vec::with_capacity(links.len());
         for batch in links.chunks(typed_path::MAX_MOUNT_IDS) {
             let paths: Vec<&Path> = batch.iter().map(|(_, path)| path.as_path()).collect();
-            let Some(answers) = mount_ids_within(&paths, patience) else {
-                continue;
-            };
-            for ((index, _), id) in batch.iter().zip(answers) {
-                if same(asks[*index].0) {
-                    ids[*index] = id;
-                }
+            if let Some(found) = mount_ids_within(&paths, patience) {
+                ids.extend(batch.iter().map(|(index, _)| *index).zip(found));
             }
         }
-        ids
+        let mut after: std::collections::HashMap<crate::ProcessId, bool> = Default::default();
+        for (index, id) in ids {
+            let identity = asks[index].0;
+            let still = *after
+                .entry(identity.pid)
+                .or_insert_with(|| is_same(identity));
+            answers[index] = match id {
+                _ if !still => MountAnswer::Gone,
+                Some(id) => MountAnswer::On(id),
+                None => MountAnswer::Unknown,
+            };
+        }
+        answers
+    }
+
+    /// [`mount_ids_of`](Self::mount_ids_of) for one fd.
+    fn fd_mount(&self, identity: crate::Identity, fd: u32, expected: &Path) -> crate::MountAnswer {
+        use crate::MountAnswer;
+        let Ok(dir) = self.open_process(identity.pid) else {
+            return MountAnswer::Gone;
+        };
+        if !dir.stat().is_ok_and(|s| s.start == identity.start) {
+            return MountAnswer::Gone;
+        }
+        let names_expected = || {
+            dir.fd_target(fd).is_some_and(|target| match target {
+                crate::FdTarget::Path { path, .. } => path == expected,
+                _ => false,
+            })
+        };
+        if !names_expected() {
+            return MountAnswer::Gone;
+        }
+        match dir.fd_mount_id(fd) {
+            Ok(id) if names_expected() => MountAnswer::On(id),
+            Ok(_) => MountAnswer::Gone,
+            Err(err) if err.is_gone() => MountAnswer::Gone,
+            Err(_) => MountAnswer::Unknown,
+        }
     }
 
     /// The reader of a process's fds when no kernel iterator serves.

@@ -341,6 +341,16 @@ impl ProcessDir {
         Ok(fds)
     }
 
+    /// Where fd `fd` points now (readlink alone); `None` when it is closed
+    /// or cannot be read.
+    ///
+    /// # References
+    /// proc(5) `/proc/pid/fd/`; readlinkat(2).
+    pub fn fd_target(&self, fd: u32) -> Option<crate::FdTarget> {
+        let bytes = self.read_link(&format!("fd/{fd}")).ok()?;
+        Some(parse_fd_link(&bytes))
+    }
+
     /// The distinct files mapped into the process: through the
     /// `PROCMAP_QUERY` ioctl where the kernel has it (6.11+), the maps text
     /// otherwise.

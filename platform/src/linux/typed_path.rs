@@ -118,6 +118,30 @@ pub fn mount_ids_within(
     })
 }
 
+/// Whether this kernel's statx reports mount ids (Linux 5.8 and later),
+/// asked once of `/`.
+///
+/// # References
+/// statx(2) `STATX_MNT_ID`.
+pub(super) fn link_mount_ids_supported() -> bool {
+    static SUPPORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SUPPORTED.get_or_init(|| {
+        // SAFETY: `statx` is plain old data, all zeroes a valid value.
+        let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+        // SAFETY: a NUL-terminated literal and a live, writable statx.
+        let done = unsafe {
+            libc::statx(
+                libc::AT_FDCWD,
+                c"/".as_ptr(),
+                libc::AT_STATX_DONT_SYNC,
+                libc::STATX_MNT_ID,
+                &mut stx,
+            )
+        } == 0;
+        done && stx.stx_mask & libc::STATX_MNT_ID != 0
+    })
+}
+
 /// At most this many links a call of [`mount_ids_within`] (its answer is
 /// written from one stack buffer).
 pub const MAX_MOUNT_IDS: usize = 4096;
