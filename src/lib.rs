@@ -51,7 +51,10 @@ pub mod snapshot;
 pub mod sweep;
 
 pub use error::Error;
-pub use one_call::{dir_users, is_descendant, kill_tree, listeners, port_owner, PortOwner};
+pub use one_call::{
+    children, cmdline, dir_users, group_alive, is_descendant, kill_tree, listeners,
+    listening_ports, pid_alive, port_owner, start_token, PortOwner,
+};
 pub use sweep::{Fate, SpareReason, SweepReport};
 
 /// The OS boundary: the plain records limier's answers are made of, and the

@@ -98,6 +98,89 @@ pub fn kill_tree(pid: u32, grace: Duration) -> Result<SweepReport, Error> {
     Ok(sweep(&backend, &selection, &options)?)
 }
 
+/// Whether `pid` names a live process (`kill -0 PID`, except that a zombie
+/// — exited, not yet reaped — is not alive: it serves nothing).
+///
+/// ```no_run
+/// if !limier::pid_alive(4242)? { println!("4242 is gone"); }
+/// # Ok::<(), limier::Error>(())
+/// ```
+pub fn pid_alive(pid: u32) -> Result<bool, Error> {
+    let backend = Backend::new()?;
+    Ok(match backend.read_stat(ProcessId(pid)) {
+        Ok(stat) => !matches!(
+            stat.state,
+            limier_platform::ProcessState::Zombie | limier_platform::ProcessState::Dead
+        ),
+        Err(err) if err.is_gone() => false,
+        Err(err) => return Err(err.into()),
+    })
+}
+
+/// Whether process group `pgid` has a live member (`kill -0 -- -PGID`,
+/// zombies not counted).
+pub fn group_alive(pgid: u32) -> Result<bool, Error> {
+    let snapshot = capture_layers(Layers::PROCESSES)?;
+    Ok(snapshot
+        .group_members(ProcessId(pgid))
+        .iter()
+        .filter_map(|&pid| snapshot.process(pid))
+        .any(|p| p.record.state != limier_platform::ProcessState::Zombie))
+}
+
+/// The start of `pid` as `ps -o lstart=` prints it (`Fri Dec  4 16:40:33
+/// 2026`, local time): the token ecluse writes into its pid files. `None`
+/// when the pid names no process.
+pub fn start_token(pid: u32) -> Result<Option<String>, Error> {
+    let backend = Backend::new()?;
+    let record = match backend.read_record(ProcessId(pid)) {
+        Ok(record) => record,
+        Err(err) if err.is_gone() => return Ok(None),
+        Err(err) => return Err(err.into()),
+    };
+    let seconds = (record.started_at_ms / 1000) as i64;
+    Ok(limier_platform::local_time(seconds).map(|t| crate::ecluse::lstart_token(&t)))
+}
+
+/// `pid`'s command line, words joined by spaces (`ps -o args=`); `None`
+/// when the pid names no process or its command line cannot be read.
+pub fn cmdline(pid: u32) -> Result<Option<String>, Error> {
+    let backend = Backend::new()?;
+    let record = match backend
+        .open_process(ProcessId(pid))
+        .and_then(|dir| dir.record())
+    {
+        Ok(record) => record,
+        Err(err) if err.is_gone() => return Ok(None),
+        Err(err) => return Err(err.into()),
+    };
+    let process = crate::snapshot::Process::from_record(record);
+    Ok((!process.record.cmdline.is_empty()).then(|| process.command_line()))
+}
+
+/// The TCP ports `pid` listens on, IPv4 and IPv6, sorted and without
+/// repeats (`lsof -p PID -iTCP -sTCP:LISTEN`).
+pub fn listening_ports(pid: u32) -> Result<Vec<u16>, Error> {
+    let snapshot = capture_layers(Layers::PORTS)?;
+    let mut ports: Vec<u16> = snapshot
+        .sockets_held_by(ProcessId(pid))
+        .into_iter()
+        .filter(|socket| crate::query::is_tcp_listener(socket))
+        .map(|socket| socket.local_port.0)
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    Ok(ports)
+}
+
+/// `pid`'s direct children, in pid order (`pgrep -P PID`).
+pub fn children(pid: u32) -> Result<Vec<u32>, Error> {
+    let snapshot = capture_layers(Layers::PROCESSES)?;
+    let mut children = plain(snapshot.children(ProcessId(pid)).to_vec());
+    children.sort_unstable();
+    Ok(children)
+}
+
 /// Who listens on a service's port, judged against the pid that should.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]

@@ -4,7 +4,7 @@ use super::args::TreeArgs;
 use super::sanitize::sanitize;
 use super::style::{paint, DIM, YELLOW};
 use super::{terse_pids, to_json, CliError, Outcome, Render};
-use limier::platform::{FdTarget, ProcessId, Protocol, SocketState};
+use limier::platform::{FdTarget, ProcessId};
 use limier::query::Markers;
 use limier::snapshot::{capture, CaptureOptions, Layers, Snapshot};
 use serde::Serialize;
@@ -97,8 +97,7 @@ pub fn run(args: &TreeArgs, render: Render) -> Result<Outcome, CliError> {
 fn listening_ports(snapshot: &Snapshot) -> HashMap<ProcessId, Vec<String>> {
     let mut by_inode = HashMap::new();
     for socket in snapshot.sockets() {
-        let listening = socket.state == SocketState::Listen || socket.protocol == Protocol::Udp;
-        if listening {
+        if limier::query::is_listening(socket) {
             by_inode.insert(
                 socket.inode,
                 format!("{}/{}", socket.local_port, socket.protocol),

@@ -48,13 +48,25 @@ impl PortQuery {
     fn matches(&self, socket: &SocketRecord) -> bool {
         let state_ok = match self.states {
             StateFilter::Any => true,
-            StateFilter::Listening => match socket.protocol {
-                Protocol::Tcp => socket.state == SocketState::Listen,
-                Protocol::Udp => true,
-            },
+            StateFilter::Listening => is_listening(socket),
         };
         state_ok && self.protocol.is_none_or(|p| p == socket.protocol)
     }
+}
+
+/// Whether a socket serves a port: a TCP socket in `LISTEN`, or any UDP
+/// socket bound to it (UDP has no listening state).
+pub fn is_listening(socket: &SocketRecord) -> bool {
+    match socket.protocol {
+        Protocol::Tcp => socket.state == SocketState::Listen,
+        Protocol::Udp => true,
+    }
+}
+
+/// Whether a socket is a TCP socket in `LISTEN` (what "a server is up on
+/// this port" means).
+pub fn is_tcp_listener(socket: &SocketRecord) -> bool {
+    socket.protocol == Protocol::Tcp && is_listening(socket)
 }
 
 /// What a question or a sweep's selection could not see.

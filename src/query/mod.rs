@@ -18,7 +18,10 @@ pub use ancestry::{is_orphaned, orphan_candidates};
 pub use dossier::{dossier, Dossier};
 pub use env::with_env;
 pub use family::{descendants, is_descendant};
-pub use holders::{holder_pids, holders, Holder, PortHolding, PortQuery, StateFilter, Unseen};
+pub use holders::{
+    holder_pids, holders, is_listening, is_tcp_listener, Holder, PortHolding, PortQuery,
+    StateFilter, Unseen,
+};
 pub use typed_dir::{resolve_typed_dir, DirFound, TypedDir, RESOLVE_PATIENCE};
 pub use users::{
     dir_users_below, normalize, placed_uses, users_below, users_of, DirUser, DirUsers,

@@ -4,7 +4,7 @@ use super::QueryError;
 use crate::snapshot::{DirUses, PathUse, Placement, Snapshot, UndecidedUse, UseKind};
 use limier_platform::{MountAnswer, ProcessId, UseLink};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 /// One process and every way it uses the directory tree.
@@ -119,16 +119,19 @@ pub fn dir_users_below(snapshot: &Snapshot, path: &Path) -> Result<DirUsers, Que
 ///
 /// The snapshot's pass places each path by its text
 /// ([`Snapshot::dir_uses`]). Where the snapshot was captured with mount
-/// tables, the kernel is then asked which mount each process's cwd, root
-/// and exe are on — every process's, since a shell that went into a
-/// container through `/proc/PID/root` names its cwd in the container's
-/// terms — and which mount each fd found by a process of another mount
-/// namespace is on ([`Backend::mount_ids_of`](limier_platform::Backend::mount_ids_of):
-/// fdinfo, or `statx` in a process limier leaves behind); those uses are
-/// placed again against their mount ([`DirTree::place_on_mount`]), read in
-/// the frame of the namespace that mount is in. The fds of processes in
-/// limier's own namespace and mapped files keep their text's placement (a
-/// mount id each would cost a read per open file).
+/// tables, the kernel is then asked which mount each cwd, root and exe
+/// found by its text (or not placeable by it) is on, and each such fd of a
+/// process of another mount namespace
+/// ([`Snapshot::link_mounts`]: fdinfo, or `statx` in a process limier
+/// leaves behind); those uses are placed again against their mount
+/// ([`DirTree::place_on_mount`](crate::snapshot::DirTree::place_on_mount)),
+/// read in the frame of the namespace that mount is in. The fds of
+/// processes in limier's own namespace and mapped files keep their text's
+/// placement (a mount id each would cost a read per open file), and so
+/// does a link whose text lies outside the tree: a process of limier's
+/// namespace that went into another namespace's mount (`cd
+/// /proc/PID/root/app`) and names its cwd in that namespace's terms is
+/// not found by a question about that mount's directory in limier's.
 ///
 /// A use whose process is gone by then is dropped; one whose mount could
 /// not be had keeps its text's placement, and a text that could not be
@@ -151,8 +154,6 @@ pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedU
             .and_then(|p| p.record.mount_ns)
             .is_some_and(|ns| Some(ns) != own)
     };
-    let undecided_links: BTreeSet<(ProcessId, UseKind)> =
-        undecided.iter().map(|u| (u.pid, u.kind)).collect();
     // The text results: what is asked again, and what stands.
     let mut by_text: BTreeMap<(ProcessId, UseKind), (PathUse, bool)> = BTreeMap::new();
     let mut kept = Vec::new();
@@ -171,51 +172,34 @@ pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedU
     for path_use in std::mem::take(&mut found.unplaced_links) {
         by_text.insert((path_use.pid, path_use.kind), (path_use, false));
     }
-    // Every process's cwd, root and exe, placed by text or not.
+    // Each link found by its text (or not placed by it): the kernel says
+    // which mount it is on. Answers are kept with the snapshot, so a second
+    // question of the same snapshot asks only what is new.
     let mut asks: Vec<(limier_platform::Identity, UseLink, PathBuf, UseKind)> = Vec::new();
-    for process in snapshot.processes() {
-        let record = &process.record;
-        if record.kernel_thread || record.pid == snapshot.self_pid {
-            continue;
-        }
-        let links = [
-            (UseKind::Cwd, UseLink::Cwd, &record.cwd),
-            (UseKind::Root, UseLink::Root, &record.root),
-            (UseKind::Exe, UseLink::Exe, &record.exe),
-        ];
-        for (kind, link, text) in links {
-            let key = (record.pid, kind);
-            if undecided_links.contains(&key) {
-                continue;
-            }
-            let text = match by_text.get(&key) {
-                Some((path_use, _)) => path_use.path.clone(),
-                None => match text {
-                    Some(text) => text.clone(),
-                    None => continue,
-                },
-            };
-            asks.push((record.identity(), link, text, kind));
-        }
-    }
     for ((pid, kind), (path_use, _)) in &by_text {
-        if let (UseKind::Fd(fd), Some(process)) = (kind, snapshot.process(*pid)) {
-            asks.push((
-                process.record.identity(),
-                UseLink::Fd(*fd),
-                path_use.path.clone(),
-                *kind,
-            ));
-        }
+        let Some(process) = snapshot.process(*pid) else {
+            continue;
+        };
+        let link = match kind {
+            UseKind::Cwd => UseLink::Cwd,
+            UseKind::Root => UseLink::Root,
+            UseKind::Exe => UseLink::Exe,
+            UseKind::Fd(fd) => UseLink::Fd(*fd),
+            UseKind::Map => continue,
+        };
+        asks.push((
+            process.record.identity(),
+            link,
+            path_use.path.clone(),
+            *kind,
+        ));
     }
-    let questions: Vec<(limier_platform::Identity, UseLink, &Path)> = asks
-        .iter()
-        .map(|(identity, link, text, _)| (*identity, *link, text.as_path()))
-        .collect();
-    let answers = match limier_platform::Backend::new() {
-        Ok(backend) => backend.mount_ids_of(&questions, super::RESOLVE_PATIENCE),
-        Err(_) => vec![MountAnswer::Unknown; questions.len()],
-    };
+    let answers = snapshot.link_mounts(
+        &asks
+            .iter()
+            .map(|(identity, link, text, _)| (*identity, *link, text.as_path()))
+            .collect::<Vec<_>>(),
+    );
     found.uses = kept;
     for ((identity, _, text, kind), answer) in asks.iter().zip(answers) {
         let pid = identity.pid;
@@ -235,10 +219,7 @@ pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedU
         };
         match placed {
             Placement::Inside { as_asked, via } => {
-                let deleted = from_text.as_ref().is_some_and(|(u, _)| u.deleted)
-                    || snapshot
-                        .process(pid)
-                        .is_some_and(|p| *kind == UseKind::Cwd && p.record.cwd_deleted);
+                let deleted = from_text.as_ref().is_some_and(|(u, _)| u.deleted);
                 found.uses.push(PathUse {
                     pid,
                     kind: *kind,

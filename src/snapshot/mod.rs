@@ -19,8 +19,8 @@ pub use sources::{LayerSources, NotUsed, Sources, WhyNotUsed};
 
 use index::Indexes;
 use limier_platform::{
-    EnvVar, FdRecord, MappedFile, MountTables, Port, ProcessId, ProcessRecord, Protocol,
-    SocketInode, SocketRecord,
+    EnvVar, FdRecord, MappedFile, MountAnswer, MountTables, Port, ProcessId, ProcessRecord,
+    Protocol, SocketInode, SocketRecord,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -206,6 +206,12 @@ pub struct Snapshot {
     mounts: MountTables,
     #[serde(skip)]
     captured: bool,
+    /// The kernel's answers on which mount a link's target is on, kept for
+    /// the snapshot's lifetime (see [`link_mounts`](Self::link_mounts)).
+    #[serde(skip)]
+    link_mounts: std::sync::Mutex<
+        std::collections::HashMap<(ProcessId, limier_platform::UseLink), MountAnswer>,
+    >,
 }
 
 /// The uses of a directory tree, and whose paths could not be placed.
@@ -248,6 +254,7 @@ impl Snapshot {
             indexes,
             mounts: MountTables::default(),
             captured: false,
+            link_mounts: Default::default(),
         }
     }
 
@@ -299,6 +306,24 @@ impl Snapshot {
             .map_or(&[], Vec::as_slice)
     }
 
+    /// The sockets `pid` holds an fd to, each once, in the order of its fds.
+    pub fn sockets_held_by(&self, pid: ProcessId) -> Vec<&SocketRecord> {
+        let Some(process) = self.processes.get(&pid) else {
+            return Vec::new();
+        };
+        let mut held: Vec<&SocketRecord> = Vec::new();
+        for fd in process.fds.iter().flatten() {
+            if let limier_platform::FdTarget::Socket { inode } = fd.target {
+                for socket in self.sockets.iter().filter(|s| s.inode == inode) {
+                    if !held.iter().any(|h| std::ptr::eq(*h, socket)) {
+                        held.push(socket);
+                    }
+                }
+            }
+        }
+        held
+    }
+
     /// Sockets bound to `port` with `protocol`.
     pub fn sockets_on(
         &self,
@@ -347,6 +372,45 @@ impl Snapshot {
     /// processes may be asked more, by identity), not built from parts.
     pub fn is_captured(&self) -> bool {
         self.captured
+    }
+
+    /// Which mount each asked link's target is on
+    /// ([`Backend::mount_ids_of`](limier_platform::Backend::mount_ids_of)),
+    /// each asked of the kernel once per snapshot. A snapshot built from
+    /// parts has no processes to ask: every answer is unknown.
+    pub fn link_mounts(
+        &self,
+        asks: &[(
+            limier_platform::Identity,
+            limier_platform::UseLink,
+            &std::path::Path,
+        )],
+    ) -> Vec<MountAnswer> {
+        if !self.captured {
+            return vec![MountAnswer::Unknown; asks.len()];
+        }
+        let mut known = self.link_mounts.lock().unwrap_or_else(|e| e.into_inner());
+        let new: Vec<(
+            limier_platform::Identity,
+            limier_platform::UseLink,
+            &std::path::Path,
+        )> = asks
+            .iter()
+            .filter(|(identity, link, _)| !known.contains_key(&(identity.pid, *link)))
+            .copied()
+            .collect();
+        if !new.is_empty() {
+            let answers = match limier_platform::Backend::new() {
+                Ok(backend) => backend.mount_ids_of(&new, crate::query::RESOLVE_PATIENCE),
+                Err(_) => vec![MountAnswer::Unknown; new.len()],
+            };
+            for ((identity, link, _), answer) in new.iter().zip(answers) {
+                known.insert((identity.pid, *link), answer);
+            }
+        }
+        asks.iter()
+            .map(|(identity, link, _)| known[&(identity.pid, *link)])
+            .collect()
     }
 
     /// Gives a snapshot built from parts its mount tables (see
