@@ -133,7 +133,11 @@ impl Backend {
     /// proc(5) `/proc/pid/stat`.
     pub fn read_stat(&self, pid: ProcessId) -> Result<crate::parse::StatFields, PlatformError> {
         let path = self.proc_root.join(pid.0.to_string()).join("stat");
-        read_parsed(path, Some(pid), crate::parse::parse_stat)
+        // The kernel renders stat whole on the first read (`single_open`):
+        // a read that does not fill the buffer is all of it.
+        let text = read_whole(&path, WholeAt::ShortRead)
+            .map_err(|err| PlatformError::from_io(Some(pid), path.clone(), err))?;
+        crate::parse::parse_stat(&text).map_err(|source| PlatformError::Parse { path, source })
     }
 
     /// The stat-only record of a pid (see [`StatFields::into_record`](crate::parse::StatFields::into_record)).
@@ -284,7 +288,7 @@ impl Backend {
     /// not the file asked about); the cwd's, root's and exe's by `statx`
     /// through the link in a process limier leaves behind (never blocking
     /// limier on a dead mount). A process gone, or another incarnation (its
-    /// start time is checked before and after), is [`MountAnswer::Gone`].
+    /// start time is checked once the answers are in), is [`MountAnswer::Gone`].
     ///
     /// # References
     /// proc_pid_fdinfo(5); statx(2) (`STATX_MNT_ID`, Linux 5.8); proc(5)
@@ -300,12 +304,6 @@ impl Backend {
             self.read_stat(identity.pid)
                 .is_ok_and(|stat| stat.start == identity.start)
         };
-        let mut before: std::collections::HashMap<crate::ProcessId, bool> = Default::default();
-        let mut same = |identity: crate::Identity| {
-            *before
-                .entry(identity.pid)
-                .or_insert_with(|| is_same(identity))
-        };
         let mut answers = vec![MountAnswer::Unknown; asks.len()];
         let mut links: Vec<(usize, PathBuf)> = Vec::new();
         for (index, (identity, link, expected)) in asks.iter().enumerate() {
@@ -318,26 +316,42 @@ impl Backend {
                 UseLink::Root => "root",
                 UseLink::Exe => "exe",
             };
-            if !same(*identity) {
-                answers[index] = MountAnswer::Gone;
-            } else if link_mount_ids_supported() {
+            // The process is checked once the answers are in: alive then
+            // with its start time, it owned the pid throughout.
+            if link_mount_ids_supported() {
                 let path = self.proc_root.join(identity.pid.0.to_string()).join(name);
                 links.push((index, path));
             }
         }
-        let mut ids: Vec<(usize, Option<u32>)> = Vec::with_capacity(links.len());
-        for batch in links.chunks(typed_path::MAX_MOUNT_IDS) {
+        // Two helpers at once for a long list (2 cores: the statx calls
+        // are most of the time), and the start times read on two threads.
+        let halves = if links.len() >= PARALLEL_LINKS { 2 } else { 1 };
+        let per_half = links
+            .len()
+            .div_ceil(halves)
+            .clamp(1, typed_path::MAX_MOUNT_IDS);
+        let ask_batch = |batch: &[(usize, PathBuf)]| -> Vec<(usize, Option<u32>, bool)> {
             let paths: Vec<&Path> = batch.iter().map(|(_, path)| path.as_path()).collect();
-            if let Some(found) = mount_ids_within(&paths, patience) {
-                ids.extend(batch.iter().map(|(index, _)| *index).zip(found));
-            }
-        }
-        let mut after: std::collections::HashMap<crate::ProcessId, bool> = Default::default();
-        for (index, id) in ids {
-            let identity = asks[index].0;
-            let still = *after
-                .entry(identity.pid)
-                .or_insert_with(|| is_same(identity));
+            let Some(found) = mount_ids_within(&paths, patience) else {
+                return Vec::new();
+            };
+            batch
+                .iter()
+                .zip(found)
+                .map(|((index, _), id)| (*index, id, is_same(asks[*index].0)))
+                .collect()
+        };
+        let results: Vec<(usize, Option<u32>, bool)> = std::thread::scope(|scope| {
+            let running: Vec<_> = links
+                .chunks(per_half)
+                .map(|batch| scope.spawn(move || ask_batch(batch)))
+                .collect();
+            running
+                .into_iter()
+                .flat_map(|handle| handle.join().unwrap_or_default())
+                .collect()
+        });
+        for (index, id, still) in results {
             answers[index] = match id {
                 _ if !still => MountAnswer::Gone,
                 Some(id) => MountAnswer::On(id),
@@ -401,7 +415,57 @@ pub(crate) fn read_parsed<T>(
     pid: Option<ProcessId>,
     parse: impl FnOnce(&[u8]) -> Result<T, crate::parse::ParseError>,
 ) -> Result<T, PlatformError> {
-    let text =
-        std::fs::read(&path).map_err(|err| PlatformError::from_io(pid, path.clone(), err))?;
+    let text = read_whole(&path, WholeAt::EmptyRead)
+        .map_err(|err| PlatformError::from_io(pid, path.clone(), err))?;
     parse(&text).map_err(|source| PlatformError::Parse { path, source })
+}
+
+/// From this many links, [`Backend::mount_ids_of`] asks in two helpers at
+/// once.
+const PARALLEL_LINKS: usize = 256;
+
+/// How [`read_whole`] knows the file is over.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WholeAt {
+    /// A read returned nothing (any file).
+    EmptyRead,
+    /// A read returned less than it had room for (a file the kernel
+    /// renders whole on the first read).
+    ShortRead,
+}
+
+/// Reads a whole (proc) file: open, reads into a buffer that grows until
+/// `end` says the file is over, close. `std::fs::read` would first ask the
+/// size (0 for proc files) and then probe with small reads: twice the
+/// system calls for a file like `/proc/PID/stat`, read for every process.
+///
+/// # References
+/// open(2), read(2); proc(5).
+fn read_whole(path: &Path, end: WholeAt) -> std::io::Result<Vec<u8>> {
+    let fd = rustix::fs::open(
+        path,
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )?;
+    let mut bytes = vec![0u8; 1024];
+    let mut len = 0;
+    loop {
+        if len == bytes.len() {
+            bytes.resize(bytes.len() * 2, 0);
+        }
+        let room = bytes.len() - len;
+        match rustix::io::read(&fd, &mut bytes[len..]) {
+            Ok(0) => break,
+            Ok(count) => {
+                len += count;
+                if end == WholeAt::ShortRead && count < room {
+                    break;
+                }
+            }
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(err) => return Err(err.into()),
+        }
+    }
+    bytes.truncate(len);
+    Ok(bytes)
 }
