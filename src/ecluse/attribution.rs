@@ -206,7 +206,7 @@ impl Attribution {
         let uses: Vec<&PathUse> = if worktree.starts_with(repo_root) {
             repo_uses
                 .iter()
-                .filter(|u| is_at_or_below(&u.as_asked, &worktree))
+                .filter(|u| is_at_or_below(u.as_asked(), &worktree))
                 .collect()
         } else {
             outside = crate::query::placed_uses(snapshot, &worktree).0.uses;

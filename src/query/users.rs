@@ -210,7 +210,7 @@ pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedU
             // No answer: the text's placement stands.
             MountAnswer::Unknown => match &from_text {
                 Some((path_use, true)) => Placement::Inside {
-                    as_asked: path_use.as_asked.clone(),
+                    as_asked: path_use.elsewhere_as.clone(),
                     via: path_use.via.clone(),
                 },
                 Some((_, false)) => Placement::Unplaceable { mount_ns: 0 },
@@ -225,7 +225,7 @@ pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedU
                     kind: *kind,
                     path: text.to_path_buf(),
                     deleted,
-                    as_asked,
+                    elsewhere_as: as_asked,
                     via,
                 });
             }

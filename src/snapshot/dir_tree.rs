@@ -40,8 +40,9 @@ pub enum Placement {
     Outside,
     /// In the tree.
     Inside {
-        /// The same object's path below the directory as asked.
-        as_asked: PathBuf,
+        /// The same object's path below the directory as asked, when it is
+        /// not the path placed.
+        as_asked: Option<PathBuf>,
         /// The other path it was reached through, if any.
         via: Option<Via>,
     },
@@ -179,7 +180,7 @@ impl DirTree {
         if self.places.is_empty() {
             return if is_at_or_below(path, &self.asked) {
                 Placement::Inside {
-                    as_asked: path.to_owned(),
+                    as_asked: None,
                     via: None,
                 }
             } else {
@@ -249,11 +250,11 @@ impl DirTree {
         };
         let own_frame = *namespace == own;
         let as_asked = if own_frame && inside_text {
-            path.to_owned()
+            None
         } else if place.nested == Some(mount_id) {
-            rebase(path, &mount.path, &place.own_path)
+            Some(rebase(path, &mount.path, &place.own_path))
         } else {
-            rebase(&fs_path, &place.fs_path, &place.own_path)
+            Some(rebase(&fs_path, &place.fs_path, &place.own_path))
         };
         let via = (!own_frame || !inside_text).then(|| {
             let alias = if index == 0 && is_at_or_below(&place.fs_path, &mount.root) {
@@ -287,8 +288,15 @@ impl DirTree {
                 continue;
             }
             let place = &self.places[alias.place];
-            let fs_path = rebase(path, &alias.path, &alias.fs_path);
-            let as_asked = rebase(&fs_path, &place.fs_path, &place.own_path);
+            // The alias is where limier sees the place itself: the path is
+            // its own (no rebasing, nothing allocated, for the many paths
+            // found where they were asked).
+            let as_asked = if alias.path == place.own_path && alias.fs_path == place.fs_path {
+                None
+            } else {
+                let fs_path = rebase(path, &alias.path, &alias.fs_path);
+                Some(rebase(&fs_path, &place.fs_path, &place.own_path))
+            };
             let foreign = Some(namespace) != self.own;
             let via = (foreign || !is_at_or_below(path, &self.asked)).then(|| Via {
                 path: alias.path.clone(),
@@ -436,9 +444,10 @@ mod tests {
         }
     }
 
-    fn inside(placement: Placement) -> (PathBuf, Option<Via>) {
+    /// The as-asked path (`path` itself when not given) and the via.
+    fn inside(placement: Placement, path: &str) -> (PathBuf, Option<Via>) {
         match placement {
-            Placement::Inside { as_asked, via } => (as_asked, via),
+            Placement::Inside { as_asked, via } => (as_asked.unwrap_or_else(|| path.into()), via),
             other => panic!("expected inside, got {other:?}"),
         }
     }
@@ -447,7 +456,7 @@ mod tests {
     fn the_same_text_in_another_namespace_over_a_private_mount_is_outside() {
         let tree = DirTree::new(&tables(), Path::new("/repo"));
         // Own namespace: text and object agree.
-        let (as_asked, via) = inside(tree.place(Some(OWN), Path::new("/repo/wt/x")));
+        let (as_asked, via) = inside(tree.place(Some(OWN), Path::new("/repo/wt/x")), "/repo/wt/x");
         assert_eq!((as_asked, via), (PathBuf::from("/repo/wt/x"), None));
         // The other namespace's /repo/wt is its own tmpfs; by its text
         // alone the path may be limier's (a file opened before the process
@@ -462,7 +471,10 @@ mod tests {
             tree.place_on_mount(91, Path::new("/repo/wt/x")),
             Placement::Outside
         );
-        let (as_asked, via) = inside(tree.place_on_mount(27, Path::new("/repo/wt/x")));
+        let (as_asked, via) = inside(
+            tree.place_on_mount(27, Path::new("/repo/wt/x")),
+            "/repo/wt/x",
+        );
         assert_eq!((as_asked, via), (PathBuf::from("/repo/wt/x"), None));
         // A process of limier's namespace that went into the other's tmpfs
         // (through /proc/PID/cwd) is not a user either.
@@ -471,7 +483,7 @@ mod tests {
             Placement::Outside
         );
         // Its /repo/lib is the disk's /repo/lib: the same directory.
-        let (as_asked, via) = inside(tree.place(Some(OTHER), Path::new("/repo/lib")));
+        let (as_asked, via) = inside(tree.place(Some(OTHER), Path::new("/repo/lib")), "/repo/lib");
         assert_eq!(as_asked, PathBuf::from("/repo/lib"));
         assert_eq!(
             via,
@@ -485,7 +497,10 @@ mod tests {
     #[test]
     fn a_bind_mount_elsewhere_reaches_the_same_tree() {
         let tree = DirTree::new(&tables(), Path::new("/repo"));
-        let (as_asked, via) = inside(tree.place(Some(OWN), Path::new("/elsewhere/main.rs")));
+        let (as_asked, via) = inside(
+            tree.place(Some(OWN), Path::new("/elsewhere/main.rs")),
+            "/elsewhere/main.rs",
+        );
         assert_eq!(as_asked, PathBuf::from("/repo/src/main.rs"));
         assert_eq!(
             via,
@@ -496,7 +511,10 @@ mod tests {
         );
         // Asked about the bind mount, the source is found too.
         let tree = DirTree::new(&tables(), Path::new("/elsewhere"));
-        let (as_asked, via) = inside(tree.place(Some(OWN), Path::new("/repo/src/lib.rs")));
+        let (as_asked, via) = inside(
+            tree.place(Some(OWN), Path::new("/repo/src/lib.rs")),
+            "/repo/src/lib.rs",
+        );
         assert_eq!(as_asked, PathBuf::from("/elsewhere/lib.rs"));
         assert_eq!(via.unwrap().path, PathBuf::from("/repo/src"));
         assert_eq!(
@@ -508,11 +526,17 @@ mod tests {
     #[test]
     fn a_mount_below_the_directory_is_in_its_tree_only_where_limier_sees_it() {
         let tree = DirTree::new(&tables(), Path::new("/repo"));
-        let (as_asked, via) = inside(tree.place(Some(OWN), Path::new("/repo/cache/a")));
+        let (as_asked, via) = inside(
+            tree.place(Some(OWN), Path::new("/repo/cache/a")),
+            "/repo/cache/a",
+        );
         assert_eq!((as_asked, via), (PathBuf::from("/repo/cache/a"), None));
         // The other namespace has no tmpfs at /repo/cache: its path there
         // is on the disk, which is /repo/cache's mount point directory.
-        let (as_asked, _) = inside(tree.place(Some(OTHER), Path::new("/repo/cache/a")));
+        let (as_asked, _) = inside(
+            tree.place(Some(OTHER), Path::new("/repo/cache/a")),
+            "/repo/cache/a",
+        );
         assert_eq!(as_asked, PathBuf::from("/repo/cache/a"));
         // Sibling text is not below.
         assert_eq!(
@@ -558,7 +582,10 @@ mod tests {
             tree.place_on_mount(92, Path::new("/repo/wt/x")),
             Placement::Outside
         );
-        let (as_asked, via) = inside(tree.place_on_mount(93, Path::new("/repo/wt/inner/lib")));
+        let (as_asked, via) = inside(
+            tree.place_on_mount(93, Path::new("/repo/wt/inner/lib")),
+            "/repo/wt/inner/lib",
+        );
         assert_eq!(as_asked, PathBuf::from("/repo/lib"));
         assert_eq!(via.unwrap().path, PathBuf::from("/repo/wt/inner"));
     }

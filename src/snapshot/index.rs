@@ -39,13 +39,22 @@ pub struct PathUse {
     pub path: PathBuf,
     /// The kernel reported the file or directory as deleted.
     pub deleted: bool,
-    /// The same object's path below the directory as asked (`path`, unless
-    /// it was reached through another path or namespace).
+    /// The same object's path below the directory as asked, when it is not
+    /// `path` (reached through another path or namespace): see
+    /// [`as_asked`](Self::as_asked).
     #[serde(skip)]
-    pub as_asked: PathBuf,
+    pub elsewhere_as: Option<PathBuf>,
     /// The other path or mount namespace it was reached through, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub via: Option<Via>,
+}
+
+impl PathUse {
+    /// The same object's path below the directory as asked: `path`, unless
+    /// it was reached through another path or namespace.
+    pub fn as_asked(&self) -> &Path {
+        self.elsewhere_as.as_deref().unwrap_or(&self.path)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -129,7 +138,7 @@ pub(super) fn uses_below(process: &Process, tree: &DirTree, found: &mut DirUses)
                 kind,
                 path: path.to_owned(),
                 deleted,
-                as_asked,
+                elsewhere_as: as_asked,
                 via,
             }),
             // A link's mount can be asked (`place_on_mount`); a mapping's
@@ -140,7 +149,7 @@ pub(super) fn uses_below(process: &Process, tree: &DirTree, found: &mut DirUses)
                     kind,
                     path: path.to_owned(),
                     deleted,
-                    as_asked: path.to_owned(),
+                    elsewhere_as: None,
                     via: None,
                 });
             }
@@ -211,7 +220,7 @@ impl UndecidedUse {
                 kind: self.kind,
                 path,
                 deleted,
-                as_asked,
+                elsewhere_as: as_asked,
                 via,
             }),
             Placement::Outside | Placement::Unplaceable { .. } => None,
