@@ -20,15 +20,15 @@ mod linux;
 #[cfg(target_os = "linux")]
 pub use linux::{
     mount_ids_within, names_exist_within, regular_files_within, resolve_dir, resolve_dir_within,
-    Backend, MapReader, MapRoots, PinAttempt, ProcessDir, ProcessHandle,
+    AskMounts, Backend, MapReader, MapRoots, PinAttempt, ProcessDir, ProcessHandle,
 };
 
 #[cfg(target_os = "macos")]
 mod macos;
 #[cfg(target_os = "macos")]
 pub use macos::{
-    names_exist_within, regular_files_within, resolve_dir, resolve_dir_within, Backend, MapReader,
-    MapRoots, PinAttempt, ProcessDir, ProcessHandle,
+    names_exist_within, regular_files_within, resolve_dir, resolve_dir_within, AskMounts, Backend,
+    MapReader, MapRoots, PinAttempt, ProcessDir, ProcessHandle,
 };
 
 pub use error::{PlatformError, SignalError, VerifierRefusal};

@@ -550,6 +550,31 @@ pub struct MountTables {
     pub tables: std::collections::BTreeMap<u64, Vec<crate::parse::MountPoint>>,
 }
 
+impl MountTables {
+    /// Whether asking a link's mount with `statx(AT_STATX_DONT_SYNC)` may
+    /// wait on a server: a 9p mount revalidates a dentry reached through a
+    /// `/proc` link by asking its server (`d_weak_revalidate`), and an
+    /// overlay may sit on one. NFS does not without an open, FUSE has no
+    /// such hook and answers from its cache. True as well when a namespace
+    /// of `namespaces` has no table: its mounts are not known.
+    ///
+    /// # References
+    /// Linux `fs/namei.c` `complete_walk`; `fs/9p/vfs_dentry.c`;
+    /// `fs/nfs/dir.c` `nfs_weak_revalidate`; `fs/fuse/dir.c`
+    /// `fuse_update_get_attr`.
+    pub fn may_ask_servers(&self, namespaces: impl IntoIterator<Item = u64>) -> bool {
+        let unknown = namespaces
+            .into_iter()
+            .any(|namespace| !self.tables.contains_key(&namespace));
+        unknown
+            || self
+                .tables
+                .values()
+                .flatten()
+                .any(|mount| mount.fstype == "9p")
+    }
+}
+
 /// A process whose mount namespace's table is wanted: its namespace, its
 /// identity and whether its root directory is that namespace's (`/`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -154,21 +154,18 @@ pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedU
             .and_then(|p| p.record.mount_ns)
             .is_some_and(|ns| Some(ns) != own)
     };
-    // The text results: what is asked again, and what stands.
+    // The text results: what is asked again is taken out; what stands
+    // stays in place (most uses: nothing moved or allocated for them).
     let mut by_text: BTreeMap<(ProcessId, UseKind), (PathUse, bool)> = BTreeMap::new();
-    let mut kept = Vec::new();
-    for path_use in std::mem::take(&mut found.uses) {
-        let asked = match path_use.kind {
-            UseKind::Cwd | UseKind::Root | UseKind::Exe => true,
-            UseKind::Fd(_) => foreign(path_use.pid),
-            UseKind::Map => false,
-        };
-        if asked {
-            by_text.insert((path_use.pid, path_use.kind), (path_use, true));
-        } else {
-            kept.push(path_use);
-        }
+    let asked = |path_use: &PathUse| match path_use.kind {
+        UseKind::Cwd | UseKind::Root | UseKind::Exe => true,
+        UseKind::Fd(_) => foreign(path_use.pid),
+        UseKind::Map => false,
+    };
+    for path_use in found.uses.iter().filter(|u| asked(u)) {
+        by_text.insert((path_use.pid, path_use.kind), (path_use.clone(), true));
     }
+    found.uses.retain(|u| !asked(u));
     for path_use in std::mem::take(&mut found.unplaced_links) {
         by_text.insert((path_use.pid, path_use.kind), (path_use, false));
     }
@@ -200,18 +197,40 @@ pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedU
             .map(|(identity, link, text, _)| (*identity, *link, text.as_path()))
             .collect::<Vec<_>>(),
     );
-    found.uses = kept;
+    // A verdict that differs from the text's is only taken for the process
+    // captured (a pid reused since would answer for another).
+    let backend = limier_platform::Backend::new().ok();
+    let still_captured = |identity: &limier_platform::Identity| {
+        backend.as_ref().is_some_and(|backend| {
+            backend
+                .read_stat(identity.pid)
+                .is_ok_and(|stat| stat.start == identity.start)
+        })
+    };
     for ((identity, _, text, kind), answer) in asks.iter().zip(answers) {
         let pid = identity.pid;
         let from_text = by_text.remove(&(pid, *kind));
+        let text_inside = matches!(from_text, Some((_, true)));
+        let answer = match answer {
+            MountAnswer::On(id) => {
+                let placed = tree.place_on_mount(id, text);
+                let inside = matches!(placed, Placement::Inside { .. });
+                if inside != text_inside && !still_captured(identity) {
+                    MountAnswer::Gone
+                } else {
+                    MountAnswer::On(id)
+                }
+            }
+            other => other,
+        };
         let placed = match answer {
             MountAnswer::Gone => continue,
             MountAnswer::On(id) => tree.place_on_mount(id, text),
             // No answer: the text's placement stands.
             MountAnswer::Unknown => match &from_text {
                 Some((path_use, true)) => Placement::Inside {
-                    as_asked: path_use.elsewhere_as.clone(),
-                    via: path_use.via.clone(),
+                    as_asked: path_use.elsewhere_as.clone().map(PathBuf::from),
+                    via: path_use.via.clone().map(|via| *via),
                 },
                 Some((_, false)) => Placement::Unplaceable { mount_ns: 0 },
                 None => Placement::Outside,
@@ -225,8 +244,8 @@ pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedU
                     kind: *kind,
                     path: text.to_path_buf(),
                     deleted,
-                    elsewhere_as: as_asked,
-                    via,
+                    elsewhere_as: as_asked.map(PathBuf::into_boxed_path),
+                    via: via.map(Box::new),
                 });
             }
             Placement::Outside => {}

@@ -418,6 +418,7 @@ mod tests {
             root: root.into(),
             root_deleted: false,
             path: path.into(),
+            fstype: "ext4".into(),
         }
     }
 

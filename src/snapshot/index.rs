@@ -43,10 +43,10 @@ pub struct PathUse {
     /// `path` (reached through another path or namespace): see
     /// [`as_asked`](Self::as_asked).
     #[serde(skip)]
-    pub elsewhere_as: Option<PathBuf>,
+    pub elsewhere_as: Option<Box<Path>>,
     /// The other path or mount namespace it was reached through, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub via: Option<Via>,
+    pub via: Option<Box<Via>>,
 }
 
 impl PathUse {
@@ -138,8 +138,8 @@ pub(super) fn uses_below(process: &Process, tree: &DirTree, found: &mut DirUses)
                 kind,
                 path: path.to_owned(),
                 deleted,
-                elsewhere_as: as_asked,
-                via,
+                elsewhere_as: as_asked.map(PathBuf::into_boxed_path),
+                via: via.map(Box::new),
             }),
             // A link's mount can be asked (`place_on_mount`); a mapping's
             // cannot, and it stays unplaced.
@@ -220,8 +220,8 @@ impl UndecidedUse {
                 kind: self.kind,
                 path,
                 deleted,
-                elsewhere_as: as_asked,
-                via,
+                elsewhere_as: as_asked.map(PathBuf::into_boxed_path),
+                via: via.map(Box::new),
             }),
             Placement::Outside | Placement::Unplaceable { .. } => None,
         }

@@ -400,8 +400,22 @@ impl Snapshot {
             .copied()
             .collect();
         if !new.is_empty() {
+            // In this process where no mount can make the call wait on a
+            // server; in a helper limier can leave behind otherwise.
+            let namespaces = new.iter().filter_map(|(identity, _, _)| {
+                self.processes
+                    .get(&identity.pid)
+                    .and_then(|p| p.record.mount_ns)
+            });
+            let where_asked = if self.mounts.may_ask_servers(namespaces) {
+                limier_platform::AskMounts::InHelper
+            } else {
+                limier_platform::AskMounts::InProcess
+            };
             let answers = match limier_platform::Backend::new() {
-                Ok(backend) => backend.mount_ids_of(&new, crate::query::RESOLVE_PATIENCE),
+                Ok(backend) => {
+                    backend.mount_ids_of(&new, crate::query::RESOLVE_PATIENCE, where_asked)
+                }
                 Err(_) => vec![MountAnswer::Unknown; new.len()],
             };
             for ((identity, link, _), answer) in new.iter().zip(answers) {

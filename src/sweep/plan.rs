@@ -463,6 +463,7 @@ mod tests {
             root: "/".into(),
             root_deleted: false,
             path: path.into(),
+            fstype: "ext4".into(),
         }
     }
 

@@ -297,6 +297,7 @@ impl Backend {
         &self,
         asks: &[(crate::Identity, crate::UseLink, &Path)],
         patience: std::time::Duration,
+        where_asked: AskMounts,
     ) -> Vec<crate::MountAnswer> {
         use crate::{MountAnswer, UseLink};
         // Each process's start time is read once before and once after.
@@ -332,13 +333,25 @@ impl Backend {
             .clamp(1, typed_path::MAX_MOUNT_IDS);
         let ask_batch = |batch: &[(usize, PathBuf)]| -> Vec<(usize, Option<u32>, bool)> {
             let paths: Vec<&Path> = batch.iter().map(|(_, path)| path.as_path()).collect();
-            let Some(found) = mount_ids_within(&paths, patience) else {
+            let found = match where_asked {
+                AskMounts::InHelper => mount_ids_within(&paths, patience),
+                AskMounts::InProcess => {
+                    Some(paths.iter().map(|path| link_mount_id(path)).collect())
+                }
+            };
+            let Some(found) = found else {
                 return Vec::new();
             };
+            // A helper's answers may come late: each process is checked then.
+            // In this process they are immediate, and the caller re-checks
+            // the processes whose answer changes its verdict.
             batch
                 .iter()
                 .zip(found)
-                .map(|((index, _), id)| (*index, id, is_same(asks[*index].0)))
+                .map(|((index, _), id)| {
+                    let still = where_asked == AskMounts::InProcess || is_same(asks[*index].0);
+                    (*index, id, still)
+                })
                 .collect()
         };
         let results: Vec<(usize, Option<u32>, bool)> = std::thread::scope(|scope| {
@@ -418,6 +431,38 @@ pub(crate) fn read_parsed<T>(
     let text = read_whole(&path, WholeAt::EmptyRead)
         .map_err(|err| PlatformError::from_io(pid, path.clone(), err))?;
     parse(&text).map_err(|source| PlatformError::Parse { path, source })
+}
+
+/// Where [`Backend::mount_ids_of`] asks `statx` through a process's links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AskMounts {
+    /// In this process: only where no mount may make the call wait on a
+    /// server (see [`MountTables::may_ask_servers`](crate::MountTables::may_ask_servers)).
+    /// The processes are not read again after the links: an answer is
+    /// about the process that owned the pid at that moment, which the
+    /// caller checks where the answer matters.
+    InProcess,
+    /// In a forked helper limier never waits for beyond the patience given:
+    /// safe on any mount, but forking a large process costs its later writes
+    /// a copy-on-write fault each.
+    InHelper,
+}
+
+/// The id of the mount the target of `link` (a `/proc/PID/cwd`, `root` or
+/// `exe`) is on, asked without syncing attributes; `None` when it cannot be
+/// followed.
+///
+/// # References
+/// statx(2) (`STATX_MNT_ID`, `AT_STATX_DONT_SYNC`).
+fn link_mount_id(link: &Path) -> Option<u32> {
+    let statx = rustix::fs::statx(
+        rustix::fs::CWD,
+        link,
+        rustix::fs::AtFlags::STATX_DONT_SYNC,
+        rustix::fs::StatxFlags::MNT_ID,
+    )
+    .ok()?;
+    (statx.stx_mask & rustix::fs::StatxFlags::MNT_ID.bits() != 0).then_some(statx.stx_mnt_id as u32)
 }
 
 /// From this many links, [`Backend::mount_ids_of`] asks in two helpers at

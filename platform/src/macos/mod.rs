@@ -133,10 +133,11 @@ impl Backend {
     /// compared as the kernel names them).
     pub fn mount_ids_of(
         &self,
-        asks: &[(crate::Identity, crate::UseLink)],
+        asks: &[(crate::Identity, crate::UseLink, &std::path::Path)],
         _patience: std::time::Duration,
-    ) -> Vec<Option<u32>> {
-        vec![None; asks.len()]
+        _where_asked: AskMounts,
+    ) -> Vec<crate::MountAnswer> {
+        vec![crate::MountAnswer::Unknown; asks.len()]
     }
 
     /// macOS has no pidfd: a capture's records are held by pid and start
@@ -263,4 +264,14 @@ impl PinAttempt {
     pub fn after_read(self) -> crate::records::Pin {
         crate::records::Pin::StartTime
     }
+}
+
+/// Where mount ids would be asked (never on macOS: see
+/// `Backend::mount_ids_of`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AskMounts {
+    /// In this process.
+    InProcess,
+    /// In a helper process.
+    InHelper,
 }

@@ -31,6 +31,8 @@ pub struct MountPoint {
     pub root_deleted: bool,
     /// Its mount point, relative to the reading process's root.
     pub path: PathBuf,
+    /// The file system's type (`ext4`, `tmpfs`, `fuse.sshfs`, `9p`, ...).
+    pub fstype: String,
 }
 
 fn error(line: usize, reason: &str) -> ParseError {
@@ -70,6 +72,13 @@ pub fn parse_mount_points(bytes: &[u8]) -> Result<Vec<MountPoint>, ParseError> {
         };
         let root = path_field("a root")?;
         let path = path_field("a mount point")?;
+        // After the optional fields, a lone "-", then the type.
+        let fstype = fields
+            .by_ref()
+            .skip_while(|field| *field != b"-")
+            .nth(1)
+            .map(|field| String::from_utf8_lossy(field).into_owned())
+            .ok_or_else(|| error(number, "no file system type"))?;
         let (root, root_deleted) = match root.as_os_str().as_bytes().strip_suffix(b"//deleted") {
             Some(kept) => (PathBuf::from(std::ffi::OsStr::from_bytes(kept)), true),
             None => (root, false),
@@ -81,6 +90,7 @@ pub fn parse_mount_points(bytes: &[u8]) -> Result<Vec<MountPoint>, ParseError> {
             root,
             root_deleted,
             path,
+            fstype,
         });
     }
     Ok(mounts)
@@ -138,7 +148,8 @@ mod tests {
                 device: (254, 0),
                 root: "/".into(),
                 root_deleted: false,
-                path: "/".into()
+                path: "/".into(),
+                fstype: "ext4".into(),
             }
         );
         assert_eq!(
@@ -149,7 +160,8 @@ mod tests {
                 device: (0, 52),
                 root: "/".into(),
                 root_deleted: false,
-                path: "/tmp/work tree/cache\tx".into()
+                path: "/tmp/work tree/cache\tx".into(),
+                fstype: "tmpfs".into(),
             }
         );
         // The mount point, and the root within the file system apart.
@@ -167,6 +179,7 @@ mod tests {
     fn rejects_malformed_lines() {
         assert!(parse_mount_points(b"x 1 0:1 / / rw - ext4 a rw\n").is_err());
         assert!(parse_mount_points(b"22 1 0:1 /\n").is_err());
+        assert!(parse_mount_points(b"22 1 0:1 / /a rw shared:1\n").is_err());
         assert!(parse_mount_points(b"22 1 0:1 / relative rw - ext4 a rw\n").is_err());
         assert!(parse_mount_points(b"22 1 0:1 relative / rw - ext4 a rw\n").is_err());
         assert!(parse_mount_points(b"22 1 0-1 / / rw - ext4 a rw\n").is_err());
