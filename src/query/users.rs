@@ -122,8 +122,8 @@ pub fn dir_users_below(snapshot: &Snapshot, path: &Path) -> Result<DirUsers, Que
 /// tables, the kernel is then asked which mount each cwd, root and exe
 /// found by its text (or not placeable by it) is on, and each such fd of a
 /// process of another mount namespace
-/// ([`Snapshot::link_mounts`]: fdinfo, or `statx` in a process limier
-/// leaves behind); those uses are placed again against their mount
+/// ([`Snapshot::link_mounts`]: fdinfo, or `statx` without syncing
+/// attributes); those uses are placed again against their mount
 /// ([`DirTree::place_on_mount`](crate::snapshot::DirTree::place_on_mount)),
 /// read in the frame of the namespace that mount is in. The fds of
 /// processes in limier's own namespace and mapped files keep their text's
@@ -133,9 +133,10 @@ pub fn dir_users_below(snapshot: &Snapshot, path: &Path) -> Result<DirUsers, Que
 /// /proc/PID/root/app`) and names its cwd in that namespace's terms is
 /// not found by a question about that mount's directory in limier's.
 ///
-/// A use whose process is gone by then is dropped; one whose mount could
-/// not be had keeps its text's placement, and a text that could not be
-/// placed counts its process in `unplaceable`.
+/// A use whose process is gone by then (checked where the mount's answer
+/// changes the verdict) is dropped; one whose mount could not be had keeps
+/// its text's placement, and a text that could not be placed counts its
+/// process in `unplaceable`.
 pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedUse>) {
     let mut found = snapshot.dir_uses(path);
     let undecided = decide_deleted(&mut found);
