@@ -138,7 +138,8 @@ pub fn dir_users_below(snapshot: &Snapshot, path: &Path) -> Result<DirUsers, Que
 /// its text's placement, and a text that could not be placed counts its
 /// process in `unplaceable`.
 pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedUse>) {
-    let mut found = snapshot.dir_uses(path);
+    let tree = snapshot.dir_tree(path);
+    let mut found = snapshot.uses_in(&tree);
     let undecided = decide_deleted(&mut found);
     // A snapshot built by hand has no processes to ask.
     if snapshot.mount_tables().tables.is_empty() || !snapshot.is_captured() {
@@ -147,7 +148,6 @@ pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedU
         }
         return (found, undecided);
     }
-    let tree = snapshot.dir_tree(path);
     let own = snapshot.mount_tables().own;
     let foreign = |pid: ProcessId| {
         snapshot

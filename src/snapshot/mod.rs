@@ -350,10 +350,14 @@ impl Snapshot {
     /// paths could not be placed (in a mount namespace whose mounts could
     /// not be read, a path whose text lies below `dir`).
     pub fn dir_uses(&self, dir: &std::path::Path) -> DirUses {
-        let tree = self.dir_tree(dir);
+        self.uses_in(&self.dir_tree(dir))
+    }
+
+    /// [`dir_uses`](Self::dir_uses) of a tree already built.
+    pub fn uses_in(&self, tree: &DirTree) -> DirUses {
         let mut uses = DirUses::default();
         for process in self.processes.values() {
-            index::uses_below(process, &tree, &mut uses);
+            index::uses_below(process, tree, &mut uses);
         }
         uses
     }
