@@ -142,6 +142,22 @@ pub fn start_token(pid: u32) -> Result<Option<String>, Error> {
     Ok(limier_platform::local_time(seconds).map(|t| crate::ecluse::lstart_token(&t)))
 }
 
+/// Whether `pid` is the process a pid file's start token was written for:
+/// alive, and started at the second the token names (`ps -o lstart=`
+/// format, one second either way: ps and limier round the boot time
+/// differently). A reused pid started at another time.
+pub fn pid_matches_token(pid: u32, token: &str) -> Result<bool, Error> {
+    let backend = Backend::new()?;
+    Ok(match backend.read_record(ProcessId(pid)) {
+        Ok(record) => {
+            record.state != limier_platform::ProcessState::Zombie
+                && crate::ecluse::token_matches(token, record.started_at_ms)
+        }
+        Err(err) if err.is_gone() => false,
+        Err(err) => return Err(err.into()),
+    })
+}
+
 /// `pid`'s command line, words joined by spaces (`ps -o args=`); `None`
 /// when the pid names no process or its command line cannot be read.
 pub fn cmdline(pid: u32) -> Result<Option<String>, Error> {

@@ -14,9 +14,32 @@
 #   plan.sh ECLUSE_BINARY LIMIER_BINARY
 #   PLAN_MEASURE_ONLY=1 plan.sh ~/.cargo/bin/ecluse LIMIER_BINARY   # the stock ecluse, timed
 set -euo pipefail
-ecluse=$(realpath "$1")
+real_ecluse=$(realpath "$1")
 limier=$(realpath "$2")
 world=$(mktemp -d /tmp/ecluse-plan.XXXXXX)
+# Every process tool ecluse could start, behind a shim that logs the call
+# when ecluse itself made it (its panes' commands are not ecluse's) and runs
+# the real tool; ecluse runs with the shims first on PATH.
+shims="$world/shims"
+tools_log="$world/process-tools.log"
+mkdir -p "$shims"
+: > "$tools_log"
+for tool in lsof ps pgrep pkill kill fuser ss; do
+  real=$(command -v -p "$tool" 2>/dev/null || true)
+  [ "$tool" = kill ] && real=$(PATH=/usr/bin:/bin command -v -p kill || echo /bin/kill)
+  cat > "$shims/$tool" <<SHIM
+#!/bin/sh
+if [ "\$(cat /proc/\$PPID/comm 2>/dev/null)" = ecluse ]; then echo "$tool \$*" >> "$tools_log"; fi
+exec ${real:-/bin/false} "\$@"
+SHIM
+  chmod +x "$shims/$tool"
+done
+cat > "$world/ecluse" <<WRAP
+#!/bin/sh
+PATH="$shims:\$PATH" exec "$real_ecluse" "\$@"
+WRAP
+chmod +x "$world/ecluse"
+ecluse="$world/ecluse"
 export HOME="$world/home" TMUX_TMPDIR="$world/tmux"
 export GIT_AUTHOR_NAME=limier GIT_AUTHOR_EMAIL=limier@example.invalid
 export GIT_COMMITTER_NAME=limier GIT_COMMITTER_EMAIL=limier@example.invalid
@@ -160,4 +183,9 @@ assert service["listener_pid"] == int(sys.argv[1]), service
 assert service["healthy"] is False, service
 PY
 echo "plan: 3 ok: status names the impostor $impostor as wrong owner, exit 1"
+if [ -s "$tools_log" ]; then
+  fail "ecluse started process tools: $(sort "$tools_log" | uniq -c | tr '\n' ';')"
+else
+  echo "plan: 4 ok: ecluse started no lsof, ps, pgrep, pkill, kill, fuser or ss"
+fi
 echo "plan: every check passed"
