@@ -25,8 +25,8 @@ tools_log="$world/process-tools.log"
 mkdir -p "$shims"
 : > "$tools_log"
 for tool in lsof ps pgrep pkill kill fuser ss; do
-  real=$(command -v -p "$tool" 2>/dev/null || true)
-  [ "$tool" = kill ] && real=$(PATH=/usr/bin:/bin command -v -p kill || echo /bin/kill)
+  # The program, not a shell builtin (kill is both).
+  real=$(PATH=/usr/sbin:/usr/bin:/sbin:/bin type -P "$tool" || true)
   cat > "$shims/$tool" <<SHIM
 #!/bin/sh
 if [ "\$(cat /proc/\$PPID/comm 2>/dev/null)" = ecluse ]; then echo "$tool \$*" >> "$tools_log"; fi
