@@ -122,3 +122,69 @@ fn kill_tree_ends_the_group_member_that_was_reparented_to_init() {
         ))
     ));
 }
+
+/// The answers ecluse asked `kill -0`, `ps` and `pgrep` for, beside those
+/// tools, on real processes: a listener with a child, a zombie, a gone pid.
+#[test]
+fn the_one_calls_answer_what_kill_ps_and_pgrep_answered() {
+    let port = free_port();
+    // A python listener whose first line is its port, with a child sleep.
+    let mut parent = ChildGuard::spawn(
+        Command::new("python3")
+            .args([
+                "-c",
+                &format!(
+                    "import socket,subprocess,sys,time\n\
+                     s=socket.socket(); s.bind(('127.0.0.1',{port})); s.listen()\n\
+                     c=subprocess.Popen(['sleep','600'])\n\
+                     z=subprocess.Popen(['true']); time.sleep(0.3)\n\
+                     print(c.pid, z.pid, flush=True); time.sleep(600)"
+                ),
+            ])
+            .stdout(Stdio::piped()),
+    );
+    let line = parent.first_line();
+    let mut pids = line.split_whitespace().map(|p| p.parse::<u32>().unwrap());
+    let (child, zombie) = (pids.next().unwrap(), pids.next().unwrap());
+    let pid = parent.pid();
+    assert!(limier::pid_alive(pid).unwrap());
+    assert!(
+        !limier::pid_alive(zombie).unwrap(),
+        "a zombie serves nothing"
+    );
+    assert!(!limier::pid_alive(4_000_000).unwrap());
+    assert_eq!(limier::listening_ports(pid).unwrap(), vec![port]);
+    assert!(limier::listening_ports(child).unwrap().is_empty());
+    let mut children = limier::children(pid).unwrap();
+    children.sort();
+    let mut expected = vec![child, zombie];
+    expected.sort();
+    assert_eq!(children, expected);
+    assert!(limier::children(4_000_000).unwrap().is_empty());
+    let cmdline = limier::cmdline(child).unwrap().unwrap();
+    assert_eq!(cmdline, "sleep 600");
+    assert_eq!(limier::cmdline(4_000_000).unwrap(), None);
+    // The pid file token: ps's text matches limier's, and limier's is
+    // ps's format (a second either way).
+    let token = limier::start_token(child).unwrap().unwrap();
+    let ps = ps_lstart(child);
+    assert!(
+        limier::pid_matches_token(child, &ps).unwrap(),
+        "{ps} vs {token}"
+    );
+    assert!(limier::pid_matches_token(child, &token).unwrap());
+    assert!(!limier::pid_matches_token(child, "Thu Jan  1 00:00:00 1970").unwrap());
+    assert!(!limier::pid_matches_token(zombie, &token).unwrap());
+    assert_eq!(limier::start_token(4_000_000).unwrap(), None);
+    // The group the python leads (its own, spawned from the test: the
+    // test's group) is alive while a member is.
+    let pgid = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let rest = stat.rsplit_once(')')?.1.to_owned();
+            rest.split_whitespace().nth(2)?.parse::<u32>().ok()
+        })
+        .unwrap();
+    assert!(limier::group_alive(pgid).unwrap());
+    assert!(!limier::group_alive(4_000_000).unwrap());
+}
