@@ -212,21 +212,16 @@ pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedU
         let pid = identity.pid;
         let from_text = by_text.remove(&(pid, *kind));
         let text_inside = matches!(from_text, Some((_, true)));
-        let answer = match answer {
+        let placed = match answer {
+            MountAnswer::Gone => continue,
             MountAnswer::On(id) => {
                 let placed = tree.place_on_mount(id, text);
                 let inside = matches!(placed, Placement::Inside { .. });
                 if inside != text_inside && !still_captured(identity) {
-                    MountAnswer::Gone
-                } else {
-                    MountAnswer::On(id)
+                    continue;
                 }
+                placed
             }
-            other => other,
-        };
-        let placed = match answer {
-            MountAnswer::Gone => continue,
-            MountAnswer::On(id) => tree.place_on_mount(id, text),
             // No answer: the text's placement stands.
             MountAnswer::Unknown => match &from_text {
                 Some((path_use, true)) => Placement::Inside {

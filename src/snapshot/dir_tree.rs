@@ -142,11 +142,6 @@ impl DirTree {
         tree
     }
 
-    /// The directory as asked.
-    pub fn asked(&self) -> &Path {
-        &self.asked
-    }
-
     /// limier's own mount namespace, when the tables name it.
     pub fn own_namespace(&self) -> Option<u64> {
         self.own

@@ -54,18 +54,6 @@ impl Backend {
             Err(_) => PinAttempt(Attempt::Gone),
         }
     }
-
-    /// The pidfs inode of the process that owns `pid` now; `None` when the
-    /// pid names no process or the kernel has no pidfs.
-    ///
-    /// # References
-    /// pidfd_open(2); fstat(2).
-    pub fn pidfs_inode(&self, pid: ProcessId) -> Option<u64> {
-        match self.pin_before_read(pid).0 {
-            Attempt::Open(_, inode) => Some(inode),
-            Attempt::NoPidfs | Attempt::Gone => None,
-        }
-    }
 }
 
 impl PinAttempt {
@@ -134,10 +122,13 @@ mod tests {
             let Pin::Pidfs(inode) = pin else {
                 panic!("a live child pinned as {pin:?}");
             };
-            assert_eq!(backend.pidfs_inode(pid), Some(inode));
+            let again = backend.pin_before_read(pid).after_read();
+            assert_eq!(again, Pin::Pidfs(inode));
             // Another process has another inode.
-            let own = backend.pidfs_inode(ProcessId(std::process::id()));
-            assert_ne!(own, Some(inode));
+            let own = backend
+                .pin_before_read(ProcessId(std::process::id()))
+                .after_read();
+            assert_ne!(own, Pin::Pidfs(inode));
         } else {
             assert_eq!(pin, Pin::StartTime);
         }

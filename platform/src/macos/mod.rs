@@ -146,11 +146,6 @@ impl Backend {
         PinAttempt
     }
 
-    /// No pidfs on macOS.
-    pub fn pidfs_inode(&self, _pid: ProcessId) -> Option<u64> {
-        None
-    }
-
     /// The stat-equivalent fields of one pid.
     pub fn read_stat(&self, pid: ProcessId) -> Result<crate::parse::StatFields, PlatformError> {
         ProcessDir::open(pid)?.stat()

@@ -38,7 +38,6 @@ pub struct MapRoots {
     pub(super) dentries: Vec<u64>,
     /// Ids of the mounts whose mount point is at or below a directory.
     pub(super) nested: Vec<u32>,
-    dirs: Vec<PathBuf>,
 }
 
 impl MapRoots {
@@ -131,26 +130,13 @@ impl MapRoots {
                 dentries.push(row.dentry);
             }
         }
-        Ok(MapRoots {
-            dentries,
-            nested,
-            dirs: dirs.to_vec(),
-        })
-    }
-
-    /// The directories, as given.
-    pub fn dirs(&self) -> &[PathBuf] {
-        &self.dirs
+        Ok(MapRoots { dentries, nested })
     }
 
     /// Roots with made-up addresses, for the programs' unit tests.
     #[cfg(test)]
     pub(super) fn made_up(dentries: Vec<u64>, nested: Vec<u32>) -> Self {
-        MapRoots {
-            dentries,
-            nested,
-            dirs: vec![PathBuf::from("/made/up")],
-        }
+        MapRoots { dentries, nested }
     }
 }
 
