@@ -49,6 +49,7 @@ pub mod query;
 pub mod sanitize;
 pub mod snapshot;
 pub mod sweep;
+pub mod who;
 
 pub use error::Error;
 pub use one_call::{

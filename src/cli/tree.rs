@@ -4,28 +4,10 @@ use super::args::TreeArgs;
 use super::sanitize::sanitize;
 use super::style::{paint, DIM, YELLOW};
 use super::{terse_pids, to_json, CliError, Outcome, Render};
-use limier::platform::{FdTarget, ProcessId};
-use limier::query::Markers;
-use limier::snapshot::{capture, CaptureOptions, Layers, Snapshot};
-use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use limier::platform::ProcessId;
+use limier::query::{forest, TreeNode};
+use limier::snapshot::{capture, CaptureOptions, Layers};
 use std::os::unix::ffi::OsStrExt;
-
-/// One node of `limier tree --json`.
-#[derive(Debug, Serialize)]
-pub struct TreeNode {
-    pub pid: ProcessId,
-    pub comm: limier::platform::ByteString,
-    pub cmdline: Vec<limier::platform::ByteString>,
-    #[serde(serialize_with = "limier::platform::records::serialize_opt_path")]
-    pub cwd: Option<std::path::PathBuf>,
-    pub pgid: ProcessId,
-    pub sid: ProcessId,
-    /// `3000/tcp`-style listening ports this process holds.
-    pub listening: Vec<String>,
-    pub markers: Markers,
-    pub children: Vec<TreeNode>,
-}
 
 pub fn run(args: &TreeArgs, render: Render) -> Result<Outcome, CliError> {
     let backend = limier::Backend::new()?;
@@ -40,34 +22,17 @@ pub fn run(args: &TreeArgs, render: Render) -> Result<Outcome, CliError> {
     // Environments only where the orphan marker depends on them.
     let candidates = limier::query::orphan_candidates(&snapshot);
     snapshot.load_details(&backend, &candidates, true);
-    let listening = listening_ports(&snapshot);
-    let roots: Vec<ProcessId> = match args.pid {
-        Some(pid) => {
-            let pid = ProcessId(pid);
-            if snapshot.process(pid).is_none() {
-                return Ok(Outcome {
-                    stdout: if render.json {
-                        to_json(&Vec::<TreeNode>::new())?
-                    } else {
-                        String::new()
-                    },
-                    notes: vec![format!("no process with pid {pid}")],
-                    code: super::EXIT_NOTHING,
-                });
-            }
-            vec![pid]
-        }
-        None => snapshot
-            .processes()
-            .filter(|p| p.record.ppid.0 == 0 || snapshot.process(p.record.ppid).is_none())
-            .map(|p| p.pid())
-            .collect(),
+    let Some(forest) = forest(&snapshot, args.pid.map(ProcessId), args.kernel_threads) else {
+        return Ok(Outcome {
+            stdout: if render.json {
+                to_json(&Vec::<TreeNode>::new())?
+            } else {
+                String::new()
+            },
+            notes: vec![format!("no process with pid {}", args.pid.unwrap_or_default())],
+            code: super::EXIT_NOTHING,
+        });
     };
-    let mut seen = HashSet::new();
-    let forest: Vec<TreeNode> = roots
-        .iter()
-        .filter_map(|&pid| build(&snapshot, pid, &listening, args.kernel_threads, &mut seen))
-        .collect();
     let stdout = if render.json {
         to_json(&forest)?
     } else if render.terse {
@@ -90,68 +55,6 @@ pub fn run(args: &TreeArgs, render: Render) -> Result<Outcome, CliError> {
         } else {
             super::EXIT_FOUND
         },
-    })
-}
-
-/// pid → listening ports (TCP LISTEN, bound UDP).
-fn listening_ports(snapshot: &Snapshot) -> HashMap<ProcessId, Vec<String>> {
-    let mut by_inode = HashMap::new();
-    for socket in snapshot.sockets() {
-        if limier::query::is_listening(socket) {
-            by_inode.insert(
-                socket.inode,
-                format!("{}/{}", socket.local_port, socket.protocol),
-            );
-        }
-    }
-    let mut ports: HashMap<ProcessId, Vec<String>> = HashMap::new();
-    for process in snapshot.processes() {
-        for fd in process.fds.iter().flatten() {
-            if let FdTarget::Socket { inode } = fd.target {
-                if let Some(port) = by_inode.get(&inode) {
-                    let list = ports.entry(process.pid()).or_default();
-                    if !list.contains(port) {
-                        list.push(port.clone());
-                    }
-                }
-            }
-        }
-    }
-    ports
-}
-
-fn build(
-    snapshot: &Snapshot,
-    pid: ProcessId,
-    listening: &HashMap<ProcessId, Vec<String>>,
-    kernel_threads: bool,
-    seen: &mut HashSet<ProcessId>,
-) -> Option<TreeNode> {
-    let process = snapshot.process(pid)?;
-    let record = &process.record;
-    if !seen.insert(pid) || (record.kernel_thread && !kernel_threads) {
-        return None;
-    }
-    let children = snapshot
-        .children(pid)
-        .iter()
-        .filter_map(|&child| build(snapshot, child, listening, kernel_threads, seen))
-        .collect();
-    Some(TreeNode {
-        pid,
-        comm: record.comm.clone(),
-        cmdline: record.cmdline.clone(),
-        cwd: record.cwd.clone(),
-        pgid: record.pgid,
-        sid: record.sid,
-        listening: listening.get(&pid).cloned().unwrap_or_default(),
-        markers: Markers {
-            session_leader: record.pid == record.sid,
-            group_leader: record.pid == record.pgid,
-            orphaned: limier::query::is_orphaned(snapshot, pid),
-            kernel_thread: record.kernel_thread,
-        },
-        children,
     })
 }
 

@@ -4,7 +4,6 @@ use super::QueryError;
 use crate::snapshot::Snapshot;
 use limier_platform::{ByteString, ProcessId};
 use serde::Serialize;
-use std::collections::HashSet;
 
 /// What is notable about one link of a chain.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -18,6 +17,22 @@ pub struct Markers {
     pub orphaned: bool,
     /// A kernel thread (kthreadd's child).
     pub kernel_thread: bool,
+}
+
+impl Markers {
+    /// The markers of `pid` in `snapshot` (all false for a pid not in it).
+    pub fn of(snapshot: &Snapshot, pid: ProcessId) -> Markers {
+        let Some(process) = snapshot.process(pid) else {
+            return Markers::default();
+        };
+        let record = &process.record;
+        Markers {
+            session_leader: record.pid == record.sid,
+            group_leader: record.pid == record.pgid,
+            orphaned: is_orphaned(snapshot, pid),
+            kernel_thread: record.kernel_thread,
+        }
+    }
 }
 
 /// One link of an ancestry chain.
@@ -37,29 +52,18 @@ pub fn ancestry(snapshot: &Snapshot, pid: ProcessId) -> Result<Vec<ChainLink>, Q
     snapshot
         .process(pid)
         .ok_or(QueryError::NoSuchProcess(pid))?;
-    let mut chain = Vec::new();
-    let mut seen = HashSet::new();
-    let mut current = pid;
-    while seen.insert(current) {
-        let Some(process) = snapshot.process(current) else {
-            break;
-        };
-        let record = &process.record;
-        chain.push(ChainLink {
-            pid: current,
-            comm: record.comm.clone(),
-            markers: Markers {
-                session_leader: record.pid == record.sid,
-                group_leader: record.pid == record.pgid,
-                orphaned: is_orphaned(snapshot, current),
-                kernel_thread: record.kernel_thread,
-            },
-        });
-        if record.ppid.0 == 0 {
-            break;
-        }
-        current = record.ppid;
-    }
+    let chain = std::iter::once(pid)
+        .chain(snapshot.ancestors(pid))
+        .map_while(|pid| snapshot.process(pid))
+        .map(|process| {
+            let record = &process.record;
+            ChainLink {
+                pid: record.pid,
+                comm: record.comm.clone(),
+                markers: Markers::of(snapshot, record.pid),
+            }
+        })
+        .collect();
     Ok(chain)
 }
 

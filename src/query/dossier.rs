@@ -2,7 +2,7 @@
 
 use super::{ancestry, descendants, ChainLink, QueryError};
 use crate::snapshot::Snapshot;
-use limier_platform::{ByteString, FdTarget, ProcessId, ProcessState, SocketRecord};
+use limier_platform::{ByteString, ProcessId, ProcessState, SocketRecord};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -59,19 +59,9 @@ pub fn dossier(snapshot: &Snapshot, pid: ProcessId) -> Result<Dossier, QueryErro
     let record = &process.record;
     let chain = ancestry(snapshot, pid)?;
     let orphaned = chain.first().is_some_and(|link| link.markers.orphaned);
-    let inodes: Vec<_> = process
-        .fds
-        .iter()
-        .flatten()
-        .filter_map(|fd| match fd.target {
-            FdTarget::Socket { inode } => Some(inode),
-            _ => None,
-        })
-        .collect();
     let sockets = snapshot
-        .sockets()
-        .iter()
-        .filter(|s| inodes.contains(&s.inode))
+        .sockets_held_by(pid)
+        .into_iter()
         .cloned()
         .collect();
     Ok(Dossier {

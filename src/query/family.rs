@@ -22,22 +22,12 @@ pub fn descendants(snapshot: &Snapshot, pid: ProcessId) -> Vec<ProcessId> {
     order
 }
 
-/// Whether `pid` descends from `ancestor` (a process is not its own descendant).
+/// Whether `pid` descends from `ancestor` (a process is not its own
+/// descendant). Pid 0, the kernel, is the ancestor of every process in the
+/// snapshot.
 pub fn is_descendant(snapshot: &Snapshot, ancestor: ProcessId, pid: ProcessId) -> bool {
-    let mut seen = HashSet::new();
-    let mut current = pid;
-    while seen.insert(current) {
-        let Some(process) = snapshot.process(current) else {
-            return false;
-        };
-        let parent = process.record.ppid;
-        if parent == ancestor {
-            return true;
-        }
-        if parent.0 == 0 || parent == current {
-            return false;
-        }
-        current = parent;
+    if ancestor.0 == 0 {
+        return pid.0 != 0 && snapshot.process(pid).is_some();
     }
-    false
+    snapshot.ancestors(pid).any(|a| a == ancestor)
 }

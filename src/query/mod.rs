@@ -9,6 +9,7 @@ mod ancestry;
 mod dossier;
 mod env;
 mod family;
+mod forest;
 mod holders;
 mod typed_dir;
 mod users;
@@ -18,6 +19,7 @@ pub use ancestry::{is_orphaned, orphan_candidates};
 pub use dossier::{dossier, Dossier};
 pub use env::with_env;
 pub use family::{descendants, is_descendant};
+pub use forest::{forest, TreeNode};
 pub use holders::{
     holder_pids, holders, is_listening, is_tcp_listener, Holder, PortHolding, PortQuery,
     StateFilter, Unseen,

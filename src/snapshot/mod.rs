@@ -214,6 +214,28 @@ pub struct Snapshot {
     >,
 }
 
+/// The ancestors of a process, nearest first (see [`Snapshot::ancestors`]).
+#[derive(Debug)]
+pub struct Ancestors<'a> {
+    snapshot: &'a Snapshot,
+    current: Option<ProcessId>,
+    seen: std::collections::HashSet<ProcessId>,
+}
+
+impl Iterator for Ancestors<'_> {
+    type Item = ProcessId;
+
+    fn next(&mut self) -> Option<ProcessId> {
+        let current = self.current.take()?;
+        let parent = self.snapshot.process(current)?.record.ppid;
+        if parent.0 == 0 || !self.seen.insert(parent) {
+            return None;
+        }
+        self.current = Some(parent);
+        Some(parent)
+    }
+}
+
 /// The uses of a directory tree, and whose paths could not be placed.
 #[derive(Debug, Clone, Default)]
 pub struct DirUses {
@@ -288,6 +310,19 @@ impl Snapshot {
         self.indexes.children.get(&pid).map_or(&[], Vec::as_slice)
     }
 
+    /// The ancestors of `pid`, nearest first: its parent, that one's parent,
+    /// and so on up to a process whose parent is pid 0. The walk ends after a
+    /// parent that is not in the snapshot (that parent is still yielded), and
+    /// at the first repeat: cycle-safe on an inconsistent table. `pid` itself
+    /// is not yielded.
+    pub fn ancestors(&self, pid: ProcessId) -> Ancestors<'_> {
+        Ancestors {
+            snapshot: self,
+            current: Some(pid),
+            seen: std::collections::HashSet::from([pid]),
+        }
+    }
+
     /// Members of process group `pgid`.
     pub fn group_members(&self, pgid: ProcessId) -> &[ProcessId] {
         self.indexes.by_pgid.get(&pgid).map_or(&[], Vec::as_slice)
@@ -306,22 +341,24 @@ impl Snapshot {
             .map_or(&[], Vec::as_slice)
     }
 
-    /// The sockets `pid` holds an fd to, each once, in the order of its fds.
+    /// The sockets `pid` holds an fd to, each once, in the socket table's order.
     pub fn sockets_held_by(&self, pid: ProcessId) -> Vec<&SocketRecord> {
         let Some(process) = self.processes.get(&pid) else {
             return Vec::new();
         };
-        let mut held: Vec<&SocketRecord> = Vec::new();
-        for fd in process.fds.iter().flatten() {
-            if let limier_platform::FdTarget::Socket { inode } = fd.target {
-                for socket in self.sockets.iter().filter(|s| s.inode == inode) {
-                    if !held.iter().any(|h| std::ptr::eq(*h, socket)) {
-                        held.push(socket);
-                    }
-                }
-            }
-        }
-        held
+        let inodes: std::collections::HashSet<SocketInode> = process
+            .fds
+            .iter()
+            .flatten()
+            .filter_map(|fd| match fd.target {
+                limier_platform::FdTarget::Socket { inode } => Some(inode),
+                _ => None,
+            })
+            .collect();
+        self.sockets
+            .iter()
+            .filter(|s| inodes.contains(&s.inode))
+            .collect()
     }
 
     /// Sockets bound to `port` with `protocol`.

@@ -288,20 +288,10 @@ pub(crate) fn protected_pids(snapshot: &Snapshot) -> BTreeMap<ProcessId, String>
     protected.insert(ProcessId(0), "the kernel".to_string());
     protected.insert(INIT, "init (pid 1)".to_string());
     protected.insert(snapshot.self_pid, "limier itself".to_string());
-    let mut seen = HashSet::new();
-    let mut current = snapshot.self_pid;
-    while seen.insert(current) {
-        let Some(process) = snapshot.process(current) else {
-            break;
-        };
-        let parent = process.record.ppid;
-        if parent.0 == 0 {
-            break;
-        }
+    for parent in snapshot.ancestors(snapshot.self_pid) {
         protected
             .entry(parent)
             .or_insert_with(|| format!("ancestor of limier ({})", snapshot.self_pid));
-        current = parent;
     }
     protected
 }

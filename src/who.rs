@@ -1,0 +1,259 @@
+//! Who holds a port, and why: the answer `limier who` prints and ecluse's
+//! `who` renders, as data.
+//!
+//! [`ask`] takes one snapshot with the layers the question needs, reads the
+//! details of the holders and their ancestors, and builds a [`WhoReport`];
+//! inside an ecluse repo it adds the slot and service each port belongs to
+//! and the session each holder belongs to, decided by
+//! [`ecluse::PortContext`](crate::ecluse::PortContext). The report's serde
+//! form is `limier who --json` (docs/JSON.md).
+//!
+//! ```no_run
+//! use limier::who::{ask, WhoQuestion};
+//! let question = WhoQuestion::ports(vec!["3000".parse()?]);
+//! let report = ask(&limier::Backend::new()?, &question, None)?;
+//! for holder in report.ports.iter().flat_map(|p| &p.sockets).flat_map(|s| &s.holders) {
+//!     println!("{} {}", holder.process.pid, holder.process.comm);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use crate::ecluse::{Attribution, Owner, PortAssignment, PortContext, PortMap, PortWarning, Repo};
+use crate::input::PortSpec;
+use crate::query::{dossier, holders, Dossier, QueryError, Unseen};
+use crate::snapshot::{capture, CaptureOptions, Layers, Snapshot};
+use limier_platform::{Backend, ProcessId, Protocol, SocketRecord};
+use serde::Serialize;
+
+/// What `who` is asked: ports, pids, and whether sockets in every state
+/// count (not only listeners).
+#[derive(Debug, Clone, Default)]
+pub struct WhoQuestion {
+    /// Ports, as typed (`3000`, `3000/tcp`).
+    pub ports: Vec<PortSpec>,
+    /// Pids whose dossier is asked.
+    pub pids: Vec<ProcessId>,
+    /// Every socket on the port, not only listeners.
+    pub all_states: bool,
+}
+
+impl WhoQuestion {
+    /// Who listens on these ports.
+    pub fn ports(ports: Vec<PortSpec>) -> WhoQuestion {
+        WhoQuestion {
+            ports,
+            ..WhoQuestion::default()
+        }
+    }
+}
+
+/// `limier who --json`: one entry per port asked, one per process asked.
+#[derive(Debug, Clone, Serialize)]
+pub struct WhoReport {
+    /// The ports, in the order asked.
+    pub ports: Vec<PortReport>,
+    /// The pids asked about that exist, in the order asked.
+    pub processes: Vec<Dossier>,
+    /// Pids asked about that name no process.
+    pub missing_pids: Vec<ProcessId>,
+    /// Processes that could not be fully read (another user's, when not root).
+    pub not_inspectable: usize,
+    /// Sockets asked about whose holder cannot be seen.
+    pub unseen: Vec<Unseen>,
+    /// Inside an ecluse repo: the repo root.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "limier_platform::records::serialize_opt_path"
+    )]
+    pub ecluse_repo: Option<std::path::PathBuf>,
+    /// Ports held by a session other than the one their slot belongs to,
+    /// and holders whose evidence conflicts (each a sentence in the JSON).
+    pub warnings: Vec<PortWarning>,
+}
+
+impl WhoReport {
+    /// Every holder of every port asked, port by port.
+    pub fn holders(&self) -> impl Iterator<Item = &HolderReport> {
+        self.ports
+            .iter()
+            .flat_map(|p| &p.sockets)
+            .flat_map(|s| &s.holders)
+    }
+
+    /// Whether anything was found: a socket whose holder is seen or held
+    /// by the kernel, or a process asked about. A socket whose holder
+    /// cannot be seen answers nothing.
+    pub fn found(&self) -> bool {
+        let sockets: usize = self.ports.iter().map(|p| p.sockets.len()).sum();
+        sockets > self.unseen.len() || !self.processes.is_empty()
+    }
+}
+
+/// One port asked about.
+#[derive(Debug, Clone, Serialize)]
+pub struct PortReport {
+    /// The port as asked, e.g. `3000` or `3000/tcp`.
+    pub query: String,
+    /// The port.
+    pub port: u16,
+    /// The protocol asked, if one was.
+    pub protocol: Option<Protocol>,
+    /// Every matching socket.
+    pub sockets: Vec<SocketReport>,
+    /// Inside an ecluse repo: which slot and service the port belongs to by the formula.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ecluse: Option<Vec<PortAssignment>>,
+}
+
+/// One socket on a port asked about, and who holds it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SocketReport {
+    /// The socket.
+    #[serde(flatten)]
+    pub socket: SocketRecord,
+    /// Every process holding an fd to it (empty: see `unseen`, or a socket
+    /// the kernel keeps, inode 0).
+    pub holders: Vec<HolderReport>,
+}
+
+/// One process holding a socket.
+#[derive(Debug, Clone, Serialize)]
+pub struct HolderReport {
+    /// The fd it holds the socket by.
+    pub fd: u32,
+    /// Why it runs: its chain, cwd, command, sockets, descendants.
+    pub process: Dossier,
+    /// Inside an ecluse repo: which session the holder belongs to, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<Owner>,
+}
+
+/// The capture a who question needs: sockets and fds of every process
+/// (details are read afterwards for the processes reported); inside an
+/// ecluse repo, the repo's own capture, so `who` attributes a pid on the
+/// same evidence as `ecluse status`.
+pub fn capture_options(repo: Option<&Repo>) -> CaptureOptions {
+    match repo {
+        Some(repo) => repo.capture_options(),
+        None => CaptureOptions::new(Layers::PORTS),
+    }
+}
+
+/// Asks `question` of a fresh snapshot: one capture, then the details of
+/// the processes reported and their ancestors. `repo` adds ecluse's view.
+pub fn ask(
+    backend: &Backend,
+    question: &WhoQuestion,
+    repo: Option<&Repo>,
+) -> Result<WhoReport, crate::Error> {
+    let mut snapshot = capture(backend, capture_options(repo))?;
+    let reported = reported_pids(&snapshot, question)?;
+    snapshot.load_details(backend, &reported, true);
+    Ok(answer(&snapshot, question, repo)?)
+}
+
+/// The holders and asked pids, with every ancestor: the processes whose
+/// details and environment a report shows.
+pub fn reported_pids(
+    snapshot: &Snapshot,
+    question: &WhoQuestion,
+) -> Result<Vec<ProcessId>, QueryError> {
+    let mut pids = question.pids.clone();
+    for spec in &question.ports {
+        for holding in holders(snapshot, spec.query(question.all_states))? {
+            pids.extend(holding.pids());
+        }
+    }
+    let mut reported: Vec<ProcessId> = Vec::new();
+    for pid in pids {
+        for pid in std::iter::once(pid).chain(snapshot.ancestors(pid)) {
+            if !reported.contains(&pid) {
+                reported.push(pid);
+            }
+        }
+    }
+    Ok(reported)
+}
+
+/// Answers `question` from `snapshot`; `repo` adds ecluse's view.
+pub fn answer(
+    snapshot: &Snapshot,
+    question: &WhoQuestion,
+    repo: Option<&Repo>,
+) -> Result<WhoReport, QueryError> {
+    let mut ports = Vec::new();
+    let mut unseen = Vec::new();
+    for spec in &question.ports {
+        let mut sockets = Vec::new();
+        for holding in holders(snapshot, spec.query(question.all_states))? {
+            unseen.extend(holding.unseen());
+            let holders = holding
+                .holders
+                .iter()
+                .filter_map(|holder| {
+                    let process = dossier(snapshot, holder.pid).ok()?;
+                    Some(HolderReport {
+                        fd: holder.fd,
+                        process,
+                        session: None,
+                    })
+                })
+                .collect();
+            sockets.push(SocketReport {
+                socket: holding.socket,
+                holders,
+            });
+        }
+        ports.push(PortReport {
+            query: spec.to_string(),
+            port: spec.port.0,
+            protocol: spec.protocol,
+            sockets,
+            ecluse: None,
+        });
+    }
+    let mut processes = Vec::new();
+    let mut missing_pids = Vec::new();
+    for &pid in &question.pids {
+        match dossier(snapshot, pid) {
+            Ok(d) => processes.push(d),
+            Err(_) => missing_pids.push(pid),
+        }
+    }
+    let mut report = WhoReport {
+        ports,
+        processes,
+        missing_pids,
+        not_inspectable: snapshot.not_inspectable_count(),
+        unseen,
+        ecluse_repo: None,
+        warnings: Vec::new(),
+    };
+    if let Some(repo) = repo {
+        add_ecluse_context(snapshot, repo, &mut report);
+    }
+    Ok(report)
+}
+
+/// Adds each port's slot and service, each holder's session, and the
+/// warnings where they disagree.
+fn add_ecluse_context(snapshot: &Snapshot, repo: &Repo, report: &mut WhoReport) {
+    let attribution = Attribution::build(snapshot, repo, &[]);
+    let map = PortMap::build(repo);
+    report.ecluse_repo = Some(repo.root.clone());
+    for port in &mut report.ports {
+        let holders: Vec<ProcessId> = port
+            .sockets
+            .iter()
+            .flat_map(|s| &s.holders)
+            .map(|h| h.process.pid)
+            .collect();
+        let mut context = PortContext::judge(&map, &attribution, port.port, &holders);
+        let mut owners = context.owners.into_iter();
+        for holder in port.sockets.iter_mut().flat_map(|s| &mut s.holders) {
+            holder.session = owners.next().map(|(_, owner)| owner);
+        }
+        report.warnings.append(&mut context.warnings);
+        port.ecluse = Some(context.assignments);
+    }
+}
