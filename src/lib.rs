@@ -53,7 +53,7 @@ pub mod who;
 
 pub use error::Error;
 pub use one_call::{
-    children, cmdline, dir_users, group_alive, is_descendant, kill_tree, listeners,
+    children, cmdline, dir_users, group_alive, is_descendant, kill_tree, kill_trees, listeners,
     listening_ports, pid_alive, pid_matches_token, port_owner, start_token, PortOwner,
 };
 pub use sweep::{Fate, SpareReason, SweepReport};

@@ -98,6 +98,32 @@ pub fn kill_tree(pid: u32, grace: Duration) -> Result<SweepReport, Error> {
     Ok(sweep(&backend, &selection, &options)?)
 }
 
+/// [`kill_tree`] for several trees at once: one sweep over their union, with
+/// one grace (a pid may be given that names no process: it is skipped).
+/// An empty list ends nothing.
+///
+/// ```no_run
+/// let report = limier::kill_trees(&[4242, 4343], std::time::Duration::from_secs(2))?;
+/// println!("{} gone", report.gone_count());
+/// # Ok::<(), limier::Error>(())
+/// ```
+pub fn kill_trees(pids: &[u32], grace: Duration) -> Result<SweepReport, Error> {
+    let options = SweepOptions {
+        grace,
+        ..SweepOptions::default()
+    };
+    if pids.is_empty() {
+        return Ok(SweepReport::nothing(&options));
+    }
+    let backend = Backend::new()?;
+    let selection = Selection::new(
+        pids.iter()
+            .map(|&pid| Selector::Tree(ProcessId(pid)))
+            .collect(),
+    );
+    Ok(sweep(&backend, &selection, &options)?)
+}
+
 /// Whether `pid` names a live process (`kill -0 PID`, except that a zombie
 /// — exited, not yet reaped — is not alive: it serves nothing).
 ///

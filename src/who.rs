@@ -13,7 +13,7 @@
 //! let question = WhoQuestion::ports(vec!["3000".parse()?]);
 //! let report = ask(&limier::Backend::new()?, &question, None)?;
 //! for holder in report.ports.iter().flat_map(|p| &p.sockets).flat_map(|s| &s.holders) {
-//!     println!("{} {}", holder.process.pid, holder.process.comm);
+//!     println!("{} {}", holder.process.pid, holder.process.comm.to_string_lossy());
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -29,7 +29,10 @@ pub fn run(args: &TreeArgs, render: Render) -> Result<Outcome, CliError> {
             } else {
                 String::new()
             },
-            notes: vec![format!("no process with pid {}", args.pid.unwrap_or_default())],
+            notes: vec![format!(
+                "no process with pid {}",
+                args.pid.unwrap_or_default()
+            )],
             code: super::EXIT_NOTHING,
         });
     };

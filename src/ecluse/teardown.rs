@@ -203,3 +203,63 @@ fn spare_hosts(
         }
     }
 }
+
+/// What a teardown did: the plan (with what it skipped) and the sweep's
+/// report.
+#[derive(Debug)]
+pub struct Teardown {
+    /// What was selected and deliberately left out.
+    pub plan: TeardownPlan,
+    /// What became of each process.
+    pub report: crate::sweep::SweepReport,
+}
+
+/// `ecluse down SLUG`'s process work: one pinned snapshot
+/// ([`Repo::teardown_capture_options`]), [`down_selection`], one sweep
+/// (freeze, the first signal each target needs, one grace, SIGKILL,
+/// verify). A session with no trace left ends nothing.
+pub fn end_session(
+    backend: &limier_platform::Backend,
+    repo: &Repo,
+    slug: &str,
+    options: &crate::sweep::SweepOptions,
+) -> Result<Teardown, crate::Error> {
+    let snapshot = crate::snapshot::capture(backend, repo.teardown_capture_options())?;
+    let attribution = Attribution::build(&snapshot, repo, &[slug.to_owned()]);
+    let plan = match down_selection(&snapshot, &attribution, slug) {
+        Ok(plan) => plan,
+        Err(EcluseError::NoSuchSession(_)) => TeardownPlan {
+            selection: Selection::new(Vec::new()),
+            skipped: Vec::new(),
+        },
+        Err(err) => return Err(err.into()),
+    };
+    run(backend, &snapshot, plan, options)
+}
+
+/// `ecluse flush`'s process work: one pinned snapshot, [`flush_selection`],
+/// one sweep.
+pub fn end_all(
+    backend: &limier_platform::Backend,
+    repo: &Repo,
+    options: &crate::sweep::SweepOptions,
+) -> Result<Teardown, crate::Error> {
+    let snapshot = crate::snapshot::capture(backend, repo.teardown_capture_options())?;
+    let attribution = Attribution::build(&snapshot, repo, &[]);
+    let plan = flush_selection(&snapshot, repo, &attribution);
+    run(backend, &snapshot, plan, options)
+}
+
+fn run(
+    backend: &limier_platform::Backend,
+    snapshot: &Snapshot,
+    plan: TeardownPlan,
+    options: &crate::sweep::SweepOptions,
+) -> Result<Teardown, crate::Error> {
+    let report = if plan.selection.selectors.is_empty() {
+        crate::sweep::SweepReport::nothing(options)
+    } else {
+        crate::sweep::sweep_from(backend, Some(snapshot), &plan.selection, options)?
+    };
+    Ok(Teardown { plan, report })
+}

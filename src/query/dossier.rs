@@ -59,11 +59,7 @@ pub fn dossier(snapshot: &Snapshot, pid: ProcessId) -> Result<Dossier, QueryErro
     let record = &process.record;
     let chain = ancestry(snapshot, pid)?;
     let orphaned = chain.first().is_some_and(|link| link.markers.orphaned);
-    let sockets = snapshot
-        .sockets_held_by(pid)
-        .into_iter()
-        .cloned()
-        .collect();
+    let sockets = snapshot.sockets_held_by(pid).into_iter().cloned().collect();
     Ok(Dossier {
         pid,
         ppid: record.ppid,

@@ -9,6 +9,13 @@
 #   3. a service's process tree killed alone and its port taken by an unrelated
 #      listener -> `ecluse status` says "wrong owner (PID N)", exit 1, and
 #      `status --json` carries listener_pid and wrong_owner.
+#   4. `ecluse status --json` and `limier ecluse status --json` give the same
+#      verdicts; `ecluse who PORT --json` and `limier who PORT --json` the same
+#      holders, chains, sessions and warnings; `ecluse who` and `whose-pid`
+#      name the leftover of an ended session; exit 1 on a free port, 2 on a
+#      bad one;
+#   5. `ecluse status` lists /proc once (strace);
+#   6. ecluse starts no lsof, ps, pgrep, pkill, kill, fuser or ss.
 # Prints the time of each ecluse status/down/flush it runs.
 #
 #   plan.sh ECLUSE_BINARY LIMIER_BINARY
@@ -49,7 +56,7 @@ mkdir -p "$HOME/.config/ecluse" "$TMUX_TMPDIR" "$repo"
 extras=()
 cleanup() {
   tmux kill-server 2>/dev/null || true
-  for slug in s1 s2 s3 s4 s5; do "$limier" kill --env "ECLUSE_SLUG=$slug" --grace 200ms >/dev/null 2>&1 || true; done
+  for slug in s1 s2 s3 s4 s5 s9; do "$limier" kill --env "ECLUSE_SLUG=$slug" --grace 200ms >/dev/null 2>&1 || true; done
   for pid in "${extras[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
   rm -rf "$world"
 }
@@ -183,9 +190,68 @@ assert service["listener_pid"] == int(sys.argv[1]), service
 assert service["healthy"] is False, service
 PY
 echo "plan: 3 ok: status names the impostor $impostor as wrong owner, exit 1"
+
+# 4. ecluse and limier give one answer: status verdicts, and who holds a port.
+limier_status=$("$limier" ecluse status s5 --json || true)
+python3 - "$json" "$limier_status" <<'PY' || fail "ecluse status and limier ecluse status disagree: $json / $limier_status"
+import json, sys
+ours = {s["name"]: s for s in json.loads(sys.argv[1])["services"]}
+theirs = {s["name"]: s for s in json.loads(sys.argv[2])["sessions"][0]["services"] if s["type"] == "native"}
+assert ours.keys() == theirs.keys(), (ours.keys(), theirs.keys())
+for name, s in ours.items():
+    t = theirs[name]
+    for key in ("port", "healthy", "pid", "listener_pid", "wrong_owner"):
+        assert s[key] == t[key], (name, key, s[key], t[key])
+PY
+# A leftover of an ended session (s9: not in state.json; tagged, its cwd in
+# its worktree) holding slot 3's port.
+leftover_dir="$repo/.ecluse/worktrees/s9"
+mkdir -p "$leftover_dir"
+leftover_port=$(port $base 3)
+(cd "$leftover_dir" && ECLUSE_SLUG=s9 exec setsid python3 -m http.server "$leftover_port" --bind 127.0.0.1) </dev/null >/dev/null 2>&1 &
+leftover=$!
+extras+=("$leftover")
+wait_for 10 listening "$leftover_port" || fail "the leftover never listened"
+for asked in "$slot_port" "$leftover_port"; do
+  ours=$("$ecluse" who "$asked" --json) || fail "ecluse who $asked: exit $?"
+  theirs=$("$limier" who "$asked" --json) || fail "limier who $asked: exit $?"
+  python3 - "$ours" "$theirs" <<'PY' || fail "ecluse who $asked and limier who $asked disagree"
+import json, sys
+def holders(report):
+    return sorted((h["process"]["pid"], json.dumps(h.get("session"), sort_keys=True),
+                   [l["pid"] for l in h["process"]["chain"]])
+                  for p in report["ports"] for s in p["sockets"] for h in s["holders"])
+a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+assert holders(a) and holders(a) == holders(b), (holders(a), holders(b))
+assert a["warnings"] == b["warnings"], (a["warnings"], b["warnings"])
+PY
+done
+out=$("$ecluse" who "$leftover_port") || fail "ecluse who $leftover_port: exit $?"
+grep -q "PID $leftover " <<<"$out" && grep -q "leftover of ended session s9" <<<"$out" \
+  || fail "ecluse who did not name the leftover $leftover of s9: $out"
+out=$("$ecluse" who "$slot_port") || fail "ecluse who $slot_port: exit $?"
+grep -q "PID $impostor " <<<"$out" && grep -q "no ecluse session" <<<"$out" \
+  || fail "ecluse who did not name the impostor $impostor: $out"
+code=0; "$ecluse" who "$(port $extra 3)" >/dev/null 2>&1 || code=$?
+[ "$code" = 1 ] || fail "ecluse who on a free port: exit $code, not 1"
+code=0; "$ecluse" who 70000 >/dev/null 2>&1 || code=$?
+[ "$code" = 2 ] || fail "ecluse who 70000: exit $code, not 2"
+# whose-pid answers from the same attribution: it names the ended session.
+out=$("$ecluse" whose-pid "$leftover") || fail "whose-pid $leftover: exit $?"
+grep -q "leftover of ended session 's9'" <<<"$out" || fail "whose-pid did not name s9: $out"
+code=0; "$ecluse" whose-pid "$impostor" >/dev/null || code=$?
+[ "$code" = 1 ] || fail "whose-pid of the impostor: exit $code, not 1"
+echo "plan: 4 ok: ecluse status and who agree with limier; who and whose-pid name the leftover $leftover of ended session s9"
+if command -v strace >/dev/null; then
+  trace="$world/status.strace"
+  strace -f -qq -e trace=openat -o "$trace" "$real_ecluse" status s5 >/dev/null 2>&1 || true
+  lists=$(grep -c 'openat([^,]*, "/proc", [^)]*O_DIRECTORY' "$trace" || true)
+  [ "$lists" = 1 ] || fail "ecluse status listed /proc $lists times, not once"
+  echo "plan: 5 ok: ecluse status listed /proc once"
+fi
 if [ -s "$tools_log" ]; then
   fail "ecluse started process tools: $(sort "$tools_log" | uniq -c | tr '\n' ';')"
 else
-  echo "plan: 4 ok: ecluse started no lsof, ps, pgrep, pkill, kill, fuser or ss"
+  echo "plan: 6 ok: ecluse started no lsof, ps, pgrep, pkill, kill, fuser or ss"
 fi
 echo "plan: every check passed"
