@@ -137,6 +137,7 @@ for slot in 1 2 3; do
   wait_for 20 listening "$(port $extra $slot)" || fail "slot $slot setsid child never listened"
 done
 timed "status s1 (healthy)" "$ecluse" status s1 >/dev/null || fail "status s1 should be healthy"
+timed "limier ecluse status s1" "$limier" ecluse status s1 >/dev/null || true
 for slot in 1 2 3; do
   timed "down s$slot" "$ecluse" down "s$slot" --keep-worktree >/dev/null 2>&1 || fail "ecluse down s$slot"
   free "$(port $base $slot)" || fail "s$slot: port $(port $base $slot) still held by $(holders "$(port $base $slot)")"
@@ -157,6 +158,7 @@ escapee=$!
 squatter=$!
 extras+=("$escapee" "$squatter")
 wait_for 10 listening "$(port $base 3)" || fail "the squatter never listened"
+timed "limier ecluse flush --dry-run" "$limier" ecluse flush --dry-run >/dev/null 2>&1 || true
 timed "flush" "$ecluse" flush --yes >/dev/null 2>&1 || fail "ecluse flush"
 gone() { ! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
 wait_for 5 gone "$escapee" || fail "flush left the setsid child $escapee in the worktree"
