@@ -123,6 +123,42 @@ fn kill_tree_ends_the_group_member_that_was_reparented_to_init() {
     ));
 }
 
+/// `kill_trees`: two unrelated trees, each a shell with a child, ended by one
+/// sweep with one grace; a bystander lives; an empty list ends nothing.
+#[test]
+fn kill_trees_ends_several_trees_in_one_sweep() {
+    let spawn_tree = || {
+        ChildGuard::spawn(
+            Command::new("sh")
+                .args(["-c", "sleep 300 & echo $!; wait"])
+                .stdout(Stdio::piped()),
+        )
+    };
+    let (mut first, mut second) = (spawn_tree(), spawn_tree());
+    let children: Vec<u32> = vec![
+        first.first_line().parse().unwrap(),
+        second.first_line().parse().unwrap(),
+    ];
+    let bystander = ChildGuard::spawn(Command::new("sleep").arg("300"));
+    let report = limier::kill_trees(&[first.pid(), second.pid()], Duration::from_secs(1)).unwrap();
+    let mut swept: Vec<u32> = report.processes.iter().map(|p| p.pid.0).collect();
+    swept.sort_unstable();
+    let mut expected = vec![first.pid(), second.pid(), children[0], children[1]];
+    expected.sort_unstable();
+    assert_eq!(swept, expected, "{report:?}");
+    assert_eq!(report.survivor_count(), 0, "{report:?}");
+    let _ = (first.0.wait(), second.0.wait());
+    for child in children {
+        assert!(
+            eventually(Duration::from_secs(3), || !alive(child)),
+            "{child}"
+        );
+    }
+    assert!(alive(bystander.pid()));
+    let nothing = limier::kill_trees(&[], Duration::from_secs(1)).unwrap();
+    assert!(nothing.processes.is_empty());
+}
+
 /// The answers ecluse asked `kill -0`, `ps` and `pgrep` for, beside those
 /// tools, on real processes: a listener with a child, a zombie, a gone pid.
 #[test]

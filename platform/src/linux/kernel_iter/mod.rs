@@ -243,7 +243,9 @@ fn read_kernel_layout() -> Result<KernelLayout, PlatformError> {
 /// bpf(2) `BPF_MAP_CREATE`.
 fn scratch_map(kind: u32, size: u32) -> Result<OwnedFd, PlatformError> {
     let mut attr = Attr::new().u32(0, kind).u32(4, 4).u32(8, size).u32(12, 1);
-    bpf_fd(syscall::MAP_CREATE, &mut attr).map_err(|err| bpf_error("creating the scratch map", err))
+    // SAFETY: the attr holds no pointer.
+    unsafe { bpf_fd(syscall::MAP_CREATE, &mut attr) }
+        .map_err(|err| bpf_error("creating the scratch map", err))
 }
 
 /// Loads the program; on a verifier refusal, loads it again with a log to
@@ -264,7 +266,7 @@ fn load_program(
             .u32(4, insns.len() as u32)
             .u64(8, insns.as_ptr() as u64)
             .u64(16, license.as_ptr() as u64)
-            .bytes(48, name)
+            .name(48, name)
             .u32(68, ATTACH_TRACE_ITER)
             .u32(108, attach_id);
         if !log.is_empty() {
@@ -273,8 +275,10 @@ fn load_program(
                 .u32(28, log.len() as u32)
                 .u64(32, log.as_mut_ptr() as u64);
         }
-        // `insns`, `license` and `log` outlive the call.
-        bpf_fd(syscall::PROG_LOAD, &mut attr)
+        // SAFETY: `insns` (insns.len() instructions), `license` (NUL-
+        // terminated) and `log` (log.len() writable bytes) are borrowed for
+        // the whole call.
+        unsafe { bpf_fd(syscall::PROG_LOAD, &mut attr) }
     };
     if let Ok(program) = attempt(&mut []) {
         return Ok(program);
@@ -313,11 +317,12 @@ fn run_into(program: &OwnedFd, pid: Option<u32>, dump: &mut Vec<u8>) -> Result<(
     if pid.is_some() {
         attr = attr.u64(16, info.as_ptr() as u64).u32(24, 12);
     }
-    // `info` outlives the call.
-    let link = bpf_fd(syscall::LINK_CREATE, &mut attr)
+    // SAFETY: `info` (12 bytes, the length stored) lives past the call.
+    let link = unsafe { bpf_fd(syscall::LINK_CREATE, &mut attr) }
         .map_err(|err| bpf_error("attaching an iterator", err))?;
     let mut attr = Attr::new().u32(0, link.as_raw_fd() as u32);
-    let iterator = bpf_fd(syscall::ITER_CREATE, &mut attr)
+    // SAFETY: the attr holds no pointer.
+    let iterator = unsafe { bpf_fd(syscall::ITER_CREATE, &mut attr) }
         .map_err(|err| bpf_error("creating an iterator", err))?;
     loop {
         if dump.capacity() - dump.len() < 64 * 1024 {
