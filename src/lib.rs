@@ -17,8 +17,10 @@
 //! For several questions of one moment, capture a [`snapshot::Snapshot`]
 //! once and ask it with [`query`]: who holds a port, how a process came to
 //! be, who uses a directory, who carries an environment tag. [`sweep`] kills
-//! a selection of processes without ever signalling a recycled pid, and
-//! [`ecluse`] reads ecluse's files to answer its session questions natively.
+//! a selection of processes without ever signalling a recycled pid,
+//! [`ecluse`] reads ecluse's files to answer its session questions natively
+//! (and ends a session's processes in one sweep), and [`who`] builds the
+//! whole answer `limier who` prints, as data.
 //!
 //! ```no_run
 //! use limier::query::{holders, ancestry, PortQuery};
@@ -53,8 +55,9 @@ pub mod who;
 
 pub use error::Error;
 pub use one_call::{
-    children, cmdline, dir_users, group_alive, is_descendant, kill_tree, kill_trees, listeners,
-    listening_ports, pid_alive, pid_matches_token, port_owner, start_token, PortOwner,
+    children, cmdline, dir_users, group_alive, is_descendant, kill_started_trees, kill_tree,
+    kill_trees, listeners, listening_ports, pid_alive, pid_matches_token, port_owner, start_token,
+    PortOwner,
 };
 pub use sweep::{Fate, SpareReason, SweepReport};
 

@@ -124,6 +124,50 @@ pub fn kill_trees(pids: &[u32], grace: Duration) -> Result<SweepReport, Error> {
     Ok(sweep(&backend, &selection, &options)?)
 }
 
+/// Ends the trees of pid files' processes: for each `(pid, token)` — a pid
+/// and the start token written beside it (`ps -o lstart=` text, see
+/// [`start_token`]) — the process's tree if it is still the process the
+/// token names. One pinned snapshot decides which pids match and the sweep
+/// signals exactly those processes (a pid reused after the check is never
+/// signalled); one sweep, one grace. A pid whose start does not match, or
+/// that is gone, is left out.
+///
+/// ```no_run
+/// let token = limier::start_token(4242)?.unwrap_or_default();
+/// let report = limier::kill_started_trees(&[(4242, token.as_str())], std::time::Duration::from_secs(2))?;
+/// println!("{} gone", report.gone_count());
+/// # Ok::<(), limier::Error>(())
+/// ```
+pub fn kill_started_trees(entries: &[(u32, &str)], grace: Duration) -> Result<SweepReport, Error> {
+    let options = SweepOptions {
+        grace,
+        ..SweepOptions::default()
+    };
+    let backend = Backend::new()?;
+    let mut capture_options = CaptureOptions::new(Layers::PROCESSES);
+    capture_options.pin = true;
+    let snapshot = capture(&backend, capture_options)?;
+    let selectors: Vec<Selector> = entries
+        .iter()
+        .filter(|(pid, token)| {
+            snapshot.process(ProcessId(*pid)).is_some_and(|p| {
+                p.record.state != limier_platform::ProcessState::Zombie
+                    && crate::ecluse::token_matches(token, p.record.started_at_ms)
+            })
+        })
+        .map(|&(pid, _)| Selector::Tree(ProcessId(pid)))
+        .collect();
+    if selectors.is_empty() {
+        return Ok(SweepReport::nothing(&options));
+    }
+    Ok(crate::sweep::sweep_from(
+        &backend,
+        Some(&snapshot),
+        &Selection::new(selectors),
+        &options,
+    )?)
+}
+
 /// Whether `pid` names a live process (`kill -0 PID`, except that a zombie
 /// — exited, not yet reaped — is not alive: it serves nothing).
 ///
@@ -146,6 +190,10 @@ pub fn pid_alive(pid: u32) -> Result<bool, Error> {
 /// Whether process group `pgid` has a live member (`kill -0 -- -PGID`,
 /// zombies not counted).
 pub fn group_alive(pgid: u32) -> Result<bool, Error> {
+    // `kill -0 -- -0` is the caller's own group; pid 0 names no group.
+    if pgid == 0 {
+        return Ok(false);
+    }
     let snapshot = capture_layers(Layers::PROCESSES)?;
     Ok(snapshot
         .group_members(ProcessId(pgid))

@@ -45,7 +45,9 @@ pub use repo::{Repo, WorktreeRules};
 pub use sessions::{SessionState, SessionView, Trace};
 pub use state::{is_slug, Session, State};
 pub use status::{status, ServiceStatus, SessionStatus, Verdict};
-pub use teardown::{down_selection, end_all, end_session, flush_selection, Teardown, TeardownPlan};
+pub use teardown::{
+    down_selection, end_all, end_session, flush_selection, keeping_worktree, Teardown, TeardownPlan,
+};
 
 use std::path::PathBuf;
 

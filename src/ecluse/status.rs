@@ -50,7 +50,7 @@ pub struct ServiceStatus {
     pub listener_session: Option<Owner>,
     /// The verdict.
     pub verdict: Verdict,
-    /// Every process listening on the port.
+    /// Every process with a TCP listener on the port.
     pub listener_pids: Vec<ProcessId>,
     /// What the pid file says, when there is one.
     pub pid_file: Option<PidFileCheck>,
@@ -105,7 +105,9 @@ pub fn status(
                 .copied()
                 .or_else(|| service.port(session.slot, stride));
             let mut listener_pids: Vec<ProcessId> = match port {
-                Some(port) => holders(snapshot, PortQuery::new(port))?
+                // TCP listeners, as ecluse judged: a UDP socket bound to the
+                // same number is not the service's server.
+                Some(port) => holders(snapshot, PortQuery::tcp_listeners(port))?
                     .iter()
                     .flat_map(|h| h.pids())
                     .collect(),

@@ -214,14 +214,52 @@ pub struct Teardown {
     pub report: crate::sweep::SweepReport,
 }
 
+/// Narrows a [`down_selection`] for a `down` that keeps the worktree:
+/// the worktree is not swept as a directory, and a process tied to the
+/// session by worktree use alone — a terminal or an editor left there — or
+/// holding one of its ports with no evidence of any session is spared, said
+/// why. What a pid file or the session's tag names is still selected
+/// (setsid children inherit the tag).
+pub fn keeping_worktree(mut plan: TeardownPlan, attribution: &Attribution) -> TeardownPlan {
+    let mut kept = Vec::new();
+    for selector in std::mem::take(&mut plan.selection.selectors) {
+        let why = match &selector {
+            Selector::Dir(_) => continue,
+            Selector::Process { identity, .. } => match attribution.owner(identity.pid) {
+                Owner::Session {
+                    rank: super::Rank::WorktreeUse,
+                    ..
+                } => Some(
+                    "uses the kept worktree, with no pid file or tag of the session: left alone",
+                ),
+                Owner::Unattributed => {
+                    Some("holds the session's port with no evidence of any session: left alone")
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        match (why, &selector) {
+            (Some(why), Selector::Process { identity, .. }) => {
+                plan.selection.spare.insert(identity.pid, why.to_owned());
+            }
+            _ => kept.push(selector),
+        }
+    }
+    plan.selection.selectors = kept;
+    plan
+}
+
 /// `ecluse down SLUG`'s process work: one pinned snapshot
-/// ([`Repo::teardown_capture_options`]), [`down_selection`], one sweep
-/// (freeze, the first signal each target needs, one grace, SIGKILL,
-/// verify). A session with no trace left ends nothing.
+/// ([`Repo::teardown_capture_options`]), [`down_selection`] (narrowed by
+/// [`keeping_worktree`] when the worktree stays), one sweep (freeze, the
+/// first signal each target needs, one grace, SIGKILL, verify). A session
+/// with no trace left ends nothing.
 pub fn end_session(
     backend: &limier_platform::Backend,
     repo: &Repo,
     slug: &str,
+    keep_worktree: bool,
     options: &crate::sweep::SweepOptions,
 ) -> Result<Teardown, crate::Error> {
     let snapshot = crate::snapshot::capture(backend, repo.teardown_capture_options())?;
@@ -233,6 +271,11 @@ pub fn end_session(
             skipped: Vec::new(),
         },
         Err(err) => return Err(err.into()),
+    };
+    let plan = if keep_worktree {
+        keeping_worktree(plan, &attribution)
+    } else {
+        plan
     };
     run(backend, &snapshot, plan, options)
 }

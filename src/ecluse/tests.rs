@@ -6,7 +6,7 @@
 use super::*;
 use crate::snapshot::fixture::SnapshotBuilder;
 use crate::snapshot::Snapshot;
-use crate::sweep::{plan, Selection};
+use crate::sweep::{plan, Selection, Selector};
 use limier_platform::ProcessId;
 use std::path::{Path, PathBuf};
 
@@ -708,4 +708,48 @@ fn a_worktree_path_outside_the_repo_is_refused() {
 
 fn fixture_self() -> u32 {
     crate::snapshot::fixture::SELF_PID
+}
+
+/// A `down` that keeps the worktree sweeps what a pid file or the tag
+/// names, and spares a process tied by worktree use alone (an editor left
+/// there) and an unattributed holder of the session's port; without
+/// keeping it, both are swept.
+#[test]
+fn keeping_the_worktree_spares_worktree_use_alone_and_port_squatters() {
+    let world = World::new(&[("feat-b", 2)], &["feat-b"]);
+    let mut builder = SnapshotBuilder::new();
+    // 400: the pid file's service; 410: a tagged setsid child; 420: an
+    // editor with its cwd in the worktree; 430: an untagged squatter on
+    // feat-b's web port, its cwd elsewhere.
+    builder
+        .process(400, 1, "node")
+        .cwd(400, &world.worktree("feat-b"), false);
+    builder
+        .process(410, 1, "workerd")
+        .cwd(410, &world.worktree("feat-b"), false)
+        .env(410, "ECLUSE_SLUG", "feat-b");
+    builder
+        .process(420, 1, "vim")
+        .cwd(420, &world.worktree("feat-b"), false);
+    builder
+        .process(430, 1, "python3")
+        .cwd(430, "/srv", false)
+        .listen(430, B_WEB);
+    world.pid_file("feat-b", "web", &format!("400\n{}\n", token_of(400)));
+    let snapshot = builder.build();
+    let repo = world.repo();
+    let attribution = Attribution::build(&snapshot, &repo, &["feat-b".to_string()]);
+    let whole = down_selection(&snapshot, &attribution, "feat-b").unwrap();
+    let (swept, _) = swept_and_spared(&snapshot, &whole.selection);
+    assert_eq!(swept, [400, 410, 420, 430]);
+    let kept = crate::ecluse::keeping_worktree(whole, &attribution);
+    assert!(!kept
+        .selection
+        .selectors
+        .iter()
+        .any(|s| matches!(s, Selector::Dir(_))));
+    let (swept, _) = swept_and_spared(&snapshot, &kept.selection);
+    assert_eq!(swept, [400, 410]);
+    assert!(kept.selection.spare[&ProcessId(420)].contains("kept worktree"));
+    assert!(kept.selection.spare[&ProcessId(430)].contains("no evidence"));
 }

@@ -2,7 +2,7 @@
 
 use super::{is_listening, Markers};
 use crate::snapshot::Snapshot;
-use limier_platform::{ByteString, ProcessId};
+use limier_platform::{ByteString, FdTarget, ProcessId};
 use serde::Serialize;
 use std::collections::HashSet;
 
@@ -75,11 +75,18 @@ fn node(
         .iter()
         .filter_map(|&child| node(snapshot, child, kernel_threads, seen))
         .collect();
+    // In the order of the process's fds, each port once.
+    let held = snapshot.sockets_held_by(pid);
     let mut listening: Vec<String> = Vec::new();
-    for socket in snapshot.sockets_held_by(pid) {
-        let port = format!("{}/{}", socket.local_port, socket.protocol);
-        if is_listening(socket) && !listening.contains(&port) {
-            listening.push(port);
+    for fd in process.fds.iter().flatten() {
+        let FdTarget::Socket { inode } = fd.target else {
+            continue;
+        };
+        for socket in held.iter().filter(|s| s.inode == inode && is_listening(s)) {
+            let port = format!("{}/{}", socket.local_port, socket.protocol);
+            if !listening.contains(&port) {
+                listening.push(port);
+            }
         }
     }
     Some(TreeNode {

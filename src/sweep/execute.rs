@@ -68,14 +68,17 @@ pub fn sweep_from(
             .targets
             .retain(|t| !handled.contains(&t.identity));
         // A second round only acts on processes that are new and signallable.
-        if rounds > 0 && round_plan.to_signal().next().is_none() {
+        let nothing_to_signal = round_plan.to_signal().next().is_none();
+        if rounds > 0 && nothing_to_signal {
             break;
         }
         rounds += 1;
         let round = execute(backend, &round_plan, options);
         handled.extend(round.iter().map(SweptProcess::identity));
         processes.extend(round);
-        if options.dry_run {
+        // A respawn answers a kill: a round that signalled nothing has
+        // nothing to re-check (and a capture to save).
+        if options.dry_run || nothing_to_signal {
             break;
         }
     }

@@ -55,11 +55,11 @@ pub enum Selector {
     /// reparented to init stay in both), and every descendant of each. The
     /// group and session are taken even when their leader is gone: the
     /// kernel never reuses a pid that still names a group or session.
-    /// Pid 1 is refused ([`SweepError::SelectsEverything`]).
+    /// Pids 0 and 1 are refused ([`SweepError::SelectsEverything`]).
     Tree(ProcessId),
-    /// Every member of a process group.
+    /// Every member of a process group (group 0 is refused).
     Pgid(ProcessId),
-    /// Every member of a session.
+    /// Every member of a session (session 0 is refused).
     Sid(ProcessId),
     /// Every holder of a port, and its descendants — but not those of a
     /// protected holder (pid 1 under socket activation, limier's ancestors),

@@ -75,7 +75,10 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
     for selector in &selection.selectors {
         let label = selector.label();
         let everything = match selector {
-            Selector::Pid(pid) | Selector::Tree(pid) => *pid == INIT,
+            // Pid 0 is the kernel: where init shows group and session 0 (a
+            // container), its "group" and "session" are everything.
+            Selector::Pid(pid) | Selector::Tree(pid) => *pid == INIT || pid.0 == 0,
+            Selector::Pgid(id) | Selector::Sid(id) => id.0 == 0,
             Selector::Dir(dir) => dir.path.parent().is_none(),
             _ => false,
         };
@@ -429,6 +432,10 @@ mod tests {
         for selector in [
             Selector::Pid(ProcessId(1)),
             Selector::Tree(ProcessId(1)),
+            Selector::Pid(ProcessId(0)),
+            Selector::Tree(ProcessId(0)),
+            Selector::Pgid(ProcessId(0)),
+            Selector::Sid(ProcessId(0)),
             Selector::Dir(TypedDir::as_given(std::path::Path::new("/"))),
         ] {
             let label = selector.label();

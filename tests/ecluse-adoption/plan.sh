@@ -106,13 +106,20 @@ SH
 cd "$repo"
 git init -q && git add . && git commit -qm init
 
-holders() { "$limier" -t "$1" 2>/dev/null || true; }
+# The pids listening on a port; fails (status 2) when limier cannot answer,
+# so that an error never reads as "free".
+holders() {
+  local out rc=0
+  out=$("$limier" -t who "$1" 2>/dev/null) || rc=$?
+  [ "$rc" -le 1 ] || { echo "plan: limier who $1 failed (exit $rc)" >&2; return 2; }
+  echo "$out"
+}
 wait_for() { # seconds, command...
   local deadline=$(( SECONDS + $1 )); shift
   until "$@"; do [ $SECONDS -lt $deadline ] || return 1; sleep 0.2; done
 }
-listening() { [ -n "$(holders "$1")" ]; }
-free() { [ -z "$(holders "$1")" ]; }
+listening() { local out; out=$(holders "$1") || return 1; [ -n "$out" ]; }
+free() { local out; out=$(holders "$1") || return 1; [ -z "$out" ]; }
 tagged() { # pids alive with ECLUSE_SLUG=$1 and a cwd in the repo
   for env in /proc/[0-9]*/environ; do
     local pid=${env#/proc/}; pid=${pid%/environ}
@@ -171,9 +178,9 @@ echo "plan: 2 ok: flush reaped the setsid child in a worktree and the slot-3 squ
 # 3. Wrong owner: the service's tree killed alone, its port taken by another.
 # (flush reset the state: s5 takes slot 1)
 out=$("$ecluse" up s5 2>&1) || fail "ecluse up s5: $out"
-slot_port=$("$ecluse" status s5 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["services"][0]["port"])')
+slot_port=$( ("$ecluse" status s5 --json || true) | python3 -c 'import json,sys; print(json.load(sys.stdin)["services"][0]["port"])')
 wait_for 20 listening "$slot_port" || fail "s5 never listened"
-service_pid=$("$ecluse" status s5 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["services"][0]["pid"])')
+service_pid=$( ("$ecluse" status s5 --json || true) | python3 -c 'import json,sys; print(json.load(sys.stdin)["services"][0]["pid"])')
 "$limier" kill --pid "$service_pid" --grace 1s >/dev/null || fail "killing s5's service tree"
 wait_for 10 free "$slot_port" || fail "s5's port stayed held"
 (cd / && exec python3 -m http.server "$slot_port" --bind 127.0.0.1) </dev/null >/dev/null 2>&1 &
@@ -234,17 +241,20 @@ grep -q "PID $leftover " <<<"$out" && grep -q "leftover of ended session s9" <<<
 out=$("$ecluse" who "$slot_port") || fail "ecluse who $slot_port: exit $?"
 grep -q "PID $impostor " <<<"$out" && grep -q "no ecluse session" <<<"$out" \
   || fail "ecluse who did not name the impostor $impostor: $out"
-code=0; "$ecluse" who "$(port $extra 3)" >/dev/null 2>&1 || code=$?
-[ "$code" = 1 ] || fail "ecluse who on a free port: exit $code, not 1"
+code=0; out=$("$ecluse" who "$(port $extra 3)" 2>&1) || code=$?
+[ "$code" = 1 ] && grep -q "is free" <<<"$out" || fail "ecluse who on a free port: exit $code, not 1: $out"
 code=0; "$ecluse" who 70000 >/dev/null 2>&1 || code=$?
 [ "$code" = 2 ] || fail "ecluse who 70000: exit $code, not 2"
 # whose-pid answers from the same attribution: it names the ended session.
 out=$("$ecluse" whose-pid "$leftover") || fail "whose-pid $leftover: exit $?"
 grep -q "leftover of ended session 's9'" <<<"$out" || fail "whose-pid did not name s9: $out"
-code=0; "$ecluse" whose-pid "$impostor" >/dev/null || code=$?
-[ "$code" = 1 ] || fail "whose-pid of the impostor: exit $code, not 1"
+code=0; out=$("$ecluse" whose-pid "$impostor" 2>&1) || code=$?
+[ "$code" = 1 ] && grep -q "is not owned by any ecluse session" <<<"$out" \
+  || fail "whose-pid of the impostor: exit $code, not 1: $out"
 echo "plan: 4 ok: ecluse status and who agree with limier; who and whose-pid name the leftover $leftover of ended session s9"
-if command -v strace >/dev/null; then
+if ! command -v strace >/dev/null; then
+  fail "strace is needed to count ecluse status's reads of /proc"
+else
   trace="$world/status.strace"
   strace -f -qq -e trace=openat -o "$trace" "$real_ecluse" status s5 >/dev/null 2>&1 || true
   lists=$(grep -c 'openat([^,]*, "/proc", [^)]*O_DIRECTORY' "$trace" || true)

@@ -115,6 +115,19 @@ fn kill_tree_ends_the_group_member_that_was_reparented_to_init() {
     assert_eq!(report.survivor_count(), 0, "{report:?}");
     let _ = leader.0.wait();
     assert!(eventually(Duration::from_secs(3), || !alive(sleeper)));
+    // Pid 0 is the kernel: in a container init's group and session are 0.
+    for everything in [0, 1] {
+        assert!(
+            matches!(
+                limier::kill_trees(&[everything], Duration::from_secs(1)),
+                Err(limier::Error::Sweep(
+                    limier::sweep::SweepError::SelectsEverything { .. }
+                ))
+            ),
+            "{everything}"
+        );
+    }
+    assert!(!limier::group_alive(0).unwrap());
     assert!(matches!(
         limier::kill_tree(1, Duration::from_secs(1)),
         Err(limier::Error::Sweep(
@@ -157,6 +170,34 @@ fn kill_trees_ends_several_trees_in_one_sweep() {
     assert!(alive(bystander.pid()));
     let nothing = limier::kill_trees(&[], Duration::from_secs(1)).unwrap();
     assert!(nothing.processes.is_empty());
+}
+
+/// `kill_started_trees`: a pid file's token that still names the process
+/// ends its tree; a token of another start (a reused pid) leaves it alive.
+#[test]
+fn kill_started_trees_ends_only_the_process_the_token_names() {
+    let mut service = ChildGuard::spawn(
+        Command::new("sh")
+            .args(["-c", "sleep 300 & echo $!; wait"])
+            .stdout(Stdio::piped()),
+    );
+    let child: u32 = service.first_line().parse().unwrap();
+    let other = ChildGuard::spawn(Command::new("sleep").arg("300"));
+    let token = limier::start_token(service.pid()).unwrap().unwrap();
+    let stale = "Thu Jan  1 00:00:00 1970";
+    let report = limier::kill_started_trees(
+        &[(service.pid(), token.as_str()), (other.pid(), stale)],
+        Duration::from_secs(1),
+    )
+    .unwrap();
+    let mut swept: Vec<u32> = report.processes.iter().map(|p| p.pid.0).collect();
+    swept.sort_unstable();
+    let mut expected = vec![service.pid(), child];
+    expected.sort_unstable();
+    assert_eq!(swept, expected, "{report:?}");
+    let _ = service.0.wait();
+    assert!(eventually(Duration::from_secs(3), || !alive(child)));
+    assert!(alive(other.pid()), "a stale token selected its pid");
 }
 
 /// The answers ecluse asked `kill -0`, `ps` and `pgrep` for, beside those
