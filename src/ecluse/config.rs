@@ -42,8 +42,9 @@ pub struct Service {
     pub extra_ports: Vec<ExtraPort>,
 }
 
-/// How a service runs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+/// How a service runs (`native` or `docker`, in ecluse's files and in
+/// limier's JSON).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Run {
     #[default]
@@ -98,6 +99,15 @@ impl Config {
     /// The effective stride (0 means 1).
     pub fn stride(&self) -> u16 {
         u16::from(self.slot_stride.max(1))
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Run::Native => "native",
+            Run::Docker => "docker",
+        })
     }
 }
 

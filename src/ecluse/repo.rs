@@ -216,6 +216,18 @@ impl Repo {
         options
     }
 
+    /// The port `service` listens on in `session`: the override state.json
+    /// records (ecluse moved the port off a taken one), else ecluse's
+    /// formula (`base + slot * stride`); `None` for a service with no port.
+    /// The one place the port plan is decided.
+    pub fn service_port(&self, session: &super::Session, service: &super::Service) -> Option<u16> {
+        session
+            .port_overrides
+            .get(&service.name)
+            .copied()
+            .or_else(|| service.port(session.slot, self.config.stride()))
+    }
+
     /// The worktree a slug gets by convention (used when state.json no longer lists it).
     pub fn worktree_for(&self, slug: &str) -> PathBuf {
         self.worktree_root().join(slug)

@@ -73,11 +73,7 @@ impl SessionView {
             if !session.runs(&service.name) || service.run == super::Run::Docker {
                 continue;
             }
-            let base = session
-                .port_overrides
-                .get(&service.name)
-                .copied()
-                .or_else(|| service.port(session.slot, stride));
+            let base = repo.service_port(session, service);
             ports.extend(base.map(|p| (service.name.clone(), p)));
             for port in service.extra_ports(session.slot, stride) {
                 ports.push((service.name.clone(), port));

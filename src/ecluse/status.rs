@@ -29,7 +29,7 @@ pub struct ServiceStatus {
     pub name: String,
     #[serde(rename = "type")]
     /// `native` or `docker`.
-    pub kind: &'static str,
+    pub kind: Run,
     /// Its port in this session.
     pub port: Option<u16>,
     /// `null` for docker services (not judged).
@@ -89,7 +89,6 @@ pub fn status(
             .ok_or_else(|| EcluseError::NotInState(slug.to_owned()))?],
         None => repo.state.sessions.iter().collect(),
     };
-    let stride = repo.config.stride();
     let mut out = Vec::new();
     for session in sessions {
         let mut services = Vec::new();
@@ -99,11 +98,7 @@ pub fn status(
             .iter()
             .filter(|s| session.runs(&s.name))
         {
-            let port = session
-                .port_overrides
-                .get(&service.name)
-                .copied()
-                .or_else(|| service.port(session.slot, stride));
+            let port = repo.service_port(session, service);
             let mut listener_pids: Vec<ProcessId> = match port {
                 // TCP listeners, as ecluse judged: a UDP socket bound to the
                 // same number is not the service's server.
@@ -167,7 +162,7 @@ pub fn status(
             let managed = service.managed();
             services.push(ServiceStatus {
                 name: service.name.clone(),
-                kind: if docker { "docker" } else { "native" },
+                kind: service.run,
                 port,
                 healthy: (!docker).then_some(verdict == Verdict::Up || !managed),
                 managed: if docker { true } else { managed },
@@ -184,7 +179,7 @@ pub fn status(
         }
         let all_healthy = services
             .iter()
-            .all(|s| s.kind == "docker" || !s.managed || s.healthy == Some(true));
+            .all(|s| s.kind == Run::Docker || !s.managed || s.healthy == Some(true));
         out.push(SessionStatus {
             slug: session.slug.clone(),
             slot: session.slot,
