@@ -32,7 +32,11 @@ load_pid=
 cleanup() {
   tmux kill-server 2>/dev/null || true
   "$limier" ecluse flush --repo "$repo" --grace 200ms >/dev/null 2>&1 || true
-  [ -z "$load_pid" ] || kill "$load_pid" 2>/dev/null || true
+  # The load ends when its stdin closes; its processes are killed anyway.
+  if [ -n "$load_pid" ]; then
+    exec 7>&-
+    pkill -f "load.py $processes 34 4 $world/load" 2>/dev/null || true
+  fi
   rm -rf "$world"
 }
 trap cleanup EXIT

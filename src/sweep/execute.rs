@@ -158,7 +158,7 @@ pub fn execute(backend: &Backend, plan: &Plan, options: &SweepOptions) -> Vec<Sw
     let mut table = ParentTable::new(plan.table.clone(), plan.protected.clone());
     if options.freeze {
         signal_all(&handles, Signal::Stop, &mut swept);
-        wait_until_stopped(backend, &handles);
+        wait_until_stopped(backend, &handles, &table);
         catch_forks(backend, options, &mut table, &mut handles, &mut swept, true);
     }
     // What each target does with the signal asked for, read while it is
@@ -383,7 +383,7 @@ fn catch_forks(
             swept.push(entry);
         }
         if freeze {
-            wait_until_stopped(backend, &handles[first_new..]);
+            wait_until_stopped(backend, &handles[first_new..], table);
         }
     }
 }
@@ -398,9 +398,16 @@ const STOP_WAIT: Duration = Duration::from_millis(200);
 ///
 /// # References
 /// signal(7) (stop signals), proc(5) `/proc/pid/stat` field 3.
-fn wait_until_stopped(backend: &Backend, handles: &[(usize, ProcessHandle)]) {
+fn wait_until_stopped(backend: &Backend, handles: &[(usize, ProcessHandle)], table: &ParentTable) {
     let deadline = Instant::now() + STOP_WAIT;
-    let mut running: Vec<&ProcessHandle> = handles.iter().map(|(_, h)| h).collect();
+    // A tmux server continues a pane's stopped processes at once (it sends
+    // SIGCONT to the group of a child that stopped): waiting for them to
+    // stay stopped would always run out the bound, for nothing.
+    let mut running: Vec<&ProcessHandle> = handles
+        .iter()
+        .map(|(_, h)| h)
+        .filter(|h| !table.hosted_by_tmux(h.identity().pid))
+        .collect();
     while !running.is_empty() && Instant::now() < deadline {
         running.retain(|handle| {
             let identity = handle.identity();
@@ -431,6 +438,32 @@ pub(super) struct ParentTable {
 }
 
 impl ParentTable {
+    /// Whether `pid` runs under a tmux server (an ancestor whose command
+    /// name starts with `tmux`). Cycle-safe.
+    fn hosted_by_tmux(&self, pid: ProcessId) -> bool {
+        let parent_of = |pid: ProcessId| {
+            self.stats
+                .iter()
+                .find(|(stat, _)| stat.pid == pid)
+                .map(|(stat, _)| stat)
+        };
+        let mut seen = HashSet::new();
+        let mut current = parent_of(pid).map(|stat| stat.ppid);
+        while let Some(ancestor) = current {
+            if ancestor.0 == 0 || !seen.insert(ancestor) {
+                return false;
+            }
+            let Some(stat) = parent_of(ancestor) else {
+                return false;
+            };
+            if stat.comm.as_bytes().starts_with(b"tmux") {
+                return true;
+            }
+            current = Some(stat.ppid);
+        }
+        false
+    }
+
     /// Starts from the plan's snapshot.
     pub(super) fn new(
         snapshot_stats: Vec<(StatFields, Pin)>,

@@ -264,4 +264,10 @@ fn the_one_calls_answer_what_kill_ps_and_pgrep_answered() {
         .unwrap();
     assert!(limier::group_alive(pgid).unwrap());
     assert!(!limier::group_alive(4_000_000).unwrap());
+    // The python and its sleep end together: the sleep would outlive the
+    // guard, holding the test's stdout open (a harness piping it waits).
+    let report = limier::kill_tree(pid, Duration::from_secs(1)).unwrap();
+    assert_eq!(report.survivor_count(), 0, "{report:?}");
+    let _ = parent.0.wait();
+    assert!(eventually(Duration::from_secs(3), || !alive(child)));
 }
