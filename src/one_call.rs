@@ -89,13 +89,7 @@ pub fn is_descendant(ancestor: u32, pid: u32) -> Result<bool, Error> {
 /// # Ok::<(), limier::Error>(())
 /// ```
 pub fn kill_tree(pid: u32, grace: Duration) -> Result<SweepReport, Error> {
-    let backend = Backend::new()?;
-    let selection = Selection::new(vec![Selector::Tree(ProcessId(pid))]);
-    let options = SweepOptions {
-        grace,
-        ..SweepOptions::default()
-    };
-    Ok(sweep(&backend, &selection, &options)?)
+    kill_trees(&[pid], grace)
 }
 
 /// [`kill_tree`] for several trees at once: one sweep over their union, with

@@ -2,8 +2,7 @@
 //! port belongs to by ecluse's formula, the session each holder belongs to,
 //! and a warning where those two disagree.
 
-use super::{Attribution, Owner, PortAssignment, PortMap, Repo};
-use crate::snapshot::Snapshot;
+use super::{Attribution, Owner, PortAssignment, PortMap};
 use limier_platform::ProcessId;
 use serde::Serialize;
 use std::fmt;
@@ -126,12 +125,5 @@ impl PortContext {
             owners,
             warnings,
         }
-    }
-
-    /// Builds the attribution and the port map for one question (for many
-    /// ports, build them once and call [`judge`](Self::judge)).
-    pub fn of(snapshot: &Snapshot, repo: &Repo, port: u16, holders: &[ProcessId]) -> PortContext {
-        let attribution = Attribution::build(snapshot, repo, &[]);
-        PortContext::judge(&PortMap::build(repo), &attribution, port, holders)
     }
 }

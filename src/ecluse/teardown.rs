@@ -182,7 +182,7 @@ fn spare_hosts(
 ) {
     for process in snapshot.processes() {
         let pid = process.pid();
-        if process.record.comm.as_bytes().starts_with(b"tmux") {
+        if crate::sweep::is_tmux_server(process.record.comm.as_bytes()) {
             selection
                 .spare
                 .entry(pid)

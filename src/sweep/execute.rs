@@ -456,7 +456,7 @@ impl ParentTable {
             let Some(stat) = parent_of(ancestor) else {
                 return false;
             };
-            if stat.comm.as_bytes().starts_with(b"tmux") {
+            if super::is_tmux_server(stat.comm.as_bytes()) {
                 return true;
             }
             current = Some(stat.ppid);

@@ -179,6 +179,13 @@ pub fn system_dir(dir: &std::path::Path, home: Option<&std::path::Path>) -> Opti
     None
 }
 
+/// Whether a command name is a tmux server's (`tmux: server`): it ends its
+/// panes itself and continues their stopped processes at once. The one
+/// place sweeps and ecluse's teardowns recognize it.
+pub(crate) fn is_tmux_server(comm: &[u8]) -> bool {
+    comm.starts_with(b"tmux")
+}
+
 impl Selection {
     /// A selection of `selectors`, sparing nothing.
     pub fn new(selectors: Vec<Selector>) -> Self {
