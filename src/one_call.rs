@@ -4,7 +4,7 @@
 //! [`Snapshot`](crate::snapshot::Snapshot) and use [`crate::query`].
 
 use crate::query::{holder_pids, holders, resolve_typed_dir, users_below, PortQuery};
-use crate::query::{is_descendant as descends, DirFound, RESOLVE_PATIENCE};
+use crate::query::{is_descendant as descends, RESOLVE_PATIENCE};
 use crate::snapshot::{capture, CaptureOptions, Layers, Snapshot};
 use crate::sweep::{sweep, Selection, Selector, SweepOptions, SweepReport};
 use crate::Error;
@@ -49,11 +49,7 @@ pub fn listeners(port: u16) -> Result<Vec<u32>, Error> {
 /// ```
 pub fn dir_users(dir: &Path) -> Result<Vec<u32>, Error> {
     let typed = resolve_typed_dir(dir, RESOLVE_PATIENCE)?;
-    let mut options = CaptureOptions::new(Layers::FILES);
-    if typed.found == DirFound::Present {
-        options.maps_only_below = vec![typed.path.clone()];
-    }
-    let snapshot = capture(&Backend::new()?, options)?;
+    let snapshot = capture(&Backend::new()?, typed.capture_options(Layers::FILES))?;
     let users = users_below(&snapshot, &typed.path)?;
     Ok(users.into_iter().map(|user| user.pid.0).collect())
 }
@@ -246,15 +242,7 @@ pub fn cmdline(pid: u32) -> Result<Option<String>, Error> {
 /// repeats (`lsof -p PID -iTCP -sTCP:LISTEN`).
 pub fn listening_ports(pid: u32) -> Result<Vec<u16>, Error> {
     let snapshot = capture_layers(Layers::PORTS)?;
-    let mut ports: Vec<u16> = snapshot
-        .sockets_held_by(ProcessId(pid))
-        .into_iter()
-        .filter(|socket| crate::query::is_tcp_listener(socket))
-        .map(|socket| socket.local_port.0)
-        .collect();
-    ports.sort_unstable();
-    ports.dedup();
-    Ok(ports)
+    Ok(crate::query::tcp_listening_ports(&snapshot, ProcessId(pid)))
 }
 
 /// `pid`'s direct children, in pid order (`pgrep -P PID`).

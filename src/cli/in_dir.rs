@@ -7,8 +7,8 @@ use super::{
     other_namespace_note, terse_pids, to_json, unchecked_note, unresolved_note, CliError, Outcome,
     Render,
 };
-use limier::query::{dir_users_below, resolve_typed_dir, DirFound, RESOLVE_PATIENCE};
-use limier::snapshot::{capture, CaptureOptions, Layers, UseKind};
+use limier::query::{dir_users_below, resolve_typed_dir, RESOLVE_PATIENCE};
+use limier::snapshot::{capture, Layers, UseKind};
 use serde::Serialize;
 use std::os::unix::ffi::OsStrExt;
 
@@ -47,12 +47,7 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
     let typed = resolve_typed_dir(&args.dir, RESOLVE_PATIENCE)?;
     let dir = typed.path.clone();
     let backend = limier::Backend::new()?;
-    let mut options = CaptureOptions::new(Layers::FILES);
-    if typed.found == DirFound::Present {
-        // Only mapped files below `dir` are asked about.
-        options.maps_only_below = vec![dir.clone()];
-    }
-    let mut snapshot = capture(&backend, options)?;
+    let mut snapshot = capture(&backend, typed.capture_options(Layers::FILES))?;
     // `dir` is already canonical and checked: no second resolution.
     let found = dir_users_below(&snapshot, &dir)?;
     let users = found.users;

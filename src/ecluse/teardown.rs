@@ -252,7 +252,8 @@ pub fn keeping_worktree(mut plan: TeardownPlan, attribution: &Attribution) -> Te
 
 /// `ecluse down SLUG`'s process work: one pinned snapshot
 /// ([`Repo::teardown_capture_options`]), [`down_selection`] (narrowed by
-/// [`keeping_worktree`] when the worktree stays), one sweep (freeze, the
+/// [`keeping_worktree`] when the worktree stays: then without the mapping
+/// layer, whose evidence it would spare), one sweep (freeze, the
 /// first signal each target needs, one grace, SIGKILL, verify). A session
 /// with no trace left ends nothing.
 pub fn end_session(
@@ -262,7 +263,14 @@ pub fn end_session(
     keep_worktree: bool,
     options: &crate::sweep::SweepOptions,
 ) -> Result<Teardown, crate::Error> {
-    let snapshot = crate::snapshot::capture(backend, repo.teardown_capture_options())?;
+    let mut capture_options = repo.teardown_capture_options();
+    if keep_worktree {
+        // Mapped files add only worktree use, the evidence a kept worktree
+        // spares; they are the costliest layer (most of a capture under a
+        // dev-server load), and no directory is swept.
+        capture_options.layers.maps = false;
+    }
+    let snapshot = crate::snapshot::capture(backend, capture_options)?;
     let attribution = Attribution::build(&snapshot, repo, &[slug.to_owned()]);
     let plan = match down_selection(&snapshot, &attribution, slug) {
         Ok(plan) => plan,

@@ -69,6 +69,21 @@ pub fn is_tcp_listener(socket: &SocketRecord) -> bool {
     socket.protocol == Protocol::Tcp && is_listening(socket)
 }
 
+/// The TCP ports `pid` listens on, IPv4 and IPv6, sorted and without
+/// repeats (`lsof -p PID -iTCP -sTCP:LISTEN`); empty for a pid the
+/// snapshot does not hold.
+pub fn tcp_listening_ports(snapshot: &Snapshot, pid: ProcessId) -> Vec<u16> {
+    let mut ports: Vec<u16> = snapshot
+        .sockets_held_by(pid)
+        .into_iter()
+        .filter(|socket| is_tcp_listener(socket))
+        .map(|socket| socket.local_port.0)
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
 /// What a question or a sweep's selection could not see.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

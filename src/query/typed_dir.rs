@@ -46,6 +46,21 @@ impl TypedDir {
         }
     }
 
+    /// How to capture `layers` for a question about this directory: where
+    /// it exists, only the mapped files below it are asked about
+    /// ([`CaptureOptions::maps_only_below`](crate::snapshot::CaptureOptions::maps_only_below)).
+    /// The one place a directory question's capture is decided.
+    pub fn capture_options(
+        &self,
+        layers: crate::snapshot::Layers,
+    ) -> crate::snapshot::CaptureOptions {
+        let mut options = crate::snapshot::CaptureOptions::new(layers);
+        if self.found == DirFound::Present {
+            options.maps_only_below = vec![self.path.clone()];
+        }
+        options
+    }
+
     /// Why `path` is not the directory's canonical path, in words (what
     /// `limier in --json` reports as `unresolved`); `None` when it is.
     pub fn unresolved(&self) -> Option<String> {

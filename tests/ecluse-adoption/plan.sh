@@ -41,6 +41,15 @@ exec ${real:-/bin/false} "\$@"
 SHIM
   chmod +x "$shims/$tool"
 done
+# tmux, too: ecluse may ask it only what only tmux does, each target exact.
+tmux_log="$world/tmux.log"
+: > "$tmux_log"
+cat > "$shims/tmux" <<SHIM
+#!/bin/sh
+if [ "\$(cat /proc/\$PPID/comm 2>/dev/null)" = ecluse ]; then printf '%s\n' "\$*" >> "$tmux_log"; fi
+exec $(type -P tmux) "\$@"
+SHIM
+chmod +x "$shims/tmux"
 cat > "$world/ecluse" <<WRAP
 #!/bin/sh
 PATH="$shims:\$PATH" exec "$real_ecluse" "\$@"
@@ -145,6 +154,13 @@ for slot in 1 2 3; do
 done
 timed "status s1 (healthy)" "$ecluse" status s1 >/dev/null || fail "status s1 should be healthy"
 timed "limier ecluse status s1" "$limier" ecluse status s1 >/dev/null || true
+# up on a running session resumes it: limier judges web up (pid file by its
+# start, the listener its descendant) and nothing is started twice.
+before=$(holders "$(port $base 1)")
+windows=$(tmux list-windows -t =ecluse-s1 | wc -l)
+out=$(timed "up s1 (resume, all running)" "$ecluse" up s1 2>&1) || fail "ecluse up s1 (resume): $out"
+[ "$(holders "$(port $base 1)")" = "$before" ] && [ "$(tmux list-windows -t =ecluse-s1 | wc -l)" = "$windows" ] \
+  || fail "up s1 started web again though it was running: $out"
 for slot in 1 2 3; do
   timed "down s$slot" "$ecluse" down "s$slot" --keep-worktree >/dev/null 2>&1 || fail "ecluse down s$slot"
   free "$(port $base $slot)" || fail "s$slot: port $(port $base $slot) still held by $(holders "$(port $base $slot)")"
@@ -152,7 +168,7 @@ for slot in 1 2 3; do
   left=$(tagged "s$slot")
   [ -z "$left" ] || fail "s$slot: processes survived down: $left"
 done
-echo "plan: 1 ok: three sessions down, nothing survived, every port free"
+echo "plan: 1 ok: up resumed s1 without a second web; three sessions down, nothing survived, every port free"
 
 # 2. flush reaps a setsid child living in a worktree and a listener on a slot's port.
 out=$("$ecluse" up s4 2>&1) || fail "ecluse up s4: $out"
@@ -266,4 +282,15 @@ if [ -s "$tools_log" ]; then
 else
   echo "plan: 6 ok: ecluse started no lsof, ps, pgrep, pkill, kill, fuser or ss"
 fi
+# tmux: sessions and windows created (a new window's pane pid is printed
+# by its creation), keys sent, a pane's text captured, sessions listed,
+# checked and killed — never a pane listed or its processes asked — and
+# every target exact (`=name`).
+[ -s "$tmux_log" ] || fail "the tmux shim logged nothing (ecluse never ran tmux?)"
+asked=$(awk '{print $1}' "$tmux_log" | sort -u | tr '\n' ' ')
+unexpected=$(awk '$1 !~ /^(new-session|new-window|send-keys|set-hook|capture-pane|list-sessions|has-session|kill-session|attach)$/' "$tmux_log")
+[ -z "$unexpected" ] || fail "ecluse asked tmux what limier answers: $unexpected"
+inexact=$(awk '{for (i = 1; i < NF; i++) if ($i == "-t" && substr($(i+1), 1, 1) != "=") print}' "$tmux_log")
+[ -z "$inexact" ] || fail "ecluse gave tmux a prefix-matching target: $inexact"
+echo "plan: 7 ok: ecluse asked tmux only $asked, every target exact"
 echo "plan: every check passed"
