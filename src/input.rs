@@ -47,7 +47,7 @@ pub enum InputError {
 }
 
 /// A port with an optional protocol: `3000`, `3000/tcp`, `5353/udp`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PortSpec {
     /// The port, 1-65535.
     pub port: Port,
@@ -111,6 +111,68 @@ impl FromStr for PortSpec {
                 "port {number:?} is out of range (1-65535)"
             ))),
         }
+    }
+}
+
+/// Ports as typed on a command line: one port (`3000`, `3000/tcp`, or
+/// lsof's and ss's `:3000`), a list (`3000,3001/udp`) or a range
+/// (`3000-3010`, `3000-3010/tcp`), in any mix; in the order typed, each
+/// once.
+///
+/// ```
+/// use limier::input::PortList;
+/// let ports: PortList = ":3000,5353/udp,8000-8002".parse()?;
+/// let text: Vec<String> = ports.0.iter().map(|p| p.to_string()).collect();
+/// assert_eq!(text, ["3000", "5353/udp", "8000", "8001", "8002"]);
+/// # Ok::<(), limier::input::InputError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortList(pub Vec<PortSpec>);
+
+impl FromStr for PortList {
+    type Err = InputError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let mut ports: Vec<PortSpec> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for item in text.split(',') {
+            let item = item.trim();
+            let item = item.strip_prefix(':').unwrap_or(item);
+            if item.is_empty() {
+                return Err(InputError::Port(format!(
+                    "no port before a comma in {text:?}"
+                )));
+            }
+            let (body, protocol) = match item.split_once('/') {
+                Some((body, protocol)) => (body, Some(protocol)),
+                None => (item, None),
+            };
+            let spec = |number: &str| -> Result<PortSpec, InputError> {
+                match protocol {
+                    Some(protocol) => format!("{number}/{protocol}").parse(),
+                    None => number.parse(),
+                }
+            };
+            let new: Vec<PortSpec> = match body.split_once('-') {
+                Some((first, last)) => {
+                    let (first, last) = (spec(first)?, spec(last)?);
+                    if first.port > last.port {
+                        return Err(InputError::Port(format!(
+                            "port range {item:?} runs backwards"
+                        )));
+                    }
+                    (first.port.0..=last.port.0)
+                        .map(|port| PortSpec {
+                            port: Port(port),
+                            protocol: first.protocol,
+                        })
+                        .collect()
+                }
+                None => vec![spec(body)?],
+            };
+            ports.extend(new.into_iter().filter(|port| seen.insert(*port)));
+        }
+        Ok(PortList(ports))
     }
 }
 
@@ -214,6 +276,42 @@ impl FromStr for EnvTag {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ports(text: &str) -> Result<Vec<String>, String> {
+        text.parse::<PortList>()
+            .map(|list| list.0.iter().map(|p| p.to_string()).collect())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn port_lists_take_lsof_spellings_ranges_and_repeats() {
+        assert_eq!(ports(":3000").unwrap(), ["3000"]);
+        assert_eq!(ports("28101,28201").unwrap(), ["28101", "28201"]);
+        assert_eq!(
+            ports("80-82/udp, 81").unwrap(),
+            ["80/udp", "81/udp", "82/udp", "81"]
+        );
+        assert_eq!(ports("3000,3000").unwrap(), ["3000"]);
+        assert_eq!(ports("1-65535").unwrap().len(), 65535);
+        assert_eq!(
+            ports("3010-3000").unwrap_err(),
+            "port range \"3010-3000\" runs backwards"
+        );
+        assert_eq!(
+            ports("3000,").unwrap_err(),
+            "no port before a comma in \"3000,\""
+        );
+        assert_eq!(
+            ports("0-3").unwrap_err(),
+            "port \"0\" is out of range (1-65535)"
+        );
+        assert_eq!(ports("3000-x").unwrap_err(), "port \"x\" is not a number");
+        assert_eq!(
+            ports("3000-3001/sctp").unwrap_err(),
+            "protocol \"sctp\" in \"3000/sctp\" is not tcp or udp"
+        );
+        assert_eq!(ports("::1").unwrap_err(), "port \":1\" is not a number");
+    }
 
     fn port(text: &str) -> Result<PortSpec, String> {
         text.parse::<PortSpec>().map_err(|e| e.to_string())

@@ -45,9 +45,41 @@ impl WhoQuestion {
             ..WhoQuestion::default()
         }
     }
+
+    /// Whether no port and no pid is asked: then every port in use is
+    /// (`ss -ltnp`; with `all_states`, `ss -tanp`).
+    pub fn is_empty(&self) -> bool {
+        self.ports.is_empty() && self.pids.is_empty()
+    }
+
+    /// The question `snapshot` answers: this one, or, when it
+    /// [`is_empty`](Self::is_empty), every port with a socket that counts
+    /// (listening, or in any state), each with its protocol, in port order.
+    pub fn on(&self, snapshot: &Snapshot) -> WhoQuestion {
+        if !self.is_empty() {
+            return self.clone();
+        }
+        let mut ports: Vec<PortSpec> = snapshot
+            .sockets()
+            .iter()
+            .filter(|socket| socket.local_port.0 != 0)
+            .filter(|socket| self.all_states || crate::query::is_listening(socket))
+            .map(|socket| PortSpec {
+                port: socket.local_port,
+                protocol: Some(socket.protocol),
+            })
+            .collect();
+        ports.sort_by_key(|spec| (spec.port, spec.protocol));
+        ports.dedup();
+        WhoQuestion {
+            ports,
+            ..self.clone()
+        }
+    }
 }
 
-/// `limier who --json`: one entry per port asked, one per process asked.
+/// `limier who --json`: one entry per port asked (every port in use, when
+/// none is), one per process asked.
 #[derive(Debug, Clone, Serialize)]
 pub struct WhoReport {
     /// The ports, in the order asked.
@@ -158,6 +190,7 @@ pub fn reported_pids(
     snapshot: &Snapshot,
     question: &WhoQuestion,
 ) -> Result<Vec<ProcessId>, QueryError> {
+    let question = question.on(snapshot);
     let mut pids = question.pids.clone();
     for spec in &question.ports {
         for holding in holders(snapshot, spec.query(question.all_states))? {
@@ -181,6 +214,7 @@ pub fn answer(
     question: &WhoQuestion,
     repo: Option<&Repo>,
 ) -> Result<WhoReport, QueryError> {
+    let question = &question.on(snapshot);
     let mut ports = Vec::new();
     let mut unseen = Vec::new();
     for spec in &question.ports {

@@ -1,7 +1,7 @@
 //! The command line, as clap definitions.
 
 use clap::{Args, Parser, Subcommand};
-use limier::input::{DurationSpec, EnvTag, InputError, PidSpec, PortSpec, SweepSignal};
+use limier::input::{DurationSpec, EnvTag, InputError, PidSpec, PortList, PortSpec, SweepSignal};
 use limier::platform::Signal;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -43,10 +43,13 @@ pub enum Command {
     /// Who holds a port, and why: every holder with its ancestry, cwd and age.
     #[command(after_help = "\
 Examples:
+  limier who                    every listening port, one line a socket (ss -ltnp)
+  limier who --why              the same, each holder with its ancestry and cwd
   limier who 3000               TCP listeners and UDP sockets on port 3000
   limier who 3000/tcp 5353/udp  several ports, one protocol each
+  limier who :8000-8010,9229    ranges and lists, lsof's :PORT too
   limier who 3000 --all-states  established connections too
-  limier who --pid 4242         one process: dossier, sockets, descendants
+  limier who --pid 4242 4243    processes: dossier, sockets, descendants
   limier -t 3000                holder pids only
 
 The chain marks [orphaned] a process reparented to init whose session or
@@ -72,10 +75,11 @@ Examples:
   limier tree 4242              pid 4242 and everything below it
   limier tree --json            nested JSON")]
     Tree(TreeArgs),
-    /// The raw snapshot: every process, fd, mapping, environment and socket.
+    /// The raw snapshot: every process, fd, mapping and socket (environments with --environ).
     #[command(after_help = "\
 Examples:
   limier snapshot --json > snap.json
+  limier snapshot --json --environ   with every environment (secrets too)
   limier snapshot               a summary of what was captured")]
     Snapshot(SnapshotArgs),
     /// Race-resistant kill sweep: freeze, TERM, wait on pidfds, KILL, verify.
@@ -124,12 +128,18 @@ worktree, the root above it), or --repo DIR. limier never writes ecluse's files.
 
 #[derive(Debug, Args)]
 pub struct WhoArgs {
-    /// Ports to ask about: 3000, 3000/tcp, 5353/udp.
-    #[arg(value_name = "PORT[/PROTO]", value_parser = parse_port_spec, required_unless_present = "pid")]
-    pub ports: Vec<PortSpec>,
-    /// Ask about processes instead of ports.
-    #[arg(long, value_name = "PID", value_parser = parse_pid)]
+    /// Ports to ask about: 3000, 3000/tcp, 5353/udp, :3000, lists
+    /// (3000,3001) and ranges (3000-3010/tcp). None: every listening port,
+    /// one line per socket (like `ss -ltnp`).
+    #[arg(value_name = "PORT[/PROTO]", value_parser = parse_port_list)]
+    pub ports: Vec<PortList>,
+    /// Ask about processes instead of ports (several may follow one --pid).
+    #[arg(long, value_name = "PID", value_parser = parse_pid, num_args = 1..)]
     pub pid: Vec<u32>,
+    /// With no port: every holder's full view (ancestry, cwd, age), as for
+    /// a port asked by number.
+    #[arg(long)]
+    pub why: bool,
     /// Count sockets in every TCP state, not just LISTEN.
     #[arg(long)]
     pub all_states: bool,
@@ -156,8 +166,12 @@ pub struct TreeArgs {
 
 #[derive(Debug, Args)]
 pub struct SnapshotArgs {
-    /// Skip the environment layer (it may hold secrets).
+    /// Show every process's environment too (it may hold secrets: left out
+    /// by default).
     #[arg(long)]
+    pub environ: bool,
+    /// Leave the environments out (the default; kept for older scripts).
+    #[arg(long, hide = true, conflicts_with = "environ")]
     pub no_environ: bool,
 }
 
@@ -189,8 +203,8 @@ pub struct KillArgs {
     #[arg(long, value_name = "SID", value_parser = parse_pid)]
     pub sid: Vec<u32>,
     /// Every holder of a port, and its descendants.
-    #[arg(long, value_name = "PORT[/PROTO]", value_parser = parse_port_spec)]
-    pub port: Vec<PortSpec>,
+    #[arg(long, value_name = "PORT[/PROTO]", value_parser = parse_port_list)]
+    pub port: Vec<PortList>,
     /// Every process using a directory tree.
     #[arg(long, value_name = "DIR")]
     pub dir: Vec<PathBuf>,
@@ -255,8 +269,20 @@ pub struct RepoArgs {
 }
 
 /// Clap's adapters over the library's typed values ([`limier::input`]).
-pub fn parse_port_spec(text: &str) -> Result<PortSpec, InputError> {
+pub fn parse_port_list(text: &str) -> Result<PortList, InputError> {
     text.parse()
+}
+
+/// Every port of `lists`, in order, each once.
+pub fn flat_ports(lists: &[PortList]) -> Vec<PortSpec> {
+    let mut ports: Vec<PortSpec> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for port in lists.iter().flat_map(|list| &list.0) {
+        if seen.insert(*port) {
+            ports.push(*port);
+        }
+    }
+    ports
 }
 
 /// A pid: a positive decimal number.

@@ -83,9 +83,10 @@ fn run_status(
     } else {
         human_status(&sessions)
     };
-    let mut notes: Vec<String> = unchecked_note(snapshot.not_inspectable_count())
-        .into_iter()
-        .collect();
+    let mut notes: Vec<String> =
+        unchecked_note(&limier::query::NamedProcess::not_inspectable(&snapshot))
+            .into_iter()
+            .collect();
     if !render.json {
         notes.extend(attribution.skipped.iter().cloned());
     }

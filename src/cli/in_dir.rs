@@ -48,6 +48,7 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
     let dir = typed.path.clone();
     let backend = limier::Backend::new()?;
     let mut snapshot = capture(&backend, typed.capture_options(Layers::FILES))?;
+    let unchecked = limier::query::NamedProcess::not_inspectable(&snapshot);
     // `dir` is already canonical and checked: no second resolution.
     let found = dir_users_below(&snapshot, &dir)?;
     let users = found.users;
@@ -71,7 +72,7 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
         dir,
         unresolved: typed.unresolved(),
         users,
-        not_inspectable: snapshot.not_inspectable_count(),
+        not_inspectable: unchecked.len(),
         unplaceable: found.unplaceable,
         undecided: found
             .undecided
@@ -93,7 +94,7 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
         stdout,
         notes: unresolved_note(&args.dir, &typed)
             .into_iter()
-            .chain(unchecked_note(report.not_inspectable))
+            .chain(unchecked_note(&unchecked))
             .chain(
                 (!report.unplaceable.is_empty()).then(|| other_namespace_note(&report.unplaceable)),
             )

@@ -14,7 +14,7 @@ pub fn run(args: &KillArgs, render: Render) -> Result<Outcome, CliError> {
     selectors.extend(args.pgid.iter().map(|&p| Selector::Pgid(ProcessId(p))));
     selectors.extend(args.sid.iter().map(|&p| Selector::Sid(ProcessId(p))));
     selectors.extend(
-        args.port
+        super::args::flat_ports(&args.port)
             .iter()
             .map(|spec| Selector::Port(spec.query(false))),
     );

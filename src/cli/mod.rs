@@ -150,7 +150,8 @@ fn write_stdout(text: &str) -> Option<i32> {
 }
 
 /// `limier 3000` means `limier who 3000`: a first positional that looks
-/// like a port turns into the `who` command.
+/// like a port (`3000`, `:3000`, `3000-3010`, `3000,3001/udp`) turns into
+/// the `who` command.
 fn with_implicit_who(mut args: Vec<OsString>) -> Vec<OsString> {
     let first = args
         .iter()
@@ -159,8 +160,9 @@ fn with_implicit_who(mut args: Vec<OsString>) -> Vec<OsString> {
         .find(|(_, a)| !a.to_string_lossy().starts_with('-'));
     if let Some((index, arg)) = first {
         let text = arg.to_string_lossy();
-        let number = text.split('/').next().unwrap_or("");
-        if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) {
+        // A port, a list, a range or lsof's `:PORT`; a malformed one too
+        // (`70000`), so that `who` says what is wrong with it.
+        if text.starts_with(|c: char| c.is_ascii_digit() || c == ':') {
             args.insert(index, OsString::from("who"));
         }
     }
@@ -199,10 +201,35 @@ fn report_clap_error(err: clap::Error) -> i32 {
             } else {
                 message
             };
+            let message = match clap_suggestion(&err) {
+                Some(suggestion) => format!("{message}; did you mean {suggestion}?"),
+                None => message,
+            };
             eprintln!("limier: {message} (see limier --help)");
             EXIT_ERROR
         }
     }
+}
+
+/// clap's "a similar subcommand/argument exists" tip, quoted, e.g. `'who'`.
+fn clap_suggestion(err: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    [
+        ContextKind::SuggestedSubcommand,
+        ContextKind::SuggestedArg,
+        ContextKind::SuggestedValue,
+    ]
+    .into_iter()
+    .find_map(|kind| match err.get(kind)? {
+        ContextValue::String(one) => Some(format!("'{one}'")),
+        ContextValue::Strings(many) if !many.is_empty() => Some(
+            many.iter()
+                .map(|one| format!("'{one}'"))
+                .collect::<Vec<_>>()
+                .join(" or "),
+        ),
+        _ => None,
+    })
 }
 
 /// Serialises `value` as pretty JSON with a trailing newline.
@@ -214,11 +241,17 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, CliError
 
 /// The stderr note for processes a directory or environment question could
 /// not read: said only where they could change the answer.
-pub(crate) fn unchecked_note(count: usize) -> Option<String> {
-    let processes = match count {
+pub(crate) fn unchecked_note(processes: &[limier::query::NamedProcess]) -> Option<String> {
+    let named: Vec<String> = processes
+        .iter()
+        .take(3)
+        .map(|p| format!("{} ({})", p.pid, sanitize::sanitize(p.comm.as_bytes())))
+        .collect();
+    let processes = match processes.len() {
         0 => return None,
-        1 => "1 process".to_owned(),
-        n => format!("{n} processes"),
+        1 => format!("pid {}", named[0]),
+        2 | 3 => format!("pids {}", named.join(", ")),
+        n => format!("{n} processes (pids {}, ...)", named.join(", ")),
     };
     Some(if limier::platform::is_superuser() {
         format!(
@@ -260,7 +293,7 @@ pub(crate) fn undecided_note(pid: limier::platform::ProcessId, path: &std::path:
 pub(crate) fn unseen_note(unseen: &limier::sweep::Unseen) -> Option<String> {
     use limier::sweep::Unseen;
     match unseen {
-        Unseen::Processes { count } => unchecked_note(*count),
+        Unseen::Processes { processes, .. } => unchecked_note(processes),
         Unseen::OtherMountNamespace { pids } => Some(other_namespace_note(pids)),
         Unseen::Undecided { pid, path } => Some(undecided_note(*pid, path)),
         Unseen::Socket {

@@ -14,19 +14,18 @@ struct SnapshotReport<'a> {
 }
 
 pub fn run(args: &SnapshotArgs, render: Render) -> Result<Outcome, CliError> {
-    let layers = Layers {
-        environ: !args.no_environ,
-        ..Layers::ALL
-    };
-    let snapshot = live_snapshot(layers)?;
+    // Environments are read for the orphan markers `who` and `tree` show
+    // (decided the same way), and shown only when asked for.
+    let mut snapshot = live_snapshot(Layers::ALL)?;
+    let orphaned = snapshot
+        .processes()
+        .map(|p| p.pid())
+        .filter(|&pid| limier::query::is_orphaned(&snapshot, pid))
+        .collect();
+    if !args.environ {
+        snapshot.forget_environ();
+    }
     let stdout = if render.json {
-        // The orphan markers `who` and `tree` show, decided the same way
-        // (from structure alone with --no-environ).
-        let orphaned = snapshot
-            .processes()
-            .map(|p| p.pid())
-            .filter(|&pid| limier::query::is_orphaned(&snapshot, pid))
-            .collect();
         to_json(&SnapshotReport {
             snapshot: &snapshot,
             orphaned,

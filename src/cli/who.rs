@@ -15,7 +15,7 @@ pub fn run(args: &WhoArgs, render: Render) -> Result<Outcome, CliError> {
     let mut notes = Vec::new();
     let repo = find_repo(args, &mut notes)?;
     let question = WhoQuestion {
-        ports: args.ports.clone(),
+        ports: super::args::flat_ports(&args.ports),
         pids: args.pid.iter().map(|&p| ProcessId(p)).collect(),
         all_states: args.all_states,
     };
@@ -37,10 +37,16 @@ pub fn run(args: &WhoArgs, render: Render) -> Result<Outcome, CliError> {
                 .map(|h| h.process.pid)
                 .chain(report.processes.iter().map(|d| d.pid)),
         )
+    } else if question.is_empty() && !args.why {
+        listing(&report)
     } else {
         human(&report, render.color)
     };
-    notes.extend(report.unseen.iter().filter_map(unseen_note));
+    // The human views say why a socket shows no holder beside it; JSON and
+    // pid lists cannot, so the note says it there.
+    if render.json || render.terse {
+        notes.extend(report.unseen.iter().filter_map(unseen_note));
+    }
     Ok(Outcome {
         stdout,
         notes,
@@ -103,6 +109,88 @@ fn no_holder_reason(socket: &limier::platform::SocketRecord, not_inspectable: us
         "no process holds it: a socket of uid {} with no open file (the kernel's own, or passed in flight)",
         socket.uid
     )
+}
+
+/// `limier who` with no port: one line a socket, like `ss -ltnp` with names.
+/// Holders of one shared socket (a pre-fork server) share its line.
+fn listing(report: &WhoReport) -> String {
+    let in_repo = report.ecluse_repo.is_some();
+    let mut header = vec!["PORT", "ADDRESS", "STATE", "PID", "USER", "COMMAND"];
+    if in_repo {
+        header.push("ECLUSE");
+    }
+    let mut rows = vec![header.into_iter().map(String::from).collect::<Vec<_>>()];
+    for port in &report.ports {
+        for socket in &port.sockets {
+            let s = &socket.socket;
+            let mut address = s.local_addr.to_string();
+            if let (Some(addr), Some(rport)) = (s.remote_addr, s.remote_port) {
+                address.push_str(&format!(" → {addr}:{rport}"));
+            }
+            let pids: Vec<String> = socket
+                .holders
+                .iter()
+                .map(|h| h.process.pid.to_string())
+                .collect();
+            let (user, command, session) = match socket.holders.first() {
+                Some(first) => {
+                    let d = &first.process;
+                    let user = d
+                        .user
+                        .clone()
+                        .or_else(|| d.uid.map(|u| u.to_string()))
+                        .unwrap_or_else(|| "?".into());
+                    let words: Vec<String> =
+                        d.cmdline.iter().map(|w| sanitize(w.as_bytes())).collect();
+                    let command = if words.is_empty() {
+                        format!("[{}]", sanitize(d.comm.as_bytes()))
+                    } else {
+                        words.join(" ")
+                    };
+                    let session = match &first.session {
+                        Some(Owner::Unattributed) | None => String::new(),
+                        Some(owner) => sanitize(owner.to_string().as_bytes()),
+                    };
+                    (sanitize(user.as_bytes()), command, session)
+                }
+                None => (
+                    "-".into(),
+                    format!("({})", no_holder_reason(s, report.not_inspectable)),
+                    String::new(),
+                ),
+            };
+            let mut row = vec![
+                format!("{}/{}", s.local_port, s.protocol),
+                address,
+                s.state.to_string(),
+                if pids.is_empty() {
+                    "-".into()
+                } else {
+                    pids.join(",")
+                },
+                user,
+                command,
+            ];
+            if in_repo {
+                // The last column may be long: the command moves after it.
+                let command = row.pop().unwrap_or_default();
+                row.push(if session.is_empty() {
+                    "-".into()
+                } else {
+                    session
+                });
+                row.push(command);
+            }
+            rows.push(row);
+        }
+    }
+    if rows.len() == 1 {
+        return String::new();
+    }
+    if in_repo {
+        rows[0].swap(6, 5);
+    }
+    super::format::table(&rows)
 }
 
 fn human(report: &WhoReport, color: bool) -> String {

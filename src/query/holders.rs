@@ -84,6 +84,29 @@ pub fn tcp_listening_ports(snapshot: &Snapshot, pid: ProcessId) -> Vec<u16> {
     ports
 }
 
+/// A process named by its pid and command name, as a note names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NamedProcess {
+    /// The pid.
+    pub pid: ProcessId,
+    /// Its command name.
+    pub comm: limier_platform::ByteString,
+}
+
+impl NamedProcess {
+    /// Every process of `snapshot` some layer of which could not be read,
+    /// in pid order.
+    pub fn not_inspectable(snapshot: &Snapshot) -> Vec<NamedProcess> {
+        snapshot
+            .not_inspectable()
+            .map(|process| NamedProcess {
+                pid: process.pid(),
+                comm: process.record.comm.clone(),
+            })
+            .collect()
+    }
+}
+
 /// What a question or a sweep's selection could not see.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -104,6 +127,8 @@ pub enum Unseen {
     Processes {
         /// How many.
         count: usize,
+        /// Which, in pid order.
+        processes: Vec<NamedProcess>,
     },
     /// Processes in a mount namespace whose mounts could not be read, whose
     /// paths read as below a selected directory: the same text may name

@@ -468,6 +468,15 @@ impl Snapshot {
             .collect()
     }
 
+    /// Drops every process's environment (secrets, often) once the
+    /// questions that needed it are answered, before the snapshot is shown.
+    pub fn forget_environ(&mut self) {
+        for process in self.processes.values_mut() {
+            process.environ = None;
+        }
+        self.layers.environ = false;
+    }
+
     /// Gives a snapshot built from parts its mount tables (see
     /// [`from_parts`](Self::from_parts)): without them paths are compared
     /// as text.

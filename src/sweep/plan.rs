@@ -68,9 +68,12 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
         .selectors
         .iter()
         .any(|s| matches!(s, Selector::Dir(_) | Selector::Env { .. }));
-    let unreadable = snapshot.not_inspectable_count();
-    if reads_processes && unreadable > 0 {
-        unseen.push(Unseen::Processes { count: unreadable });
+    let unreadable = crate::query::NamedProcess::not_inspectable(snapshot);
+    if reads_processes && !unreadable.is_empty() {
+        unseen.push(Unseen::Processes {
+            count: unreadable.len(),
+            processes: unreadable,
+        });
     }
     for selector in &selection.selectors {
         let label = selector.label();

@@ -177,3 +177,17 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
     let piped = limier(&["who", "--pid", &pid]);
     assert!(!piped.stdout.contains(&0x1b), "no colour into a pipe");
 }
+
+#[test]
+fn typos_keep_clap_s_did_you_mean() {
+    assert_usage_error(
+        &["whoo", "3000"],
+        "unrecognized subcommand 'whoo'; did you mean 'who'?",
+    );
+    assert_usage_error(&["who", "--josn"], "did you mean '--json'?");
+    assert_usage_error(
+        &["who", "3010-3000"],
+        "port range \"3010-3000\" runs backwards",
+    );
+    assert_usage_error(&["kill", "--port", "3000,"], "no port before a comma");
+}

@@ -40,7 +40,7 @@ fn tree_of_a_chain_nests_every_level_and_shows_the_port() {
 fn snapshot_json_holds_processes_fds_and_sockets() {
     let scenario = Scenario::start(&["chain", "1"]);
     let leaf = scenario.pid("leaf");
-    let (snapshot, code) = limier_json(&["snapshot"]);
+    let (snapshot, code) = limier_json(&["snapshot", "--environ"]);
     assert_eq!(code, 0);
     let process = snapshot["processes"]
         .as_array()
@@ -64,6 +64,34 @@ fn snapshot_json_holds_processes_fds_and_sockets() {
     assert!(socket_inodes.contains(&listening["inode"].as_u64().unwrap()));
     assert!(process["environ"].as_array().is_some());
     assert!(!process["maps"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn snapshot_json_shows_environments_only_when_asked() {
+    let scenario = Scenario::start(&["chain", "1"]);
+    let leaf = scenario.pid("leaf");
+    let (snapshot, code) = limier_json(&["snapshot"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        snapshot["layers"]["environ"], false,
+        "{}",
+        snapshot["layers"]
+    );
+    let process = snapshot["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pid"] == leaf)
+        .expect("the leaf in the snapshot");
+    assert!(process.get("environ").is_none(), "{process}");
+    assert!(
+        snapshot["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p.get("environ").is_none()),
+        "an environment was shown without --environ"
+    );
 }
 
 /// Finds the node of `pid` in a `tree --json` forest.

@@ -174,3 +174,88 @@ fn a_time_wait_socket_is_explained_not_blamed_on_permissions() {
     // Listening sockets only by default: nothing listens there.
     assert_eq!(limier(&["who", &port]).status.code(), Some(1));
 }
+
+#[test]
+fn who_alone_lists_every_listener_one_line_a_socket() {
+    let chain = Scenario::start(&["chain", "2"]);
+    let shared = Scenario::start(&["fork-share"]);
+    let (port, shared_port) = (chain.port(), shared.port());
+    let leaf = chain.pid("leaf");
+    let output = limier(&["who"]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(text.starts_with("PORT "), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{port}/tcp ")))
+        .unwrap_or_else(|| panic!("no line for {port}: {text}"));
+    assert!(line.contains(&format!(" {leaf} ")), "{line}");
+    assert!(
+        line.contains("LISTEN") && line.contains("python3"),
+        "{line}"
+    );
+    // The two holders of one socket inherited across fork share its line.
+    let shared_lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with(&format!("{shared_port}/tcp ")))
+        .collect();
+    assert_eq!(shared_lines.len(), 1, "{text}");
+    let pids_cell = shared_lines[0].split_whitespace().nth(3).unwrap();
+    let mut listed: Vec<u32> = pids_cell.split(',').map(|p| p.parse().unwrap()).collect();
+    listed.sort_unstable();
+    let mut holders = vec![shared.pid("parent"), shared.pid("child")];
+    holders.sort_unstable();
+    assert_eq!(listed, holders, "{}", shared_lines[0]);
+    // -t lists the holders' pids, --json the same report `who PORT` gives.
+    let terse = String::from_utf8_lossy(&limier(&["-t", "who"]).stdout).into_owned();
+    assert!(terse.lines().any(|l| l == leaf.to_string()), "{terse}");
+    let (report, code) = limier_json(&["who"]);
+    assert_eq!(code, 0);
+    let entry = report["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["query"] == format!("{port}/tcp"))
+        .unwrap_or_else(|| panic!("{port}/tcp missing from {report}"));
+    assert_eq!(entry["sockets"][0]["holders"][0]["process"]["pid"], leaf);
+    // --why: the full view, chains included.
+    let why = String::from_utf8_lossy(&limier(&["who", "--why"]).stdout).into_owned();
+    assert!(why.contains(&format!(":{port}/tcp LISTEN")), "{why}");
+    assert!(why.contains("chain  python3"), "{why}");
+}
+
+#[test]
+fn ports_take_lists_ranges_and_lsof_spelling() {
+    let first = Scenario::start(&["chain", "1"]);
+    let second = Scenario::start(&["chain", "1"]);
+    let (a, b) = (first.port(), second.port());
+    let (low, high) = (a.min(b), a.max(b));
+    let expect = |args: &[&str]| {
+        let output = limier(args);
+        assert_eq!(output.status.code(), Some(0), "{args:?}");
+        let mut pids: Vec<u32> = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|l| l.parse().unwrap())
+            .collect();
+        pids.sort_unstable();
+        let mut want = vec![first.pid("leaf"), second.pid("leaf")];
+        want.sort_unstable();
+        assert_eq!(pids, want, "{args:?}");
+    };
+    expect(&["-t", "who", &format!("{a},{b}")]);
+    expect(&["-t", "who", &format!(":{a}"), &format!(":{b}/tcp")]);
+    if high - low < 2000 {
+        expect(&["-t", "who", &format!("{low}-{high}")]);
+    }
+    expect(&["-t", &format!(":{a},{b}")]);
+    // --pid takes several pids.
+    let output = limier(&[
+        "-t",
+        "who",
+        "--pid",
+        &first.pid("leaf").to_string(),
+        &second.pid("leaf").to_string(),
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), 2);
+}
