@@ -33,6 +33,7 @@ pub use macos::{
 
 pub use error::{PlatformError, SignalError, VerifierRefusal};
 pub use fd_table::{FdScope, FdTable};
+pub use parse::tty_name;
 pub use records::*;
 pub use signal::Signal;
 

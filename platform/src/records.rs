@@ -217,6 +217,11 @@ pub struct ProcessRecord {
     pub pgid: ProcessId,
     /// The session id.
     pub sid: ProcessId,
+    /// The controlling terminal's device number (`tty_nr` in
+    /// `/proc/PID/stat`, `e_tdev` on macOS); `None` for a process with
+    /// none (a daemon, a service started detached).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tty: Option<u32>,
     /// Real uid; `None` when it could not be read.
     pub uid: Option<u32>,
     /// The scheduler state.
@@ -265,6 +270,7 @@ impl ProcessRecord {
             ppid,
             pgid: pid,
             sid: pid,
+            tty: None,
             uid: None,
             state: ProcessState::Sleeping,
             start,

@@ -92,6 +92,7 @@ pub fn down_selection(
         }
     }
     spare_hosts(snapshot, attribution, Some(slug), &mut selection);
+    spare_terminals(snapshot, attribution, Some(slug), &mut selection);
     Ok(TeardownPlan { selection, skipped })
 }
 
@@ -169,6 +170,7 @@ pub fn flush_selection(
         ));
     }
     spare_hosts(snapshot, attribution, None, &mut selection);
+    spare_terminals(snapshot, attribution, None, &mut selection);
     TeardownPlan { selection, skipped }
 }
 
@@ -201,6 +203,44 @@ fn spare_hosts(
                 .entry(pid)
                 .or_insert_with(|| format!("hosts processes of session {other}"));
         }
+    }
+}
+
+/// Spares what runs on a terminal and is tied to the session (to any
+/// session, for a flush) by worktree use alone: a shell, an editor or a
+/// command a user started by hand in another terminal is theirs, not the
+/// session's. ecluse's services are tied by their pid files and tag (a
+/// setsid child has no terminal), and the session's own tmux shell window
+/// ends with its tmux session, ecluse's job. Listeners with no evidence of
+/// any session are not spared: holding the session's port is evidence
+/// enough.
+fn spare_terminals(
+    snapshot: &Snapshot,
+    attribution: &Attribution,
+    slug: Option<&str>,
+    selection: &mut Selection,
+) {
+    for process in snapshot.processes() {
+        let Some(tty) = process.record.tty else {
+            continue;
+        };
+        let Owner::Session {
+            slug: owner,
+            rank: super::Rank::WorktreeUse,
+            ..
+        } = attribution.owner(process.pid())
+        else {
+            continue;
+        };
+        if slug.is_some_and(|slug| slug != owner) {
+            continue;
+        }
+        selection.spare.entry(process.pid()).or_insert_with(|| {
+            format!(
+                "runs on a terminal ({}), tied to session {owner} by worktree use alone: a user's, left alone",
+                limier_platform::tty_name(tty)
+            )
+        });
     }
 }
 

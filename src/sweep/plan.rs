@@ -239,6 +239,7 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
                 ppid: r.ppid,
                 pgid: r.pgid,
                 sid: r.sid,
+                tty: r.tty,
                 flags: 0,
                 threads: r.threads,
                 start: r.start,

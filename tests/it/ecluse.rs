@@ -328,6 +328,53 @@ fn down_catches_setsid_escapees_by_tag_and_by_deleted_worktree() {
 }
 
 #[test]
+fn down_leaves_a_terminal_in_the_worktree_to_its_user() {
+    let repo = FixtureRepo::new(CONFIG);
+    let alpha = repo.worktree("alpha");
+    let alpha_text = alpha.to_str().unwrap();
+    // The session's service (tagged), a detached process living in the
+    // worktree, and a user's shell there on a terminal of its own.
+    let service = Scenario::start_with(&["cwd", alpha_text], None, &[("ECLUSE_SLUG", "alpha")]);
+    let resident = Scenario::start(&["cwd", alpha_text]);
+    let terminal = Scenario::start(&["terminal", alpha_text]);
+    repo.write_state(&[("alpha", 1, json!({}), None)]);
+    let (report, code) = repo.limier(&["ecluse", "down", "alpha"]);
+    let user = terminal.pid("terminal");
+    let entry = report["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pid"] == user)
+        .unwrap_or_else(|| panic!("the terminal is listed: {report}"));
+    assert_eq!(entry["fate"], "spared", "{report}");
+    let why = entry["why"]["detail"].as_str().unwrap();
+    assert!(
+        why.starts_with("runs on a terminal (pts/")
+            && why.ends_with("tied to session alpha by worktree use alone: a user's, left alone"),
+        "{why}"
+    );
+    assert_eq!(
+        code, 3,
+        "a spare that is not protection shows in the exit code"
+    );
+    assert!(eventually(Duration::from_secs(2), || !alive(
+        service.pid("cwd")
+    ) && !alive(
+        resident.pid("cwd")
+    )));
+    assert!(alive(user), "the user's terminal is left alone");
+    // flush leaves it too.
+    let (flush, _) = repo.limier(&["ecluse", "flush", "--dry-run"]);
+    let fate = flush["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pid"] == user)
+        .map(|p| p["fate"].clone());
+    assert_eq!(fate, Some(json!("spared")), "{flush}");
+}
+
+#[test]
 fn down_spares_a_process_with_conflicting_evidence() {
     let repo = FixtureRepo::new(CONFIG);
     let alpha = repo.worktree("alpha");

@@ -109,6 +109,7 @@ impl ProcessDir {
             status: info.pbi_status,
             ppid: info.pbi_ppid,
             pgid: info.pbi_pgid,
+            tdev: info.e_tdev,
             uid: info.pbi_uid,
             start_sec: info.pbi_start_tvsec,
             start_usec: info.pbi_start_tvusec,

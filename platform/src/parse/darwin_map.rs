@@ -32,6 +32,9 @@ pub struct BsdInfo {
     pub ppid: u32,
     /// `pbi_pgid`.
     pub pgid: u32,
+    /// `e_tdev`: the controlling terminal's device, `NODEV` (`u32::MAX`)
+    /// for none.
+    pub tdev: u32,
     /// `pbi_uid`.
     pub uid: u32,
     /// `pbi_start_tvsec`.
@@ -71,6 +74,7 @@ pub fn stat_from_bsdinfo(info: &BsdInfo, sid: u32) -> StatFields {
         ppid: ProcessId(info.ppid),
         pgid: ProcessId(info.pgid),
         sid: ProcessId(sid),
+        tty: Some(info.tdev).filter(|&tdev| tdev != u32::MAX && tdev != 0),
         flags: 0,
         threads: 0,
         start: start_from_bsdinfo(info),
@@ -176,6 +180,7 @@ mod tests {
             status: 3,
             ppid: 1,
             pgid: 4200,
+            tdev: 0x1000003,
             uid: 501,
             start_sec: 1_764_633_600,
             start_usec: 250_000,
@@ -189,6 +194,12 @@ mod tests {
         assert_eq!(record.ppid, ProcessId(1));
         assert_eq!(record.pgid, ProcessId(4200));
         assert_eq!(record.sid, ProcessId(4100));
+        assert_eq!(record.tty, Some(0x1000003));
+        let detached = BsdInfo {
+            tdev: u32::MAX,
+            ..info()
+        };
+        assert_eq!(record_from_bsdinfo(&detached, 4100).tty, None);
         assert_eq!(record.uid, Some(501));
         assert_eq!(record.state, ProcessState::Sleeping);
         assert_eq!(record.start, StartTime(1_764_633_600_250_000));

@@ -17,6 +17,7 @@ mod proc_net;
 mod root_dump;
 mod stat;
 mod status;
+mod tty;
 mod wchan;
 
 pub use btf::{parse_btf, Btf};
@@ -34,6 +35,7 @@ pub use proc_net::parse_proc_net;
 pub use root_dump::{parse_root_dump, RootDumpRow, ROOT_DUMP_RECORD};
 pub use stat::{parse_boot_time, parse_stat, StatFields, PF_KTHREAD};
 pub use status::{parse_status_cap_eff, parse_status_signals, parse_status_uid, SignalMasks};
+pub use tty::{darwin_tty_name, linux_tty_name, tty_name};
 pub use wchan::parse_wchan;
 
 /// Why a parser rejected its input.

@@ -18,6 +18,8 @@ pub struct StatFields {
     pub pgid: ProcessId,
     /// The session id (field 6).
     pub sid: ProcessId,
+    /// The controlling terminal (field 7, `tty_nr`); `None` for 0.
+    pub tty: Option<u32>,
     /// `flags` (field 9): `PF_KTHREAD` marks kernel threads.
     pub flags: u32,
     /// Number of threads (field 20).
@@ -38,6 +40,7 @@ impl StatFields {
             ppid: self.ppid,
             pgid: self.pgid,
             sid: self.sid,
+            tty: self.tty,
             uid: None,
             state: self.state,
             start: self.start,
@@ -106,6 +109,9 @@ pub fn parse_stat(text: &[u8]) -> Result<StatFields, ParseError> {
         ppid: ProcessId(to_u32(number(4)?).ok_or_else(|| err("ppid out of range"))?),
         pgid: ProcessId(to_u32(number(5)?).ok_or_else(|| err("pgid out of range"))?),
         sid: ProcessId(to_u32(number(6)?).ok_or_else(|| err("sid out of range"))?),
+        // Printed as a signed int: a value that does not read as a device
+        // number names no terminal rather than failing the record.
+        tty: number(7).ok().and_then(to_u32).filter(|&tty| tty != 0),
         flags: to_u32(number(9)?).ok_or_else(|| err("flags out of range"))?,
         threads: to_u32(number(20)?).ok_or_else(|| err("threads out of range"))?,
         start: StartTime(number(22)?),
@@ -155,6 +161,7 @@ mod tests {
         assert_eq!(stat.ppid, ProcessId(4101));
         assert_eq!(stat.pgid, ProcessId(4127));
         assert_eq!(stat.sid, ProcessId(4101));
+        assert_eq!(stat.tty, Some(34816), "pts/0: major 136, minor 0");
         assert_eq!(stat.flags, 4194304);
         assert_eq!(stat.threads, 1);
         assert_eq!(stat.start, StartTime(1284467));
