@@ -129,25 +129,68 @@ impl FromStr for PortSpec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortList(pub Vec<PortSpec>);
 
+/// The most ports one sweep's typed port lists may name: a mistyped range
+/// (`3000-30000` for `3000-3010`) must not sweep every server on the
+/// machine.
+pub const MAX_SWEEP_PORTS: usize = 256;
+
+impl PortList {
+    /// Every port of `lists`, in order, each once; a port asked for with a
+    /// protocol is dropped where the same port is asked for without one
+    /// (that asks for both protocols already).
+    pub fn flatten(lists: &[PortList]) -> Vec<PortSpec> {
+        let any: std::collections::HashSet<Port> = lists
+            .iter()
+            .flat_map(|list| &list.0)
+            .filter(|spec| spec.protocol.is_none())
+            .map(|spec| spec.port)
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        lists
+            .iter()
+            .flat_map(|list| &list.0)
+            .filter(|spec| spec.protocol.is_none() || !any.contains(&spec.port))
+            .filter(|spec| seen.insert(**spec))
+            .copied()
+            .collect()
+    }
+
+    /// [`flatten`](Self::flatten) for a sweep: at most
+    /// [`MAX_SWEEP_PORTS`] ports.
+    pub fn for_sweep(lists: &[PortList]) -> Result<Vec<PortSpec>, InputError> {
+        let ports = PortList::flatten(lists);
+        if ports.len() > MAX_SWEEP_PORTS {
+            return Err(InputError::Port(format!(
+                "the ports given name {} ports; a sweep takes at most {MAX_SWEEP_PORTS} (a mistyped range would end every server on the machine)",
+                ports.len()
+            )));
+        }
+        Ok(ports)
+    }
+}
+
 impl FromStr for PortList {
     type Err = InputError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let mut ports: Vec<PortSpec> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
         for item in text.split(',') {
             let item = item.trim();
             let item = item.strip_prefix(':').unwrap_or(item);
             if item.is_empty() {
-                return Err(InputError::Port(format!(
-                    "no port before a comma in {text:?}"
-                )));
+                let why = if text.contains(',') {
+                    format!("no port between the commas of {text:?}")
+                } else {
+                    format!("no port in {text:?}")
+                };
+                return Err(InputError::Port(why));
             }
             let (body, protocol) = match item.split_once('/') {
                 Some((body, protocol)) => (body, Some(protocol)),
                 None => (item, None),
             };
             let spec = |number: &str| -> Result<PortSpec, InputError> {
+                let number = number.trim();
                 match protocol {
                     Some(protocol) => format!("{number}/{protocol}").parse(),
                     None => number.parse(),
@@ -170,9 +213,9 @@ impl FromStr for PortList {
                 }
                 None => vec![spec(body)?],
             };
-            ports.extend(new.into_iter().filter(|port| seen.insert(*port)));
+            ports.extend(new);
         }
-        Ok(PortList(ports))
+        Ok(PortList(PortList::flatten(&[PortList(ports)])))
     }
 }
 
@@ -277,6 +320,10 @@ impl FromStr for EnvTag {
 mod tests {
     use super::*;
 
+    fn ports_of(text: &str) -> PortList {
+        text.parse().unwrap()
+    }
+
     fn ports(text: &str) -> Result<Vec<String>, String> {
         text.parse::<PortList>()
             .map(|list| list.0.iter().map(|p| p.to_string()).collect())
@@ -287,10 +334,7 @@ mod tests {
     fn port_lists_take_lsof_spellings_ranges_and_repeats() {
         assert_eq!(ports(":3000").unwrap(), ["3000"]);
         assert_eq!(ports("28101,28201").unwrap(), ["28101", "28201"]);
-        assert_eq!(
-            ports("80-82/udp, 81").unwrap(),
-            ["80/udp", "81/udp", "82/udp", "81"]
-        );
+        assert_eq!(ports("80-82/udp, 81").unwrap(), ["80/udp", "82/udp", "81"]);
         assert_eq!(ports("3000,3000").unwrap(), ["3000"]);
         assert_eq!(ports("1-65535").unwrap().len(), 65535);
         assert_eq!(
@@ -299,8 +343,18 @@ mod tests {
         );
         assert_eq!(
             ports("3000,").unwrap_err(),
-            "no port before a comma in \"3000,\""
+            "no port between the commas of \"3000,\""
         );
+        assert_eq!(ports(":").unwrap_err(), "no port in \":\"");
+        assert_eq!(ports("3000 - 3002").unwrap(), ["3000", "3001", "3002"]);
+        assert_eq!(ports("81/udp,81,82/tcp").unwrap(), ["81", "82/tcp"]);
+        let lists = [ports_of("1-200"), ports_of("150-260")];
+        assert_eq!(PortList::flatten(&lists).len(), 260);
+        assert!(PortList::for_sweep(&lists)
+            .unwrap_err()
+            .to_string()
+            .contains("name 260 ports"));
+        assert_eq!(PortList::for_sweep(&lists[..1]).unwrap().len(), 200);
         assert_eq!(
             ports("0-3").unwrap_err(),
             "port \"0\" is out of range (1-65535)"

@@ -79,7 +79,7 @@ pub fn is_descendant(ancestor: u32, pid: u32) -> Result<bool, Error> {
 /// ```no_run
 /// let report = limier::kill_tree(4242, std::time::Duration::from_secs(2))?;
 /// for process in &report.processes {
-///     let name = process.name.to_string_lossy();
+///     let name = process.comm.to_string_lossy();
 ///     println!("{} {name}: {}", process.pid, report.fate_text(&process.fate));
 /// }
 /// # Ok::<(), limier::Error>(())
@@ -202,8 +202,7 @@ pub fn start_token(pid: u32) -> Result<Option<String>, Error> {
         Err(err) if err.is_gone() => return Ok(None),
         Err(err) => return Err(err.into()),
     };
-    let seconds = (record.started_at_ms / 1000) as i64;
-    Ok(limier_platform::local_time(seconds).map(|t| crate::ecluse::lstart_token(&t)))
+    Ok(crate::ecluse::start_token_of(record.started_at_ms))
 }
 
 /// Whether `pid` is the process a pid file's start token was written for:

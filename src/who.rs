@@ -35,6 +35,9 @@ pub struct WhoQuestion {
     pub pids: Vec<ProcessId>,
     /// Every socket on the port, not only listeners.
     pub all_states: bool,
+    /// Ask about every port in use besides (`ss -ltnp`; with `all_states`,
+    /// `ss -tanp`): see [`WhoQuestion::on`].
+    pub every_port: bool,
 }
 
 impl WhoQuestion {
@@ -46,33 +49,44 @@ impl WhoQuestion {
         }
     }
 
-    /// Whether no port and no pid is asked: then every port in use is
-    /// (`ss -ltnp`; with `all_states`, `ss -tanp`).
-    pub fn is_empty(&self) -> bool {
-        self.ports.is_empty() && self.pids.is_empty()
+    /// Who uses any port at all: every listening port (`ss -ltnp`), or,
+    /// with `all_states`, every port with a socket (`ss -tanp`).
+    pub fn every_port(all_states: bool) -> WhoQuestion {
+        WhoQuestion {
+            all_states,
+            every_port: true,
+            ..WhoQuestion::default()
+        }
     }
 
-    /// The question `snapshot` answers: this one, or, when it
-    /// [`is_empty`](Self::is_empty), every port with a socket that counts
-    /// (listening, or in any state), each with its protocol, in port order.
+    /// The question `snapshot` answers: this one, with, when it asks about
+    /// [`every_port`](Self::every_port), every port that has a server
+    /// (a TCP listener, an unconnected UDP socket: what `ss -l` lists) or,
+    /// with `all_states`, any socket, each with its protocol, in port order.
     pub fn on(&self, snapshot: &Snapshot) -> WhoQuestion {
-        if !self.is_empty() {
+        if !self.every_port {
             return self.clone();
         }
+        let serves = |socket: &&SocketRecord| match socket.protocol {
+            Protocol::Tcp => crate::query::is_listening(socket),
+            Protocol::Udp => socket.remote_port.is_none_or(|port| port.0 == 0),
+        };
         let mut ports: Vec<PortSpec> = snapshot
             .sockets()
             .iter()
             .filter(|socket| socket.local_port.0 != 0)
-            .filter(|socket| self.all_states || crate::query::is_listening(socket))
+            .filter(|socket| self.all_states || serves(socket))
             .map(|socket| PortSpec {
                 port: socket.local_port,
                 protocol: Some(socket.protocol),
             })
             .collect();
+        ports.extend(self.ports.iter().copied());
         ports.sort_by_key(|spec| (spec.port, spec.protocol));
         ports.dedup();
         WhoQuestion {
             ports,
+            every_port: false,
             ..self.clone()
         }
     }

@@ -39,9 +39,11 @@ pub use signal::Signal;
 
 mod clock;
 mod lock;
+mod terminal;
 mod users;
 pub use clock::{local_time, LocalTime};
 pub use lock::{lock_shared, LockError, SharedLock};
+pub use terminal::terminal_columns;
 pub use users::{effective_uid, home_dir, is_superuser, user_name};
 mod capped_read;
 mod os_release;

@@ -1,7 +1,7 @@
 //! The command line, as clap definitions.
 
 use clap::{Args, Parser, Subcommand};
-use limier::input::{DurationSpec, EnvTag, InputError, PidSpec, PortList, PortSpec, SweepSignal};
+use limier::input::{DurationSpec, EnvTag, InputError, PidSpec, PortList, SweepSignal};
 use limier::platform::Signal;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -49,7 +49,7 @@ Examples:
   limier who 3000/tcp 5353/udp  several ports, one protocol each
   limier who :8000-8010,9229    ranges and lists, lsof's :PORT too
   limier who 3000 --all-states  established connections too
-  limier who --pid 4242 4243    processes: dossier, sockets, descendants
+  limier who --pid 4242,4243    processes: dossier, sockets, descendants
   limier -t 3000                holder pids only
 
 The chain marks [orphaned] a process reparented to init whose session or
@@ -133,8 +133,9 @@ pub struct WhoArgs {
     /// one line per socket (like `ss -ltnp`).
     #[arg(value_name = "PORT[/PROTO]", value_parser = parse_port_list)]
     pub ports: Vec<PortList>,
-    /// Ask about processes instead of ports (several may follow one --pid).
-    #[arg(long, value_name = "PID", value_parser = parse_pid, num_args = 1..)]
+    /// Ask about processes instead of ports: --pid 4242,4243 or --pid 4242
+    /// --pid 4243 (a number after a pid is a port, as everywhere in `who`).
+    #[arg(long, value_name = "PID", value_parser = parse_pid, value_delimiter = ',')]
     pub pid: Vec<u32>,
     /// With no port: every holder's full view (ancestry, cwd, age), as for
     /// a port asked by number.
@@ -184,7 +185,7 @@ pub struct SweepArgs {
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration, allow_hyphen_values = true)]
     pub grace: Duration,
     /// The first signal to send.
-    #[arg(long, value_name = "SIG", default_value = "TERM", value_parser = parse_signal)]
+    #[arg(long, value_name = "SIG", default_value = "TERM", value_parser = SignalParser, hide_possible_values = true)]
     pub signal: Signal,
     /// Do not SIGSTOP the targets first (for programs that must not be stopped).
     #[arg(long)]
@@ -273,18 +274,6 @@ pub fn parse_port_list(text: &str) -> Result<PortList, InputError> {
     text.parse()
 }
 
-/// Every port of `lists`, in order, each once.
-pub fn flat_ports(lists: &[PortList]) -> Vec<PortSpec> {
-    let mut ports: Vec<PortSpec> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for port in lists.iter().flat_map(|list| &list.0) {
-        if seen.insert(*port) {
-            ports.push(*port);
-        }
-    }
-    ports
-}
-
 /// A pid: a positive decimal number.
 pub fn parse_pid(text: &str) -> Result<u32, InputError> {
     text.parse::<PidSpec>().map(|pid| pid.0 .0)
@@ -298,6 +287,35 @@ pub fn parse_duration(text: &str) -> Result<Duration, InputError> {
 /// A signal name or number that ends a process.
 pub fn parse_signal(text: &str) -> Result<Signal, InputError> {
     text.parse::<SweepSignal>().map(|s| s.0)
+}
+
+/// `--signal`'s parser: [`parse_signal`], with the names it takes offered
+/// to shell completion (names only: file names are never offered).
+#[derive(Debug, Clone, Copy)]
+pub struct SignalParser;
+
+impl clap::builder::TypedValueParser for SignalParser {
+    type Value = Signal;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Signal, clap::Error> {
+        let parse: fn(&str) -> Result<Signal, InputError> = parse_signal;
+        clap::builder::TypedValueParser::parse_ref(&parse, cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            ["TERM", "INT", "HUP", "QUIT", "KILL", "USR1", "USR2"]
+                .into_iter()
+                .map(clap::builder::PossibleValue::new),
+        ))
+    }
 }
 
 /// `KEY=VALUE` (the value may be empty, the key may not).

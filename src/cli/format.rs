@@ -17,7 +17,7 @@ pub fn age(ms: u64) -> String {
 /// `vite 48213 ← node 48201 ← pnpm 48190 (session leader) ← init 1  [orphaned]`
 pub fn chain(links: &[ChainLink]) -> String {
     let mut parts = Vec::with_capacity(links.len());
-    for link in links {
+    for (index, link) in links.iter().enumerate() {
         let mut part = format!("{} {}", sanitize(link.comm.as_bytes()), link.pid);
         let mut notes = Vec::new();
         if link.markers.session_leader && link.pid.0 != 1 {
@@ -25,7 +25,8 @@ pub fn chain(links: &[ChainLink]) -> String {
         } else if link.markers.group_leader && link.pid.0 != 1 {
             notes.push("group leader");
         }
-        if link.markers.orphaned {
+        // The process itself orphaned is said once, by the `[orphaned]` tag.
+        if link.markers.orphaned && index > 0 {
             notes.push("orphaned");
         }
         if !notes.is_empty() {

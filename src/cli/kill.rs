@@ -13,11 +13,9 @@ pub fn run(args: &KillArgs, render: Render) -> Result<Outcome, CliError> {
     selectors.extend(args.pid.iter().map(|&p| Selector::Pid(ProcessId(p))));
     selectors.extend(args.pgid.iter().map(|&p| Selector::Pgid(ProcessId(p))));
     selectors.extend(args.sid.iter().map(|&p| Selector::Sid(ProcessId(p))));
-    selectors.extend(
-        super::args::flat_ports(&args.port)
-            .iter()
-            .map(|spec| Selector::Port(spec.query(false))),
-    );
+    let ports =
+        limier::input::PortList::for_sweep(&args.port).map_err(|err| CliError(err.to_string()))?;
+    selectors.extend(ports.iter().map(|spec| Selector::Port(spec.query(false))));
     let mut notes = Vec::new();
     for dir in &args.dir {
         let typed = resolve_typed_dir(dir, RESOLVE_PATIENCE)?;
@@ -103,15 +101,30 @@ fn human(report: &SweepReport) -> String {
     }
     let mut rows = vec![vec![
         "PID".into(),
-        "NAME".into(),
-        "SELECTED BY".into(),
+        "USER".into(),
         "FATE".into(),
+        "SELECTED BY".into(),
+        "COMMAND".into(),
     ]];
     for process in &report.processes {
+        let user = process
+            .user
+            .clone()
+            .or_else(|| process.uid.map(|uid| uid.to_string()))
+            .unwrap_or_else(|| "?".into());
+        let words: Vec<String> = process
+            .cmdline
+            .iter()
+            .map(|w| sanitize(w.as_bytes()))
+            .collect();
+        let command = if words.is_empty() {
+            format!("[{}]", sanitize(process.comm.as_bytes()))
+        } else {
+            words.join(" ")
+        };
         rows.push(vec![
             process.pid.to_string(),
-            sanitize(process.name.as_bytes()),
-            sanitize_str(&process.selected_by.join(", ")),
+            sanitize(user.as_bytes()),
             match process.unreaped_by {
                 Some(parent) => format!(
                     "{}; zombie (parent {parent} has not reaped it)",
@@ -119,19 +132,48 @@ fn human(report: &SweepReport) -> String {
                 ),
                 None => report.process_text(process),
             },
+            sanitize_str(&process.selected_by.join(", ")),
+            command,
         ]);
     }
     let mut out = table(&rows);
     let spared = report.count(|f| matches!(f, Fate::Spared { .. }));
+    let spared_text = if spared > 0 {
+        format!(", {spared} spared")
+    } else {
+        String::new()
+    };
     if report.dry_run {
         let would = report.count(|f| matches!(f, Fate::WouldSignal));
         out.push_str(&format!(
-            "dry run: would signal {}, {spared} spared\n",
+            "dry run: would signal {}{spared_text}\n",
             processes(would)
         ));
     } else {
-        // One count per fate, so the counts add up to the rows; a process
-        // that exited or was killed but is still unreaped is said apart.
+        // One count per fate, so the counts add up to the rows (the zero
+        // ones left out); a process that exited or was killed but is still
+        // unreaped is said apart.
+        let counts: Vec<String> = [
+            (report.count(|f| matches!(f, Fate::Exited)), "exited"),
+            (report.count(|f| matches!(f, Fate::Killed)), "killed"),
+            (
+                report.count(|f| matches!(f, Fate::AlreadyGone)),
+                "already gone",
+            ),
+            (
+                report.count(|f| matches!(f, Fate::Zombie { .. })),
+                "already zombies",
+            ),
+            (spared, "spared"),
+            (
+                report.count(|f| matches!(f, Fate::Survived { .. })),
+                "survived",
+            ),
+        ]
+        .into_iter()
+        .filter(|(count, _)| *count > 0)
+        .map(|(count, fate)| format!("{count} {fate}"))
+        .collect();
         let unreaped = report
             .processes
             .iter()
@@ -143,14 +185,10 @@ fn human(report: &SweepReport) -> String {
             n => format!("; {n} left zombies their parents have not reaped"),
         };
         out.push_str(&format!(
-            "swept {} in {:.0} ms: {} exited, {} killed, {} already gone, {} already zombies, {spared} spared, {} survived{unreaped}\n",
+            "swept {} in {:.0} ms: {}{unreaped}\n",
             processes(report.processes.len()),
             report.duration_ms,
-            report.count(|f| matches!(f, Fate::Exited)),
-            report.count(|f| matches!(f, Fate::Killed)),
-            report.count(|f| matches!(f, Fate::AlreadyGone)),
-            report.count(|f| matches!(f, Fate::Zombie { .. })),
-            report.count(|f| matches!(f, Fate::Survived { .. })),
+            counts.join(", "),
         ));
     }
     out

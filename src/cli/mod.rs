@@ -324,13 +324,6 @@ pub(crate) fn unresolved_note(
     })
 }
 
-/// Captures a live snapshot with the given layers.
-pub(crate) fn live_snapshot(
-    layers: limier::snapshot::Layers,
-) -> Result<limier::snapshot::Snapshot, CliError> {
-    capture_with(limier::snapshot::CaptureOptions::new(layers))
-}
-
 /// Captures a live snapshot as `options` say.
 pub(crate) fn capture_with(
     options: limier::snapshot::CaptureOptions,

@@ -2,7 +2,7 @@
 
 use super::args::SnapshotArgs;
 use super::format::table;
-use super::{live_snapshot, terse_pids, to_json, CliError, Outcome, Render};
+use super::{terse_pids, to_json, CliError, Outcome, Render};
 use limier::snapshot::Layers;
 
 /// `limier snapshot --json`: the snapshot, and which processes are orphans.
@@ -14,9 +14,22 @@ struct SnapshotReport<'a> {
 }
 
 pub fn run(args: &SnapshotArgs, render: Render) -> Result<Outcome, CliError> {
-    // Environments are read for the orphan markers `who` and `tree` show
-    // (decided the same way), and shown only when asked for.
-    let mut snapshot = live_snapshot(Layers::ALL)?;
+    // Environments are shown only when asked for; without them, only the
+    // reparented processes' are read, for the orphan markers `who` and
+    // `tree` show (decided the same way), then dropped.
+    let backend = limier::Backend::new()?;
+    let layers = Layers {
+        environ: args.environ,
+        ..Layers::ALL
+    };
+    let mut snapshot =
+        limier::snapshot::capture(&backend, limier::snapshot::CaptureOptions::new(layers))?;
+    let candidates = if args.environ {
+        Vec::new()
+    } else {
+        limier::query::orphan_candidates(&snapshot)
+    };
+    snapshot.load_details(&backend, &candidates, true);
     let orphaned = snapshot
         .processes()
         .map(|p| p.pid())

@@ -44,8 +44,9 @@ pub fn run(args: &TreeArgs, render: Render) -> Result<Outcome, CliError> {
         terse_pids(pids)
     } else {
         let mut out = String::new();
+        let width = limier::platform::terminal_columns();
         for root in &forest {
-            draw(root, None, "", true, render.color, &mut out);
+            draw(root, None, "", true, render.color, width, &mut out);
         }
         out
     };
@@ -74,6 +75,7 @@ fn draw(
     prefix: &str,
     last: bool,
     color: bool,
+    width: Option<usize>,
     out: &mut String,
 ) {
     let (branch, next) = match parent {
@@ -81,31 +83,65 @@ fn draw(
         Some(_) if last => ("└─ ", format!("{prefix}   ")),
         Some(_) => ("├─ ", format!("{prefix}│  ")),
     };
-    let mut line = format!(
-        "{prefix}{branch}{} {}",
-        node.pid,
-        sanitize(node.comm.as_bytes())
-    );
+    let mut head = format!("{prefix}{branch}{} {}", node.pid, shown_name(node));
     for port in &node.listening {
-        line.push_str(&format!(" :{port}"));
+        head.push_str(&format!(" :{port}"));
     }
+    // Where the owner changes (every root names its own), as `pstree -u`.
     let mut notes = Vec::new();
+    if parent.is_none_or(|p| p.uid != node.uid) {
+        if let Some(user) = node
+            .user
+            .clone()
+            .or_else(|| node.uid.map(|u| u.to_string()))
+        {
+            notes.push(format!("user {}", sanitize(user.as_bytes())));
+        }
+    }
     if parent.is_none_or(|p| p.sid != node.sid) {
         notes.push(format!("sid {}", node.sid));
     }
     if parent.is_none_or(|p| p.pgid != node.pgid) {
         notes.push(format!("pgid {}", node.pgid));
     }
+    let mut tail = String::new();
     if !notes.is_empty() {
-        line.push_str(&paint(color, DIM, &format!("  [{}]", notes.join(" "))));
+        tail.push_str(&paint(color, DIM, &format!("  [{}]", notes.join(" "))));
     }
     if node.markers.orphaned {
-        line.push_str(&paint(color, YELLOW, "  [orphaned]"));
+        tail.push_str(&paint(color, YELLOW, "  [orphaned]"));
     }
     if let Some(cwd) = &node.cwd {
-        line.push_str(&format!("  cwd {}", sanitize(cwd.as_os_str().as_bytes())));
+        tail.push_str(&format!("  cwd {}", sanitize(cwd.as_os_str().as_bytes())));
     }
-    out.push_str(&line);
+    // The arguments after the name, cut first when the line is too wide for
+    // the terminal (never in a pipe).
+    let args: Vec<String> = node
+        .cmdline
+        .iter()
+        .skip(1)
+        .map(|w| sanitize(w.as_bytes()))
+        .collect();
+    let mut args = if args.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", args.join(" "))
+    };
+    if let Some(width) = width {
+        let used = visible_len(&head) + visible_len(&tail);
+        let room = width.saturating_sub(used);
+        if args.chars().count() > room {
+            args = match room {
+                0..=4 => String::new(),
+                _ => format!("{}…", args.chars().take(room - 1).collect::<String>()),
+            };
+        }
+    }
+    out.push_str(&head);
+    if !args.is_empty() {
+        out.push_str(&paint(color, DIM, &args));
+    }
+    out.push_str(&tail);
     out.push('\n');
     for (i, child) in node.children.iter().enumerate() {
         draw(
@@ -114,7 +150,38 @@ fn draw(
             &next,
             i + 1 == node.children.len(),
             color,
+            width,
             out,
         );
     }
+}
+
+/// The name a process is shown by: its command name, or, for a program
+/// run from a memfd (whose name is the kernel's `memfd:...`), the name it
+/// was started as (`argv[0]`'s last component), as `ps -o args` shows it.
+fn shown_name(node: &TreeNode) -> String {
+    let comm = node.comm.as_bytes();
+    match node.cmdline.first() {
+        Some(argv0) if comm.starts_with(b"memfd:") => {
+            let argv0 = argv0.as_bytes();
+            let base = argv0.rsplit(|&b| b == b'/').next().unwrap_or(argv0);
+            format!("{} (memfd)", sanitize(base))
+        }
+        _ => sanitize(comm),
+    }
+}
+
+/// Characters a terminal shows of `text` (colour escapes take none).
+fn visible_len(text: &str) -> usize {
+    let mut count = 0;
+    let mut escape = false;
+    for c in text.chars() {
+        match (escape, c) {
+            (false, '\u{1b}') => escape = true,
+            (true, 'm') => escape = false,
+            (true, _) => {}
+            (false, _) => count += 1,
+        }
+    }
+    count
 }

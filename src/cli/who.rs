@@ -15,9 +15,10 @@ pub fn run(args: &WhoArgs, render: Render) -> Result<Outcome, CliError> {
     let mut notes = Vec::new();
     let repo = find_repo(args, &mut notes)?;
     let question = WhoQuestion {
-        ports: super::args::flat_ports(&args.ports),
+        ports: limier::input::PortList::flatten(&args.ports),
         pids: args.pid.iter().map(|&p| ProcessId(p)).collect(),
         all_states: args.all_states,
+        every_port: args.ports.is_empty() && args.pid.is_empty(),
     };
     let backend = limier::platform::Backend::new()?;
     let report = ask(&backend, &question, repo.as_ref())?;
@@ -37,7 +38,7 @@ pub fn run(args: &WhoArgs, render: Render) -> Result<Outcome, CliError> {
                 .map(|h| h.process.pid)
                 .chain(report.processes.iter().map(|d| d.pid)),
         )
-    } else if question.is_empty() && !args.why {
+    } else if question.every_port && !args.why {
         listing(&report)
     } else {
         human(&report, render.color)
@@ -195,7 +196,15 @@ fn listing(report: &WhoReport) -> String {
 
 fn human(report: &WhoReport, color: bool) -> String {
     let mut out = String::new();
+    // Of several ports asked (a list, a range), the free ones are said in
+    // one line at the end, as lsof and ss leave them out.
+    let several = report.ports.len() > 1;
+    let mut free: Vec<&str> = Vec::new();
     for port in &report.ports {
+        if port.sockets.is_empty() && several {
+            free.push(&port.query);
+            continue;
+        }
         if port.sockets.is_empty() {
             out.push_str(&format!(
                 ":{} {}\n",
@@ -247,6 +256,16 @@ fn human(report: &WhoReport, color: bool) -> String {
                 }
             }
         }
+    }
+    if !free.is_empty() {
+        let text = if free.len() <= 8 {
+            let list: Vec<String> = free.iter().map(|q| format!(":{q}")).collect();
+            format!("nothing holds {}", list.join(" "))
+        } else {
+            format!("nothing holds the other {} ports asked", free.len())
+        };
+        out.push_str(&paint(color, DIM, &text));
+        out.push('\n');
     }
     for process in &report.processes {
         out.push_str(&dossier_lines(process, None, color));

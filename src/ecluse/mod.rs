@@ -38,7 +38,7 @@ mod tests;
 pub use attribution::{Attribution, PidFileCheck, PidFileKey};
 pub use config::{Config, ExtraPort, Run, Service};
 pub use evidence::{Evidence, EvidenceKind, Owner, Rank};
-pub use pidfile::{lstart_token, token_matches, PidFile};
+pub use pidfile::{lstart_token, start_token_of, token_matches, PidFile};
 pub use port_context::{PortContext, PortWarning};
 pub use ports::{PortAssignment, PortKind, PortMap};
 pub use repo::{Repo, WorktreeRules};

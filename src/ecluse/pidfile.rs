@@ -50,6 +50,14 @@ pub fn lstart_token(time: &LocalTime) -> String {
     )
 }
 
+/// The start token ecluse writes for a process that started at
+/// `started_at_ms` (ms since the epoch): its local start time in `ps -o
+/// lstart=` form; `None` where the local time cannot be told. The one
+/// place a process record becomes a token.
+pub fn start_token_of(started_at_ms: u64) -> Option<String> {
+    limier_platform::local_time((started_at_ms / 1000) as i64).map(|time| lstart_token(&time))
+}
+
 /// Whether `token` names a process started at `started_at_ms` (epoch ms,
 /// local time zone). ps and limier derive the second from the boot time
 /// slightly differently, so a token one second off still matches; a recycled

@@ -305,9 +305,14 @@ pub fn end_session(
 ) -> Result<Teardown, crate::Error> {
     let mut capture_options = repo.teardown_capture_options();
     if keep_worktree {
-        // Mapped files add only worktree use, the evidence a kept worktree
-        // spares; they are the costliest layer (most of a capture under a
-        // dev-server load), and no directory is swept.
+        // Mapped files are the costliest layer (most of a capture under a
+        // dev-server load), and no directory is swept. They are read only
+        // for processes with no cwd, root, exe or fd in a worktree, and for
+        // those they add worktree use, which a kept worktree spares; the
+        // rare process whose mapping alone corroborated a legacy pid file
+        // is left alive (a tokenless pid file alone selects nothing), and
+        // one whose mapping alone put it in another session's worktree is
+        // judged by its pid file or tag.
         capture_options.layers.maps = false;
     }
     let snapshot = crate::snapshot::capture(backend, capture_options)?;

@@ -15,6 +15,10 @@ pub struct TreeNode {
     pub comm: ByteString,
     /// Its argument words (empty without the details layer).
     pub cmdline: Vec<ByteString>,
+    /// Its real uid (without the details layer, `null`).
+    pub uid: Option<u32>,
+    /// That uid's name, when it has one.
+    pub user: Option<String>,
     /// Its working directory (without the links layer, `null`).
     #[serde(serialize_with = "limier_platform::records::serialize_opt_path")]
     pub cwd: Option<std::path::PathBuf>,
@@ -93,6 +97,8 @@ fn node(
         pid,
         comm: record.comm.clone(),
         cmdline: record.cmdline.clone(),
+        uid: record.uid,
+        user: record.uid.and_then(limier_platform::user_name),
         cwd: record.cwd.clone(),
         pgid: record.pgid,
         sid: record.sid,

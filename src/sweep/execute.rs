@@ -67,6 +67,7 @@ pub fn sweep_from(
         round_plan
             .targets
             .retain(|t| !handled.contains(&t.identity));
+        super::plan::describe(backend, &mut round_plan.targets);
         // A second round only acts on processes that are new and signallable.
         let nothing_to_signal = round_plan.to_signal().next().is_none();
         if rounds > 0 && nothing_to_signal {
@@ -89,7 +90,8 @@ pub fn sweep_from(
         signal: options.signal.to_string(),
         grace_ms: options.grace.as_millis() as u64,
         rounds,
-        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        // To a tenth of a millisecond: finer digits are noise.
+        duration_ms: (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0,
         processes,
         unseen,
     })
@@ -106,7 +108,10 @@ pub fn execute(backend: &Backend, plan: &Plan, options: &SweepOptions) -> Vec<Sw
         let mut entry = SweptProcess {
             pid: target.identity.pid,
             start: target.identity.start.0,
-            name: target.name.clone(),
+            comm: target.name.clone(),
+            uid: target.uid,
+            user: target.uid.and_then(limier_platform::user_name),
+            cmdline: target.cmdline.clone(),
             selected_by: target.selected_by.clone(),
             fate: Fate::WouldSignal,
             unreaped_by: None,
@@ -171,7 +176,7 @@ pub fn execute(backend: &Backend, plan: &Plan, options: &SweepOptions) -> Vec<Sw
         let hup = asked
             .filter(|d| matches!(d, Disposition::Ignored | Disposition::Blocked))
             .and_then(|_| backend.disposition(handle.identity(), Signal::Hup));
-        entry.first_signal = choose_first_signal(options.signal, asked, hup, entry.name.as_bytes());
+        entry.first_signal = choose_first_signal(options.signal, asked, hup, entry.comm.as_bytes());
     }
     let first_signal_of = |swept: &[SweptProcess], index: usize| {
         swept[index]
@@ -365,7 +370,10 @@ fn catch_forks(
             let mut entry = SweptProcess {
                 pid: identity.pid,
                 start: identity.start.0,
-                name,
+                comm: name,
+                uid: None,
+                user: None,
+                cmdline: Vec::new(),
                 selected_by: vec![format!("forked during the sweep (child of {parent})")],
                 fate: Fate::WouldSignal,
                 unreaped_by: None,

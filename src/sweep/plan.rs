@@ -17,12 +17,44 @@ pub struct Target {
     pub pin: limier_platform::Pin,
     /// Its command name.
     pub name: ByteString,
+    /// Its real uid, when read.
+    pub uid: Option<u32>,
+    /// Its argv, when read.
+    pub cmdline: Vec<ByteString>,
     /// Which selectors matched it.
     pub selected_by: Vec<String>,
     /// Set when the process must not be signalled.
     pub spare: Option<SpareReason>,
     /// Set when the process was already a zombie of this parent: nothing to signal.
     pub zombie_of: Option<ProcessId>,
+}
+
+/// Reads the owner and argv of the targets whose capture left them out
+/// (a sweep's capture reads neither for every process): what a report
+/// shows of each. A pid whose start no longer matches (gone, reused) is
+/// left undescribed.
+///
+/// # References
+/// proc(5): `/proc/PID/stat`, `/proc/PID/cmdline`; fstat(2) on `/proc/PID`.
+pub fn describe(backend: &limier_platform::Backend, targets: &mut [Target]) {
+    for target in targets
+        .iter_mut()
+        .filter(|t| t.zombie_of.is_none() && (t.uid.is_none() || t.cmdline.is_empty()))
+    {
+        let Ok(dir) = backend.open_process(target.identity.pid) else {
+            continue;
+        };
+        let Ok(mut record) = dir.basic() else {
+            continue;
+        };
+        if record.identity() != target.identity || dir.add_cmdline(&mut record).is_err() {
+            continue;
+        }
+        target.uid = target.uid.or(record.uid);
+        if target.cmdline.is_empty() {
+            target.cmdline = record.cmdline;
+        }
+    }
 }
 
 /// The resolved selection, in pid order.
@@ -221,6 +253,8 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
                 identity: process.record.identity(),
                 pin: process.record.pin,
                 name: process.record.comm.clone(),
+                uid: process.record.uid,
+                cmdline: process.record.cmdline.clone(),
                 selected_by,
                 spare,
                 zombie_of: (process.record.state == limier_platform::ProcessState::Zombie)

@@ -98,7 +98,17 @@ pub struct SweptProcess {
     /// Its start time (with `pid`, its identity).
     pub start: u64,
     /// Its command name.
-    pub name: ByteString,
+    pub comm: ByteString,
+    /// Its real uid, when it could be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    /// The name of that uid, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Its argv (empty when it could not be read: a kernel thread, a
+    /// zombie, a process gone).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cmdline: Vec<ByteString>,
     /// Which selectors matched it (`pid 42`, `descendant of 42`, `port 3000`, …).
     pub selected_by: Vec<String>,
     #[serde(flatten)]
@@ -135,7 +145,7 @@ pub struct SweepReport {
     pub grace_ms: u64,
     /// Sweep rounds run (a respawn starts another).
     pub rounds: usize,
-    /// How long the sweep took.
+    /// How long the sweep took, to a tenth of a millisecond.
     pub duration_ms: f64,
     /// Every selected process, in pid order.
     pub processes: Vec<SweptProcess>,

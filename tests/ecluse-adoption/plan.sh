@@ -156,7 +156,7 @@ timed "status s1 (healthy)" "$ecluse" status s1 >/dev/null || fail "status s1 sh
 timed "limier ecluse status s1" "$limier" ecluse status s1 >/dev/null || true
 # up on a running session resumes it: limier judges web up (pid file by its
 # start, the listener its descendant) and nothing is started twice.
-before=$(holders "$(port $base 1)")
+before=$(holders "$(port $base 1)") && [ -n "$before" ] || fail "s1's web does not listen before the resume"
 windows=$(tmux list-windows -t =ecluse-s1 | wc -l)
 out=$(timed "up s1 (resume, all running)" "$ecluse" up s1 2>&1) || fail "ecluse up s1 (resume): $out"
 [ "$(holders "$(port $base 1)")" = "$before" ] && [ "$(tmux list-windows -t =ecluse-s1 | wc -l)" = "$windows" ] \
@@ -290,7 +290,9 @@ fi
 asked=$(awk '{print $1}' "$tmux_log" | sort -u | tr '\n' ' ')
 unexpected=$(awk '$1 !~ /^(new-session|new-window|send-keys|set-hook|capture-pane|list-sessions|has-session|kill-session|attach)$/' "$tmux_log")
 [ -z "$unexpected" ] || fail "ecluse asked tmux what limier answers: $unexpected"
-inexact=$(awk '{for (i = 1; i < NF; i++) if ($i == "-t" && substr($(i+1), 1, 1) != "=") print}' "$tmux_log")
+# `=name`, `=name:` or `=name:=window`: no part of a target is a prefix.
+inexact=$(awk '{for (i = 1; i < NF; i++) if ($i == "-t") { t = $(i+1); w = index(t, ":");
+  if (substr(t, 1, 1) != "=" || (w > 0 && w < length(t) && substr(t, w + 1, 1) != "=")) print } }' "$tmux_log")
 [ -z "$inexact" ] || fail "ecluse gave tmux a prefix-matching target: $inexact"
 echo "plan: 7 ok: ecluse asked tmux only $asked, every target exact"
 echo "plan: every check passed"

@@ -189,5 +189,10 @@ fn typos_keep_clap_s_did_you_mean() {
         &["who", "3010-3000"],
         "port range \"3010-3000\" runs backwards",
     );
-    assert_usage_error(&["kill", "--port", "3000,"], "no port before a comma");
+    assert_usage_error(&["kill", "--port", "3000,"], "no port between the commas");
+    // A sweep never takes a mistyped range: nothing is signalled.
+    assert_usage_error(
+        &["kill", "--port", "3000-30000"],
+        "the ports given name 27001 ports; a sweep takes at most 256",
+    );
 }

@@ -251,7 +251,7 @@ fn the_summary_counts_add_up_to_the_rows_and_name_an_unreaped_zombie() {
     assert!(text.contains("zombie (parent"), "{text}");
     let summary = text.lines().last().unwrap();
     assert!(
-        summary.contains(": 1 exited, 0 killed, 0 already gone, 0 already zombies, 0 spared, 0 survived; 1 left a zombie its parent has not reaped"),
+        summary.ends_with(" ms: 1 exited; 1 left a zombie its parent has not reaped"),
         "{text}"
     );
 }

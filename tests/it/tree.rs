@@ -34,6 +34,14 @@ fn tree_of_a_chain_nests_every_level_and_shows_the_port() {
             .contains(&format!(":{}/tcp", scenario.port())),
         "{human}"
     );
+    // Each line shows the arguments; the root names its user, and no child
+    // repeats it (the owner does not change down the chain).
+    let me = limier::platform::user_name(limier::platform::effective_uid()).unwrap();
+    let first = human.lines().next().unwrap();
+    assert!(first.contains("scenario.py chain 5"), "{first}");
+    assert!(first.contains(&format!("[user {me} ")), "{first}");
+    assert_eq!(human.matches("[user ").count(), 1, "{human}");
+    assert_eq!(node["user"], me.as_str(), "{node}");
 }
 
 #[test]

@@ -114,6 +114,7 @@ fn who_marks_setsid_daemon_reparented_to_init_as_orphaned() {
     assert_eq!(chain[0]["markers"]["orphaned"], true);
     let human = String::from_utf8_lossy(&limier(&["who", &port]).stdout).into_owned();
     assert!(human.contains("[orphaned]"), "{human}");
+    assert_eq!(human.matches("orphaned").count(), 1, "said once: {human}");
 }
 
 #[test]
@@ -244,18 +245,17 @@ fn ports_take_lists_ranges_and_lsof_spelling() {
     };
     expect(&["-t", "who", &format!("{a},{b}")]);
     expect(&["-t", "who", &format!(":{a}"), &format!(":{b}/tcp")]);
+    expect(&["-t", "who", &format!("{a}-{a},{b}-{b}/tcp")]);
     if high - low < 2000 {
         expect(&["-t", "who", &format!("{low}-{high}")]);
     }
     expect(&["-t", &format!(":{a},{b}")]);
-    // --pid takes several pids.
-    let output = limier(&[
-        "-t",
-        "who",
-        "--pid",
-        &first.pid("leaf").to_string(),
-        &second.pid("leaf").to_string(),
-    ]);
-    assert_eq!(output.status.code(), Some(0));
-    assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), 2);
+    // --pid takes several pids, and a number after it is still a port.
+    let (one, two) = (first.pid("leaf"), second.pid("leaf"));
+    let (report, code) = limier_json(&["who", "--pid", &format!("{one},{two}")]);
+    assert_eq!(code, 0);
+    assert_eq!(report["processes"][1]["pid"], two, "{report}");
+    let (report, _) = limier_json(&["who", "--pid", &one.to_string(), &b.to_string()]);
+    assert_eq!(report["processes"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(holder_pids(&report, 0), vec![two], "{report}");
 }
