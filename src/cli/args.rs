@@ -121,9 +121,20 @@ worktree, the root above it), or --repo DIR. limier never writes ecluse's files.
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(after_help = "Example:\n  limier completions bash > /etc/bash_completion.d/limier")]
     Completions { shell: clap_complete::Shell },
-    /// Print the man page (roff) to stdout.
-    #[command(after_help = "Example:\n  limier man > /usr/local/share/man/man1/limier.1")]
-    Man,
+    /// Print a man page (roff): limier(1), or one command's, e.g. limier-who(1).
+    #[command(after_help = "\
+Examples:
+  limier man > /usr/local/share/man/man1/limier.1
+  limier man who                the page of one command: limier-who(1)
+  limier man ecluse-down        a command of a command: limier-ecluse-down(1)
+  limier man --dir /usr/local/share/man/man1   every page, one file each")]
+    Man {
+        /// The command whose page to print (`who`, `kill`, `ecluse-status`).
+        command: Option<String>,
+        /// Write every page (limier.1, limier-who.1, ...) into this directory.
+        #[arg(long, value_name = "DIR", conflicts_with = "command")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ mod ecluse_cmd;
 mod format;
 mod in_dir;
 mod kill;
+mod man;
 pub use limier::sanitize;
 mod snapshot_cmd;
 mod style;
@@ -97,17 +98,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
                 code: EXIT_FOUND,
             })
         }
-        Command::Man => {
-            let mut buffer = Vec::new();
-            match clap_mangen::Man::new(Cli::command()).render(&mut buffer) {
-                Ok(()) => Ok(Outcome {
-                    stdout: String::from_utf8_lossy(&buffer).into_owned(),
-                    notes: Vec::new(),
-                    code: EXIT_FOUND,
-                }),
-                Err(err) => Err(CliError(format!("rendering the man page: {err}"))),
-            }
-        }
+        Command::Man { command, dir } => man::run(command.as_deref(), dir.as_deref()),
     };
     let quiet = cli.quiet || std::env::var_os("LIMIER_QUIET").is_some_and(|v| !v.is_empty());
     match result {

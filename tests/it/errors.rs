@@ -157,6 +157,52 @@ fn completions_and_man_page_are_generated_from_the_definitions() {
 }
 
 #[test]
+fn every_command_has_its_man_page_and_every_page_referred_to_exists() {
+    let kill = String::from_utf8_lossy(&limier(&["man", "kill"]).stdout).into_owned();
+    assert!(kill.contains(".TH limier-kill 1"), "{kill}");
+    for flag in [
+        "grace",
+        "signal",
+        "dry\\-run",
+        "no\\-freeze",
+        "json",
+        "port",
+    ] {
+        assert!(
+            kill.contains(&format!("\\-\\-{flag}")),
+            "--{flag} missing from limier-kill(1)"
+        );
+    }
+    let (_guard, dir) = temp_dir();
+    let output = limier(&["man", "--dir", dir.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0));
+    let written: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for page in &written {
+        let text = std::fs::read_to_string(dir.join(page)).unwrap();
+        for reference in text.split("limier\\-").skip(1) {
+            let Some(end) = reference.find("(1)") else {
+                continue;
+            };
+            let name = reference[..end].replace("\\-", "-");
+            if name.chars().all(|c| c.is_ascii_lowercase() || c == '-') {
+                assert!(
+                    written.contains(&format!("limier-{name}.1")),
+                    "{page} refers to limier-{name}(1), which was not written: {written:?}"
+                );
+            }
+        }
+    }
+    assert!(
+        written.contains(&"limier-ecluse-down.1".to_owned()),
+        "{written:?}"
+    );
+    assert_usage_error(&["man", "bogus"], "no man page for \"bogus\"");
+}
+
+#[test]
 fn colour_only_on_a_terminal_and_never_with_no_color() {
     let pid = std::process::id().to_string();
     let run = |no_color: bool| -> String {
