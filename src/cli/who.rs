@@ -245,7 +245,23 @@ fn human(report: &WhoReport, color: bool) -> String {
                     ));
                 }
             }
-            for holder in &socket.holders {
+            // Holders of one socket running the same command as the same
+            // user in the same place and session (a pre-fork server's
+            // workers) are one group: the first is shown in full, the
+            // others by pid and fd.
+            let mut shown: Vec<usize> = Vec::new();
+            for (index, holder) in socket.holders.iter().enumerate() {
+                if shown.contains(&index) {
+                    continue;
+                }
+                let group: Vec<usize> = (index + 1..socket.holders.len())
+                    .filter(|other| {
+                        !shown.contains(other) && same_work(holder, &socket.holders[*other])
+                    })
+                    .collect();
+                shown.extend(&group);
+                let same: Vec<&limier::who::HolderReport> =
+                    group.iter().map(|&other| &socket.holders[other]).collect();
                 out.push_str(&dossier_lines(&holder.process, Some(holder.fd), color));
                 if let Some(owner) = &holder.session {
                     let text = match owner {
@@ -253,6 +269,16 @@ fn human(report: &WhoReport, color: bool) -> String {
                         owner => owner.to_string(),
                     };
                     out.push_str(&format!("    ecluse  {}\n", sanitize(text.as_bytes())));
+                }
+                if !same.is_empty() {
+                    let list: Vec<String> = same
+                        .iter()
+                        .map(|o| format!("{} (fd {})", o.process.pid, o.fd))
+                        .collect();
+                    out.push_str(&format!(
+                        "    also   {}: the same command, user, cwd and session\n",
+                        list.join(", ")
+                    ));
                 }
             }
         }
@@ -285,6 +311,18 @@ fn human(report: &WhoReport, color: bool) -> String {
         }
     }
     out
+}
+
+/// Whether two holders of one socket are the same work: the same command
+/// line, user, cwd, state and session.
+fn same_work(a: &limier::who::HolderReport, b: &limier::who::HolderReport) -> bool {
+    let (p, q) = (&a.process, &b.process);
+    p.cmdline == q.cmdline
+        && p.uid == q.uid
+        && p.cwd == q.cwd
+        && p.state == q.state
+        && p.inspectable == q.inspectable
+        && a.session == b.session
 }
 
 /// A state worth a word in the dossier: anything but running or sleeping.

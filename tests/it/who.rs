@@ -62,6 +62,19 @@ fn who_reports_both_holders_of_a_socket_inherited_across_fork() {
     let mut expected = vec![scenario.pid("parent"), scenario.pid("child")];
     expected.sort_unstable();
     assert_eq!(holder_pids(&report, 0), expected);
+    // The human view shows the shared work once: one dossier, the other
+    // holder by pid.
+    let human = String::from_utf8_lossy(&limier(&["who", &port]).stdout).into_owned();
+    assert_eq!(human.matches("    chain  ").count(), 1, "{human}");
+    let also = human
+        .lines()
+        .find(|l| l.trim_start().starts_with("also "))
+        .unwrap_or_else(|| panic!("no 'also' line: {human}"));
+    assert!(
+        also.contains(&format!("{} (fd ", expected[1]))
+            || also.contains(&format!("{} (fd ", expected[0])),
+        "{also}"
+    );
 }
 
 #[test]
