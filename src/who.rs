@@ -127,11 +127,13 @@ impl WhoReport {
     }
 
     /// Whether anything was found: a socket whose holder is seen or held
-    /// by the kernel, or a process asked about. A socket whose holder
+    /// by the kernel, a connection to the port (with `all_states`), or a
+    /// process asked about. A socket whose holder
     /// cannot be seen answers nothing.
     pub fn found(&self) -> bool {
         let sockets: usize = self.ports.iter().map(|p| p.sockets.len()).sum();
-        sockets > self.unseen.len() || !self.processes.is_empty()
+        let clients = self.ports.iter().any(|p| !p.clients.is_empty());
+        sockets > self.unseen.len() || clients || !self.processes.is_empty()
     }
 }
 
@@ -146,6 +148,10 @@ pub struct PortReport {
     pub protocol: Option<Protocol>,
     /// Every matching socket.
     pub sockets: Vec<SocketReport>,
+    /// With `all_states`: the other end of every connection to the port
+    /// (the client's socket, whose remote port this is), and who holds it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<SocketReport>,
     /// Inside an ecluse repo: which slot and service the port belongs to by the formula.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ecluse: Option<Vec<PortAssignment>>,
@@ -210,6 +216,11 @@ pub fn reported_pids(
         for holding in holders(snapshot, spec.query(question.all_states))? {
             pids.extend(holding.pids());
         }
+        if question.all_states {
+            for holding in crate::query::clients(snapshot, spec.query(true))? {
+                pids.extend(holding.pids());
+            }
+        }
     }
     let mut reported: Vec<ProcessId> = Vec::new();
     for pid in pids {
@@ -231,32 +242,44 @@ pub fn answer(
     let question = &question.on(snapshot);
     let mut ports = Vec::new();
     let mut unseen = Vec::new();
+    let report_of = |holding: crate::query::PortHolding| {
+        let holders = holding
+            .holders
+            .iter()
+            .filter_map(|holder| {
+                let process = dossier(snapshot, holder.pid).ok()?;
+                Some(HolderReport {
+                    fd: holder.fd,
+                    process,
+                    session: None,
+                })
+            })
+            .collect();
+        SocketReport {
+            socket: holding.socket,
+            holders,
+        }
+    };
     for spec in &question.ports {
         let mut sockets = Vec::new();
         for holding in holders(snapshot, spec.query(question.all_states))? {
             unseen.extend(holding.unseen());
-            let holders = holding
-                .holders
-                .iter()
-                .filter_map(|holder| {
-                    let process = dossier(snapshot, holder.pid).ok()?;
-                    Some(HolderReport {
-                        fd: holder.fd,
-                        process,
-                        session: None,
-                    })
-                })
-                .collect();
-            sockets.push(SocketReport {
-                socket: holding.socket,
-                holders,
-            });
+            sockets.push(report_of(holding));
         }
+        let clients = if question.all_states {
+            crate::query::clients(snapshot, spec.query(true))?
+                .into_iter()
+                .map(report_of)
+                .collect()
+        } else {
+            Vec::new()
+        };
         ports.push(PortReport {
             query: spec.to_string(),
             port: spec.port.0,
             protocol: spec.protocol,
             sockets,
+            clients,
             ecluse: None,
         });
     }

@@ -201,7 +201,8 @@ fn human(report: &WhoReport, color: bool) -> String {
     let several = report.ports.len() > 1;
     let mut free: Vec<&str> = Vec::new();
     for port in &report.ports {
-        if port.sockets.is_empty() && several {
+        let nothing = port.sockets.is_empty() && port.clients.is_empty();
+        if nothing && several {
             free.push(&port.query);
             continue;
         }
@@ -211,7 +212,6 @@ fn human(report: &WhoReport, color: bool) -> String {
                 port.query,
                 paint(color, DIM, "nothing holds this port")
             ));
-            continue;
         }
         for socket in &port.sockets {
             let s = &socket.socket;
@@ -280,6 +280,21 @@ fn human(report: &WhoReport, color: bool) -> String {
                         list.join(", ")
                     ));
                 }
+            }
+        }
+        for client in &port.clients {
+            let s = &client.socket;
+            let mut head = format!(
+                ":{}/{} {} {} (client)",
+                s.local_port, s.protocol, s.state, s.local_addr
+            );
+            if let (Some(addr), Some(rport)) = (s.remote_addr, s.remote_port) {
+                head.push_str(&format!(" → {addr}:{rport}"));
+            }
+            out.push_str(&paint(color, BOLD, &head));
+            out.push('\n');
+            for holder in &client.holders {
+                out.push_str(&dossier_lines(&holder.process, Some(holder.fd), color));
             }
         }
     }

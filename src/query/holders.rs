@@ -69,6 +69,38 @@ pub fn is_tcp_listener(socket: &SocketRecord) -> bool {
     socket.protocol == Protocol::Tcp && is_listening(socket)
 }
 
+/// The other end of connections to `query`'s port: every socket whose
+/// remote port it is (of its protocol, when one is asked), with its
+/// holders, as `lsof -i :PORT` and `ss` show beside the server's end.
+pub fn clients(snapshot: &Snapshot, query: PortQuery) -> Result<Vec<PortHolding>, QueryError> {
+    if !snapshot.layers.sockets {
+        return Err(QueryError::LayerMissing("sockets"));
+    }
+    if !snapshot.layers.fds {
+        return Err(QueryError::LayerMissing("fds"));
+    }
+    let mut found: Vec<PortHolding> = snapshot
+        .sockets()
+        .iter()
+        .filter(|socket| socket.remote_port == Some(query.port))
+        .filter(|socket| query.protocol.is_none_or(|p| p == socket.protocol))
+        .map(|socket| {
+            let mut holders: Vec<Holder> = snapshot
+                .socket_holders(socket.inode)
+                .iter()
+                .map(|&(pid, fd)| Holder { pid, fd })
+                .collect();
+            holders.sort_by_key(|h| (h.pid, h.fd));
+            PortHolding {
+                socket: socket.clone(),
+                holders,
+            }
+        })
+        .collect();
+    found.sort_by_key(|h| (h.socket.protocol, h.socket.local_port, h.socket.inode));
+    Ok(found)
+}
+
 /// The TCP ports `pid` listens on, IPv4 and IPv6, sorted and without
 /// repeats (`lsof -p PID -iTCP -sTCP:LISTEN`); empty for a pid the
 /// snapshot does not hold.

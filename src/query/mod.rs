@@ -21,8 +21,8 @@ pub use env::with_env;
 pub use family::{descendants, is_descendant};
 pub use forest::{forest, TreeNode};
 pub use holders::{
-    holder_pids, holders, is_listening, is_tcp_listener, tcp_listening_ports, Holder, NamedProcess,
-    PortHolding, PortQuery, StateFilter, Unseen,
+    clients, holder_pids, holders, is_listening, is_tcp_listener, tcp_listening_ports, Holder,
+    NamedProcess, PortHolding, PortQuery, StateFilter, Unseen,
 };
 pub use typed_dir::{resolve_typed_dir, DirFound, TypedDir, RESOLVE_PATIENCE};
 pub use users::{

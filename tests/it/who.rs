@@ -190,6 +190,48 @@ fn a_time_wait_socket_is_explained_not_blamed_on_permissions() {
 }
 
 #[test]
+fn all_states_shows_both_ends_of_a_connection_to_the_port() {
+    let server = Scenario::start(&["chain", "1"]);
+    let port = server.port();
+    // A client in another process, connected and holding the connection.
+    let mut client = ChildGuard::spawn(
+        std::process::Command::new("python3")
+            .arg("-c")
+            .arg(format!(
+                "import socket, sys, time\n\
+                 s = socket.create_connection(('127.0.0.1', {port}))\n\
+                 print(s.getsockname()[1], flush=True)\n\
+                 time.sleep(60)\n"
+            ))
+            .stdout(std::process::Stdio::piped()),
+    );
+    let client_port: u64 = client.first_line().trim().parse().unwrap();
+    let (report, code) = limier_json(&["who", &port.to_string(), "--all-states"]);
+    assert_eq!(code, 0, "{report}");
+    let clients = report["ports"][0]["clients"]
+        .as_array()
+        .expect("clients listed");
+    let mine = clients
+        .iter()
+        .find(|c| c["local_port"] == client_port)
+        .unwrap_or_else(|| panic!("the client's end is missing: {report}"));
+    assert_eq!(mine["remote_port"], port, "{mine}");
+    assert_eq!(mine["holders"][0]["process"]["pid"], client.pid(), "{mine}");
+    // Without --all-states, only the listener.
+    let (plain, _) = limier_json(&["who", &port.to_string()]);
+    assert!(plain["ports"][0].get("clients").is_none(), "{plain}");
+    let human =
+        String::from_utf8_lossy(&limier(&["who", &port.to_string(), "--all-states"]).stdout)
+            .into_owned();
+    assert!(
+        human.contains(&format!(
+            ":{client_port}/tcp ESTABLISHED 127.0.0.1 (client) → 127.0.0.1:{port}"
+        )),
+        "{human}"
+    );
+}
+
+#[test]
 fn who_alone_lists_every_listener_one_line_a_socket() {
     let chain = Scenario::start(&["chain", "2"]);
     let shared = Scenario::start(&["fork-share"]);
