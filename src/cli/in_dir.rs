@@ -38,6 +38,7 @@ pub struct InUser {
     pub pid: limier::platform::ProcessId,
     pub comm: limier::platform::ByteString,
     pub uid: Option<u32>,
+    pub user: Option<String>,
     pub cmdline: Vec<limier::platform::ByteString>,
     /// Every use, by kind then path (each names the pid too).
     pub uses: Vec<limier::snapshot::PathUse>,
@@ -63,6 +64,7 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
                 pid: user.pid,
                 comm: process.record.comm.clone(),
                 uid: process.record.uid,
+                user: process.record.uid.and_then(limier::platform::user_name),
                 cmdline: process.record.cmdline.clone(),
                 uses: user.uses,
             })

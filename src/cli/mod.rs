@@ -223,9 +223,26 @@ fn clap_suggestion(err: &clap::Error) -> Option<String> {
     })
 }
 
-/// Serialises `value` as pretty JSON with a trailing newline.
+/// The version of every command's JSON document (docs/JSON.md): raised
+/// when a field changes meaning or goes; new fields do not raise it.
+pub(crate) const SCHEMA_VERSION: u32 = 1;
+
+/// Serialises `value` (an object) as pretty JSON with a trailing newline,
+/// with `schema_version` first.
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, CliError> {
-    let mut text = serde_json::to_string_pretty(value).map_err(|e| CliError(e.to_string()))?;
+    let fields = match serde_json::to_value(value).map_err(|e| CliError(e.to_string()))? {
+        serde_json::Value::Object(fields) => fields,
+        _ => {
+            return Err(CliError(
+                "a command's JSON document must be an object".into(),
+            ))
+        }
+    };
+    let mut document = serde_json::Map::new();
+    document.insert("schema_version".into(), SCHEMA_VERSION.into());
+    document.extend(fields);
+    let mut text = serde_json::to_string_pretty(&serde_json::Value::Object(document))
+        .map_err(|e| CliError(e.to_string()))?;
     text.push('\n');
     Ok(text)
 }

@@ -39,10 +39,13 @@ pub fn run(args: &SnapshotArgs, render: Render) -> Result<Outcome, CliError> {
         snapshot.forget_environ();
     }
     let stdout = if render.json {
-        to_json(&SnapshotReport {
+        let mut document = serde_json::to_value(SnapshotReport {
             snapshot: &snapshot,
             orphaned,
-        })?
+        })
+        .map_err(|e| CliError(e.to_string()))?;
+        name_users(&mut document);
+        to_json(&document)?
     } else if render.terse {
         terse_pids(snapshot.processes().map(|p| p.pid()))
     } else {
@@ -110,4 +113,32 @@ fn readers(layer: &limier::snapshot::LayerSources) -> String {
         ));
     }
     text
+}
+
+/// Gives every process of a snapshot document the name of its uid
+/// (`user`, `null` for a uid with none), as every report does; each uid
+/// is looked up once.
+fn name_users(document: &mut serde_json::Value) {
+    let mut names: std::collections::HashMap<u64, Option<String>> =
+        std::collections::HashMap::new();
+    let Some(processes) = document.get_mut("processes").and_then(|p| p.as_array_mut()) else {
+        return;
+    };
+    for process in processes {
+        let Some(fields) = process.as_object_mut() else {
+            continue;
+        };
+        let Some(uid) = fields.get("uid").and_then(|u| u.as_u64()) else {
+            continue;
+        };
+        let name = names
+            .entry(uid)
+            .or_insert_with(|| {
+                u32::try_from(uid)
+                    .ok()
+                    .and_then(limier::platform::user_name)
+            })
+            .clone();
+        fields.insert("user".into(), name.into());
+    }
 }

@@ -9,6 +9,12 @@ use limier::query::{forest, TreeNode};
 use limier::snapshot::{capture, CaptureOptions, Layers};
 use std::os::unix::ffi::OsStrExt;
 
+/// `limier tree --json`: the forest's roots, each with its children.
+#[derive(serde::Serialize)]
+struct TreeReport<'a> {
+    roots: &'a [TreeNode],
+}
+
 pub fn run(args: &TreeArgs, render: Render) -> Result<Outcome, CliError> {
     let backend = limier::Backend::new()?;
     let mut snapshot = capture(
@@ -25,7 +31,7 @@ pub fn run(args: &TreeArgs, render: Render) -> Result<Outcome, CliError> {
     let Some(forest) = forest(&snapshot, args.pid.map(ProcessId), args.kernel_threads) else {
         return Ok(Outcome {
             stdout: if render.json {
-                to_json(&Vec::<TreeNode>::new())?
+                to_json(&TreeReport { roots: &[] })?
             } else {
                 String::new()
             },
@@ -37,7 +43,7 @@ pub fn run(args: &TreeArgs, render: Render) -> Result<Outcome, CliError> {
         });
     };
     let stdout = if render.json {
-        to_json(&forest)?
+        to_json(&TreeReport { roots: &forest })?
     } else if render.terse {
         let mut pids = Vec::new();
         collect_pids(&forest, &mut pids);

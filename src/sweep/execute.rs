@@ -108,6 +108,7 @@ pub fn execute(backend: &Backend, plan: &Plan, options: &SweepOptions) -> Vec<Sw
         let mut entry = SweptProcess {
             pid: target.identity.pid,
             start: target.identity.start.0,
+            started_at_ms: Some(target.started_at_ms),
             comm: target.name.clone(),
             uid: target.uid,
             user: target.uid.and_then(limier_platform::user_name),
@@ -370,6 +371,7 @@ fn catch_forks(
             let mut entry = SweptProcess {
                 pid: identity.pid,
                 start: identity.start.0,
+                started_at_ms: None,
                 comm: name,
                 uid: None,
                 user: None,

@@ -17,6 +17,8 @@ pub struct Target {
     pub pin: limier_platform::Pin,
     /// Its command name.
     pub name: ByteString,
+    /// Its start, in ms since the epoch.
+    pub started_at_ms: u64,
     /// Its real uid, when read.
     pub uid: Option<u32>,
     /// Its argv, when read.
@@ -253,6 +255,7 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
                 identity: process.record.identity(),
                 pin: process.record.pin,
                 name: process.record.comm.clone(),
+                started_at_ms: process.record.started_at_ms,
                 uid: process.record.uid,
                 cmdline: process.record.cmdline.clone(),
                 selected_by,

@@ -95,8 +95,12 @@ impl std::fmt::Display for Fate {
 pub struct SweptProcess {
     /// The process id.
     pub pid: ProcessId,
-    /// Its start time (with `pid`, its identity).
+    /// Its start time in the kernel's clock ticks since boot (with `pid`,
+    /// its identity).
     pub start: u64,
+    /// Its start time in ms since the epoch, as every report gives it
+    /// (`null` for a child forked during the sweep).
+    pub started_at_ms: Option<u64>,
     /// Its command name.
     pub comm: ByteString,
     /// Its real uid, when it could be read.

@@ -7,9 +7,10 @@ use serde_json::Value;
 fn tree_of_a_chain_nests_every_level_and_shows_the_port() {
     let scenario = Scenario::start(&["chain", "5"]);
     let root = scenario.pids("link")[0];
-    let (forest, code) = limier_json(&["tree", &root.to_string()]);
+    let (report, code) = limier_json(&["tree", &root.to_string()]);
     assert_eq!(code, 0);
-    let mut node: &Value = &forest[0];
+    assert_eq!(report["schema_version"], 1, "{report}");
+    let mut node: &Value = &report["roots"][0];
     let mut path = vec![];
     loop {
         path.push(node["pid"].as_u64().unwrap() as u32);
@@ -182,13 +183,14 @@ fn a_tmux_server_is_not_an_orphan_and_every_view_agrees_on_its_escapee() {
     let escapee = escapee().unwrap();
     let _reap = scopeguard_kill(escapee);
 
-    let (forest, _) = limier_json(&["tree"]);
+    let (report, _) = limier_json(&["tree"]);
+    let forest = &report["roots"];
     assert_eq!(
-        node_of(&forest, server).unwrap()["markers"]["orphaned"],
+        node_of(forest, server).unwrap()["markers"]["orphaned"],
         false
     );
     assert_eq!(
-        node_of(&forest, escapee).unwrap()["markers"]["orphaned"],
+        node_of(forest, escapee).unwrap()["markers"]["orphaned"],
         true
     );
     let (who, _) = limier_json(&[
