@@ -71,24 +71,34 @@ pub(crate) fn render_report(report: &SweepReport, render: Render) -> Result<Outc
     } else {
         human(report)
     };
+    // What the selection could not see, after the report; a respawn is in
+    // the human view, and said on stderr beside JSON and pid lists.
+    let mut notes: Vec<String> = report
+        .unseen
+        .iter()
+        .filter_map(super::unseen_note)
+        .collect();
+    if render.json || render.terse {
+        notes.extend(
+            report
+                .respawned
+                .iter()
+                .map(|r| sanitize_str(&r.to_string())),
+        );
+    }
     Ok(Outcome {
         stdout,
-        // What the selection could not see, after the report.
-        notes: report
-            .unseen
-            .iter()
-            .filter_map(super::unseen_note)
-            .collect(),
+        notes,
         code: exit_code(report),
     })
 }
 
 /// 0 all gone, 1 nothing matched, 3 survivors (or spared for a reason
-/// other than protection).
+/// other than protection, or a port taken again by a respawn).
 pub(crate) fn exit_code(report: &SweepReport) -> i32 {
     if report.processes.is_empty() {
         super::EXIT_NOTHING
-    } else if report.survivor_count() > 0 {
+    } else if report.survivor_count() > 0 || !report.respawned.is_empty() {
         super::EXIT_SURVIVORS
     } else {
         super::EXIT_FOUND
@@ -190,6 +200,10 @@ fn human(report: &SweepReport) -> String {
             report.duration_ms,
             counts.join(", "),
         ));
+    }
+    for respawn in &report.respawned {
+        out.push_str(&sanitize_str(&respawn.to_string()));
+        out.push('\n');
     }
     out
 }

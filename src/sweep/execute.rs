@@ -46,6 +46,7 @@ pub fn sweep_from(
     let mut processes: Vec<SweptProcess> = Vec::new();
     let mut unseen = Vec::new();
     let mut handled: HashSet<Identity> = HashSet::new();
+    let mut watches = Vec::new();
     let mut rounds = 0;
     while rounds < options.max_rounds.max(1) {
         let round_selection = if rounds == 0 { selection } else { &respawn };
@@ -63,6 +64,9 @@ pub fn sweep_from(
         let mut round_plan = plan(snapshot, round_selection)?;
         if rounds == 0 {
             unseen = std::mem::take(&mut round_plan.unseen);
+            let targets: HashSet<ProcessId> =
+                round_plan.targets.iter().map(|t| t.identity.pid).collect();
+            watches = super::respawn::watches(snapshot, selection, &targets, &round_plan.protected);
         }
         round_plan
             .targets
@@ -83,6 +87,14 @@ pub fn sweep_from(
             break;
         }
     }
+    // A port whose holders' parent survives is watched for a while: a
+    // supervisor restarting what was ended is named (not ended: the sweep
+    // did not select it).
+    let respawned = if options.dry_run || watches.is_empty() {
+        Vec::new()
+    } else {
+        super::respawn::watch(backend, watches, &handled, options.grace)
+    };
     settle_zombies(backend, &mut processes);
     processes.sort_by_key(|p| (p.pid, p.start));
     Ok(SweepReport {
@@ -94,6 +106,7 @@ pub fn sweep_from(
         duration_ms: (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0,
         processes,
         unseen,
+        respawned,
     })
 }
 

@@ -11,6 +11,11 @@ const SHELLS: [&[u8]; 10] = [
     b"bash", b"zsh", b"fish", b"sh", b"dash", b"ksh", b"mksh", b"tcsh", b"csh", b"ash",
 ];
 
+/// Whether a command name is a shell's (`bash`, `sh`, `zsh`, ...).
+pub(crate) fn is_shell(comm: &[u8]) -> bool {
+    SHELLS.contains(&comm)
+}
+
 /// Why a target was not sent the signal asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -80,7 +85,7 @@ pub fn choose(
     }
     let disposition =
         asked_does.filter(|d| matches!(d, Disposition::Ignored | Disposition::Blocked))?;
-    let shell = SHELLS.contains(&comm);
+    let shell = is_shell(comm);
     let hangs_up = matches!(hup_does, Some(Disposition::Default | Disposition::Caught));
     Some(if shell && hangs_up && asked != Signal::Hup {
         SignalChoice::HangUp {

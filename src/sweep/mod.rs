@@ -30,6 +30,7 @@ mod execute;
 mod first_signal;
 mod plan;
 mod report;
+mod respawn;
 
 pub use crate::query::Unseen;
 pub use execute::{execute, sweep, sweep_from};
@@ -37,6 +38,7 @@ pub use first_signal::{choose as choose_first_signal, SignalChoice};
 pub use plan::{plan, Plan, Target};
 pub(crate) use plan::{protected_pids, protection};
 pub use report::{Fate, SpareReason, SweepReport, SweptProcess};
+pub use respawn::Respawn;
 
 use crate::query::{DirFound, PortQuery, TypedDir};
 use crate::snapshot::{CaptureOptions, Layers};

@@ -155,6 +155,10 @@ pub struct SweepReport {
     pub processes: Vec<SweptProcess>,
     /// What the first round's selection could not see.
     pub unseen: Vec<Unseen>,
+    /// Ports taken again after the sweep by a new child of a process it
+    /// did not select (watched for up to a second, within the grace).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub respawned: Vec<super::Respawn>,
 }
 
 impl SweepReport {
@@ -168,6 +172,7 @@ impl SweepReport {
             duration_ms: 0.0,
             processes: Vec::new(),
             unseen: Vec::new(),
+            respawned: Vec::new(),
         }
     }
 

@@ -235,6 +235,45 @@ fn a_respawner_leaves_nothing_behind() {
     );
 }
 
+#[test]
+fn a_port_taken_again_by_a_supervisor_names_it_and_exits_3() {
+    let scenario = Scenario::start(&["supervisor", "0.3"]);
+    let (supervisor, server) = (scenario.pid("supervisor"), scenario.pid("server"));
+    let port = scenario.port().to_string();
+    let (report, code) = limier_json(&["kill", "--port", &port, "--grace", "2s"]);
+    assert_eq!(code, 3, "a respawn is not 'all gone': {report}");
+    assert_eq!(
+        fates(&report),
+        vec![(server, "exited".to_owned())],
+        "{report}"
+    );
+    let respawn = &report["respawned"][0];
+    assert_eq!(respawn["port"], format!("port {port}"), "{report}");
+    assert_eq!(respawn["parent"], supervisor, "{report}");
+    assert_eq!(respawn["parent_comm"], "python3", "{report}");
+    let new = respawn["pid"].as_u64().unwrap() as u32;
+    assert_ne!(new, server);
+    assert!(
+        alive(supervisor),
+        "the supervisor was not selected: it is named, not ended"
+    );
+    // The human view says it in a sentence.
+    let (_, code) = limier_json(&["kill", "--pid", &supervisor.to_string()]);
+    assert_eq!(code, 0);
+    // A server whose parent ends with it (a shell, npm) is not watched for
+    // long, and nothing is said.
+    let plain = Scenario::start(&["chain", "2"]);
+    let started = std::time::Instant::now();
+    let (report, code) = limier_json(&["kill", "--port", &plain.port().to_string()]);
+    assert_eq!(code, 0, "{report}");
+    assert!(report.get("respawned").is_none(), "{report}");
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 fn sleeper() -> ChildGuard {
     ChildGuard::spawn(Command::new("sleep").arg("60"))
 }
