@@ -291,10 +291,10 @@ impl std::fmt::Display for PortOwner {
 /// descendants — the check that tells a healthy service from an orphan of
 /// another session holding its port.
 ///
-/// `expected` 0 is the kernel, every process's ancestor: any listener that
-/// can be seen is then `Up`, which asks only "is the port held, and by whom"
-/// while still telling an invisible holder (`WrongOwner { listener: None }`)
-/// from a free port (`Down`).
+/// `expected` 0 (the kernel) or 1 (init) is every process's ancestor,
+/// which proves nothing of a listener: it is `Up` only on its own socket
+/// (a pid file naming init selects nothing). [`listeners`] asks "who holds
+/// the port" without a verdict.
 ///
 /// ```no_run
 /// use limier::PortOwner;
@@ -323,9 +323,11 @@ fn judge_owner(
     listeners: &[ProcessId],
     any_socket: bool,
 ) -> PortOwner {
+    // Init (and the kernel, pid 0) is every process's ancestor: an expected
+    // pid of 0 or 1 (a pid file naming init) owns only its own sockets.
     let ours = listeners
         .iter()
-        .find(|&&pid| pid == expected || descends(snapshot, expected, pid));
+        .find(|&&pid| pid == expected || (expected.0 > 1 && descends(snapshot, expected, pid)));
     match (ours, listeners.first()) {
         (Some(pid), _) => PortOwner::Up { listener: pid.0 },
         (None, Some(other)) => PortOwner::WrongOwner {

@@ -242,35 +242,37 @@ pub fn answer(
     let question = &question.on(snapshot);
     let mut ports = Vec::new();
     let mut unseen = Vec::new();
-    let report_of = |holding: crate::query::PortHolding| {
-        let holders = holding
-            .holders
-            .iter()
-            .filter_map(|holder| {
-                let process = dossier(snapshot, holder.pid).ok()?;
-                Some(HolderReport {
+    // A holder the snapshot does not hold is left out; a missing layer is
+    // the caller's error, said.
+    let report_of = |holding: crate::query::PortHolding| -> Result<SocketReport, QueryError> {
+        let mut holders = Vec::new();
+        for holder in &holding.holders {
+            match dossier(snapshot, holder.pid) {
+                Ok(process) => holders.push(HolderReport {
                     fd: holder.fd,
                     process,
                     session: None,
-                })
-            })
-            .collect();
-        SocketReport {
+                }),
+                Err(QueryError::NoSuchProcess(_)) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(SocketReport {
             socket: holding.socket,
             holders,
-        }
+        })
     };
     for spec in &question.ports {
         let mut sockets = Vec::new();
         for holding in holders(snapshot, spec.query(question.all_states))? {
             unseen.extend(holding.unseen());
-            sockets.push(report_of(holding));
+            sockets.push(report_of(holding)?);
         }
         let clients = if question.all_states {
             crate::query::clients(snapshot, spec.query(true))?
                 .into_iter()
                 .map(report_of)
-                .collect()
+                .collect::<Result<_, _>>()?
         } else {
             Vec::new()
         };
@@ -288,7 +290,8 @@ pub fn answer(
     for &pid in &question.pids {
         match dossier(snapshot, pid) {
             Ok(d) => processes.push(d),
-            Err(_) => missing_pids.push(pid),
+            Err(QueryError::NoSuchProcess(_)) => missing_pids.push(pid),
+            Err(err) => return Err(err),
         }
     }
     let mut report = WhoReport {

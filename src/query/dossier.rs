@@ -56,6 +56,13 @@ pub fn dossier(snapshot: &Snapshot, pid: ProcessId) -> Result<Dossier, QueryErro
     let process = snapshot
         .process(pid)
         .ok_or(QueryError::NoSuchProcess(pid))?;
+    // Without the details and links of this process, its command line, cwd
+    // and owner would read as empty: said, not shown so.
+    if !(snapshot.layers.details && snapshot.layers.links) && !process.details_asked {
+        return Err(QueryError::LayerMissing(
+            "details (capture Layers::ALL, or Snapshot::load_details for this pid)",
+        ));
+    }
     let record = &process.record;
     let chain = ancestry(snapshot, pid)?;
     let orphaned = chain.first().is_some_and(|link| link.markers.orphaned);

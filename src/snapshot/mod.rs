@@ -133,6 +133,10 @@ pub struct Process {
     /// Layers that were refused (EACCES): the answer may miss this process's part.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub denied: Vec<&'static str>,
+    /// [`Snapshot::load_details`] was asked for this process (whatever it
+    /// could read): its command line and links are as known as they get.
+    #[serde(skip)]
+    pub details_asked: bool,
 }
 
 impl Process {
@@ -144,6 +148,7 @@ impl Process {
             maps: None,
             environ: None,
             denied: Vec::new(),
+            details_asked: false,
         }
     }
 
@@ -500,6 +505,7 @@ impl Snapshot {
             let Some(process) = self.processes.get_mut(pid) else {
                 continue;
             };
+            process.details_asked = true;
             let Ok(dir) = backend.open_process(*pid) else {
                 continue;
             };

@@ -89,10 +89,13 @@ fn is_descendant_and_port_owner_see_a_six_deep_chain() {
         limier::port_owner(top, free_port()).unwrap(),
         PortOwner::Down
     );
-    // 0, the kernel, is everyone's ancestor: any listener is "up".
+    // 0, the kernel, is everyone's ancestor, which proves nothing: a pid
+    // file naming it owns no listener.
     assert_eq!(
         limier::port_owner(0, port).unwrap(),
-        PortOwner::Up { listener: leaf }
+        PortOwner::WrongOwner {
+            listener: Some(leaf)
+        }
     );
 }
 
@@ -270,4 +273,40 @@ fn the_one_calls_answer_what_kill_ps_and_pgrep_answered() {
     assert_eq!(report.survivor_count(), 0, "{report:?}");
     let _ = parent.0.wait();
     assert!(eventually(Duration::from_secs(3), || !alive(child)));
+}
+
+#[test]
+fn init_as_the_expected_pid_owns_no_descendant_s_port() {
+    let scenario = Scenario::start(&["chain", "2"]);
+    let port = scenario.port();
+    assert_eq!(
+        limier::port_owner(1, port).unwrap(),
+        PortOwner::WrongOwner {
+            listener: Some(scenario.pid("leaf"))
+        },
+        "a pid file naming init proves nothing about pid 1's descendants"
+    );
+    assert_eq!(
+        limier::port_owner(scenario.root_pid(), port).unwrap(),
+        PortOwner::Up {
+            listener: scenario.pid("leaf")
+        }
+    );
+}
+
+#[test]
+fn a_dossier_without_the_details_layer_is_an_error_not_empty_fields() {
+    use limier::snapshot::{capture, CaptureOptions, Layers};
+    let scenario = Scenario::start(&["chain", "1"]);
+    let leaf = limier::ProcessId(scenario.pid("leaf"));
+    let backend = limier::Backend::new().unwrap();
+    let mut snapshot = capture(&backend, CaptureOptions::new(Layers::PORTS)).unwrap();
+    let err = limier::query::dossier(&snapshot, leaf).unwrap_err();
+    assert!(err.to_string().contains("details"), "{err}");
+    snapshot.load_details(&backend, &[leaf], false);
+    let dossier = limier::query::dossier(&snapshot, leaf).unwrap();
+    assert!(
+        !dossier.cmdline.is_empty() && dossier.cwd.is_some(),
+        "{dossier:?}"
+    );
 }
