@@ -58,7 +58,8 @@ pub fn dossier(snapshot: &Snapshot, pid: ProcessId) -> Result<Dossier, QueryErro
         .ok_or(QueryError::NoSuchProcess(pid))?;
     // Without the details and links of this process, its command line, cwd
     // and owner would read as empty: said, not shown so.
-    if !(snapshot.layers.details && snapshot.layers.links) && !process.details_asked {
+    let captured = snapshot.layers.details && snapshot.layers.links;
+    if !captured && !process.details_asked {
         return Err(QueryError::LayerMissing(
             "details (capture Layers::ALL, or Snapshot::load_details for this pid)",
         ));
