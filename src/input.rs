@@ -8,7 +8,7 @@
 //! use limier::Protocol;
 //!
 //! let spec: PortSpec = "5353/udp".parse()?;
-//! assert_eq!(spec.port.0, 5353);
+//! assert_eq!(u16::from(spec.port), 5353);
 //! assert_eq!(spec.protocol, Some(Protocol::Udp));
 //! let grace: DurationSpec = "500ms".parse()?;
 //! assert_eq!(grace.0, std::time::Duration::from_millis(500));

@@ -15,6 +15,12 @@ use std::path::{Path, PathBuf};
 #[serde(transparent)]
 pub struct ProcessId(pub u32);
 
+impl From<ProcessId> for u32 {
+    fn from(pid: ProcessId) -> u32 {
+        pid.0
+    }
+}
+
 impl fmt::Display for ProcessId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
@@ -78,6 +84,12 @@ pub struct SocketInode(pub u64);
 #[serde(transparent)]
 pub struct Port(pub u16);
 
+impl From<Port> for u16 {
+    fn from(port: Port) -> u16 {
+        port.0
+    }
+}
+
 impl fmt::Display for Port {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
@@ -97,9 +109,10 @@ impl ByteString {
         &self.0
     }
 
-    /// The bytes as text, invalid UTF-8 replaced by U+FFFD.
-    pub fn to_string_lossy(&self) -> String {
-        String::from_utf8_lossy(&self.0).into_owned()
+    /// The bytes as text, invalid UTF-8 replaced by U+FFFD (borrowed when
+    /// they are valid), as std's `OsStr::to_string_lossy`.
+    pub fn to_string_lossy(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.0)
     }
 
     /// The bytes as an OS string (lossless on Unix).

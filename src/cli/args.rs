@@ -287,7 +287,7 @@ pub fn parse_port_list(text: &str) -> Result<PortList, InputError> {
 
 /// A pid: a positive decimal number.
 pub fn parse_pid(text: &str) -> Result<u32, InputError> {
-    text.parse::<PidSpec>().map(|pid| pid.0 .0)
+    text.parse::<PidSpec>().map(|pid| u32::from(pid.0))
 }
 
 /// `2s`, `500ms`, `1.5`, `1m`.

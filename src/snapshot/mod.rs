@@ -176,7 +176,7 @@ impl Process {
         if self.record.cmdline.is_empty() {
             return format!("[{}]", self.record.comm.to_string_lossy());
         }
-        let words: Vec<String> = self
+        let words: Vec<std::borrow::Cow<'_, str>> = self
             .record
             .cmdline
             .iter()
