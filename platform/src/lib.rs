@@ -44,7 +44,7 @@ mod users;
 pub use clock::{local_time, LocalTime};
 pub use lock::{lock_shared, LockError, SharedLock};
 pub use terminal::terminal_columns;
-pub use users::{effective_uid, home_dir, is_superuser, user_name};
+pub use users::{effective_uid, home_dir, is_superuser, uid_of, user_name};
 mod capped_read;
 mod os_release;
 pub use capped_read::{read_capped, LastLink};

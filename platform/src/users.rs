@@ -9,6 +9,35 @@ pub fn user_name(uid: u32) -> Option<String> {
         .map(|name| String::from_utf8_lossy(&name).into_owned())
 }
 
+/// The uid of the user named `name` (`getpwnam_r`), or `name` itself when
+/// it is a number; `None` for no such user.
+///
+/// # References
+/// getpwnam_r(3).
+pub fn uid_of(name: &str) -> Option<u32> {
+    if let Ok(uid) = name.parse::<u32>() {
+        return Some(uid);
+    }
+    let name = std::ffi::CString::new(name).ok()?;
+    let mut buffer = vec![0 as libc::c_char; 4096];
+    // SAFETY: `passwd` is plain old data; it is only read after getpwnam_r
+    // succeeds and sets `result` to point at it.
+    let mut passwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is to a live local (`name` is NUL-terminated);
+    // `buffer.len()` is its true size.
+    let rc = unsafe {
+        libc::getpwnam_r(
+            name.as_ptr(),
+            &mut passwd,
+            buffer.as_mut_ptr(),
+            buffer.len(),
+            &mut result,
+        )
+    };
+    (rc == 0 && !result.is_null()).then_some(passwd.pw_uid)
+}
+
 /// The home directory of `uid` from the system's user database, if it has
 /// one.
 ///

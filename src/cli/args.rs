@@ -90,6 +90,8 @@ Examples:
   limier kill --env ECLUSE_SLUG=feat-b    everything tagged for a session
   limier kill --dir ./worktree --grace 5s
   limier kill --pgid 4200 --signal INT --no-freeze
+  limier kill --name vite -u alice        alice's vite processes (pkill -u alice vite)
+  limier kill -f --name 'next dev'        by the whole command line (pkill -f)
 
 --pid selects a process and its current descendants. A descendant that
 escaped with setsid() and was reparented to init is no longer below it:
@@ -223,6 +225,17 @@ pub struct KillArgs {
     /// Every process whose environment holds KEY=VALUE.
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_env_pair)]
     pub env: Vec<(String, String)>,
+    /// Every process whose name holds PATTERN, and its descendants, as
+    /// pkill: a substring, `^` and `$` anchor it (no regular expressions).
+    #[arg(long, value_name = "PATTERN")]
+    pub name: Vec<String>,
+    /// --name matches the whole command line (pkill -f).
+    #[arg(short = 'f', long)]
+    pub full: bool,
+    /// Only processes of USER (a name or a uid); alone, every process of
+    /// USER (pkill -u).
+    #[arg(short = 'u', long, value_name = "USER", value_parser = parse_user)]
+    pub user: Option<u32>,
     /// Let --dir name a system directory (/usr, /etc, /lib*, /dev, ...) or
     /// a home directory itself, refused otherwise.
     #[arg(long)]
@@ -283,6 +296,11 @@ pub struct RepoArgs {
 /// Clap's adapters over the library's typed values ([`limier::input`]).
 pub fn parse_port_list(text: &str) -> Result<PortList, InputError> {
     text.parse()
+}
+
+/// A user: a login name or a uid.
+pub fn parse_user(text: &str) -> Result<u32, String> {
+    limier::platform::uid_of(text).ok_or_else(|| format!("no user named {text:?}"))
 }
 
 /// A pid: a positive decimal number.

@@ -6,7 +6,7 @@ use super::sanitize::{sanitize, sanitize_str};
 use super::{terse_pids, to_json, unresolved_note, CliError, Outcome, Render};
 use limier::platform::{Backend, ProcessId};
 use limier::query::{resolve_typed_dir, RESOLVE_PATIENCE};
-use limier::sweep::{sweep, Fate, Selection, Selector, SweepOptions, SweepReport};
+use limier::sweep::{sweep, Fate, NamePattern, Selection, Selector, SweepOptions, SweepReport};
 
 pub fn run(args: &KillArgs, render: Render) -> Result<Outcome, CliError> {
     let mut selectors = Vec::new();
@@ -26,14 +26,32 @@ pub fn run(args: &KillArgs, render: Render) -> Result<Outcome, CliError> {
         key: key.clone(),
         value: value.clone(),
     }));
+    selectors.extend(args.name.iter().map(|text| {
+        Selector::Name(NamePattern {
+            text: text.clone(),
+            full: args.full,
+        })
+    }));
+    if args.full && args.name.is_empty() {
+        return Err(CliError(
+            "-f/--full applies to --name PATTERN: give one".into(),
+        ));
+    }
+    // -u alone selects the user's processes; beside other selectors it
+    // narrows them to that user's.
+    if let (Some(uid), true) = (args.user, selectors.is_empty()) {
+        selectors.push(Selector::User(uid));
+    }
     if selectors.is_empty() {
         return Err(CliError(
-            "nothing to select: give --pid, --pgid, --sid, --port, --dir or --env".into(),
+            "nothing to select: give --pid, --pgid, --sid, --port, --dir, --env, --name or -u"
+                .into(),
         ));
     }
     let backend = Backend::new()?;
     let mut selection = Selection::new(selectors);
     selection.allow_system_dirs = args.allow_system_dir;
+    selection.owner = args.user;
     let report = sweep(&backend, &selection, &options(&args.sweep))?;
     let mut outcome = render_report(&report, render)?;
     // A --pid that named no process: said the same way as `who --pid`.

@@ -74,6 +74,12 @@ pub enum Selector {
     /// [`TypedDir::as_given`] takes a path already resolved. `/` is refused
     /// ([`SweepError::SelectsEverything`]).
     Dir(TypedDir),
+    /// Every process whose name (or, with [`NamePattern::full`], command
+    /// line) matches, and its descendants (`pkill NAME`, `pkill -f`).
+    Name(NamePattern),
+    /// Every process of a user, and its descendants (`pkill -u USER`).
+    /// Uid 0 is refused ([`SweepError::SelectsEverything`]).
+    User(u32),
     /// Every process whose environment holds `key=value`.
     Env {
         /// The variable's name.
@@ -108,6 +114,11 @@ impl Selector {
             }
             Selector::Dir(dir) => format!("dir {}", dir.path.display()),
             Selector::Env { key, value } => format!("env {key}={value}"),
+            Selector::Name(pattern) => pattern.to_string(),
+            Selector::User(uid) => match limier_platform::user_name(*uid) {
+                Some(name) => format!("user {name}"),
+                None => format!("uid {uid}"),
+            },
             Selector::Process { reason, .. } => reason.clone(),
         }
     }
@@ -121,6 +132,11 @@ impl Selector {
             | Selector::Process { .. } => Layers::PROCESSES,
             Selector::Port(_) => Layers::PORTS,
             Selector::Dir(_) => Layers::FILES,
+            // The owner and the command line are details.
+            Selector::Name(_) | Selector::User(_) => Layers {
+                details: true,
+                ..Layers::PROCESSES
+            },
             // The tag is read from the environment; details name the processes.
             Selector::Env { .. } => Layers {
                 environ: true,
@@ -141,6 +157,58 @@ pub struct Selection {
     /// Let a directory selector name a system directory or a home directory
     /// itself (see [`system_dir`]); refused otherwise.
     pub allow_system_dirs: bool,
+    /// Only processes of this uid are selected, whatever selected them
+    /// (`pkill -u USER PATTERN`); `None`: anyone's.
+    pub owner: Option<u32>,
+}
+
+/// A process name pattern as `pgrep` takes it, without regular
+/// expressions: a substring, or anchored with `^` (at the start) and `$`
+/// (at the end). Case matters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamePattern {
+    /// The pattern as typed.
+    pub text: String,
+    /// Match the whole command line (argv joined by spaces) instead of the
+    /// name (`pgrep -f`).
+    pub full: bool,
+}
+
+impl NamePattern {
+    /// Whether `process` matches: its name (comm), or with `full` its
+    /// command line (a process whose argv is empty — a kernel thread, a
+    /// zombie — by its name).
+    pub fn matches(&self, process: &crate::snapshot::Process) -> bool {
+        let subject = if self.full && !process.record.cmdline.is_empty() {
+            process.command_line()
+        } else {
+            process.record.comm.to_string_lossy().into_owned()
+        };
+        let (start, rest) = match self.text.strip_prefix('^') {
+            Some(rest) => (true, rest),
+            None => (false, self.text.as_str()),
+        };
+        let (end, needle) = match rest.strip_suffix('$') {
+            Some(needle) => (true, needle),
+            None => (false, rest),
+        };
+        match (start, end) {
+            (true, true) => subject == needle,
+            (true, false) => subject.starts_with(needle),
+            (false, true) => subject.ends_with(needle),
+            (false, false) => subject.contains(needle),
+        }
+    }
+}
+
+impl std::fmt::Display for NamePattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.full {
+            write!(f, "command line ~ {}", self.text)
+        } else {
+            write!(f, "name ~ {}", self.text)
+        }
+    }
 }
 
 /// The top-level trees of the system itself: a sweep of one selects nearly
@@ -195,6 +263,7 @@ impl Selection {
             selectors,
             spare: BTreeMap::new(),
             allow_system_dirs: false,
+            owner: None,
         }
     }
 
@@ -210,21 +279,34 @@ impl Selection {
                 .filter(|s| {
                     matches!(
                         s,
-                        Selector::Port(_) | Selector::Dir(_) | Selector::Env { .. }
+                        Selector::Port(_)
+                            | Selector::Dir(_)
+                            | Selector::Env { .. }
+                            | Selector::Name(_)
                     )
                 })
                 .cloned()
                 .collect(),
             spare: self.spare.clone(),
             allow_system_dirs: self.allow_system_dirs,
+            owner: self.owner,
         }
     }
 
     /// The snapshot layers needed to resolve this selection.
     pub fn layers(&self) -> Layers {
+        let base = if self.owner.is_some() {
+            // The owner filter reads every target's uid.
+            Layers {
+                details: true,
+                ..Layers::PROCESSES
+            }
+        } else {
+            Layers::PROCESSES
+        };
         self.selectors
             .iter()
-            .fold(Layers::PROCESSES, |acc, s| acc.union(s.layers()))
+            .fold(base, |acc, s| acc.union(s.layers()))
     }
 
     /// How to capture for this selection: its layers; no mappings read for

@@ -116,6 +116,8 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
             // container), its "group" and "session" are everything.
             Selector::Pid(pid) | Selector::Tree(pid) => *pid == INIT || pid.0 == 0,
             Selector::Pgid(id) | Selector::Sid(id) => id.0 == 0,
+            Selector::User(uid) => *uid == 0,
+            Selector::Name(pattern) => pattern.text.trim_matches(['^', '$']).is_empty(),
             Selector::Dir(dir) => dir.path.parent().is_none(),
             _ => false,
         };
@@ -227,6 +229,24 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
                     add(pid, label.clone());
                 }
             }
+            Selector::Name(_) | Selector::User(_) => {
+                let chosen: Vec<ProcessId> = snapshot
+                    .processes()
+                    .filter(|p| match selector {
+                        Selector::Name(pattern) => pattern.matches(p),
+                        Selector::User(uid) => p.record.uid == Some(*uid),
+                        _ => false,
+                    })
+                    .map(|p| p.pid())
+                    .filter(|&pid| pid != snapshot.self_pid)
+                    .collect();
+                for pid in chosen {
+                    add(pid, label.clone());
+                    for child in descendants(snapshot, pid) {
+                        add(child, format!("descendant of {pid} ({label})"));
+                    }
+                }
+            }
             Selector::Process { identity, .. } => {
                 let same = snapshot
                     .process(identity.pid)
@@ -241,6 +261,14 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
         .into_iter()
         .filter_map(|(pid, selected_by)| {
             let process = snapshot.process(pid)?;
+            // `-u USER`: another user's process is not selected at all (an
+            // owner that could not be read is not this user).
+            if selection
+                .owner
+                .is_some_and(|uid| process.record.uid != Some(uid))
+            {
+                return None;
+            }
             let spare = if let Some(why) = protected.get(&pid) {
                 Some(SpareReason::Protected(why.clone()))
             } else if process.record.kernel_thread {
@@ -448,6 +476,7 @@ mod tests {
                     selectors: vec![Selector::Sid(pid(50))],
                     spare: [(pid(52), "another session's".to_string())].into(),
                     allow_system_dirs: false,
+                    owner: None,
                 },
                 vec![
                     (50, Fate::Protected("ancestor")),

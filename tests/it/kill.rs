@@ -274,6 +274,37 @@ fn a_port_taken_again_by_a_supervisor_names_it_and_exits_3() {
     );
 }
 
+#[test]
+fn name_full_and_user_select_as_pkill_does() {
+    // A command line no other test's process has.
+    let marker = format!("600.{}", std::process::id());
+    let target = ChildGuard::spawn(Command::new("sleep").arg(&marker));
+    let pattern = format!("sleep {marker}");
+    // Another user's only: nothing is selected, the process lives.
+    let (report, code) = limier_json(&["kill", "-f", "--name", &pattern, "-u", "65534"]);
+    assert_eq!(code, 1, "{report}");
+    assert!(alive(target.pid()));
+    // The name alone is `sleep`: a pattern for the command line does not
+    // match it without -f.
+    let (report, _) = limier_json(&["kill", "--name", &pattern, "--dry-run"]);
+    assert!(!swept_pids(&report).contains(&target.pid()), "{report}");
+    let me = limier::platform::effective_uid().to_string();
+    let (report, code) = limier_json(&["kill", "-f", "--name", &format!("^{pattern}$"), "-u", &me]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(
+        fates(&report),
+        vec![(target.pid(), "exited".to_owned())],
+        "{report}"
+    );
+    assert_eq!(
+        report["processes"][0]["selected_by"][0],
+        format!("command line ~ ^{pattern}$")
+    );
+    assert_usage_error(&["kill", "--name", "^$"], "would select every process");
+    assert_usage_error(&["kill", "-u", "no-such-user-limier"], "no user named");
+    assert_usage_error(&["kill", "-f", "--pid", "1"], "-f/--full applies to --name");
+}
+
 fn sleeper() -> ChildGuard {
     ChildGuard::spawn(Command::new("sleep").arg("60"))
 }
