@@ -4,7 +4,7 @@
 //! started the process. Printed raw, an escape sequence could rewrite the
 //! screen, a carriage return could hide text, a bidi override could reverse
 //! it. Every such string goes through [`sanitize`] before human output; JSON
-//! output keeps the original bytes (see the README's JSON section).
+//! output keeps the original bytes (see docs/JSON.md).
 
 /// Replaces control characters, escape sequences and bidi controls with
 /// visible escapes (`\x1b`, `\u{202e}`); invalid UTF-8 becomes U+FFFD.
