@@ -11,18 +11,18 @@ fn main() -> Result<(), limier::Error> {
     };
     let port: limier::input::PortSpec = port.parse()?;
     let expected: u32 = match args.get(2) {
-        Some(pid) => pid.parse::<limier::input::PidSpec>()?.0 .0,
+        Some(pid) => u32::from(pid.parse::<limier::input::PidSpec>()?.0),
         None => 0,
     };
     println!(
         "listeners({}) = {:?}",
         port.port,
-        limier::listeners(port.port.0)?
+        limier::listeners(u16::from(port.port))?
     );
     println!(
         "port_owner({expected}, {}) = {}",
         port.port,
-        limier::port_owner(expected, port.port.0)?
+        limier::port_owner(expected, u16::from(port.port))?
     );
     println!("dir_users({dir}) = {:?}", limier::dir_users(dir.as_ref())?);
     Ok(())

@@ -216,7 +216,7 @@ pub fn reported_pids(
         for holding in holders(snapshot, spec.query(question.all_states))? {
             pids.extend(holding.pids());
         }
-        if question.all_states {
+        if question.all_states && !question.every_port {
             for holding in crate::query::clients(snapshot, spec.query(true))? {
                 pids.extend(holding.pids());
             }
@@ -239,6 +239,7 @@ pub fn answer(
     question: &WhoQuestion,
     repo: Option<&Repo>,
 ) -> Result<WhoReport, QueryError> {
+    let every_port = question.every_port;
     let question = &question.on(snapshot);
     let mut ports = Vec::new();
     let mut unseen = Vec::new();
@@ -268,7 +269,10 @@ pub fn answer(
             unseen.extend(holding.unseen());
             sockets.push(report_of(holding)?);
         }
-        let clients = if question.all_states {
+        // The other end of connections to a port served here (a connection
+        // to another host's port is no holder of it); not in the listing of
+        // every port, where each connection has its own line already.
+        let clients = if question.all_states && !every_port && !sockets.is_empty() {
             crate::query::clients(snapshot, spec.query(true))?
                 .into_iter()
                 .map(report_of)

@@ -5,8 +5,21 @@
 /// # References
 /// getpwuid_r(3).
 pub fn user_name(uid: u32) -> Option<String> {
-    passwd_field(uid, |passwd| passwd.pw_name)
-        .map(|name| String::from_utf8_lossy(&name).into_owned())
+    // A report names the same few uids over and over, and each lookup may
+    // read /etc/passwd or ask a directory service: one lookup per uid.
+    static NAMES: std::sync::Mutex<Option<std::collections::HashMap<u32, Option<String>>>> =
+        std::sync::Mutex::new(None);
+    let mut names = NAMES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    names
+        .get_or_insert_with(std::collections::HashMap::new)
+        .entry(uid)
+        .or_insert_with(|| {
+            passwd_field(uid, |passwd| passwd.pw_name)
+                .map(|name| String::from_utf8_lossy(&name).into_owned())
+        })
+        .clone()
 }
 
 /// The uid of the user named `name` (`getpwnam_r`), or `name` itself when
@@ -19,23 +32,31 @@ pub fn uid_of(name: &str) -> Option<u32> {
         return Some(uid);
     }
     let name = std::ffi::CString::new(name).ok()?;
-    let mut buffer = vec![0 as libc::c_char; 4096];
-    // SAFETY: `passwd` is plain old data; it is only read after getpwnam_r
-    // succeeds and sets `result` to point at it.
-    let mut passwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut result: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: every pointer is to a live local (`name` is NUL-terminated);
-    // `buffer.len()` is its true size.
-    let rc = unsafe {
-        libc::getpwnam_r(
-            name.as_ptr(),
-            &mut passwd,
-            buffer.as_mut_ptr(),
-            buffer.len(),
-            &mut result,
-        )
-    };
-    (rc == 0 && !result.is_null()).then_some(passwd.pw_uid)
+    // An entry larger than the buffer (ERANGE) is asked again with more.
+    let mut size = 4096;
+    loop {
+        let mut buffer = vec![0 as libc::c_char; size];
+        // SAFETY: `passwd` is plain old data; it is only read after
+        // getpwnam_r succeeds and sets `result` to point at it.
+        let mut passwd: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: every pointer is to a live local (`name` is
+        // NUL-terminated); `buffer.len()` is its true size.
+        let rc = unsafe {
+            libc::getpwnam_r(
+                name.as_ptr(),
+                &mut passwd,
+                buffer.as_mut_ptr(),
+                buffer.len(),
+                &mut result,
+            )
+        };
+        if rc == libc::ERANGE && size < 1 << 20 {
+            size *= 4;
+            continue;
+        }
+        return (rc == 0 && !result.is_null()).then_some(passwd.pw_uid);
+    }
 }
 
 /// The home directory of `uid` from the system's user database, if it has

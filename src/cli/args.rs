@@ -225,8 +225,9 @@ pub struct KillArgs {
     /// Every process whose environment holds KEY=VALUE.
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_env_pair)]
     pub env: Vec<(String, String)>,
-    /// Every process whose name holds PATTERN, and its descendants, as
-    /// pkill: a substring, `^` and `$` anchor it (no regular expressions).
+    /// Every process whose name holds PATTERN, as pkill (not its
+    /// descendants): a substring, `^` and `$` anchor it (no regular
+    /// expressions).
     #[arg(long, value_name = "PATTERN")]
     pub name: Vec<String>,
     /// --name matches the whole command line (pkill -f).

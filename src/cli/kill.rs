@@ -37,6 +37,19 @@ pub fn run(args: &KillArgs, render: Render) -> Result<Outcome, CliError> {
             "-f/--full applies to --name PATTERN: give one".into(),
         ));
     }
+    // A process name is at most 15 bytes on Linux (comm): a longer pattern
+    // matches nothing, as pgrep warns.
+    if cfg!(target_os = "linux") && !args.full {
+        if let Some(long) = args
+            .name
+            .iter()
+            .find(|text| text.trim_matches(['^', '$']).len() > 15)
+        {
+            return Err(CliError(format!(
+                "--name {long:?} is longer than the 15 bytes of a process name on Linux and would match nothing; add -f to match the command line"
+            )));
+        }
+    }
     // -u alone selects the user's processes; beside other selectors it
     // narrows them to that user's.
     if let (Some(uid), true) = (args.user, selectors.is_empty()) {

@@ -303,6 +303,25 @@ pub(crate) fn unseen_note(unseen: &limier::sweep::Unseen) -> Option<String> {
     match unseen {
         Unseen::Processes { processes, .. } => unchecked_note(processes),
         Unseen::OtherMountNamespace { pids } => Some(other_namespace_note(pids)),
+        Unseen::NotOwned { uid, processes } => {
+            let user = limier::platform::user_name(*uid).unwrap_or_else(|| format!("uid {uid}"));
+            let named: Vec<String> = processes
+                .iter()
+                .take(3)
+                .map(|p| format!("{} ({})", p.pid, sanitize::sanitize(p.comm.as_bytes())))
+                .collect();
+            let more = if processes.len() > 3 { ", ..." } else { "" };
+            Some(format!(
+                "{} matched but {} not {}'s (-u): left alone (pids {}{more})",
+                match processes.len() {
+                    1 => "1 process".to_owned(),
+                    n => format!("{n} processes"),
+                },
+                if processes.len() == 1 { "is" } else { "are" },
+                sanitize::sanitize(user.as_bytes()),
+                named.join(", ")
+            ))
+        }
         Unseen::Undecided { pid, path } => Some(undecided_note(*pid, path)),
         Unseen::Socket {
             port,

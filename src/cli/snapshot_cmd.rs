@@ -129,6 +129,7 @@ fn name_users(document: &mut serde_json::Value) {
             continue;
         };
         let Some(uid) = fields.get("uid").and_then(|u| u.as_u64()) else {
+            fields.insert("user".into(), serde_json::Value::Null);
             continue;
         };
         let name = names

@@ -332,10 +332,16 @@ fn human(report: &WhoReport, color: bool) -> String {
 /// line, user, cwd, state and session.
 fn same_work(a: &limier::who::HolderReport, b: &limier::who::HolderReport) -> bool {
     let (p, q) = (&a.process, &b.process);
-    p.cmdline == q.cmdline
+    // Never grouped on an empty command line: nothing says what they run.
+    !p.cmdline.is_empty()
+        && p.cmdline == q.cmdline
+        && p.comm == q.comm
+        && p.exe == q.exe
         && p.uid == q.uid
         && p.cwd == q.cwd
+        && p.cwd_deleted == q.cwd_deleted
         && p.state == q.state
+        && p.orphaned == q.orphaned
         && p.inspectable == q.inspectable
         && a.session == b.session
 }

@@ -4,7 +4,7 @@ use super::{Attribution, EcluseError, Owner, PortMap, Repo, Trace};
 use crate::query::{descendants, holders, PortQuery, TypedDir};
 use crate::snapshot::Snapshot;
 use crate::sweep::{Selection, Selector};
-use limier_platform::Port;
+use limier_platform::{Port, ProcessId};
 use serde::Serialize;
 
 /// A selection plus what was deliberately left out.
@@ -209,38 +209,70 @@ fn spare_hosts(
 /// Spares what runs on a terminal and is tied to the session (to any
 /// session, for a flush) by worktree use alone: a shell, an editor or a
 /// command a user started by hand in another terminal is theirs, not the
-/// session's. ecluse's services are tied by their pid files and tag (a
-/// setsid child has no terminal), and the session's own tmux shell window
-/// ends with its tmux session, ecluse's job. Listeners with no evidence of
-/// any session are not spared: holding the session's port is evidence
-/// enough.
+/// session's — and so is what hosts such a terminal there with no terminal
+/// of its own (a screen server, an editor's terminal host) when worktree
+/// use alone ties it too. ecluse's services are tied by their pid files and
+/// tag (a setsid child has no terminal), and the session's own tmux shell
+/// window ends with its tmux session, ecluse's job. A process holding one
+/// of the session's ports is not spared: the next session needs the port.
 fn spare_terminals(
     snapshot: &Snapshot,
     attribution: &Attribution,
     slug: Option<&str>,
     selection: &mut Selection,
 ) {
+    let worktree_use_only = |pid: ProcessId| -> Option<String> {
+        match attribution.owner(pid) {
+            Owner::Session {
+                slug: owner,
+                rank: super::Rank::WorktreeUse,
+                ..
+            } if slug.is_none_or(|slug| slug == owner) => Some(owner),
+            _ => None,
+        }
+    };
+    let port_holders: std::collections::HashSet<ProcessId> = attribution
+        .sessions
+        .iter()
+        .filter(|view| slug.is_none_or(|slug| view.slug == slug))
+        .flat_map(|view| view.ports.iter().map(|(_, port)| *port))
+        .filter_map(|port| holders(snapshot, PortQuery::new(port)).ok())
+        .flatten()
+        .flat_map(|holding| holding.pids())
+        .collect();
     for process in snapshot.processes() {
         let Some(tty) = process.record.tty else {
             continue;
         };
-        let Owner::Session {
-            slug: owner,
-            rank: super::Rank::WorktreeUse,
-            ..
-        } = attribution.owner(process.pid())
-        else {
-            continue;
-        };
-        if slug.is_some_and(|slug| slug != owner) {
+        let pid = process.pid();
+        if port_holders.contains(&pid) {
             continue;
         }
-        selection.spare.entry(process.pid()).or_insert_with(|| {
+        let Some(owner) = worktree_use_only(pid) else {
+            continue;
+        };
+        let terminal = limier_platform::tty_name(tty);
+        selection.spare.entry(pid).or_insert_with(|| {
             format!(
-                "runs on a terminal ({}), tied to session {owner} by worktree use alone: a user's, left alone",
-                limier_platform::tty_name(tty)
+                "runs on a terminal ({terminal}), tied to session {owner} by worktree use alone: a user's, left alone"
             )
         });
+        for host in snapshot.ancestors(pid) {
+            let Some(record) = snapshot.process(host).map(|p| &p.record) else {
+                break;
+            };
+            if record.tty.is_some() || port_holders.contains(&host) {
+                continue;
+            }
+            if worktree_use_only(host).is_none() {
+                continue;
+            }
+            selection.spare.entry(host).or_insert_with(|| {
+                format!(
+                    "hosts a user's terminal ({terminal}, pid {pid}), tied to session {owner} by worktree use alone: left alone"
+                )
+            });
+        }
     }
 }
 

@@ -162,6 +162,14 @@ pub enum Unseen {
         /// Which, in pid order.
         processes: Vec<NamedProcess>,
     },
+    /// Processes a selector matched that belong to another user than the
+    /// one a sweep was narrowed to (`kill -u USER`): not selected.
+    NotOwned {
+        /// The uid the sweep was narrowed to.
+        uid: u32,
+        /// The processes left out, in pid order.
+        processes: Vec<NamedProcess>,
+    },
     /// Processes in a mount namespace whose mounts could not be read, whose
     /// paths read as below a selected directory: the same text may name
     /// another directory there, so they are not selected.

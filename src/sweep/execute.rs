@@ -65,7 +65,7 @@ pub fn sweep_from(
         if rounds == 0 {
             unseen = std::mem::take(&mut round_plan.unseen);
             let targets: HashSet<ProcessId> =
-                round_plan.targets.iter().map(|t| t.identity.pid).collect();
+                round_plan.to_signal().map(|t| t.identity.pid).collect();
             watches = super::respawn::watches(snapshot, selection, &targets, &round_plan.protected);
         }
         round_plan
@@ -90,6 +90,7 @@ pub fn sweep_from(
     // A port whose holders' parent survives is watched for a while: a
     // supervisor restarting what was ended is named (not ended: the sweep
     // did not select it).
+    watches.retain(|watch| watch.all_ended(&processes));
     let respawned = if options.dry_run || watches.is_empty() {
         Vec::new()
     } else {
@@ -375,7 +376,13 @@ fn catch_forks(
             return;
         }
         let known: HashSet<Identity> = swept.iter().map(SweptProcess::identity).collect();
-        let newcomers = new_descendants(&table.stats, handles, &known, &table.protected);
+        let newcomers = new_descendants(
+            &table.stats,
+            handles,
+            &known,
+            &table.protected,
+            &table.at_capture,
+        );
         if newcomers.is_empty() {
             return;
         }
@@ -458,6 +465,10 @@ pub(super) struct ParentTable {
     stats: Vec<(StatFields, Pin)>,
     seen: HashSet<ProcessId>,
     protected: HashSet<ProcessId>,
+    /// Every process the plan's snapshot held: one of them that the plan
+    /// did not select was left out on purpose (a `--name` match's child),
+    /// not forked during the sweep.
+    at_capture: HashSet<Identity>,
 }
 
 impl ParentTable {
@@ -493,10 +504,18 @@ impl ParentTable {
         protected: HashSet<ProcessId>,
     ) -> Self {
         let seen = snapshot_stats.iter().map(|(s, _)| s.pid).collect();
+        let at_capture = snapshot_stats
+            .iter()
+            .map(|(s, _)| Identity {
+                pid: s.pid,
+                start: s.start,
+            })
+            .collect();
         ParentTable {
             stats: snapshot_stats,
             seen,
             protected,
+            at_capture,
         }
     }
 
@@ -515,12 +534,15 @@ impl ParentTable {
     }
 }
 
-/// Processes in `table` below a live handle's process that the sweep has not seen.
+/// Processes in `table` below a live handle's process that the sweep has not
+/// seen and the plan's snapshot did not hold (those it held and did not
+/// select, with what runs below them, are left out on purpose).
 fn new_descendants(
     table: &[(StatFields, Pin)],
     handles: &[(usize, ProcessHandle)],
     known: &HashSet<Identity>,
     protected: &HashSet<ProcessId>,
+    at_capture: &HashSet<Identity>,
 ) -> Vec<(Identity, Pin, ProcessId, limier_platform::ByteString)> {
     let mut children: HashMap<ProcessId, Vec<&(StatFields, Pin)>> = HashMap::new();
     let mut starts: HashMap<ProcessId, StartTime> = HashMap::new();
@@ -545,6 +567,9 @@ fn new_descendants(
                 pid: child.pid,
                 start: child.start,
             };
+            if at_capture.contains(&identity) && !known.contains(&identity) {
+                continue;
+            }
             if !known.contains(&identity) && child.state != ProcessState::Zombie {
                 found.push((identity, *pin, parent, child.comm.clone()));
             }

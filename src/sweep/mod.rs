@@ -75,10 +75,12 @@ pub enum Selector {
     /// ([`SweepError::SelectsEverything`]).
     Dir(TypedDir),
     /// Every process whose name (or, with [`NamePattern::full`], command
-    /// line) matches, and its descendants (`pkill NAME`, `pkill -f`).
+    /// line) matches — not its descendants, as `pkill NAME`, `pkill -f`: a
+    /// name may also be init's or a service manager's.
     Name(NamePattern),
-    /// Every process of a user, and its descendants (`pkill -u USER`).
-    /// Uid 0 is refused ([`SweepError::SelectsEverything`]).
+    /// Every process of a user (`pkill -u USER`: the effective uid, the
+    /// owner of `/proc/PID`). Uid 0 is refused
+    /// ([`SweepError::SelectsEverything`]).
     User(u32),
     /// Every process whose environment holds `key=value`.
     Env {

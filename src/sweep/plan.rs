@@ -240,11 +240,11 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
                     .map(|p| p.pid())
                     .filter(|&pid| pid != snapshot.self_pid)
                     .collect();
+                // The matches alone, as pkill: a name that also names init,
+                // a service manager or limier's shell must not reach every
+                // process below it.
                 for pid in chosen {
                     add(pid, label.clone());
-                    for child in descendants(snapshot, pid) {
-                        add(child, format!("descendant of {pid} ({label})"));
-                    }
                 }
             }
             Selector::Process { identity, .. } => {
@@ -257,18 +257,32 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
             }
         }
     }
+    // `-u USER`: another user's process is not selected at all (an owner
+    // that could not be read is not this user); said in `unseen`.
+    if let Some(uid) = selection.owner {
+        let not_owned: Vec<crate::query::NamedProcess> = matched
+            .keys()
+            .filter_map(|pid| snapshot.process(*pid))
+            .filter(|p| p.record.uid != Some(uid))
+            .map(|p| crate::query::NamedProcess {
+                pid: p.pid(),
+                comm: p.record.comm.clone(),
+            })
+            .collect();
+        for process in &not_owned {
+            matched.remove(&process.pid);
+        }
+        if !not_owned.is_empty() {
+            unseen.push(Unseen::NotOwned {
+                uid,
+                processes: not_owned,
+            });
+        }
+    }
     let targets = matched
         .into_iter()
         .filter_map(|(pid, selected_by)| {
             let process = snapshot.process(pid)?;
-            // `-u USER`: another user's process is not selected at all (an
-            // owner that could not be read is not this user).
-            if selection
-                .owner
-                .is_some_and(|uid| process.record.uid != Some(uid))
-            {
-                return None;
-            }
             let spare = if let Some(why) = protected.get(&pid) {
                 Some(SpareReason::Protected(why.clone()))
             } else if process.record.kernel_thread {

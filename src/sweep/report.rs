@@ -156,7 +156,7 @@ pub struct SweepReport {
     /// What the first round's selection could not see.
     pub unseen: Vec<Unseen>,
     /// Ports taken again after the sweep by a new child of a process it
-    /// did not select (watched for up to a second, within the grace).
+    /// did not select (watched for up to a second after the sweep, at most the grace).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub respawned: Vec<super::Respawn>,
 }

@@ -375,6 +375,24 @@ fn down_leaves_a_terminal_in_the_worktree_to_its_user() {
 }
 
 #[test]
+fn a_terminal_holding_the_session_s_port_is_not_spared() {
+    let repo = FixtureRepo::new(CONFIG);
+    let beta = repo.worktree("beta");
+    let port = free_port();
+    // `npm run dev` typed in a terminal in the worktree: the next session
+    // needs its port.
+    let server = Scenario::start(&["terminal", beta.to_str().unwrap(), &port.to_string()]);
+    let pid = server.pid("terminal");
+    repo.write_state(&[("beta", 2, json!({"web": port}), None)]);
+    let (report, code) = repo.limier(&["ecluse", "down", "beta"]);
+    assert_eq!(code, 0, "{report}");
+    assert!(
+        eventually(Duration::from_secs(2), || !alive(pid)),
+        "the terminal holding the session's port {port} was left: {report}"
+    );
+}
+
+#[test]
 fn down_spares_a_process_with_conflicting_evidence() {
     let repo = FixtureRepo::new(CONFIG);
     let alpha = repo.worktree("alpha");

@@ -280,10 +280,36 @@ fn name_full_and_user_select_as_pkill_does() {
     let marker = format!("600.{}", std::process::id());
     let target = ChildGuard::spawn(Command::new("sleep").arg(&marker));
     let pattern = format!("sleep {marker}");
-    // Another user's only: nothing is selected, the process lives.
-    let (report, code) = limier_json(&["kill", "-f", "--name", &pattern, "-u", "65534"]);
-    assert_eq!(code, 1, "{report}");
+    // Another user's only: nothing is selected, the process lives, and
+    // the note says what -u left out.
+    let output = limier(&["kill", "-f", "--name", &pattern, "-u", "65534"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "1 process matched but is not nobody's (-u): left alone (pids {} (sleep))",
+            target.pid()
+        )),
+        "{stderr}"
+    );
     assert!(alive(target.pid()));
+    // The matches alone, as pkill: a wrapper's child is not selected.
+    let wrapper_marker = format!("wrapper-{}", std::process::id());
+    let mut wrapper = ChildGuard::spawn(
+        Command::new("sh")
+            .args(["-c", "sleep 300 & echo $!; wait", &wrapper_marker])
+            .stdout(std::process::Stdio::piped()),
+    );
+    let child: u32 = wrapper.first_line().trim().parse().unwrap();
+    let (report, code) = limier_json(&["kill", "-f", "--name", &wrapper_marker]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(swept_pids(&report), vec![wrapper.pid()], "{report}");
+    assert!(alive(child), "the child of the match was not selected");
+    let _ = limier(&["kill", "--pid", &child.to_string()]);
+    assert_usage_error(
+        &["kill", "--name", "a-name-longer-than-15"],
+        "longer than the 15 bytes of a process name",
+    );
     // The name alone is `sleep`: a pattern for the command line does not
     // match it without -f.
     let (report, _) = limier_json(&["kill", "--name", &pattern, "--dry-run"]);

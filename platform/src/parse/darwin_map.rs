@@ -74,7 +74,7 @@ pub fn stat_from_bsdinfo(info: &BsdInfo, sid: u32) -> StatFields {
         ppid: ProcessId(info.ppid),
         pgid: ProcessId(info.pgid),
         sid: ProcessId(sid),
-        tty: Some(info.tdev).filter(|&tdev| tdev != u32::MAX && tdev != 0),
+        tty: Some(info.tdev).filter(|&tdev| tdev != u32::MAX),
         flags: 0,
         threads: 0,
         start: start_from_bsdinfo(info),
