@@ -41,6 +41,9 @@
 //! writes `limier = { version = "0.1", default-features = false }` and
 //! compiles no clap.
 
+// Everything that touches the OS unsafely lives in `limier-platform`.
+#![forbid(unsafe_code)]
+
 #![warn(missing_docs, unnameable_types)]
 
 pub mod ecluse;

@@ -1,4 +1,5 @@
 //! The `limier` binary: the command line over the library; this maps it to an exit code.
+#![forbid(unsafe_code)]
 
 mod cli;
 

@@ -8,6 +8,8 @@
 //! The pure parsers in [`parse`] compile everywhere and never touch a file.
 
 #![warn(missing_docs)]
+// Every unsafe block says why it is sound.
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod error;
 pub mod fd_table;
