@@ -43,7 +43,6 @@
 
 // Everything that touches the OS unsafely lives in `limier-platform`.
 #![forbid(unsafe_code)]
-
 #![warn(missing_docs, unnameable_types)]
 
 pub mod ecluse;

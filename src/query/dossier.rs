@@ -60,9 +60,7 @@ pub fn dossier(snapshot: &Snapshot, pid: ProcessId) -> Result<Dossier, QueryErro
     // and owner would read as empty: said, not shown so.
     let captured = snapshot.layers.details && snapshot.layers.links;
     if !captured && !process.details_asked {
-        return Err(QueryError::LayerMissing(
-            "details (capture Layers::ALL, or Snapshot::load_details for this pid)",
-        ));
+        return Err(QueryError::DetailsNotLoaded(pid));
     }
     let record = &process.record;
     let chain = ancestry(snapshot, pid)?;

@@ -10,7 +10,7 @@ use limier_platform::ProcessId;
 /// reparenting, which is why it finds escapees a tree walk cannot.
 pub fn with_env(snapshot: &Snapshot, key: &str, value: &str) -> Result<Vec<ProcessId>, QueryError> {
     if !snapshot.layers.environ {
-        return Err(QueryError::LayerMissing("environ"));
+        return Err(QueryError::LayerMissing(crate::snapshot::Layer::Environ));
     }
     Ok(snapshot
         .processes()

@@ -74,10 +74,10 @@ pub fn is_tcp_listener(socket: &SocketRecord) -> bool {
 /// holders, as `lsof -i :PORT` and `ss` show beside the server's end.
 pub fn clients(snapshot: &Snapshot, query: PortQuery) -> Result<Vec<PortHolding>, QueryError> {
     if !snapshot.layers.sockets {
-        return Err(QueryError::LayerMissing("sockets"));
+        return Err(QueryError::LayerMissing(crate::snapshot::Layer::Sockets));
     }
     if !snapshot.layers.fds {
-        return Err(QueryError::LayerMissing("fds"));
+        return Err(QueryError::LayerMissing(crate::snapshot::Layer::Fds));
     }
     let mut found: Vec<PortHolding> = snapshot
         .sockets()
@@ -264,10 +264,10 @@ pub fn holder_pids(holdings: &[PortHolding]) -> Vec<ProcessId> {
 /// ```
 pub fn holders(snapshot: &Snapshot, query: PortQuery) -> Result<Vec<PortHolding>, QueryError> {
     if !snapshot.layers.sockets {
-        return Err(QueryError::LayerMissing("sockets"));
+        return Err(QueryError::LayerMissing(crate::snapshot::Layer::Sockets));
     }
     if !snapshot.layers.fds {
-        return Err(QueryError::LayerMissing("fds"));
+        return Err(QueryError::LayerMissing(crate::snapshot::Layer::Fds));
     }
     let mut found = Vec::new();
     for protocol in [Protocol::Tcp, Protocol::Udp] {

@@ -57,7 +57,13 @@ pub enum QueryError {
         /// The OS's error.
         source: std::io::Error,
     },
-    /// The snapshot lacks a layer the question needs (named).
+    /// The snapshot lacks a layer the question needs.
     #[error("the snapshot was captured without the {0} layer")]
-    LayerMissing(&'static str),
+    LayerMissing(crate::snapshot::Layer),
+    /// The snapshot holds no command line and links for a process a
+    /// question describes: capture with the details and links layers, or
+    /// call [`Snapshot::load_details`](crate::snapshot::Snapshot::load_details)
+    /// for it first.
+    #[error("pid {0}: its details were neither captured nor loaded (capture Layers::ALL, or Snapshot::load_details for this pid)")]
+    DetailsNotLoaded(ProcessId),
 }

@@ -74,12 +74,10 @@ pub struct DirUsers {
 /// [`users_below`], with the processes whose paths could not be placed.
 pub fn dir_users_below(snapshot: &Snapshot, path: &Path) -> Result<DirUsers, QueryError> {
     if !snapshot.layers.fds {
-        return Err(QueryError::LayerMissing("fds"));
+        return Err(QueryError::LayerMissing(crate::snapshot::Layer::Fds));
     }
     if !snapshot.layers.file_fds() {
-        return Err(QueryError::LayerMissing(
-            "file fds (it kept socket fds only, as Layers::PORTS does)",
-        ));
+        return Err(QueryError::LayerMissing(crate::snapshot::Layer::FileFds));
     }
     let path = normalize(path);
     let (found, undecided) = placed_uses(snapshot, &path);

@@ -1,7 +1,7 @@
 //! Capturing a snapshot from the platform backend, in parallel where it pays.
 
 use super::sources::{NotUsed, Sources, Tally, WhyNotUsed};
-use super::{DirTree, Layers, Process, Snapshot};
+use super::{DirTree, Layer, Layers, Process, Snapshot};
 use limier_platform::{
     Backend, FdRecord, FdScope, FdTable, FdTarget, LayerReader, MapReader, MapRoots, MountTables,
     NamespaceMember, PlatformError, ProcessId,
@@ -399,7 +399,7 @@ fn attach_dumped_fds(
 fn apply_rereads<T>(
     processes: &mut Vec<Process>,
     indices: Vec<usize>,
-    results: Vec<Option<(T, Vec<&'static str>)>>,
+    results: Vec<Option<(T, Vec<Layer>)>>,
     mut set: impl FnMut(&mut Process, T),
 ) -> usize {
     let mut gone = Vec::new();
@@ -486,13 +486,13 @@ fn attach_needed_maps(
 fn read_fds_again(
     backend: &Backend,
     process: &Process,
-) -> Option<(Option<Vec<FdRecord>>, Vec<&'static str>)> {
+) -> Option<(Option<Vec<FdRecord>>, Vec<Layer>)> {
     let dir = backend.open_process(process.pid()).ok()?;
     if dir.stat().ok()?.start != process.record.start {
         return None;
     }
     let mut denied = Vec::new();
-    let fds = layer(dir.fds(), "fds", &mut denied, || dir.stat().is_ok())?;
+    let fds = layer(dir.fds(), Layer::Fds, &mut denied, || dir.stat().is_ok())?;
     Some((fds, denied))
 }
 
@@ -654,7 +654,7 @@ fn read_process(
     // reports "gone" only drops the process if its stat is gone too.
     let alive = || dir.stat().is_ok();
     if layers.fds {
-        process.fds = layer(dir.fds(), "fds", &mut denied, alive)?;
+        process.fds = layer(dir.fds(), Layer::Fds, &mut denied, alive)?;
         if process.fds.is_some() {
             tallies.fds.add(Backend::FD_READER);
         }
@@ -670,7 +670,7 @@ fn read_process(
         };
     }
     if layers.environ {
-        process.environ = layer(dir.environ(), "environ", &mut denied, alive)?;
+        process.environ = layer(dir.environ(), Layer::Environ, &mut denied, alive)?;
     }
     process.denied = denied;
     Some(process)
@@ -680,21 +680,21 @@ fn read_process(
 /// which served; `None` when the process vanished.
 fn read_maps(
     dir: &limier_platform::ProcessDir,
-    denied: &mut Vec<&'static str>,
+    denied: &mut Vec<Layer>,
     tallies: &Tallies,
 ) -> Option<Option<Vec<limier_platform::MappedFile>>> {
     let read = dir.maps_read().map(|(files, reader)| {
         tallies.maps.add(reader);
         files
     });
-    layer(read, "maps", denied, || dir.stat().is_ok())
+    layer(read, Layer::Maps, denied, || dir.stat().is_ok())
 }
 
 /// Sorts a layer's result: value, refused (kept, noted), or vanished (`None`).
 fn layer<T>(
     result: Result<T, PlatformError>,
-    name: &'static str,
-    denied: &mut Vec<&'static str>,
+    name: Layer,
+    denied: &mut Vec<Layer>,
     alive: impl Fn() -> bool,
 ) -> Option<Option<T>> {
     match result {

@@ -25,6 +25,42 @@ use limier_platform::{
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// One optional layer of a snapshot: what a question needs, what a
+/// process refused. Its name in JSON and messages is its snake-case name
+/// (`fds`, `environ`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layer {
+    /// cmdline and owner.
+    Details,
+    /// exe, cwd, root.
+    Links,
+    /// The TCP/UDP socket table.
+    Sockets,
+    /// Open file descriptors.
+    Fds,
+    /// Every open file descriptor, not only sockets (what path questions need).
+    FileFds,
+    /// Memory-mapped files.
+    Maps,
+    /// Environments.
+    Environ,
+}
+
+impl std::fmt::Display for Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Layer::Details => "details",
+            Layer::Links => "links",
+            Layer::Sockets => "sockets",
+            Layer::Fds => "fds",
+            Layer::FileFds => "file fds (it kept socket fds only, as Layers::PORTS does)",
+            Layer::Maps => "maps",
+            Layer::Environ => "environ",
+        })
+    }
+}
+
 /// Which optional layers a snapshot reads besides the process table
 /// (pid, parents, groups, sessions, state, start time, comm, owner).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -132,7 +168,7 @@ pub struct Process {
     pub environ: Option<Vec<EnvVar>>,
     /// Layers that were refused (EACCES): the answer may miss this process's part.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub denied: Vec<&'static str>,
+    pub denied: Vec<Layer>,
     /// [`Snapshot::load_details`] was asked for this process (whatever it
     /// could read): its command line and links are as known as they get.
     #[serde(skip)]
@@ -525,7 +561,7 @@ impl Snapshot {
             if environ && process.environ.is_none() {
                 match dir.environ() {
                     Ok(vars) => process.environ = Some(vars),
-                    Err(err) if err.is_permission_denied() => process.denied.push("environ"),
+                    Err(err) if err.is_permission_denied() => process.denied.push(Layer::Environ),
                     Err(_) => {}
                 }
             }
