@@ -203,7 +203,7 @@ impl Attribution {
         }
         let worktree = crate::query::normalize(&view.worktree);
         let outside;
-        let uses: Vec<&PathUse> = if worktree.starts_with(repo_root) {
+        let uses: Vec<&PathUse> = if is_at_or_below(&worktree, repo_root) {
             repo_uses
                 .iter()
                 .filter(|u| is_at_or_below(u.as_asked(), &worktree))

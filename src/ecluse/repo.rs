@@ -43,7 +43,7 @@ impl Repo {
         // ancestor whose worktree_dir contains it.
         for &outer in &candidates[1..] {
             if let Ok(config) = load_config(outer) {
-                if nearest.starts_with(outer.join(&config.worktree_dir)) {
+                if crate::snapshot::is_at_or_below(nearest, &outer.join(&config.worktree_dir)) {
                     return Repo::load(outer, lock_timeout);
                 }
             }
@@ -192,7 +192,10 @@ impl Repo {
         let mut dirs = vec![crate::query::normalize(&self.worktree_root())];
         for session in &self.state.sessions {
             let path = crate::query::normalize(&session.worktree_path);
-            if !dirs.iter().any(|dir| path.starts_with(dir)) {
+            if !dirs
+                .iter()
+                .any(|dir| crate::snapshot::is_at_or_below(&path, dir))
+            {
                 dirs.push(path);
             }
         }
@@ -200,7 +203,10 @@ impl Repo {
         // every worktree lies in the repo (ecluse's default), only mapped
         // files below the repo are read.
         let root = crate::query::normalize(&self.root);
-        if dirs.iter().all(|dir| dir.starts_with(&root)) {
+        if dirs
+            .iter()
+            .all(|dir| crate::snapshot::is_at_or_below(dir, &root))
+        {
             options.maps_only_below = vec![root];
         }
         options.maps_needless_below = dirs;

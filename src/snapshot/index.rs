@@ -235,7 +235,9 @@ pub(super) fn uses_anything_below(process: &Process, tree: &DirTree) -> bool {
     !found.uses.is_empty() || !found.undecided.is_empty()
 }
 
-/// `path == dir` or `path` is inside `dir`, by bytes on a component boundary.
+/// `path == dir` or `path` is inside `dir`, by bytes on a component
+/// boundary: the one "at or below" rule for paths (already made absolute
+/// and normalised) everywhere limier compares them.
 pub(crate) fn is_at_or_below(path: &Path, dir: &Path) -> bool {
     let path = path.as_os_str().as_bytes();
     let dir = dir.as_os_str().as_bytes();
