@@ -66,7 +66,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             process.pid,
             process.comm.to_string_lossy(),
             report.process_text(process),
-            process.selected_by.join(", ")
+            process
+                .selected_by
+                .iter()
+                .map(|why| why.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     Ok(())

@@ -173,7 +173,14 @@ fn human(report: &SweepReport) -> String {
                 ),
                 None => report.process_text(process),
             },
-            sanitize_str(&process.selected_by.join(", ")),
+            sanitize_str(
+                &process
+                    .selected_by
+                    .iter()
+                    .map(|why| why.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
             command,
         ]);
     }

@@ -396,7 +396,10 @@ fn catch_forks(
                 uid: None,
                 user: None,
                 cmdline: Vec::new(),
-                selected_by: vec![format!("forked during the sweep (child of {parent})")],
+                selected_by: vec![super::SelectedBy {
+                    selector: "forked during the sweep".into(),
+                    how: super::Match::ForkedDuringSweep { parent },
+                }],
                 fate: Fate::WouldSignal,
                 unreaped_by: None,
                 first_signal: None,

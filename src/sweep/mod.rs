@@ -35,7 +35,7 @@ mod respawn;
 pub use crate::query::Unseen;
 pub use execute::{execute, sweep, sweep_from};
 pub use first_signal::{choose as choose_first_signal, SignalChoice};
-pub use plan::{plan, Plan, Target};
+pub use plan::{plan, Match, Plan, SelectedBy, Target};
 pub(crate) use plan::{protected_pids, protection};
 pub use report::{Fate, SpareReason, SweepReport, SweptProcess};
 pub use respawn::Respawn;

@@ -23,8 +23,8 @@ pub struct Target {
     pub uid: Option<u32>,
     /// Its argv, when read.
     pub cmdline: Vec<ByteString>,
-    /// Which selectors matched it.
-    pub selected_by: Vec<String>,
+    /// Which selectors matched it, and how.
+    pub selected_by: Vec<SelectedBy>,
     /// Set when the process must not be signalled.
     pub spare: Option<SpareReason>,
     /// Set when the process was already a zombie of this parent: nothing to signal.
@@ -59,6 +59,80 @@ pub fn describe(backend: &limier_platform::Backend, targets: &mut [Target]) {
     }
 }
 
+/// Why a sweep selected a process: the selector, as reports label it
+/// (`port 3000`, `dir /repo`, an ecluse owner's sentence), and how it
+/// matched. Said in words by `Display` (`descendant of 4242 (port 3000)`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SelectedBy {
+    /// The selector, labelled.
+    pub selector: String,
+    /// How the process matched it.
+    #[serde(flatten)]
+    pub how: Match,
+}
+
+/// How a process matched a selector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "match", rename_all = "snake_case")]
+pub enum Match {
+    /// The selector names it.
+    Itself,
+    /// It descends from a process the selector names.
+    DescendantOf {
+        /// That process.
+        pid: ProcessId,
+    },
+    /// It is in the process group or session of the process a tree
+    /// selector names.
+    GroupOrSessionOf {
+        /// That process.
+        pid: ProcessId,
+    },
+    /// A target forked it while the sweep ran.
+    ForkedDuringSweep {
+        /// The target.
+        parent: ProcessId,
+    },
+}
+
+impl SelectedBy {
+    /// Named by `selector` itself.
+    pub fn itself(selector: &str) -> SelectedBy {
+        SelectedBy {
+            selector: selector.to_owned(),
+            how: Match::Itself,
+        }
+    }
+
+    /// Below `pid`, which `selector` names.
+    pub fn descendant(selector: &str, pid: ProcessId) -> SelectedBy {
+        SelectedBy {
+            selector: selector.to_owned(),
+            how: Match::DescendantOf { pid },
+        }
+    }
+}
+
+impl std::fmt::Display for SelectedBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let selector = &self.selector;
+        match self.how {
+            Match::Itself => write!(f, "{selector}"),
+            // `pid 42` and `tree of 42` name the ancestor already.
+            Match::DescendantOf { pid }
+                if *selector == format!("pid {pid}") || *selector == format!("tree of {pid}") =>
+            {
+                write!(f, "descendant of {pid}")
+            }
+            Match::DescendantOf { pid } => write!(f, "descendant of {pid} ({selector})"),
+            Match::GroupOrSessionOf { pid } => write!(f, "group or session of {pid}"),
+            Match::ForkedDuringSweep { parent } => {
+                write!(f, "forked during the sweep (child of {parent})")
+            }
+        }
+    }
+}
+
 /// The resolved selection, in pid order.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Plan {
@@ -89,8 +163,8 @@ impl Plan {
 /// The calling process (`snapshot.self_pid`) and its ancestors, pid 1 and
 /// kernel threads are marked protected; `selection.spare` marks exclusions.
 pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepError> {
-    let mut matched: BTreeMap<ProcessId, Vec<String>> = BTreeMap::new();
-    let mut add = |pid: ProcessId, why: String| {
+    let mut matched: BTreeMap<ProcessId, Vec<SelectedBy>> = BTreeMap::new();
+    let mut add = |pid: ProcessId, why: SelectedBy| {
         let reasons = matched.entry(pid).or_default();
         if !reasons.contains(&why) {
             reasons.push(why);
@@ -154,9 +228,9 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
         match selector {
             Selector::Pid(pid) => {
                 if snapshot.process(*pid).is_some() {
-                    add(*pid, label.clone());
+                    add(*pid, SelectedBy::itself(&label));
                     for child in descendants(snapshot, *pid) {
-                        add(child, format!("descendant of {pid}"));
+                        add(child, SelectedBy::descendant(&label, *pid));
                     }
                 }
             }
@@ -169,31 +243,34 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
                 roots.extend_from_slice(snapshot.session_members(*pid));
                 for root in roots {
                     let why = if root == *pid {
-                        label.clone()
+                        SelectedBy::itself(&label)
                     } else {
-                        format!("group or session of {pid}")
+                        SelectedBy {
+                            selector: label.clone(),
+                            how: Match::GroupOrSessionOf { pid: *pid },
+                        }
                     };
                     add(root, why);
                     for child in descendants(snapshot, root) {
-                        add(child, format!("descendant of {root}"));
+                        add(child, SelectedBy::descendant(&label, root));
                     }
                 }
             }
             Selector::Pgid(pgid) => {
                 for &pid in snapshot.group_members(*pgid) {
-                    add(pid, label.clone());
+                    add(pid, SelectedBy::itself(&label));
                 }
             }
             Selector::Sid(sid) => {
                 for &pid in snapshot.session_members(*sid) {
-                    add(pid, label.clone());
+                    add(pid, SelectedBy::itself(&label));
                 }
             }
             Selector::Port(query) => {
                 for holding in holders(snapshot, *query)? {
                     unseen.extend(holding.unseen());
                     for pid in holding.pids() {
-                        add(pid, label.clone());
+                        add(pid, SelectedBy::itself(&label));
                         // A socket held by a protected process (init under
                         // systemd socket activation, or limier's own shell):
                         // it is spared, so its children are not "what holds
@@ -202,7 +279,7 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
                             continue;
                         }
                         for child in descendants(snapshot, pid) {
-                            add(child, format!("descendant of {pid} ({label})"));
+                            add(child, SelectedBy::descendant(&label, pid));
                         }
                     }
                 }
@@ -210,7 +287,7 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
             Selector::Dir(dir) => {
                 let found = dir_users_below(snapshot, &dir.path)?;
                 for user in found.users {
-                    add(user.pid, label.clone());
+                    add(user.pid, SelectedBy::itself(&label));
                 }
                 if !found.unplaceable.is_empty() {
                     unseen.push(Unseen::OtherMountNamespace {
@@ -226,7 +303,7 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
             }
             Selector::Env { key, value } => {
                 for pid in with_env(snapshot, key, value)? {
-                    add(pid, label.clone());
+                    add(pid, SelectedBy::itself(&label));
                 }
             }
             Selector::Name(_) | Selector::User(_) => {
@@ -244,7 +321,7 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
                 // a service manager or limier's shell must not reach every
                 // process below it.
                 for pid in chosen {
-                    add(pid, label.clone());
+                    add(pid, SelectedBy::itself(&label));
                 }
             }
             Selector::Process { identity, .. } => {
@@ -252,7 +329,7 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
                     .process(identity.pid)
                     .is_some_and(|p| p.record.identity() == *identity);
                 if same {
-                    add(identity.pid, label.clone());
+                    add(identity.pid, SelectedBy::itself(&label));
                 }
             }
         }

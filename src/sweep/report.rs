@@ -113,8 +113,9 @@ pub struct SweptProcess {
     /// zombie, a process gone).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cmdline: Vec<ByteString>,
-    /// Which selectors matched it (`pid 42`, `descendant of 42`, `port 3000`, …).
-    pub selected_by: Vec<String>,
+    /// Which selectors matched it, and how (`port 3000` itself, a
+    /// descendant of 42 through `pid 42`, ...).
+    pub selected_by: Vec<super::SelectedBy>,
     #[serde(flatten)]
     /// What became of it.
     pub fate: Fate,

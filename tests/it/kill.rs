@@ -324,7 +324,7 @@ fn name_full_and_user_select_as_pkill_does() {
     );
     assert_eq!(
         report["processes"][0]["selected_by"][0],
-        format!("command line ~ ^{pattern}$")
+        serde_json::json!({"selector": format!("command line ~ ^{pattern}$"), "match": "itself"})
     );
     assert_usage_error(&["kill", "--name", "^$"], "would select every process");
     assert_usage_error(&["kill", "-u", "no-such-user-limier"], "no user named");
