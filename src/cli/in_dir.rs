@@ -53,6 +53,19 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
     // `dir` is already canonical and checked: no second resolution.
     let found = dir_users_below(&snapshot, &dir)?;
     let users = found.users;
+    // A directory that is not there is matched by the path it had only
+    // when something still uses it (a deleted worktree someone's cwd is
+    // in); one no process names never existed as far as anyone can tell:
+    // an error, not "nobody uses it", so that a typo never reads as free.
+    if typed.found == limier::query::DirFound::Former
+        && users.is_empty()
+        && found.undecided.is_empty()
+    {
+        return Err(CliError(format!(
+            "{}: no such directory (and no process uses one deleted from there)",
+            super::sanitize::sanitize(args.dir.as_os_str().as_encoded_bytes())
+        )));
+    }
     // The command line and owner, for the users reported only.
     let reported: Vec<_> = users.iter().map(|user| user.pid).collect();
     snapshot.load_details(&backend, &reported, false);

@@ -17,8 +17,12 @@ pub fn run(args: &KillArgs, render: Render) -> Result<Outcome, CliError> {
         limier::input::PortList::for_sweep(&args.port).map_err(|err| CliError(err.to_string()))?;
     selectors.extend(ports.iter().map(|spec| Selector::Port(spec.query(false))));
     let mut notes = Vec::new();
+    let mut missing_dirs = Vec::new();
     for dir in &args.dir {
         let typed = resolve_typed_dir(dir, RESOLVE_PATIENCE)?;
+        if typed.found == limier::query::DirFound::Former {
+            missing_dirs.push(dir.clone());
+        }
         notes.extend(unresolved_note(dir, &typed));
         selectors.push(Selector::Dir(typed));
     }
@@ -66,6 +70,14 @@ pub fn run(args: &KillArgs, render: Render) -> Result<Outcome, CliError> {
     selection.allow_system_dirs = args.allow_system_dir;
     selection.owner = args.user;
     let report = sweep(&backend, &selection, &options(&args.sweep))?;
+    // As `in`: a directory that is not there and that nothing uses is a
+    // typo, not "nothing to sweep".
+    if let (Some(dir), true) = (missing_dirs.first(), report.processes.is_empty()) {
+        return Err(CliError(format!(
+            "{}: no such directory (and no process uses one deleted from there)",
+            super::sanitize::sanitize(dir.as_os_str().as_encoded_bytes())
+        )));
+    }
     let mut outcome = render_report(&report, render)?;
     // A --pid that named no process: said the same way as `who --pid`.
     for &pid in &args.pid {

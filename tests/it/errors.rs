@@ -21,6 +21,18 @@ fn missing_directory_and_pid_are_one_line_errors() {
         "/nonexistent/limier-test-dir: no such directory",
     );
     assert_usage_error(&["in", "/etc/hostname"], "not a directory");
+    // Missing one level down, with nothing using a directory deleted from
+    // there: as much a typo as one level up (exit 2, never "free").
+    let (_guard, root) = temp_dir();
+    let typo = root.join("no-such-worktree");
+    assert_usage_error(
+        &["in", typo.to_str().unwrap()],
+        "no-such-worktree: no such directory (and no process uses one deleted from there)",
+    );
+    assert_usage_error(
+        &["kill", "--dir", typo.to_str().unwrap(), "--dry-run"],
+        "no such directory (and no process uses one deleted from there)",
+    );
     assert_usage_error(&["who", "--pid", "0"], "pid \"0\" is not a process");
     assert_usage_error(&["bogus-command"], "bogus-command");
     // clap's multi-line verdicts keep the names they list, on one line.
