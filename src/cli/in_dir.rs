@@ -3,10 +3,7 @@
 use super::args::InArgs;
 use super::format::table;
 use super::sanitize::sanitize;
-use super::{
-    other_namespace_note, terse_pids, to_json, unchecked_note, unresolved_note, CliError, Outcome,
-    Render,
-};
+use super::{terse_pids, to_json, unresolved_note, CliError, Outcome, Render};
 use limier::query::{dir_users_below, resolve_typed_dir, RESOLVE_PATIENCE};
 use limier::snapshot::{capture, Layers, UseKind};
 use serde::Serialize;
@@ -22,15 +19,11 @@ pub struct InReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unresolved: Option<String>,
     pub users: Vec<InUser>,
-    pub not_inspectable: usize,
-    /// Processes in a mount namespace whose mounts could not be read, whose
-    /// paths read as below `dir`: not counted as users.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub unplaceable: Vec<limier::platform::ProcessId>,
-    /// Uses whose path is either a deleted one or a name ending in
-    /// " (deleted)", with only one reading below `dir`: not counted.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub undecided: Vec<limier::query::Unseen>,
+    /// What the answer could not see, as `kill --dir` says it: processes
+    /// that could not be checked, processes in a mount namespace whose
+    /// mounts could not be read (their paths read as below `dir`), uses
+    /// whose deleted-ness cannot be told.
+    pub unseen: Vec<limier::query::Unseen>,
 }
 
 #[derive(Debug, Serialize)]
@@ -87,15 +80,26 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
         dir,
         unresolved: typed.unresolved(),
         users,
-        not_inspectable: unchecked.len(),
-        unplaceable: found.unplaceable,
-        undecided: found
-            .undecided
-            .into_iter()
-            .map(|u| limier::query::Unseen::Undecided {
-                pid: u.pid,
-                path: u.text,
+        unseen: (!unchecked.is_empty())
+            .then(|| limier::query::Unseen::Processes {
+                count: unchecked.len(),
+                processes: unchecked,
             })
+            .into_iter()
+            .chain((!found.unplaceable.is_empty()).then(|| {
+                limier::query::Unseen::OtherMountNamespace {
+                    pids: found.unplaceable,
+                }
+            }))
+            .chain(
+                found
+                    .undecided
+                    .into_iter()
+                    .map(|u| limier::query::Unseen::Undecided {
+                        pid: u.pid,
+                        path: u.text,
+                    }),
+            )
             .collect(),
     };
     let stdout = if render.json {
@@ -109,11 +113,7 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
         stdout,
         notes: unresolved_note(&args.dir, &typed)
             .into_iter()
-            .chain(unchecked_note(&unchecked))
-            .chain(
-                (!report.unplaceable.is_empty()).then(|| other_namespace_note(&report.unplaceable)),
-            )
-            .chain(report.undecided.iter().filter_map(super::unseen_note))
+            .chain(report.unseen.iter().filter_map(super::unseen_note))
             .collect(),
         code: if report.users.is_empty() {
             super::EXIT_NOTHING
