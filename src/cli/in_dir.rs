@@ -81,7 +81,7 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
         unresolved: typed.unresolved(),
         users,
         unseen: (!unchecked.is_empty())
-            .then(|| limier::query::Unseen::Processes {
+            .then_some(limier::query::Unseen::Processes {
                 count: unchecked.len(),
                 processes: unchecked,
             })
