@@ -86,11 +86,11 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
                 processes: unchecked,
             })
             .into_iter()
-            .chain((!found.unplaceable.is_empty()).then(|| {
+            .chain((!found.unplaceable.is_empty()).then_some(
                 limier::query::Unseen::OtherMountNamespace {
                     pids: found.unplaceable,
-                }
-            }))
+                },
+            ))
             .chain(
                 found
                     .undecided
