@@ -39,23 +39,30 @@ pub struct Target {
 /// # References
 /// proc(5): `/proc/PID/stat`, `/proc/PID/cmdline`; fstat(2) on `/proc/PID`.
 pub fn describe(backend: &limier_platform::Backend, targets: &mut [Target]) {
-    for target in targets
-        .iter_mut()
-        .filter(|t| t.zombie_of.is_none() && (t.uid.is_none() || t.cmdline.is_empty()))
-    {
+    use rayon::prelude::*;
+    let one = |target: &mut Target| {
+        if target.zombie_of.is_some() || (target.uid.is_some() && !target.cmdline.is_empty()) {
+            return;
+        }
         let Ok(dir) = backend.open_process(target.identity.pid) else {
-            continue;
+            return;
         };
         let Ok(mut record) = dir.basic() else {
-            continue;
+            return;
         };
         if record.identity() != target.identity || dir.add_cmdline(&mut record).is_err() {
-            continue;
+            return;
         }
         target.uid = target.uid.or(record.uid);
         if target.cmdline.is_empty() {
             target.cmdline = record.cmdline;
         }
+    };
+    // Three reads a target: on rayon's pool where a capture would be.
+    if targets.len() >= crate::snapshot::CaptureOptions::PARALLEL_THRESHOLD {
+        targets.par_iter_mut().for_each(one);
+    } else {
+        targets.iter_mut().for_each(one);
     }
 }
 
