@@ -72,6 +72,8 @@ limier itself is left out. A DIR whose filesystem does not answer within 2 s
     #[command(after_help = "\
 Examples:
   limier tree                   the whole forest (kernel threads hidden)
+  limier tree --name vite       every vite process's tree (pgrep vite)
+  limier tree -u alice          alice's processes, as trees
   limier tree 4242              pid 4242 and everything below it
   limier tree --json            nested JSON")]
     Tree(TreeArgs),
@@ -171,8 +173,18 @@ pub struct InArgs {
 #[derive(Debug, Args)]
 pub struct TreeArgs {
     /// Root the tree at this process.
-    #[arg(value_parser = parse_pid)]
+    #[arg(value_parser = parse_pid, conflicts_with_all = ["name", "user"])]
     pub pid: Option<u32>,
+    /// The trees of the processes whose name holds PATTERN, as pgrep finds
+    /// them: a substring, `^` and `$` anchor it.
+    #[arg(long, value_name = "PATTERN")]
+    pub name: Option<String>,
+    /// --name matches the whole command line (pgrep -f).
+    #[arg(short = 'f', long, requires = "name")]
+    pub full: bool,
+    /// Only the trees of USER's processes (a name or a uid).
+    #[arg(short = 'u', long, value_name = "USER", value_parser = parse_user)]
+    pub user: Option<u32>,
     /// Show kernel threads too.
     #[arg(long)]
     pub kernel_threads: bool,

@@ -28,6 +28,26 @@ pub fn run(args: &TreeArgs, render: Render) -> Result<Outcome, CliError> {
     // Environments only where the orphan marker depends on them.
     let candidates = limier::query::orphan_candidates(&snapshot);
     snapshot.load_details(&backend, &candidates, true);
+    // --name / -u: the trees of the matches, each once (a match below
+    // another is in its tree already).
+    if args.name.is_some() || args.user.is_some() {
+        let pattern = args.name.as_ref().map(|text| limier::query::NamePattern {
+            text: text.clone(),
+            full: args.full,
+        });
+        let matches = limier::query::matching(&snapshot, pattern.as_ref(), args.user);
+        let roots: Vec<ProcessId> = matches
+            .iter()
+            .copied()
+            .filter(|&pid| !snapshot.ancestors(pid).any(|a| matches.contains(&a)))
+            .collect();
+        let forest: Vec<TreeNode> = roots
+            .into_iter()
+            .filter_map(|pid| forest(&snapshot, Some(pid), args.kernel_threads))
+            .flatten()
+            .collect();
+        return render_forest(&forest, render);
+    }
     let Some(forest) = forest(&snapshot, args.pid.map(ProcessId), args.kernel_threads) else {
         return Ok(Outcome {
             stdout: if render.json {
@@ -42,16 +62,21 @@ pub fn run(args: &TreeArgs, render: Render) -> Result<Outcome, CliError> {
             code: super::EXIT_NOTHING,
         });
     };
+    render_forest(&forest, render)
+}
+
+/// The forest in the form asked.
+fn render_forest(forest: &[TreeNode], render: Render) -> Result<Outcome, CliError> {
     let stdout = if render.json {
-        to_json(&TreeReport { roots: &forest })?
+        to_json(&TreeReport { roots: forest })?
     } else if render.terse {
         let mut pids = Vec::new();
-        collect_pids(&forest, &mut pids);
+        collect_pids(forest, &mut pids);
         terse_pids(pids)
     } else {
         let mut out = String::new();
         let width = limier::platform::terminal_columns();
-        for root in &forest {
+        for root in forest {
             draw(root, None, "", true, render.color, width, &mut out);
         }
         out

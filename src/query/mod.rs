@@ -11,6 +11,7 @@ mod env;
 mod family;
 mod forest;
 mod holders;
+mod names;
 mod typed_dir;
 mod users;
 
@@ -24,6 +25,7 @@ pub use holders::{
     clients, holder_pids, holders, is_listening, is_tcp_listener, tcp_listening_ports, Holder,
     NamedProcess, PortHolding, PortQuery, StateFilter, Unseen,
 };
+pub use names::{matching, NamePattern};
 pub use typed_dir::{resolve_typed_dir, DirFound, TypedDir, RESOLVE_PATIENCE};
 pub use users::{
     dir_users_below, normalize, placed_uses, users_below, users_of, DirUser, DirUsers,

@@ -32,6 +32,7 @@ mod plan;
 mod report;
 mod respawn;
 
+pub use crate::query::NamePattern;
 pub use crate::query::Unseen;
 pub use execute::{execute, sweep, sweep_from};
 pub use first_signal::{choose as choose_first_signal, SignalChoice};
@@ -162,55 +163,6 @@ pub struct Selection {
     /// Only processes of this uid are selected, whatever selected them
     /// (`pkill -u USER PATTERN`); `None`: anyone's.
     pub owner: Option<u32>,
-}
-
-/// A process name pattern as `pgrep` takes it, without regular
-/// expressions: a substring, or anchored with `^` (at the start) and `$`
-/// (at the end). Case matters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NamePattern {
-    /// The pattern as typed.
-    pub text: String,
-    /// Match the whole command line (argv joined by spaces) instead of the
-    /// name (`pgrep -f`).
-    pub full: bool,
-}
-
-impl NamePattern {
-    /// Whether `process` matches: its name (comm), or with `full` its
-    /// command line (a process whose argv is empty — a kernel thread, a
-    /// zombie — by its name).
-    pub fn matches(&self, process: &crate::snapshot::Process) -> bool {
-        let subject = if self.full && !process.record.cmdline.is_empty() {
-            process.command_line()
-        } else {
-            process.record.comm.to_string_lossy().into_owned()
-        };
-        let (start, rest) = match self.text.strip_prefix('^') {
-            Some(rest) => (true, rest),
-            None => (false, self.text.as_str()),
-        };
-        let (end, needle) = match rest.strip_suffix('$') {
-            Some(needle) => (true, needle),
-            None => (false, rest),
-        };
-        match (start, end) {
-            (true, true) => subject == needle,
-            (true, false) => subject.starts_with(needle),
-            (false, true) => subject.ends_with(needle),
-            (false, false) => subject.contains(needle),
-        }
-    }
-}
-
-impl std::fmt::Display for NamePattern {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.full {
-            write!(f, "command line ~ {}", self.text)
-        } else {
-            write!(f, "name ~ {}", self.text)
-        }
-    }
 }
 
 /// The top-level trees of the system itself: a sweep of one selects nearly

@@ -314,20 +314,15 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
                 }
             }
             Selector::Name(_) | Selector::User(_) => {
-                let chosen: Vec<ProcessId> = snapshot
-                    .processes()
-                    .filter(|p| match selector {
-                        Selector::Name(pattern) => pattern.matches(p),
-                        Selector::User(uid) => p.record.uid == Some(*uid),
-                        _ => false,
-                    })
-                    .map(|p| p.pid())
-                    .filter(|&pid| pid != snapshot.self_pid)
-                    .collect();
+                let (pattern, owner) = match selector {
+                    Selector::Name(pattern) => (Some(pattern), None),
+                    Selector::User(uid) => (None, Some(*uid)),
+                    _ => (None, None),
+                };
                 // The matches alone, as pkill: a name that also names init,
                 // a service manager or limier's shell must not reach every
                 // process below it.
-                for pid in chosen {
+                for pid in crate::query::matching(snapshot, pattern, owner) {
                     add(pid, SelectedBy::itself(&label));
                 }
             }

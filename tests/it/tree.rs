@@ -234,3 +234,34 @@ fn scopeguard_kill(pid: u32) -> impl Drop {
     }
     Kill(pid)
 }
+
+#[test]
+fn tree_by_name_and_user_shows_the_matches_trees_as_pgrep_finds_them() {
+    let scenario = Scenario::start(&["chain", "3"]);
+    let top = scenario.pids("link")[0];
+    // The whole command line names the scenario's chain: every link and
+    // the leaf match, so the tree is rooted once, at the top of the chain.
+    let marker = "scenario.py chain 3".to_owned();
+    let me = limier::platform::effective_uid().to_string();
+    let (report, code) = limier_json(&["tree", "-f", "--name", &marker, "-u", &me]);
+    assert_eq!(code, 0, "{report}");
+    let roots: Vec<u64> = report["roots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["pid"].as_u64().unwrap())
+        .collect();
+    assert!(roots.contains(&u64::from(top)), "{report}");
+    assert!(
+        node_of(&report["roots"], scenario.pid("leaf")).is_some(),
+        "the leaf is in the top's tree: {report}"
+    );
+    assert!(
+        !roots.contains(&u64::from(scenario.pid("leaf"))),
+        "a match below another is not a root of its own: {report}"
+    );
+    // Another user's only: nothing (exit 1).
+    let output = limier(&["tree", "-f", "--name", &marker, "-u", "65534"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_usage_error(&["tree", "1", "--name", "x"], "cannot be used with");
+}
