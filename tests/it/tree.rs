@@ -236,6 +236,7 @@ fn scopeguard_kill(pid: u32) -> impl Drop {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // node_of
 fn tree_by_name_and_user_shows_the_matches_trees_as_pgrep_finds_them() {
     let scenario = Scenario::start(&["chain", "3"]);
     let top = scenario.pids("link")[0];
