@@ -235,7 +235,9 @@ pub struct ProcessRecord {
     /// none (a daemon, a service started detached).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tty: Option<u32>,
-    /// Real uid; `None` when it could not be read.
+    /// The effective uid: the owner of `/proc/PID` on Linux (root for a
+    /// process that made itself non-dumpable), `pbi_uid` on macOS; `None`
+    /// when it could not be read.
     pub uid: Option<u32>,
     /// The scheduler state.
     pub state: ProcessState,

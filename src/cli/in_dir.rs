@@ -53,10 +53,11 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
     if typed.found == limier::query::DirFound::Former
         && users.is_empty()
         && found.undecided.is_empty()
+        && found.unplaceable.is_empty()
     {
-        return Err(CliError(format!(
-            "{}: no such directory (and no process uses one deleted from there)",
-            super::sanitize::sanitize(args.dir.as_os_str().as_encoded_bytes())
+        return Err(CliError(super::kill::missing_dir_error(
+            &args.dir,
+            !unchecked.is_empty(),
         )));
     }
     // The command line and owner, for the users reported only.

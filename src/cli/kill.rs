@@ -17,14 +17,16 @@ pub fn run(args: &KillArgs, render: Render) -> Result<Outcome, CliError> {
         limier::input::PortList::for_sweep(&args.port).map_err(|err| CliError(err.to_string()))?;
     selectors.extend(ports.iter().map(|spec| Selector::Port(spec.query(false))));
     let mut notes = Vec::new();
+    // Each directory that is not there, with its selector's label.
     let mut missing_dirs = Vec::new();
     for dir in &args.dir {
         let typed = resolve_typed_dir(dir, RESOLVE_PATIENCE)?;
-        if typed.found == limier::query::DirFound::Former {
-            missing_dirs.push(dir.clone());
-        }
         notes.extend(unresolved_note(dir, &typed));
-        selectors.push(Selector::Dir(typed));
+        let selector = Selector::Dir(typed);
+        if matches!(&selector, Selector::Dir(t) if t.found == limier::query::DirFound::Former) {
+            missing_dirs.push((dir.clone(), selector.label()));
+        }
+        selectors.push(selector);
     }
     selectors.extend(args.env.iter().map(|(key, value)| Selector::Env {
         key: key.clone(),
@@ -41,17 +43,12 @@ pub fn run(args: &KillArgs, render: Render) -> Result<Outcome, CliError> {
             "-f/--full applies to --name PATTERN: give one".into(),
         ));
     }
-    // A process name is at most 15 bytes on Linux (comm): a longer pattern
-    // matches nothing, as pgrep warns.
-    if cfg!(target_os = "linux") && !args.full {
-        if let Some(long) = args
-            .name
-            .iter()
-            .find(|text| text.trim_matches(['^', '$']).len() > 15)
-        {
-            return Err(CliError(format!(
-                "--name {long:?} is longer than the 15 bytes of a process name on Linux and would match nothing; add -f to match the command line"
-            )));
+    // A pattern that can match nothing here is said, not swept for.
+    for selector in &selectors {
+        if let Selector::Name(pattern) = selector {
+            if let Some(why) = pattern.matches_nothing() {
+                return Err(CliError(why));
+            }
         }
     }
     // -u alone selects the user's processes; beside other selectors it
@@ -70,13 +67,31 @@ pub fn run(args: &KillArgs, render: Render) -> Result<Outcome, CliError> {
     selection.allow_system_dirs = args.allow_system_dir;
     selection.owner = args.user;
     let report = sweep(&backend, &selection, &options(&args.sweep))?;
-    // As `in`: a directory that is not there and that nothing uses is a
-    // typo, not "nothing to sweep".
-    if let (Some(dir), true) = (missing_dirs.first(), report.processes.is_empty()) {
-        return Err(CliError(format!(
-            "{}: no such directory (and no process uses one deleted from there)",
-            super::sanitize::sanitize(dir.as_os_str().as_encoded_bytes())
-        )));
+    // As `in`: a directory that is not there and that no process uses is
+    // a typo, not "nothing to sweep" — unless something could not be
+    // checked (then the notes say what, and nothing is claimed).
+    // Processes whose paths read as below a selected directory but were
+    // not taken: they may use it, so nothing is claimed.
+    let maybe_used = report.unseen.iter().any(|u| {
+        matches!(
+            u,
+            limier::query::Unseen::OtherMountNamespace { .. }
+                | limier::query::Unseen::Undecided { .. }
+                | limier::query::Unseen::NotOwned { .. }
+        )
+    });
+    let unchecked = report
+        .unseen
+        .iter()
+        .any(|u| matches!(u, limier::query::Unseen::Processes { .. }));
+    for (dir, label) in &missing_dirs {
+        let used = report
+            .processes
+            .iter()
+            .any(|p| p.selected_by.iter().any(|why| why.selector == *label));
+        if !used && !maybe_used {
+            return Err(CliError(missing_dir_error(dir, unchecked)));
+        }
     }
     let mut outcome = render_report(&report, render)?;
     // A --pid that named no process: said the same way as `who --pid`.
@@ -88,6 +103,20 @@ pub fn run(args: &KillArgs, render: Render) -> Result<Outcome, CliError> {
     notes.append(&mut outcome.notes);
     outcome.notes = notes;
     Ok(outcome)
+}
+
+/// The error for a directory that is not there and that no process uses;
+/// with `unchecked` processes, said of the processes limier could check.
+pub(crate) fn missing_dir_error(dir: &std::path::Path, unchecked: bool) -> String {
+    let who = if unchecked {
+        "no process limier could check"
+    } else {
+        "no process"
+    };
+    format!(
+        "{}: no such directory (and {who} uses one deleted from there)",
+        super::sanitize::sanitize(dir.as_os_str().as_encoded_bytes())
+    )
 }
 
 pub(crate) fn options(args: &SweepArgs) -> SweepOptions {

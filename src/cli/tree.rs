@@ -35,12 +35,19 @@ pub fn run(args: &TreeArgs, render: Render) -> Result<Outcome, CliError> {
             text: text.clone(),
             full: args.full,
         });
-        let matches = limier::query::matching(&snapshot, pattern.as_ref(), args.user);
-        let roots: Vec<ProcessId> = matches
+        if let Some(why) = pattern.as_ref().and_then(|p| p.matches_nothing()) {
+            return Err(CliError(why));
+        }
+        let matches: std::collections::HashSet<ProcessId> =
+            limier::query::matching(&snapshot, pattern.as_ref(), args.user, args.kernel_threads)
+                .into_iter()
+                .collect();
+        let mut roots: Vec<ProcessId> = matches
             .iter()
             .copied()
             .filter(|&pid| !snapshot.ancestors(pid).any(|a| matches.contains(&a)))
             .collect();
+        roots.sort_unstable();
         let forest: Vec<TreeNode> = roots
             .into_iter()
             .filter_map(|pid| forest(&snapshot, Some(pid), args.kernel_threads))

@@ -87,6 +87,20 @@ pub fn down_selection(
                             "holds {service}'s port {port}, no evidence of any session"
                         ),
                     });
+                    // Its children with it (a dev server's workers), as a
+                    // port sweep takes them; another session's stay spared.
+                    for child in descendants(snapshot, pid) {
+                        let Some(below) = snapshot.process(child) else {
+                            continue;
+                        };
+                        if attribution.owner(child).slug().is_some_and(|s| s != slug) {
+                            continue;
+                        }
+                        selection.selectors.push(Selector::Process {
+                            identity: below.record.identity(),
+                            reason: format!("below pid {pid}, which holds {service}'s port {port}"),
+                        });
+                    }
                 }
             }
         }

@@ -15,7 +15,7 @@ pub struct Dossier {
     pub ppid: ProcessId,
     /// Its command name.
     pub comm: ByteString,
-    /// Its real uid, when readable.
+    /// Its effective uid (the owner of `/proc/PID`), when readable.
     pub uid: Option<u32>,
     /// That uid's user name.
     pub user: Option<String>,

@@ -15,7 +15,7 @@ pub struct TreeNode {
     pub comm: ByteString,
     /// Its argument words (empty without the details layer).
     pub cmdline: Vec<ByteString>,
-    /// Its real uid (without the details layer, `null`).
+    /// Its effective uid, the owner of `/proc/PID` (without the details layer, `null`).
     pub uid: Option<u32>,
     /// That uid's name, when it has one.
     pub user: Option<String>,

@@ -66,6 +66,6 @@ pub enum QueryError {
     /// question describes: capture with the details and links layers, or
     /// call [`Snapshot::load_details`](crate::snapshot::Snapshot::load_details)
     /// for it first.
-    #[error("pid {0}: its details were neither captured nor loaded (capture Layers::ALL, or Snapshot::load_details for this pid)")]
+    #[error("pid {0}: its details were neither captured nor loaded (capture the details and links layers, or Snapshot::load_details for this pid)")]
     DetailsNotLoaded(ProcessId),
 }

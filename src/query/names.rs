@@ -16,6 +16,19 @@ pub struct NamePattern {
 }
 
 impl NamePattern {
+    /// Why this pattern can match no process here, if it cannot: a name
+    /// pattern longer than Linux's 15-byte process names (`pgrep` warns
+    /// the same).
+    pub fn matches_nothing(&self) -> Option<String> {
+        let text = self.text.trim_start_matches('^').trim_end_matches('$');
+        (cfg!(target_os = "linux") && !self.full && text.len() > 15).then(|| {
+            format!(
+                "--name {:?} is longer than the 15 bytes of a process name on Linux and would match nothing; add -f to match the command line",
+                self.text
+            )
+        })
+    }
+
     /// Whether `process` matches: its name (comm), or with `full` its
     /// command line (a process whose argv is empty — a kernel thread, a
     /// zombie — by its name).
@@ -53,16 +66,17 @@ impl std::fmt::Display for NamePattern {
 }
 
 /// Every process of `snapshot` whose name matches `pattern` (when given)
-/// and whose owner is `owner` (when given), in pid order; limier itself
-/// and kernel threads are never among them.
+/// and whose owner is `owner` (when given), in pid order; never limier
+/// itself, and kernel threads only with `kernel_threads`.
 pub fn matching(
     snapshot: &Snapshot,
     pattern: Option<&NamePattern>,
     owner: Option<u32>,
+    kernel_threads: bool,
 ) -> Vec<ProcessId> {
     snapshot
         .processes()
-        .filter(|p| p.pid() != snapshot.self_pid && !p.record.kernel_thread)
+        .filter(|p| p.pid() != snapshot.self_pid && (kernel_threads || !p.record.kernel_thread))
         .filter(|p| pattern.is_none_or(|pattern| pattern.matches(p)))
         .filter(|p| owner.is_none_or(|uid| p.record.uid == Some(uid)))
         .map(|p| p.pid())

@@ -26,8 +26,8 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// One optional layer of a snapshot: what a question needs, what a
-/// process refused. Its name in JSON and messages is its snake-case name
-/// (`fds`, `environ`, ...).
+/// process refused. JSON names it in snake case (`fds`, `environ`,
+/// `file_fds`, ...); messages by `Display` (`file fds` says why it lacks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Layer {

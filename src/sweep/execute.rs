@@ -396,8 +396,17 @@ fn catch_forks(
                 uid: None,
                 user: None,
                 cmdline: Vec::new(),
+                // The selector that took its parent (or the parent's own
+                // parent, forked during the sweep too).
                 selected_by: vec![super::SelectedBy {
-                    selector: "forked during the sweep".into(),
+                    selector: swept
+                        .iter()
+                        .find(|p| p.pid == parent)
+                        .and_then(|p| p.selected_by.first())
+                        .map_or_else(
+                            || "forked during the sweep".into(),
+                            |why| why.selector.clone(),
+                        ),
                     how: super::Match::ForkedDuringSweep { parent },
                 }],
                 fate: Fate::WouldSignal,

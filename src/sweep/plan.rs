@@ -19,7 +19,7 @@ pub struct Target {
     pub name: ByteString,
     /// Its start, in ms since the epoch.
     pub started_at_ms: u64,
-    /// Its real uid, when read.
+    /// Its effective uid, when read.
     pub uid: Option<u32>,
     /// Its argv, when read.
     pub cmdline: Vec<ByteString>,
@@ -322,7 +322,7 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
                 // The matches alone, as pkill: a name that also names init,
                 // a service manager or limier's shell must not reach every
                 // process below it.
-                for pid in crate::query::matching(snapshot, pattern, owner) {
+                for pid in crate::query::matching(snapshot, pattern, owner, false) {
                     add(pid, SelectedBy::itself(&label));
                 }
             }

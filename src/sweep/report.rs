@@ -15,7 +15,7 @@ pub enum SpareReason {
     /// EPERM: another user's process. Found before any signal (`kill(pid,
     /// 0)`), so a dry run predicts it and a sweep never waits for it.
     PermissionDenied {
-        /// The process's owner (real uid), when it could be read.
+        /// The process's owner (effective uid), when it could be read.
         owner: Option<u32>,
     },
     /// The caller asked to spare it (e.g. it belongs to another ecluse session).
@@ -103,7 +103,7 @@ pub struct SweptProcess {
     pub started_at_ms: Option<u64>,
     /// Its command name.
     pub comm: ByteString,
-    /// Its real uid, when it could be read.
+    /// Its effective uid (the owner of `/proc/PID`), when it could be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<u32>,
     /// The name of that uid, when it has one.

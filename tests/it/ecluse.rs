@@ -375,6 +375,55 @@ fn down_leaves_a_terminal_in_the_worktree_to_its_user() {
 }
 
 #[test]
+fn down_ends_a_port_squatter_with_its_children() {
+    let repo = FixtureRepo::new(CONFIG);
+    repo.worktree("gamma");
+    // A server started by hand outside the repo holds gamma's port; its
+    // worker holds no socket and has no evidence of its own.
+    let mut squatter = ChildGuard::spawn(
+        Command::new("python3")
+            .arg("-c")
+            .arg(
+                "import os, socket, sys, time\n\
+                 s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n\
+                 child = os.fork()\n\
+                 if child == 0:\n    s.close(); time.sleep(60); os._exit(0)\n\
+                 print(s.getsockname()[1], child, flush=True)\n\
+                 time.sleep(60)\n",
+            )
+            .current_dir("/")
+            .stdout(std::process::Stdio::piped()),
+    );
+    let line = squatter.first_line();
+    let mut words = line.split_whitespace();
+    let port: u16 = words.next().unwrap().parse().unwrap();
+    let worker: u32 = words.next().unwrap().parse().unwrap();
+    repo.write_state(&[("gamma", 3, json!({"web": port}), None)]);
+    let (report, code) = repo.limier(&["ecluse", "down", "gamma"]);
+    assert_eq!(code, 0, "{report}");
+    assert!(
+        eventually(Duration::from_secs(3), || !alive(squatter.pid())
+            && !alive(worker)),
+        "the squatter {} or its worker {worker} survived: {report}",
+        squatter.pid()
+    );
+    let selected: Vec<String> = report["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["pid"] == worker)
+        .map(|p| p["selected_by"][0]["selector"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        selected,
+        vec![format!(
+            "below pid {}, which holds web's port {port}",
+            squatter.pid()
+        )]
+    );
+}
+
+#[test]
 fn a_terminal_holding_the_session_s_port_is_not_spared() {
     let repo = FixtureRepo::new(CONFIG);
     let beta = repo.worktree("beta");

@@ -27,12 +27,26 @@ fn missing_directory_and_pid_are_one_line_errors() {
     let typo = root.join("no-such-worktree");
     assert_usage_error(
         &["in", typo.to_str().unwrap()],
-        "no-such-worktree: no such directory (and no process uses one deleted from there)",
+        "no-such-worktree: no such directory (and no process",
     );
     assert_usage_error(
         &["kill", "--dir", typo.to_str().unwrap(), "--dry-run"],
-        "no such directory (and no process uses one deleted from there)",
+        "no such directory (and no process",
     );
+    // Beside a directory that matched, the typo is still an error.
+    let resident = Scenario::start(&["cwd", root.to_str().unwrap()]);
+    assert_usage_error(
+        &[
+            "kill",
+            "--dir",
+            root.to_str().unwrap(),
+            "--dir",
+            typo.to_str().unwrap(),
+            "--dry-run",
+        ],
+        "no-such-worktree: no such directory",
+    );
+    drop(resident);
     assert_usage_error(&["who", "--pid", "0"], "pid \"0\" is not a process");
     assert_usage_error(&["bogus-command"], "bogus-command");
     // clap's multi-line verdicts keep the names they list, on one line.
