@@ -303,7 +303,7 @@ fn human(report: &WhoReport, color: bool) -> String {
             let list: Vec<String> = free.iter().map(|q| format!(":{q}")).collect();
             format!("nothing holds {}", list.join(" "))
         } else {
-            format!("nothing holds the other {} ports asked", free.len())
+            format!("nothing holds {} of the ports asked", free.len())
         };
         out.push_str(&paint(color, DIM, &text));
         out.push('\n');
