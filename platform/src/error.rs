@@ -35,11 +35,19 @@ pub enum PlatformError {
         /// The OS's error.
         source: io::Error,
     },
-    /// A file's text could not be parsed.
-    #[error("{}: cannot parse {source}", path.display())]
+    /// A call that names no file failed (a libproc or sysctl call).
+    #[error("{call}: {source}")]
+    Call {
+        /// The call, with its argument.
+        call: String,
+        /// The OS's error.
+        source: io::Error,
+    },
+    /// What a file or a call gave could not be parsed.
+    #[error("{from}: cannot parse {source}")]
     Parse {
-        /// The file.
-        path: PathBuf,
+        /// Where the text came from.
+        from: ParseSource,
         /// What was wrong with it.
         source: ParseError,
     },
@@ -145,4 +153,36 @@ pub enum SignalError {
         /// The OS's error.
         source: io::Error,
     },
+}
+
+/// Where text that could not be parsed came from: a file, or a call that
+/// returns no file (a BPF iterator, a sysctl, a libproc call).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseSource {
+    /// A file.
+    File(PathBuf),
+    /// A call, named with its argument (`proc_listpids`,
+    /// `KERN_PROCARGS2(4242)`, `the bpf fd iterator`).
+    Call(String),
+}
+
+impl std::fmt::Display for ParseSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParseSource::File(path) => write!(f, "{}", path.display()),
+            ParseSource::Call(call) => f.write_str(call),
+        }
+    }
+}
+
+impl From<PathBuf> for ParseSource {
+    fn from(path: PathBuf) -> Self {
+        ParseSource::File(path)
+    }
+}
+
+impl From<&std::path::Path> for ParseSource {
+    fn from(path: &std::path::Path) -> Self {
+        ParseSource::File(path.to_path_buf())
+    }
 }

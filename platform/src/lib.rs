@@ -33,7 +33,7 @@ pub use macos::{
     MapReader, MapRoots, PinAttempt, ProcessDir, ProcessHandle,
 };
 
-pub use error::{PlatformError, SignalError, VerifierRefusal};
+pub use error::{ParseSource, PlatformError, SignalError, VerifierRefusal};
 pub use fd_table::{FdScope, FdTable};
 pub use parse::tty_name;
 pub use records::*;

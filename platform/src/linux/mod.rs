@@ -137,7 +137,10 @@ impl Backend {
         // a read that does not fill the buffer is all of it.
         let text = read_whole(&path, WholeAt::ShortRead)
             .map_err(|err| PlatformError::from_io(Some(pid), path.clone(), err))?;
-        crate::parse::parse_stat(&text).map_err(|source| PlatformError::Parse { path, source })
+        crate::parse::parse_stat(&text).map_err(|source| PlatformError::Parse {
+            from: path.into(),
+            source,
+        })
     }
 
     /// The stat-only record of a pid (see [`StatFields::into_record`](crate::parse::StatFields::into_record)).
@@ -430,7 +433,10 @@ pub(crate) fn read_parsed<T>(
 ) -> Result<T, PlatformError> {
     let text = read_whole(&path, WholeAt::EmptyRead)
         .map_err(|err| PlatformError::from_io(pid, path.clone(), err))?;
-    parse(&text).map_err(|source| PlatformError::Parse { path, source })
+    parse(&text).map_err(|source| PlatformError::Parse {
+        from: path.into(),
+        source,
+    })
 }
 
 /// Where [`Backend::mount_ids_of`] asks `statx` through a process's links.

@@ -151,7 +151,7 @@ impl ProcessDir {
     pub fn stat(&self) -> Result<StatFields, PlatformError> {
         let text = self.read_file_at_once("stat")?;
         parse_stat(&text).map_err(|source| PlatformError::Parse {
-            path: self.path.join("stat"),
+            from: self.path.join("stat").into(),
             source,
         })
     }
@@ -260,7 +260,7 @@ impl ProcessDir {
             .find_map(|line| line.strip_prefix(b"mnt_id:"))
             .and_then(|value| std::str::from_utf8(value).ok()?.trim().parse().ok())
             .ok_or_else(|| PlatformError::Parse {
-                path: self.path.join(&name),
+                from: self.path.join(&name).into(),
                 source: crate::parse::ParseError::new("fdinfo", "no mnt_id line"),
             })
     }
@@ -273,7 +273,7 @@ impl ProcessDir {
     pub fn mounts(&self) -> Result<Vec<crate::parse::MountPoint>, PlatformError> {
         let bytes = self.read_file("mountinfo")?;
         crate::parse::parse_mount_points(&bytes).map_err(|source| PlatformError::Parse {
-            path: self.path.join("mountinfo"),
+            from: self.path.join("mountinfo").into(),
             source,
         })
     }
@@ -403,7 +403,7 @@ impl ProcessDir {
     pub fn maps_text(&self) -> Result<Vec<MappedFile>, PlatformError> {
         let text = self.read_file("maps")?;
         parse_maps(&text).map_err(|source| PlatformError::Parse {
-            path: self.path.join("maps"),
+            from: self.path.join("maps").into(),
             source,
         })
     }
@@ -415,7 +415,7 @@ impl ProcessDir {
     pub fn signal_masks(&self) -> Result<crate::parse::SignalMasks, PlatformError> {
         let text = self.read_file_at_once("status")?;
         crate::parse::parse_status_signals(&text).map_err(|source| PlatformError::Parse {
-            path: self.path.join("status"),
+            from: self.path.join("status").into(),
             source,
         })
     }

@@ -41,8 +41,10 @@ impl Backend {
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(err) => return Err(PlatformError::from_io(None, path, err)),
             };
-            let table = parse_proc_net(&text, protocol)
-                .map_err(|source| PlatformError::Parse { path, source })?;
+            let table = parse_proc_net(&text, protocol).map_err(|source| PlatformError::Parse {
+                from: path.into(),
+                source,
+            })?;
             sockets.extend(table);
         }
         Ok(sockets)

@@ -104,8 +104,8 @@ impl Backend {
     /// libproc.h `proc_listpids(PROC_ALL_PIDS)`.
     pub fn list_pids(&self) -> Result<Vec<ProcessId>, PlatformError> {
         let pids = libproc::processes::pids_by_type(libproc::processes::ProcFilter::All).map_err(
-            |source| PlatformError::Io {
-                path: PathBuf::from("proc_listpids"),
+            |source| PlatformError::Call {
+                call: "proc_listpids(PROC_ALL_PIDS)".into(),
                 source,
             },
         )?;

@@ -240,7 +240,7 @@ impl ProcessDir {
         }
         buffer.truncate(size);
         parse_procargs2(&buffer).map_err(|source| PlatformError::Parse {
-            path: PathBuf::from(format!("KERN_PROCARGS2({})", self.pid)),
+            from: crate::error::ParseSource::Call(format!("KERN_PROCARGS2({})", self.pid)),
             source,
         })
     }

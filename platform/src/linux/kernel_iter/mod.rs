@@ -171,11 +171,11 @@ fn kernel_layout() -> Result<KernelLayout, PlatformError> {
 fn read_kernel_layout() -> Result<KernelLayout, PlatformError> {
     let blob = vmlinux_btf()?;
     let btf = parse_btf(blob.bytes()).map_err(|source| PlatformError::Parse {
-        path: VMLINUX_BTF.into(),
+        from: std::path::Path::new(VMLINUX_BTF).into(),
         source,
     })?;
     let missing = |what: &str| PlatformError::Parse {
-        path: VMLINUX_BTF.into(),
+        from: std::path::Path::new(VMLINUX_BTF).into(),
         source: crate::parse::ParseError::new("btf", format!("no {what}")),
     };
     const STRUCTS: [&str; 9] = [
@@ -397,7 +397,7 @@ pub fn dump_fds(
     let (began_ticks, ns_per_tick) = pass_clock(ticks_per_second);
     let bytes = run(&program)?;
     let rows = parse_fd_dump(&bytes).map_err(|source| PlatformError::Parse {
-        path: "bpf fd iterator".into(),
+        from: crate::error::ParseSource::Call("the bpf fd iterator".into()),
         source,
     })?;
     Ok(FdTable::from_rows(rows, began_ticks, ns_per_tick))

@@ -111,7 +111,7 @@ impl MapRoots {
         let mut dump = Vec::new();
         run_into(&program, Some(std::process::id()), &mut dump)?;
         let rows = parse_root_dump(&dump).map_err(|source| PlatformError::Parse {
-            path: "bpf roots iterator".into(),
+            from: crate::error::ParseSource::Call("the bpf roots iterator".into()),
             source,
         })?;
         let mut dentries: Vec<u64> = Vec::new();
@@ -120,7 +120,7 @@ impl MapRoots {
                 .iter()
                 .find(|row| row.fd == fd.as_raw_fd() as u32)
                 .ok_or_else(|| PlatformError::Parse {
-                    path: dir.to_path_buf(),
+                    from: (*dir).into(),
                     source: crate::parse::ParseError::new(
                         "root dump",
                         "the directory's fd is not in the dump",
