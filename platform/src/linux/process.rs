@@ -109,15 +109,13 @@ impl ProcessDir {
         let mut bytes: Vec<u8> = Vec::with_capacity(capacity);
         loop {
             if bytes.capacity() - bytes.len() < 512 {
-                bytes.reserve(bytes.capacity());
+                bytes.reserve(bytes.capacity().max(512));
             }
             let room = bytes.capacity() - bytes.len();
-            match rustix::io::read(&fd, spare_capacity(&mut bytes)) {
-                Ok((filled, _)) => {
-                    let count = filled.len();
-                    // SAFETY: read(2) initialised `count` bytes of the spare
-                    // capacity, directly after the current length.
-                    unsafe { bytes.set_len(bytes.len() + count) };
+            // rustix's spare-capacity buffer lengthens `bytes` by what
+            // read(2) filled.
+            match rustix::io::read(&fd, rustix::buffer::spare_capacity(&mut bytes)) {
+                Ok(count) => {
                     let over = match end {
                         FileEnd::EmptyRead => count == 0,
                         FileEnd::ShortRead => count < room,
@@ -442,6 +440,3 @@ fn path_from(bytes: &[u8]) -> PathBuf {
     PathBuf::from(OsStr::from_bytes(bytes))
 }
 
-fn spare_capacity(bytes: &mut Vec<u8>) -> &mut [std::mem::MaybeUninit<u8>] {
-    bytes.spare_capacity_mut()
-}

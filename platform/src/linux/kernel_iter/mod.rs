@@ -328,14 +328,11 @@ fn run_into(program: &OwnedFd, pid: Option<u32>, dump: &mut Vec<u8>) -> Result<(
         if dump.capacity() - dump.len() < 64 * 1024 {
             dump.reserve(dump.capacity().max(64 * 1024));
         }
-        match rustix::io::read(&iterator, dump.spare_capacity_mut()) {
-            Ok(([], _)) => return Ok(()),
-            Ok((filled, _)) => {
-                let count = filled.len();
-                // SAFETY: read(2) initialised `count` bytes of the spare
-                // capacity, directly after the current length.
-                unsafe { dump.set_len(dump.len() + count) };
-            }
+        // rustix's spare-capacity buffer lengthens `dump` by what read(2)
+        // filled.
+        match rustix::io::read(&iterator, rustix::buffer::spare_capacity(dump)) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
             // EAGAIN: the kernel visited a million fds without output in
             // one read (sockets scope) and yields; the next read resumes.
             Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN) => continue,
