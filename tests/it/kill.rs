@@ -23,7 +23,10 @@ fn eight_deep_chain_exits_on_term_well_before_the_grace() {
     assert_eq!(expected.len(), 8);
     let root = expected[0].to_string();
     let started = Instant::now();
-    let (report, code) = limier_json(&["kill", "--pid", &root, "--grace", "10s"]);
+    // A grace far beyond any machine's slowness: waiting it out would take a
+    // minute, so a bound of 20 s tells "exited on TERM" from "waited"
+    // however busy the machine is.
+    let (report, code) = limier_json(&["kill", "--pid", &root, "--grace", "60s"]);
     let elapsed = started.elapsed();
     assert_eq!(code, 0, "{report}");
     let mut sorted = expected.clone();
@@ -34,8 +37,8 @@ fn eight_deep_chain_exits_on_term_well_before_the_grace() {
         assert!(!alive(pid), "{pid} still alive");
     }
     assert!(
-        elapsed < Duration::from_secs(3),
-        "sweep took {elapsed:?} with a 10s grace"
+        elapsed < Duration::from_secs(20),
+        "sweep took {elapsed:?} with a 60s grace"
     );
 }
 

@@ -439,4 +439,3 @@ impl ProcessDir {
 fn path_from(bytes: &[u8]) -> PathBuf {
     PathBuf::from(OsStr::from_bytes(bytes))
 }
-
