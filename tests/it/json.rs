@@ -81,3 +81,89 @@ fn same_names_for_the_same_facts(args: &[&str], value: &serde_json::Value) {
         _ => {}
     }
 }
+
+/// Every key name in `value`, at any depth.
+fn key_names(value: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+    match value {
+        serde_json::Value::Object(fields) => {
+            for (key, field) in fields {
+                out.insert(key.clone());
+                key_names(field, out);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|item| key_names(item, out)),
+        _ => {}
+    }
+}
+
+/// The first ```json block of docs/JSON.md after the heading that starts
+/// with `heading`.
+fn doc_example(heading: &str) -> serde_json::Value {
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/JSON.md")).unwrap();
+    let after = &doc[doc
+        .find(heading)
+        .unwrap_or_else(|| panic!("no {heading} in docs/JSON.md"))..];
+    let start = after.find("```json\n").expect("an example") + "```json\n".len();
+    let end = start + after[start..].find("```").unwrap();
+    serde_json::from_str(&after[start..end]).expect("the example is JSON")
+}
+
+#[test]
+fn the_documented_examples_name_only_fields_the_commands_print() {
+    let server = Scenario::start(&["chain", "2"]);
+    let (_guard, root) = temp_dir();
+    let resident = Scenario::start(&["cwd", root.to_str().unwrap()]);
+    let file = root.join("held.log");
+    std::fs::write(&file, "x").unwrap();
+    let opener = Scenario::start(&["open", file.to_str().unwrap()]);
+    let port = server.port().to_string();
+    // An exited child left unreaped (unreaped_by), and limier's ancestor
+    // spared in a dry run (why, reason, detail): nothing else is signalled.
+    let child = ChildGuard::spawn(std::process::Command::new("sleep").arg("60"));
+    let me = std::process::id().to_string();
+    let mut outputs: Vec<(&str, Vec<serde_json::Value>)> = vec![
+        ("## `limier who", vec![limier_json(&["who", &port]).0]),
+        (
+            "## `limier in",
+            vec![limier_json(&["in", root.to_str().unwrap()]).0],
+        ),
+        (
+            "## `limier kill",
+            vec![
+                limier_json(&["kill", "--pid", &child.pid().to_string()]).0,
+                limier_json(&["kill", "--pid", &me, "--dry-run"]).0,
+            ],
+        ),
+    ];
+    // Fields only an ecluse repo, docker, a teardown or a hidden holder
+    // (`unseen` entries' `kind`) prints, and the example's ellipsis.
+    let elsewhere = [
+        "...",
+        "kind",
+        "ecluse",
+        "ecluse_repo",
+        "session",
+        "slot",
+        "service",
+        "docker",
+        "skipped",
+    ];
+    for (heading, real) in outputs.drain(..) {
+        let mut printed = std::collections::BTreeSet::new();
+        for value in &real {
+            key_names(value, &mut printed);
+        }
+        let mut documented = std::collections::BTreeSet::new();
+        key_names(&doc_example(heading), &mut documented);
+        let stale: Vec<&String> = documented
+            .iter()
+            .filter(|key| !printed.contains(*key) && !elsewhere.contains(&key.as_str()))
+            .collect();
+        assert!(
+            stale.is_empty(),
+            "{heading}: docs/JSON.md names {stale:?}, which the command does not print: {printed:?}"
+        );
+    }
+    drop((resident, opener));
+}
