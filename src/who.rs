@@ -38,6 +38,11 @@ pub struct WhoQuestion {
     /// Ask about every port in use besides (`ss -ltnp`; with `all_states`,
     /// `ss -tanp`): see [`WhoQuestion::on`].
     pub every_port: bool,
+    /// Only holders whose name matches (`pgrep`'s PATTERN): a socket none
+    /// of whose holders does is left out.
+    pub name: Option<crate::query::NamePattern>,
+    /// Only holders of this uid (`pgrep -u`), likewise.
+    pub owner: Option<u32>,
 }
 
 impl WhoQuestion {
@@ -288,6 +293,25 @@ pub fn answer(
             clients,
             ecluse: None,
         });
+    }
+    // --name / -u: only the holders pgrep would find; a socket with none
+    // left (or whose holder cannot be seen) is not in the answer.
+    if question.name.is_some() || question.owner.is_some() {
+        let wanted: std::collections::HashSet<ProcessId> =
+            crate::query::matching(snapshot, question.name.as_ref(), question.owner, false)
+                .into_iter()
+                .collect();
+        for port in &mut ports {
+            for socket in port.sockets.iter_mut().chain(port.clients.iter_mut()) {
+                socket.holders.retain(|h| wanted.contains(&h.process.pid));
+            }
+            port.sockets.retain(|s| !s.holders.is_empty());
+            port.clients.retain(|s| !s.holders.is_empty());
+        }
+        if question.every_port {
+            ports.retain(|p| !p.sockets.is_empty());
+        }
+        unseen.clear();
     }
     let mut processes = Vec::new();
     let mut missing_pids = Vec::new();

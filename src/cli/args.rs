@@ -45,6 +45,7 @@ pub enum Command {
 Examples:
   limier who                    every listening port, one line a socket (ss -ltnp)
   limier who --why              the same, each holder with its ancestry and cwd
+  limier who -u alice --name node   alice's node servers' ports
   limier who 3000               TCP listeners and UDP sockets on port 3000
   limier who 3000/tcp 5353/udp  several ports, one protocol each
   limier who :8000-8010,9229    ranges and lists, lsof's :PORT too
@@ -156,6 +157,15 @@ pub struct WhoArgs {
     /// a port asked by number.
     #[arg(long)]
     pub why: bool,
+    /// Only holders whose name holds PATTERN, as pgrep (`^`, `$` anchor it).
+    #[arg(long, value_name = "PATTERN")]
+    pub name: Option<String>,
+    /// --name matches the whole command line (pgrep -f).
+    #[arg(short = 'f', long, requires = "name")]
+    pub full: bool,
+    /// Only holders of USER (a name or a uid).
+    #[arg(short = 'u', long, value_name = "USER", value_parser = parse_user)]
+    pub user: Option<u32>,
     /// Count sockets in every TCP state, not just LISTEN.
     #[arg(long)]
     pub all_states: bool,

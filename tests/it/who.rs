@@ -314,3 +314,32 @@ fn ports_take_lists_ranges_and_lsof_spelling() {
     assert_eq!(report["processes"].as_array().unwrap().len(), 1, "{report}");
     assert_eq!(holder_pids(&report, 0), vec![two], "{report}");
 }
+
+#[test]
+fn who_by_name_and_user_keeps_the_holders_pgrep_would_find() {
+    let scenario = Scenario::start(&["chain", "2"]);
+    let leaf = scenario.pid("leaf").to_string();
+    let port = scenario.port().to_string();
+    let me = limier::platform::effective_uid().to_string();
+    // The listing of every port, narrowed to this chain's command line.
+    let output = limier(&[
+        "-t",
+        "who",
+        "-f",
+        "--name",
+        "scenario.py chain 2",
+        "-u",
+        &me,
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    let pids = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(pids.lines().any(|l| l == leaf), "{pids}");
+    // Another user's holders only: nothing.
+    let output = limier(&["-t", "who", &port, "-u", "65534"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    assert_usage_error(
+        &["who", "--name", "a-name-longer-than-15"],
+        "longer than the 15 bytes",
+    );
+}
