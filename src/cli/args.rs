@@ -157,21 +157,45 @@ pub struct WhoArgs {
     /// a port asked by number.
     #[arg(long)]
     pub why: bool,
-    /// Only holders whose name holds PATTERN, as pgrep (`^`, `$` anchor it).
-    #[arg(long, value_name = "PATTERN")]
-    pub name: Option<String>,
-    /// --name matches the whole command line (pgrep -f).
-    #[arg(short = 'f', long, requires = "name")]
-    pub full: bool,
-    /// Only holders of USER (a name or a uid).
-    #[arg(short = 'u', long, value_name = "USER", value_parser = parse_user)]
-    pub user: Option<u32>,
+    /// Only holders pgrep would find.
+    #[command(flatten)]
+    pub pgrep: PgrepArgs,
     /// Count sockets in every TCP state, not just LISTEN.
     #[arg(long)]
     pub all_states: bool,
     /// The ecluse repository to attribute ports and processes to (default: found from the cwd).
     #[arg(long, value_name = "DIR")]
     pub repo: Option<PathBuf>,
+}
+
+/// pgrep's ways of naming processes, for the process views.
+#[derive(Debug, Args)]
+pub struct PgrepArgs {
+    /// Processes whose name holds PATTERN, as pgrep: a substring, `^` and
+    /// `$` anchor it (no regular expressions).
+    #[arg(long, value_name = "PATTERN")]
+    pub name: Option<String>,
+    /// --name matches the whole command line (pgrep -f).
+    #[arg(short = 'f', long, requires = "name")]
+    pub full: bool,
+    /// Processes of USER (a name or a uid).
+    #[arg(short = 'u', long, value_name = "USER", value_parser = parse_user)]
+    pub user: Option<u32>,
+}
+
+impl PgrepArgs {
+    /// The name pattern, when one is given.
+    pub fn pattern(&self) -> Option<limier::query::NamePattern> {
+        self.name.as_ref().map(|text| limier::query::NamePattern {
+            text: text.clone(),
+            full: self.full,
+        })
+    }
+
+    /// Whether any of them is given.
+    pub fn given(&self) -> bool {
+        self.name.is_some() || self.user.is_some()
+    }
 }
 
 #[derive(Debug, Args)]
@@ -185,16 +209,9 @@ pub struct TreeArgs {
     /// Root the tree at this process.
     #[arg(value_parser = parse_pid, conflicts_with_all = ["name", "user"])]
     pub pid: Option<u32>,
-    /// The trees of the processes whose name holds PATTERN, as pgrep finds
-    /// them: a substring, `^` and `$` anchor it.
-    #[arg(long, value_name = "PATTERN")]
-    pub name: Option<String>,
-    /// --name matches the whole command line (pgrep -f).
-    #[arg(short = 'f', long, requires = "name")]
-    pub full: bool,
-    /// Only the trees of USER's processes (a name or a uid).
-    #[arg(short = 'u', long, value_name = "USER", value_parser = parse_user)]
-    pub user: Option<u32>,
+    /// Only the trees of processes pgrep would find.
+    #[command(flatten)]
+    pub pgrep: PgrepArgs,
     /// Show kernel threads too.
     #[arg(long)]
     pub kernel_threads: bool,

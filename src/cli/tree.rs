@@ -30,18 +30,19 @@ pub fn run(args: &TreeArgs, render: Render) -> Result<Outcome, CliError> {
     snapshot.load_details(&backend, &candidates, true);
     // --name / -u: the trees of the matches, each once (a match below
     // another is in its tree already).
-    if args.name.is_some() || args.user.is_some() {
-        let pattern = args.name.as_ref().map(|text| limier::query::NamePattern {
-            text: text.clone(),
-            full: args.full,
-        });
+    if args.pgrep.given() {
+        let pattern = args.pgrep.pattern();
         if let Some(why) = pattern.as_ref().and_then(|p| p.matches_nothing()) {
             return Err(CliError(why));
         }
-        let matches: std::collections::HashSet<ProcessId> =
-            limier::query::matching(&snapshot, pattern.as_ref(), args.user, args.kernel_threads)
-                .into_iter()
-                .collect();
+        let matches: std::collections::HashSet<ProcessId> = limier::query::matching(
+            &snapshot,
+            pattern.as_ref(),
+            args.pgrep.user,
+            args.kernel_threads,
+        )
+        .into_iter()
+        .collect();
         let mut roots: Vec<ProcessId> = matches
             .iter()
             .copied()

@@ -19,11 +19,8 @@ pub fn run(args: &WhoArgs, render: Render) -> Result<Outcome, CliError> {
         pids: args.pid.iter().map(|&p| ProcessId(p)).collect(),
         all_states: args.all_states,
         every_port: args.ports.is_empty() && args.pid.is_empty(),
-        name: args.name.as_ref().map(|text| limier::query::NamePattern {
-            text: text.clone(),
-            full: args.full,
-        }),
-        owner: args.user,
+        name: args.pgrep.pattern(),
+        owner: args.pgrep.user,
     };
     if let Some(why) = question.name.as_ref().and_then(|p| p.matches_nothing()) {
         return Err(CliError(why));

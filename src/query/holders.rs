@@ -69,6 +69,20 @@ pub fn is_tcp_listener(socket: &SocketRecord) -> bool {
     socket.protocol == Protocol::Tcp && is_listening(socket)
 }
 
+/// `socket` and every (pid, fd) holding it, in pid then fd order.
+fn holding_of(snapshot: &Snapshot, socket: &SocketRecord) -> PortHolding {
+    let mut holders: Vec<Holder> = snapshot
+        .socket_holders(socket.inode)
+        .iter()
+        .map(|&(pid, fd)| Holder { pid, fd })
+        .collect();
+    holders.sort_by_key(|h| (h.pid, h.fd));
+    PortHolding {
+        socket: socket.clone(),
+        holders,
+    }
+}
+
 /// The other end of connections to `query`'s port: every socket whose
 /// remote port it is (of its protocol, when one is asked), with its
 /// holders, as `lsof -i :PORT` and `ss` show beside the server's end.
@@ -84,18 +98,7 @@ pub fn clients(snapshot: &Snapshot, query: PortQuery) -> Result<Vec<PortHolding>
         .iter()
         .filter(|socket| socket.remote_port == Some(query.port))
         .filter(|socket| query.protocol.is_none_or(|p| p == socket.protocol))
-        .map(|socket| {
-            let mut holders: Vec<Holder> = snapshot
-                .socket_holders(socket.inode)
-                .iter()
-                .map(|&(pid, fd)| Holder { pid, fd })
-                .collect();
-            holders.sort_by_key(|h| (h.pid, h.fd));
-            PortHolding {
-                socket: socket.clone(),
-                holders,
-            }
-        })
+        .map(|socket| holding_of(snapshot, socket))
         .collect();
     found.sort_by_key(|h| (h.socket.protocol, h.socket.local_port, h.socket.inode));
     Ok(found)
@@ -275,16 +278,7 @@ pub fn holders(snapshot: &Snapshot, query: PortQuery) -> Result<Vec<PortHolding>
             if !query.matches(socket) {
                 continue;
             }
-            let mut holders: Vec<Holder> = snapshot
-                .socket_holders(socket.inode)
-                .iter()
-                .map(|&(pid, fd)| Holder { pid, fd })
-                .collect();
-            holders.sort_by_key(|h| (h.pid, h.fd));
-            found.push(PortHolding {
-                socket: socket.clone(),
-                holders,
-            });
+            found.push(holding_of(snapshot, socket));
         }
     }
     found.sort_by_key(|h| {

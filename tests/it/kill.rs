@@ -278,6 +278,7 @@ fn a_port_taken_again_by_a_supervisor_names_it_and_exits_3() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // reads /proc; 15-byte names
 fn name_full_and_user_select_as_pkill_does() {
     // A command line no other test's process has.
     let marker = format!("600.{}", std::process::id());
@@ -304,6 +305,11 @@ fn name_full_and_user_select_as_pkill_does() {
             .stdout(std::process::Stdio::piped()),
     );
     let child: u32 = wrapper.first_line().trim().parse().unwrap();
+    // Until it has exec'd sleep, the child is a copy of the shell, whose
+    // command line matches too (pkill would take it as well).
+    assert!(eventually(Duration::from_secs(5), || {
+        std::fs::read_to_string(format!("/proc/{child}/comm")).is_ok_and(|c| c.trim() == "sleep")
+    }));
     let (report, code) = limier_json(&["kill", "-f", "--name", &wrapper_marker]);
     assert_eq!(code, 0, "{report}");
     assert_eq!(swept_pids(&report), vec![wrapper.pid()], "{report}");

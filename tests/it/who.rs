@@ -316,6 +316,7 @@ fn ports_take_lists_ranges_and_lsof_spelling() {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // 15-byte names
 fn who_by_name_and_user_keeps_the_holders_pgrep_would_find() {
     let scenario = Scenario::start(&["chain", "2"]);
     let leaf = scenario.pid("leaf").to_string();
