@@ -129,10 +129,7 @@ fn listing(report: &WhoReport) -> String {
     for port in &report.ports {
         for socket in &port.sockets {
             let s = &socket.socket;
-            let mut address = s.local_addr.to_string();
-            if let (Some(addr), Some(rport)) = (s.remote_addr, s.remote_port) {
-                address.push_str(&format!(" → {addr}:{rport}"));
-            }
+            let address = format!("{}{}", s.local_addr, remote_end(s));
             let pids: Vec<String> = socket
                 .holders
                 .iter()
@@ -220,14 +217,7 @@ fn human(report: &WhoReport, color: bool) -> String {
         }
         for socket in &port.sockets {
             let s = &socket.socket;
-            let mut head = format!(
-                ":{}/{} {} {}",
-                s.local_port, s.protocol, s.state, s.local_addr
-            );
-            if let (Some(addr), Some(rport)) = (s.remote_addr, s.remote_port) {
-                head.push_str(&format!(" → {addr}:{rport}"));
-            }
-            out.push_str(&paint(color, BOLD, &head));
+            out.push_str(&paint(color, BOLD, &socket_head(s, "")));
             out.push('\n');
             if socket.holders.is_empty() {
                 out.push_str(&format!(
@@ -288,14 +278,7 @@ fn human(report: &WhoReport, color: bool) -> String {
             }
         }
         for client in &port.clients {
-            let s = &client.socket;
-            let mut head = format!(
-                ":{}/{} {} {} (client)",
-                s.local_port, s.protocol, s.state, s.local_addr
-            );
-            if let (Some(addr), Some(rport)) = (s.remote_addr, s.remote_port) {
-                head.push_str(&format!(" → {addr}:{rport}"));
-            }
+            let head = socket_head(&client.socket, " (client)");
             out.push_str(&paint(color, BOLD, &head));
             out.push('\n');
             for holder in &client.holders {
@@ -331,6 +314,27 @@ fn human(report: &WhoReport, color: bool) -> String {
         }
     }
     out
+}
+
+/// A socket's line: `:PORT/PROTO STATE ADDR`, `role` (` (client)`), and its
+/// remote end when it has one.
+fn socket_head(s: &limier::platform::SocketRecord, role: &str) -> String {
+    format!(
+        ":{}/{} {} {}{role}{}",
+        s.local_port,
+        s.protocol,
+        s.state,
+        s.local_addr,
+        remote_end(s)
+    )
+}
+
+/// ` → ADDR:PORT` for a connected socket, else nothing.
+fn remote_end(s: &limier::platform::SocketRecord) -> String {
+    match (s.remote_addr, s.remote_port) {
+        (Some(addr), Some(port)) => format!(" → {addr}:{port}"),
+        _ => String::new(),
+    }
 }
 
 /// Whether two holders of one socket are the same work: the same command

@@ -308,12 +308,7 @@ fn a_name_ending_in_deleted_is_not_taken_for_a_deleted_path() {
         let dir = names.join(dir);
         assert!(would_signal(&dir).is_empty(), "{}", dir.display());
         let (report, _) = limier_json(&["kill", "--dir", dir.to_str().unwrap(), "--dry-run"]);
-        let undecided: Vec<&Value> = report["unseen"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|u| u["kind"] == "undecided")
-            .collect();
+        let undecided = undecided(&report);
         assert_eq!(undecided.len(), 1, "{report:#}");
         assert_eq!(undecided[0]["pid"], pid);
     }
@@ -322,13 +317,11 @@ fn a_name_ending_in_deleted_is_not_taken_for_a_deleted_path() {
     let (pids, report) = users(&literal);
     assert!(pids.is_empty(), "{report:#}");
     // `in` says it as `kill --dir` does, in `unseen`.
-    let undecided: Vec<&Value> = report["unseen"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|u| u["kind"] == "undecided")
-        .collect();
-    assert_eq!(undecided[0]["pid"], literal_dir.pid(), "{report:#}");
+    assert_eq!(
+        undecided(&report)[0]["pid"],
+        literal_dir.pid(),
+        "{report:#}"
+    );
     // The deleted directory's user is selected by the path it had.
     assert_eq!(would_signal(&names.join("gone")), vec![deleted.pid()]);
     let (pids, report) = users(&names);
@@ -370,4 +363,15 @@ fn a_use_is_placed_by_the_mount_its_object_is_on() {
     assert_eq!(uses[0]["use"]["kind"], "fd", "{report:#}");
     assert!(uses[0].get("via").is_none(), "{report:#}");
     assert_eq!(would_signal(&r), vec![inherited.pid()]);
+}
+
+/// The `undecided` entries of a report's `unseen` (`in` and `kill --dir`
+/// say them alike).
+fn undecided(report: &Value) -> Vec<&Value> {
+    report["unseen"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["kind"] == "undecided")
+        .collect()
 }
