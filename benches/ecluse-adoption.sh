@@ -49,40 +49,9 @@ if [ "$processes" != 0 ]; then
 fi
 echo "bench: $(ls -d /proc/[0-9]* | wc -l) processes on the machine"
 
-read -r base extra < <(python3 - <<'PY'
-import socket
-def free_block(avoid):
-    while True:
-        s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
-        if p + 8 > 65535 or any(abs(p - a) < 16 for a in avoid): continue
-        ok = True
-        for q in range(p, p + 8):
-            t = socket.socket()
-            try: t.bind(("127.0.0.1", q))
-            except OSError: ok = False
-            t.close()
-        if ok: return p
-a = free_block([]); b = free_block([a]); print(a, b)
-PY
-)
-printf 'process_manager = "tmux"\n' > "$HOME/.config/ecluse/config.toml"
-cat > "$repo/.ecluse.toml" <<TOML
-mode = "host"
-max_slots = 6
-
-[[services]]
-name = "web"
-base_port = $base
-command = "sh ./serve.sh"
-extra_ports = [{ base_port = $extra, port_env = "WEB_SIDE_PORT" }]
-TOML
-cat > "$repo/serve.sh" <<'SH'
-#!/bin/sh
-setsid python3 -m http.server "$WEB_SIDE_PORT" --bind 127.0.0.1 >/dev/null 2>&1 &
-sh -c 'python3 -m http.server "$PORT" --bind 127.0.0.1'
-SH
-cd "$repo"
-git init -q && git add . && git commit -qm init
+# The plan's repo and service, two blocks of free ports for slots 1-6.
+. "$here/../tests/ecluse-adoption/repo.sh"
+ecluse_repo "$repo" 6
 
 listening() { [ -n "$("$limier" -t who "$1" 2>/dev/null)" ]; }
 up() { # binary slug...

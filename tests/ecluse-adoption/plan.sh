@@ -21,6 +21,7 @@
 #   plan.sh ECLUSE_BINARY LIMIER_BINARY
 #   PLAN_MEASURE_ONLY=1 plan.sh ~/.cargo/bin/ecluse LIMIER_BINARY   # the stock ecluse, timed
 set -euo pipefail
+plan_dir=$(cd "$(dirname "$0")" && pwd)
 real_ecluse=$(realpath "$1")
 limier=$(realpath "$2")
 world=$(mktemp -d /tmp/ecluse-plan.XXXXXX)
@@ -77,43 +78,11 @@ fail() {
   [ -n "${PLAN_MEASURE_ONLY:-}" ] || exit 1
 }
 
-# Two free blocks of 4 ports: base and extra, slots 1-3.
-read -r base extra < <(python3 - <<'PY'
-import socket
-def free_block(avoid):
-    while True:
-        s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
-        if p + 4 > 65535 or any(abs(p - a) < 8 for a in avoid): continue
-        ok = True
-        for q in range(p, p + 4):
-            t = socket.socket()
-            try: t.bind(("127.0.0.1", q))
-            except OSError: ok = False
-            t.close()
-        if ok: return p
-a = free_block([]); b = free_block([a]); print(a, b)
-PY
-)
 port() { echo $(( $1 + $2 )); }   # base slot -> port (slot_stride 1)
 
-printf 'process_manager = "tmux"\n' > "$HOME/.config/ecluse/config.toml"
-cat > "$repo/.ecluse.toml" <<TOML
-mode = "host"
-max_slots = 3
-
-[[services]]
-name = "web"
-base_port = $base
-command = "sh ./serve.sh"
-extra_ports = [{ base_port = $extra, port_env = "WEB_SIDE_PORT" }]
-TOML
-cat > "$repo/serve.sh" <<'SH'
-#!/bin/sh
-setsid python3 -m http.server "$WEB_SIDE_PORT" --bind 127.0.0.1 >/dev/null 2>&1 &
-sh -c 'python3 -m http.server "$PORT" --bind 127.0.0.1'
-SH
-cd "$repo"
-git init -q && git add . && git commit -qm init
+# The repo, two blocks of free ports ($base, $extra) for slots 1-3.
+. "$plan_dir/repo.sh"
+ecluse_repo "$repo" 3
 
 # The pids listening on a port; fails (status 2) when limier cannot answer,
 # so that an error never reads as "free".
