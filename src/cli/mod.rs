@@ -247,14 +247,19 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, CliError
     Ok(text)
 }
 
-/// The stderr note for processes a directory or environment question could
-/// not read: said only where they could change the answer.
-pub(crate) fn unchecked_note(processes: &[limier::query::NamedProcess]) -> Option<String> {
-    let named: Vec<String> = processes
+/// The first three of `processes` as a note names them: `4242 (node)`.
+fn first_named(processes: &[limier::query::NamedProcess]) -> Vec<String> {
+    processes
         .iter()
         .take(3)
         .map(|p| format!("{} ({})", p.pid, sanitize::sanitize(p.comm.as_bytes())))
-        .collect();
+        .collect()
+}
+
+/// The stderr note for processes a directory or environment question could
+/// not read: said only where they could change the answer.
+pub(crate) fn unchecked_note(processes: &[limier::query::NamedProcess]) -> Option<String> {
+    let named = first_named(processes);
     let processes = match processes.len() {
         0 => return None,
         1 => format!("pid {}", named[0]),
@@ -305,11 +310,7 @@ pub(crate) fn unseen_note(unseen: &limier::sweep::Unseen) -> Option<String> {
         Unseen::OtherMountNamespace { pids } => Some(other_namespace_note(pids)),
         Unseen::NotOwned { uid, processes } => {
             let user = limier::platform::user_name(*uid).unwrap_or_else(|| format!("uid {uid}"));
-            let named: Vec<String> = processes
-                .iter()
-                .take(3)
-                .map(|p| format!("{} ({})", p.pid, sanitize::sanitize(p.comm.as_bytes())))
-                .collect();
+            let named = first_named(processes);
             let more = if processes.len() > 3 { ", ..." } else { "" };
             Some(format!(
                 "{} matched but {} not {}'s (-u): left alone (pids {}{more})",
