@@ -626,3 +626,73 @@ fn the_repo_is_found_from_inside_a_worktree() {
     );
     assert_eq!(report["sessions"][0]["slug"], "alpha");
 }
+
+/// The ecluse commands speak the JSON every other command speaks (one
+/// version, one name per fact), and docs/JSON.md's ecluse examples name
+/// only fields they print: the ecluse-only fields of `who` and `kill`
+/// included, which the plain commands never print.
+#[test]
+fn ecluse_commands_speak_the_documented_json() {
+    use crate::json::{doc_example, key_names, same_names_for_the_same_facts};
+    use std::collections::BTreeSet;
+    let repo = FixtureRepo::new(CONFIG);
+    let alpha = repo.worktree("alpha");
+    repo.worktree("beta");
+    // alpha's escaped daemon squats on beta's port: a wrong owner with
+    // evidence; alpha's own service is up behind a verified pid file.
+    let squatter = Scenario::start_with(
+        &["daemon", alpha.to_str().unwrap()],
+        None,
+        &[("ECLUSE_SLUG", "alpha")],
+    );
+    let server = Scenario::start_with(&["chain", "2"], Some(&alpha), &[("ECLUSE_SLUG", "alpha")]);
+    repo.write_state(&[
+        ("alpha", 1, json!({"web": server.port()}), None),
+        ("beta", 2, json!({"web": squatter.port()}), None),
+    ]);
+    repo.write_pid_file("alpha", "web", server.root_pid());
+    let port = squatter.port().to_string();
+    let root = repo.root.to_str().unwrap();
+    let runs: [(&str, &[&str]); 4] = [
+        ("## `limier ecluse status", &["ecluse", "status"]),
+        ("## `limier who", &["who", &port, "--repo", root]),
+        ("## `limier kill", &["ecluse", "down", "beta", "--dry-run"]),
+        ("## `limier kill", &["ecluse", "flush", "--dry-run"]),
+    ];
+    let mut printed: std::collections::BTreeMap<&str, BTreeSet<String>> = Default::default();
+    for (heading, args) in runs {
+        let (value, code) = if args[0] == "who" {
+            let mut all = args.to_vec();
+            all.push("--json");
+            let output = limier(&all);
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            (
+                strict_json(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout}")),
+                output.status.code().unwrap(),
+            )
+        } else {
+            repo.limier(args)
+        };
+        assert!(code == 0 || code == 1, "{args:?}: exit {code}: {value}");
+        assert_eq!(value["schema_version"], 1, "{args:?}: {value}");
+        same_names_for_the_same_facts(args, &value);
+        key_names(&value, printed.entry(heading).or_default());
+    }
+    // The hidden holder's `unseen` kind, the example's ellipsis, and the
+    // fates only a real kill or a spared ancestor prints (json.rs checks
+    // those on plain `kill`).
+    let elsewhere = ["...", "kind", "why", "reason", "detail", "unreaped_by"];
+    for (heading, printed) in &printed {
+        let mut documented = BTreeSet::new();
+        key_names(&doc_example(heading), &mut documented);
+        let stale: Vec<&String> = documented
+            .iter()
+            .filter(|key| !printed.contains(*key) && !elsewhere.contains(&key.as_str()))
+            .collect();
+        assert!(
+            stale.is_empty(),
+            "{heading}: docs/JSON.md names {stale:?}, which no ecluse run printed: {printed:?}"
+        );
+    }
+    assert!(alive(squatter.pid("daemon")) && alive(server.pid("leaf")));
+}
