@@ -514,16 +514,19 @@ pub enum LayerReader {
     MapsText,
     /// libproc (macOS).
     Libproc,
+    /// `/proc/PID/stat`, one process at a time (the process table).
+    StatFile,
 }
 
 impl LayerReader {
     /// Every reader, in order (fastest first within an OS).
-    pub const ALL: [LayerReader; 5] = [
+    pub const ALL: [LayerReader; 6] = [
         LayerReader::KernelIterator,
         LayerReader::Readlink,
         LayerReader::ProcmapQuery,
         LayerReader::MapsText,
         LayerReader::Libproc,
+        LayerReader::StatFile,
     ];
 
     /// Its name in the JSON.
@@ -533,6 +536,7 @@ impl LayerReader {
             LayerReader::Readlink => "readlink",
             LayerReader::ProcmapQuery => "procmap-query",
             LayerReader::MapsText => "maps-text",
+            LayerReader::StatFile => "stat-file",
             LayerReader::Libproc => "libproc",
         }
     }

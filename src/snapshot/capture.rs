@@ -24,8 +24,8 @@ pub enum Parallelism {
     Parallel,
 }
 
-/// Where one layer — fds, or mapped files — comes from. Each layer is
-/// chosen on its own: a kernel that refuses one program costs only that
+/// Where one layer — fds, mapped files, or the process table read alone —
+/// comes from. Each layer is chosen on its own: a kernel that refuses one program costs only that
 /// layer its speed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FdSource {
@@ -40,7 +40,8 @@ pub enum FdSource {
     /// nothing of the other layer.
     Kernel,
     /// The /proc readers: readlink on `/proc/PID/fd/N`; `PROCMAP_QUERY`, or
-    /// the text of `/proc/PID/maps` where the kernel lacks it.
+    /// the text of `/proc/PID/maps` where the kernel lacks it;
+    /// `/proc/PID/stat`.
     Proc,
 }
 
@@ -55,6 +56,13 @@ impl FdSource {
     /// values).
     pub fn maps_from_env() -> Result<Self, String> {
         Self::from_variable("LIMIER_MAPS_SOURCE")
+    }
+
+    /// The process table's source when it is read alone (no layer needs
+    /// each process's directory, and no pin: port questions), from
+    /// `LIMIER_PROCS_SOURCE` (the same values).
+    pub fn procs_from_env() -> Result<Self, String> {
+        Self::from_variable("LIMIER_PROCS_SOURCE")
     }
 
     fn from_variable(name: &str) -> Result<Self, String> {
@@ -102,6 +110,9 @@ pub struct CaptureOptions {
     pub fd_source: FdSource,
     /// Where mapped files come from.
     pub maps_source: FdSource,
+    /// Where the process table comes from when nothing else is read per
+    /// process (otherwise each process's stat is read with its layers).
+    pub procs_source: FdSource,
     /// Directories (absolute, normalised) whose users a sweep selects
     /// anyway: a process whose cwd, root, exe or an open fd already lies at
     /// or below one of them gets no mapping layer (`maps` stays `None`).
@@ -154,6 +165,7 @@ impl CaptureOptions {
             parallelism: Parallelism::Auto,
             fd_source: FdSource::from_env().unwrap_or(FdSource::Auto),
             maps_source: FdSource::maps_from_env().unwrap_or(FdSource::Auto),
+            procs_source: FdSource::procs_from_env().unwrap_or(FdSource::Auto),
             maps_needless_below: Vec::new(),
             maps_only_below: Vec::new(),
             pin: false,
@@ -222,6 +234,11 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
         maps: layers.maps && !maps_later,
         ..layers
     };
+    // Nothing read per process but its stat, and no pin: the kernel's task
+    // iterator can give the whole table in one pass.
+    let procs_kernel = (!per_process.needs_process_dir() && !options.pin)
+        .then(|| options.procs_source.kernel_wanted(pids.len(), possible));
+    let use_task_table = matches!(procs_kernel, Some(Ok(())));
     let readers = ReaderPool::new(backend, use_map_reader, &options.maps_only_below);
     if options.maps_source == FdSource::Kernel {
         readers.demand()?;
@@ -238,7 +255,42 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
         )
     };
     let dump = || use_dump.then(|| backend.dump_fds(scope));
-    let (results, (sockets, dump)) = if options.parallel(pids.len()) {
+    let task_table = || use_task_table.then(|| backend.dump_process_table());
+    let procs_asked = procs_kernel.is_some();
+    let mut procs_not_used = procs_kernel.and_then(Result::err);
+    let (results, (sockets, dump)) = if use_task_table {
+        let ((table, sockets), dump) = rayon::join(
+            || rayon::join(task_table, || read_sockets(backend, layers)),
+            dump,
+        );
+        let results = match table {
+            Some(Ok(records)) => {
+                tallies
+                    .processes
+                    .add_many(LayerReader::KernelIterator, records.len());
+                records
+                    .into_iter()
+                    .map(|record| Some(Process::from_record(record)))
+                    .collect()
+            }
+            Some(Err(err)) if options.procs_source == FdSource::Kernel => return Err(err),
+            // A refusing verifier, a time namespace: each stat read instead.
+            other => {
+                procs_not_used = other
+                    .and_then(Result::err)
+                    .map(|err| WhyNotUsed::from_error(&err));
+                let mut reader = readers.take();
+                if options.parallel(pids.len()) {
+                    pids.par_iter()
+                        .map_init(|| readers.take(), read)
+                        .collect::<Vec<_>>()
+                } else {
+                    pids.iter().map(|pid| read(&mut reader, pid)).collect()
+                }
+            }
+        };
+        (results, (sockets, dump))
+    } else if options.parallel(pids.len()) {
         rayon::join(
             || {
                 pids.par_iter()
@@ -329,6 +381,7 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
         maps: layers
             .maps
             .then(|| tallies.maps.into_sources(not_used(maps_not_used))),
+        processes: procs_asked.then(|| tallies.processes.into_sources(not_used(procs_not_used))),
     };
     let mut snapshot = Snapshot::from_parts(
         processes,
@@ -349,6 +402,7 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
 struct Tallies {
     fds: Tally,
     maps: Tally,
+    processes: Tally,
 }
 
 /// Gives every process its fds from the kernel dump, or — where the dump
@@ -615,7 +669,7 @@ fn read_process(
     map_reader: Option<&MapReader>,
     tallies: &Tallies,
 ) -> Option<Process> {
-    let per_process = layers.details || layers.links || layers.fds || layers.maps || layers.environ;
+    let per_process = layers.needs_process_dir();
     // Opened before the first read, checked once the process is held by
     // its directory fd (or its stat is read): see `Backend::pin_before_read`.
     let attempt = pin.then(|| backend.pin_before_read(pid));
@@ -627,6 +681,7 @@ fn read_process(
     if !per_process {
         // The process table alone: one stat read, no directory fd.
         let mut record = backend.read_record(pid).ok()?;
+        tallies.processes.add(Backend::PROCESS_READER);
         pinned(&mut record);
         return Some(Process::from_record(record));
     }

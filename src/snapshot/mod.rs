@@ -85,6 +85,12 @@ pub struct Layers {
 }
 
 impl Layers {
+    /// Whether a process's directory must be opened for these layers:
+    /// anything beyond its stat (and the sockets, read machine-wide).
+    pub fn needs_process_dir(&self) -> bool {
+        self.details || self.links || self.fds || self.maps || self.environ
+    }
+
     /// Only the process table.
     pub const PROCESSES: Layers = Layers {
         details: false,

@@ -19,6 +19,11 @@ pub struct Sources {
     /// Mapped files, when read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub maps: Option<LayerSources>,
+    /// The process table, when it was read alone (nothing else per
+    /// process, no pin: port questions), where the kernel's task iterator
+    /// can serve it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub processes: Option<LayerSources>,
 }
 
 /// The readers of one layer.
@@ -133,11 +138,15 @@ pub(super) struct Tally {
 
 impl Tally {
     pub(super) fn add(&self, reader: LayerReader) {
+        self.add_many(reader, 1);
+    }
+
+    pub(super) fn add_many(&self, reader: LayerReader, count: usize) {
         let index = LayerReader::ALL
             .iter()
             .position(|r| *r == reader)
             .expect("every reader is in ALL");
-        self.counts[index].fetch_add(1, Ordering::Relaxed);
+        self.counts[index].fetch_add(count, Ordering::Relaxed);
     }
 
     pub(super) fn into_sources(self, not_used: Option<NotUsed>) -> LayerSources {

@@ -153,6 +153,32 @@ impl Backend {
         Ok(stat.into_record(started_at_ms))
     }
 
+    /// The stat-only record of every process in one kernel pass (a BPF
+    /// `task` iterator; kernel threads, whose `/proc` name is longer than
+    /// the kernel's `comm`, read from their stat). The same fields as
+    /// [`read_record`](Self::read_record) for each pid, read at about the
+    /// same moment; an error means "read `/proc/PID/stat` instead", as for
+    /// [`dump_fds`](Self::dump_fds).
+    pub fn dump_process_table(&self) -> Result<Vec<crate::records::ProcessRecord>, PlatformError> {
+        if !self.is_live() {
+            return Err(PlatformError::Unsupported {
+                what: "the task iterator on a copied proc tree",
+            });
+        }
+        let stats = kernel_iter::dump_tasks(&self.proc_root, self.ticks_per_second)?;
+        Ok(stats
+            .into_iter()
+            .filter_map(|stat| {
+                if stat.flags & crate::parse::PF_KTHREAD != 0 {
+                    // Gone since the pass: as a /proc reader would not see it.
+                    return self.read_record(stat.pid).ok();
+                }
+                let started_at_ms = self.start_to_epoch_ms(stat.start);
+                Some(stat.into_record(started_at_ms))
+            })
+            .collect())
+    }
+
     /// Whether [`dump_fds`](Self::dump_fds) can work at all: the live
     /// `/proc`, and this process holding `CAP_SYS_ADMIN`, or `CAP_BPF` with
     /// `CAP_PERFMON` (what loading a tracing BPF program takes). A cheap
@@ -405,6 +431,10 @@ impl Backend {
 
     /// The reader of a process's fds when no kernel iterator serves.
     pub const FD_READER: crate::LayerReader = crate::LayerReader::Readlink;
+
+    /// The reader of the process table when it is not read in one pass:
+    /// `/proc/PID/stat`, one process at a time.
+    pub const PROCESS_READER: crate::LayerReader = crate::LayerReader::StatFile;
 
     /// The pid of the calling process.
     pub fn self_pid() -> ProcessId {

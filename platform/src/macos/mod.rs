@@ -172,6 +172,14 @@ impl Backend {
         })
     }
 
+    /// The one-pass process table is a Linux BPF iterator: always
+    /// "unsupported" (macOS lists processes with one `proc_listpids`).
+    pub fn dump_process_table(&self) -> Result<Vec<crate::records::ProcessRecord>, PlatformError> {
+        Err(PlatformError::Unsupported {
+            what: "the one-pass process table",
+        })
+    }
+
     /// The mapping reader is a Linux BPF iterator: always "unsupported".
     pub fn map_reader(&self, _below: Option<&MapRoots>) -> Result<MapReader, PlatformError> {
         Err(PlatformError::Unsupported {
@@ -197,6 +205,10 @@ impl Backend {
 
     /// The reader of a process's fds when no kernel iterator serves.
     pub const FD_READER: crate::LayerReader = crate::LayerReader::Libproc;
+
+    /// The reader of the process table when it is not read in one pass:
+    /// `proc_pidinfo`, one process at a time.
+    pub const PROCESS_READER: crate::LayerReader = crate::LayerReader::Libproc;
 
     /// The pid of the calling process.
     pub fn self_pid() -> ProcessId {

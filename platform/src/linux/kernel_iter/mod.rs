@@ -25,6 +25,7 @@ mod assembler;
 mod program;
 mod roots;
 mod syscall;
+mod task_program;
 mod vma_program;
 
 pub use roots::MapRoots;
@@ -41,6 +42,7 @@ use rustix::fd::{AsRawFd, OwnedFd};
 use std::io;
 use std::path::Path;
 use syscall::{bpf_fd, Attr};
+use task_program::{assemble_tasks, TaskOffsets};
 use vma_program::{assemble_vma, BelowOffsets, VMA_SCRATCH_SIZE};
 
 const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
@@ -48,6 +50,7 @@ const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
 const INIT_PID_NS: &[u8] = b"pid:[4026531836]";
 const FILE_ITERATOR: &str = "bpf_iter_task_file";
 const VMA_ITERATOR: &str = "bpf_iter_task_vma";
+const TASK_ITERATOR: &str = "bpf_iter_task";
 
 const MAP_TYPE_ARRAY: u32 = 2;
 const MAP_TYPE_PERCPU_ARRAY: u32 = 6;
@@ -152,19 +155,30 @@ struct KernelLayout {
     below: Option<BelowOffsets>,
     file_iterator: u32,
     vma_iterator: Option<u32>,
+    /// The process-table program's offsets and the `task` iterator's
+    /// attach id (`None`: a member it reads is missing from the BTF).
+    tasks: Option<(TaskOffsets, u32)>,
 }
 
 /// The kernel's layout, read from its BTF once per process (it changes
 /// only with the kernel): a program that captures many times — a library
 /// user calling `limier::listeners` in a loop — walks the 150,000 types
 /// once.
+///
+/// The programs of one capture load on several threads at once: the first
+/// reads the BTF while the others wait for it (a lock, not a race in which
+/// each walks the types).
 fn kernel_layout() -> Result<KernelLayout, PlatformError> {
-    static FOUND: std::sync::OnceLock<KernelLayout> = std::sync::OnceLock::new();
-    if let Some(found) = FOUND.get() {
-        return Ok(*found);
+    static FOUND: std::sync::Mutex<Option<KernelLayout>> = std::sync::Mutex::new(None);
+    let mut found = FOUND
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(layout) = *found {
+        return Ok(layout);
     }
-    let found = read_kernel_layout()?;
-    Ok(*FOUND.get_or_init(|| found))
+    let layout = read_kernel_layout()?;
+    *found = Some(layout);
+    Ok(layout)
 }
 
 /// Reads the member offsets the programs need from the kernel's BTF.
@@ -178,7 +192,7 @@ fn read_kernel_layout() -> Result<KernelLayout, PlatformError> {
         from: std::path::Path::new(VMLINUX_BTF).into(),
         source: crate::parse::ParseError::new("btf", format!("no {what}")),
     };
-    const STRUCTS: [&str; 9] = [
+    const STRUCTS: [&str; 14] = [
         "task_struct",
         "file",
         "inode",
@@ -188,8 +202,14 @@ fn read_kernel_layout() -> Result<KernelLayout, PlatformError> {
         "dentry",
         "mount",
         "hlist_bl_node",
+        "signal_struct",
+        "pid",
+        "upid",
+        "tty_struct",
+        "tty_driver",
     ];
-    let (ids, functions) = btf.struct_and_function_ids(&STRUCTS, &[FILE_ITERATOR, VMA_ITERATOR]);
+    let (ids, functions) =
+        btf.struct_and_function_ids(&STRUCTS, &[FILE_ITERATOR, VMA_ITERATOR, TASK_ITERATOR]);
     let offset = |index: usize, member: &str| -> Result<i16, PlatformError> {
         ids[index]
             .and_then(|id| btf.member_offset_in(id, member))
@@ -227,11 +247,37 @@ fn read_kernel_layout() -> Result<KernelLayout, PlatformError> {
             mount_id: i32::from(offset(7, "mnt_id").ok()?),
         })
     })();
+    let tasks = (|| {
+        Some(TaskOffsets {
+            task_pid: offsets.task_pid,
+            task_tgid: offsets.task_tgid,
+            task_real_parent: offset(0, "real_parent").ok()?,
+            task_signal: offset(0, "signal").ok()?,
+            task_start_boottime: offsets.task_start_boottime,
+            task_flags: offset(0, "flags").ok()?,
+            task_state: offset(0, "__state").ok()?,
+            task_exit_state: offset(0, "exit_state").ok()?,
+            task_comm: offset(0, "comm").ok()?,
+            signal_pids: offset(9, "pids").ok()?,
+            signal_nr_threads: offset(9, "nr_threads").ok()?,
+            signal_tty: offset(9, "tty").ok()?,
+            pid_first_nr: offset(10, "numbers")
+                .ok()?
+                .checked_add(offset(11, "nr").ok()?)?,
+            tty_driver: offset(12, "driver").ok()?,
+            tty_index: offset(12, "index").ok()?,
+            driver_major: offset(13, "major").ok()?,
+            driver_minor_start: offset(13, "minor_start").ok()?,
+            meta_seq: offsets.meta_seq,
+        })
+    })()
+    .zip(functions[2]);
     Ok(KernelLayout {
         offsets,
         below,
         file_iterator: functions[0].ok_or_else(|| missing(FILE_ITERATOR))?,
         vma_iterator: functions[1],
+        tasks,
     })
 }
 
@@ -398,6 +444,71 @@ pub fn dump_fds(
         source,
     })?;
     Ok(FdTable::from_rows(rows, began_ticks, ns_per_tick))
+}
+
+/// Whether limier's boot clock is the kernel's: a time namespace with a
+/// boot-time offset shifts the start times `/proc/PID/stat` shows, and the
+/// task iterator reads them unshifted.
+///
+/// # References
+/// time_namespaces(7) (`/proc/PID/timens_offsets`).
+fn boot_clock_unshifted(proc_root: &Path) -> bool {
+    match std::fs::read(proc_root.join("self/timens_offsets")) {
+        Ok(text) => text
+            .split(|&b| b == b'\n')
+            .filter(|line| line.starts_with(b"boottime "))
+            .all(|line| {
+                line.split(|&b| b == b' ')
+                    .filter(|word| !word.is_empty())
+                    .skip(1)
+                    .all(|n| n == b"0")
+            }),
+        // A kernel without time namespaces.
+        Err(err) => err.kind() == io::ErrorKind::NotFound,
+    }
+}
+
+/// Every process's stat fields in one pass of the kernel's `task`
+/// iterator, in the kernel's order. A kernel thread's `comm` is the
+/// kernel's short one (`/proc` shows its full name): the caller reads
+/// those from `/proc`.
+///
+/// Fails, and the caller reads `/proc/PID/stat` instead, where
+/// [`dump_fds`] would, and in a time namespace with a boot-time offset.
+///
+/// # References
+/// bpf(2); bpf-helpers(7) (`bpf_seq_write`); proc(5) `/proc/pid/stat`;
+/// Linux `fs/proc/array.c` (`do_task_stat`) and
+/// `Documentation/bpf/bpf_iterators.rst`.
+pub fn dump_tasks(
+    proc_root: &Path,
+    ticks_per_second: u64,
+) -> Result<Vec<crate::parse::StatFields>, PlatformError> {
+    require_initial_pid_namespace(proc_root)?;
+    if !boot_clock_unshifted(proc_root) {
+        return Err(PlatformError::Unsupported {
+            what: "the BPF task iterator in a time namespace with a boot-time offset",
+        });
+    }
+    let (offsets, attach_id) = kernel_layout()?.tasks.ok_or(PlatformError::Unsupported {
+        what: "the task iterator's members in this kernel's BTF",
+    })?;
+    let program = load_program(
+        &assemble_tasks(&offsets),
+        attach_id,
+        b"limier_tasks",
+        "loading the task iterator",
+    )?;
+    let bytes = run(&program)?;
+    let rows = crate::parse::parse_task_dump(&bytes).map_err(|source| PlatformError::Parse {
+        from: crate::error::ParseSource::Call("the bpf task iterator".into()),
+        source,
+    })?;
+    let ns_per_tick = 1_000_000_000 / ticks_per_second.max(1);
+    Ok(rows
+        .into_iter()
+        .map(|row| row.into_stat(ns_per_tick))
+        .collect())
 }
 
 /// The mapping iterator program, loaded once and run for one process at a
@@ -646,6 +757,134 @@ mod tests {
                 .find(|r| r.fd == fd as u32)
                 .expect("fd in the dump");
             assert_eq!(record.target, expected, "fd {fd}");
+        }
+    }
+
+    /// Root on a kernel with BTF must get the process table in one pass,
+    /// and every process must read as its stat file reads: a stopped, a
+    /// zombie and a sleeping child, one on a terminal (`script`), one in a
+    /// pid namespace of its own, and every other process on the machine
+    /// (their states and thread counts may change between the two reads).
+    #[test]
+    fn the_task_table_matches_every_stat_file() {
+        use std::process::{Command, Stdio};
+        let root = rustix::process::geteuid().is_root();
+        let btf = Path::new(VMLINUX_BTF).exists();
+        let spawn = |program: &str, args: &[&str]| {
+            Command::new(program)
+                .args(args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        };
+        let mut stopped = spawn("sleep", &["60"]);
+        rustix::process::kill_process(
+            rustix::process::Pid::from_child(&stopped),
+            rustix::process::Signal::STOP,
+        )
+        .unwrap();
+        let mut zombie = spawn("true", &[]);
+        let mut sleeping = spawn("sleep", &["60"]);
+        let mut terminal = spawn("script", &["-qc", "sleep 60", "/dev/null"]);
+        let mut namespaced = root.then(|| spawn("unshare", &["--pid", "--fork", "sleep", "60"]));
+        let settled = |pid: u32, letter: u8| {
+            (0..200).any(|_| {
+                let stat = std::fs::read(format!("/proc/{pid}/stat")).unwrap_or_default();
+                let ready = crate::parse::parse_stat(&stat)
+                    .is_ok_and(|s| s.state == crate::records::ProcessState::from_letter(letter));
+                if !ready {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                ready
+            })
+        };
+        assert!(settled(stopped.id(), b'T') && settled(zombie.id(), b'Z'));
+        assert!(settled(sleeping.id(), b'S'));
+        // script's child is on the new terminal once it runs.
+        let on_pty = || {
+            std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
+                let stat = std::fs::read(entry.path().join("stat")).unwrap_or_default();
+                crate::parse::parse_stat(&stat)
+                    .is_ok_and(|s| s.ppid.0 == terminal.id() && s.tty.is_some())
+            })
+        };
+        assert!((0..200).any(|_| {
+            on_pty() || {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                false
+            }
+        }));
+        let backend = crate::Backend::new().unwrap();
+        let table = match backend.dump_process_table() {
+            Ok(table) => table,
+            Err(err) if !(root && btf) => {
+                eprintln!("no BPF here ({err}); nothing to compare");
+                for child in [&mut stopped, &mut zombie, &mut sleeping, &mut terminal] {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                }
+                return;
+            }
+            Err(err) => panic!("root with BTF must load the task iterator: {err}"),
+        };
+        let mut compared = 0;
+        let mut on_terminal = 0;
+        let steady = [stopped.id(), zombie.id(), sleeping.id()];
+        for record in &table {
+            let Ok(stat) = backend.read_record(record.pid) else {
+                continue;
+            };
+            if stat.start != record.start {
+                continue;
+            }
+            let pid = record.pid.0;
+            let fields = |r: &crate::records::ProcessRecord| {
+                (
+                    r.ppid,
+                    r.pgid,
+                    r.sid,
+                    r.tty,
+                    r.comm.clone(),
+                    r.kernel_thread,
+                    r.started_at_ms,
+                )
+            };
+            assert_eq!(fields(record), fields(&stat), "pid {pid}");
+            if steady.contains(&pid) {
+                assert_eq!(
+                    (record.state, record.threads),
+                    (stat.state, stat.threads),
+                    "pid {pid}"
+                );
+            }
+            compared += 1;
+            on_terminal += usize::from(record.tty.is_some());
+        }
+        assert!(
+            compared > 10 && compared + 5 >= table.len(),
+            "{compared} of {}",
+            table.len()
+        );
+        assert!(on_terminal >= 1, "script's child has a terminal");
+        let listed = |pid: u32| table.iter().any(|r| r.pid.0 == pid);
+        assert!(steady.iter().all(|&pid| listed(pid)));
+        assert!(!listed(0), "no idle task");
+        if let Some(namespaced) = &namespaced {
+            // unshare's forked child: an ordinary process, numbered here.
+            let inner = table
+                .iter()
+                .find(|r| r.ppid.0 == namespaced.id())
+                .expect("unshare's child is listed");
+            assert_eq!(inner.sid, backend.read_record(inner.pid).unwrap().sid);
+        }
+        for child in [&mut stopped, &mut zombie, &mut sleeping, &mut terminal]
+            .into_iter()
+            .chain(namespaced.as_mut())
+        {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 
