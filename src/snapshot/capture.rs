@@ -172,6 +172,26 @@ impl CaptureOptions {
         }
     }
 
+    /// The kernel's count of tasks when the process table is to come from
+    /// the kernel's task iterator alone — nothing read per process but
+    /// stat (fds from the kernel's fd dump), no pin, the kernel readers
+    /// wanted and possible, and enough tasks for them to pay — so that
+    /// /proc need not be listed; `None` otherwise.
+    fn table_only_candidate(&self, possible: impl Fn() -> bool) -> Option<usize> {
+        let stat_only = !Layers {
+            fds: false,
+            ..self.layers
+        }
+        .needs_process_dir();
+        let fds_from_kernel = !self.layers.fds || self.fd_source != FdSource::Proc;
+        if !stat_only || self.pin || !fds_from_kernel || self.procs_source == FdSource::Proc {
+            return None;
+        }
+        let tasks = Backend::task_count()?;
+        let enough = tasks >= Self::KERNEL_DUMP_THRESHOLD || self.procs_source == FdSource::Kernel;
+        (enough && possible()).then_some(tasks)
+    }
+
     fn parallel(&self, process_count: usize) -> bool {
         match self.parallelism {
             Parallelism::Sequential => false,
@@ -207,17 +227,26 @@ impl CaptureOptions {
 pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, PlatformError> {
     let options = &options;
     let captured_at_ms = Backend::now_epoch_ms();
-    let pids = backend.list_pids()?;
     let layers = options.layers;
-    // Asked once for both layers (it reads /proc/self/status).
+    // Asked once for every layer (it reads /proc/self/status).
     let possible = std::cell::OnceCell::new();
     let possible = || *possible.get_or_init(|| backend.fd_dump_possible());
+    // Where the kernel's task iterator will give the process table, /proc
+    // is not listed (1,700 entries cost 2 ms): the kernel's count of
+    // tasks, threads included, bounds the processes from above.
+    let table_only = options.table_only_candidate(possible);
+    let pids = if table_only.is_some() {
+        Vec::new()
+    } else {
+        backend.list_pids()?
+    };
+    let population = table_only.unwrap_or(pids.len());
     let fd_kernel = layers
         .fds
-        .then(|| options.fd_source.kernel_wanted(pids.len(), possible));
+        .then(|| options.fd_source.kernel_wanted(population, possible));
     let maps_kernel = layers
         .maps
-        .then(|| options.maps_source.kernel_wanted(pids.len(), possible));
+        .then(|| options.maps_source.kernel_wanted(population, possible));
     let use_dump = matches!(fd_kernel, Some(Ok(())));
     let use_map_reader = matches!(maps_kernel, Some(Ok(())));
     let scope = if layers.only_socket_fds {
@@ -237,7 +266,7 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
     // Nothing read per process but its stat, and no pin: the kernel's task
     // iterator can give the whole table in one pass.
     let procs_kernel = (!per_process.needs_process_dir() && !options.pin)
-        .then(|| options.procs_source.kernel_wanted(pids.len(), possible));
+        .then(|| options.procs_source.kernel_wanted(population, possible));
     let use_task_table = matches!(procs_kernel, Some(Ok(())));
     let readers = ReaderPool::new(backend, use_map_reader, &options.maps_only_below);
     if options.maps_source == FdSource::Kernel {
@@ -279,12 +308,19 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
                 procs_not_used = other
                     .and_then(Result::err)
                     .map(|err| WhyNotUsed::from_error(&err));
-                let mut reader = readers.take();
+                let listed;
+                let pids = if table_only.is_some() {
+                    listed = backend.list_pids()?;
+                    &listed
+                } else {
+                    &pids
+                };
                 if options.parallel(pids.len()) {
                     pids.par_iter()
                         .map_init(|| readers.take(), read)
                         .collect::<Vec<_>>()
                 } else {
+                    let mut reader = readers.take();
                     pids.iter().map(|pid| read(&mut reader, pid)).collect()
                 }
             }

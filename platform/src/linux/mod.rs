@@ -153,6 +153,19 @@ impl Backend {
         Ok(stat.into_record(started_at_ms))
     }
 
+    /// How many tasks (processes and their threads) the kernel runs: an
+    /// upper bound on the processes, for one small read (`None` when it
+    /// cannot be read).
+    ///
+    /// # References
+    /// proc(5) `/proc/loadavg` (the fourth field, running/total).
+    pub fn task_count() -> Option<usize> {
+        let text = std::fs::read("/proc/loadavg").ok()?;
+        let field = text.split(|&b| b == b' ').nth(3)?;
+        let total = field.split(|&b| b == b'/').nth(1)?;
+        crate::parse::parse_decimal(total)
+    }
+
     /// The stat-only record of every process in one kernel pass (a BPF
     /// `task` iterator; kernel threads, whose `/proc` name is longer than
     /// the kernel's `comm`, read from their stat). The same fields as

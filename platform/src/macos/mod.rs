@@ -172,6 +172,12 @@ impl Backend {
         })
     }
 
+    /// The kernel's task count is read on Linux only: `None` (macOS lists
+    /// its processes with one call anyway).
+    pub fn task_count() -> Option<usize> {
+        None
+    }
+
     /// The one-pass process table is a Linux BPF iterator: always
     /// "unsupported" (macOS lists processes with one `proc_listpids`).
     pub fn dump_process_table(&self) -> Result<Vec<crate::records::ProcessRecord>, PlatformError> {
