@@ -22,6 +22,7 @@
 //! path it cannot render sends that process back to its maps file).
 
 mod assembler;
+mod layout;
 mod program;
 mod roots;
 mod syscall;
@@ -33,24 +34,22 @@ pub use roots::MapRoots;
 use crate::error::PlatformError;
 use crate::fd_table::{FdScope, FdTable};
 use crate::parse::{
-    first_of_each_path, parse_btf, parse_fd_dump, parse_map_dump, strip_deleted, MapDumpEntry,
-    MapDumpFile,
+    first_of_each_path, parse_fd_dump, parse_map_dump, strip_deleted, MapDumpEntry, MapDumpFile,
 };
 use crate::records::{MappedFile, StartTime};
-use program::{assemble, Offsets, SCRATCH_SIZE};
+use layout::kernel_layout;
+#[cfg(test)]
+use layout::VMLINUX_BTF;
+use program::{assemble, SCRATCH_SIZE};
 use rustix::fd::{AsRawFd, OwnedFd};
 use std::io;
 use std::path::Path;
 use syscall::{bpf_fd, Attr};
-use task_program::{assemble_tasks, TaskOffsets};
-use vma_program::{assemble_vma, BelowOffsets, VMA_SCRATCH_SIZE};
+use task_program::assemble_tasks;
+use vma_program::{assemble_vma, VMA_SCRATCH_SIZE};
 
-const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
 /// The inode of the initial pid namespace (`PROC_PID_INIT_INO`).
 const INIT_PID_NS: &[u8] = b"pid:[4026531836]";
-const FILE_ITERATOR: &str = "bpf_iter_task_file";
-const VMA_ITERATOR: &str = "bpf_iter_task_vma";
-const TASK_ITERATOR: &str = "bpf_iter_task";
 
 const MAP_TYPE_ARRAY: u32 = 2;
 const MAP_TYPE_PERCPU_ARRAY: u32 = 6;
@@ -79,206 +78,6 @@ fn in_initial_pid_namespace(proc_root: &Path) -> bool {
         }
         _ => false,
     }
-}
-
-/// The kernel's BTF: mapped where the kernel allows it (6.16 and later),
-/// read otherwise.
-///
-/// # References
-/// mmap(2); Linux `Documentation/bpf/btf.rst`.
-fn vmlinux_btf() -> Result<BtfBytes, PlatformError> {
-    let io_error = |err: io::Error| PlatformError::from_io(None, VMLINUX_BTF.into(), err);
-    let file = std::fs::File::open(VMLINUX_BTF).map_err(io_error)?;
-    let size = file.metadata().map_err(io_error)?.len() as usize;
-    if size > 0 {
-        // SAFETY: a fresh private read-only mapping of a file we hold open;
-        // no Rust reference to it exists until mmap returns, and it is
-        // unmapped only in BtfBytes::drop, after the last borrow.
-        let mapped = unsafe {
-            rustix::mm::mmap(
-                std::ptr::null_mut(),
-                size,
-                rustix::mm::ProtFlags::READ,
-                rustix::mm::MapFlags::PRIVATE,
-                &file,
-                0,
-            )
-        };
-        if let Ok(address) = mapped {
-            return Ok(BtfBytes::Mapped { address, size });
-        }
-    }
-    let mut bytes = Vec::with_capacity(size);
-    std::io::Read::read_to_end(&mut &file, &mut bytes).map_err(io_error)?;
-    Ok(BtfBytes::Read(bytes))
-}
-
-/// The BTF blob, mapped or read.
-enum BtfBytes {
-    Mapped {
-        address: *mut std::ffi::c_void,
-        size: usize,
-    },
-    Read(Vec<u8>),
-}
-
-impl BtfBytes {
-    fn bytes(&self) -> &[u8] {
-        match self {
-            // SAFETY: the mapping is `size` readable bytes, alive until drop,
-            // and never written (PROT_READ, MAP_PRIVATE).
-            BtfBytes::Mapped { address, size } => unsafe {
-                std::slice::from_raw_parts(*address as *const u8, *size)
-            },
-            BtfBytes::Read(bytes) => bytes,
-        }
-    }
-}
-
-impl Drop for BtfBytes {
-    fn drop(&mut self) {
-        if let BtfBytes::Mapped { address, size } = *self {
-            // SAFETY: the mapping made in vmlinux_btf, unmapped once; every
-            // slice of it was borrowed from `self` and has ended.
-            let _ = unsafe { rustix::mm::munmap(address, size) };
-        }
-    }
-}
-
-/// What the programs need to know of the running kernel: member offsets
-/// and the iterators' attach ids (`None` for a kernel without `task_vma`).
-#[derive(Debug, Clone, Copy)]
-struct KernelLayout {
-    offsets: Offsets,
-    /// What the mapping program needs to report only the files below some
-    /// directories (`None`: it reports every file).
-    below: Option<BelowOffsets>,
-    file_iterator: u32,
-    vma_iterator: Option<u32>,
-    /// The process-table program's offsets and the `task` iterator's
-    /// attach id (`None`: a member it reads is missing from the BTF).
-    tasks: Option<(TaskOffsets, u32)>,
-}
-
-/// The kernel's layout, read from its BTF once per process (it changes
-/// only with the kernel): a program that captures many times — a library
-/// user calling `limier::listeners` in a loop — walks the 150,000 types
-/// once.
-///
-/// The programs of one capture load on several threads at once: the first
-/// reads the BTF while the others wait for it (a lock, not a race in which
-/// each walks the types).
-fn kernel_layout() -> Result<KernelLayout, PlatformError> {
-    static FOUND: std::sync::Mutex<Option<KernelLayout>> = std::sync::Mutex::new(None);
-    let mut found = FOUND
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(layout) = *found {
-        return Ok(layout);
-    }
-    let layout = read_kernel_layout()?;
-    *found = Some(layout);
-    Ok(layout)
-}
-
-/// Reads the member offsets the programs need from the kernel's BTF.
-fn read_kernel_layout() -> Result<KernelLayout, PlatformError> {
-    let blob = vmlinux_btf()?;
-    let btf = parse_btf(blob.bytes()).map_err(|source| PlatformError::Parse {
-        from: std::path::Path::new(VMLINUX_BTF).into(),
-        source,
-    })?;
-    let missing = |what: &str| PlatformError::Parse {
-        from: std::path::Path::new(VMLINUX_BTF).into(),
-        source: crate::parse::ParseError::new("btf", format!("no {what}")),
-    };
-    const STRUCTS: [&str; 14] = [
-        "task_struct",
-        "file",
-        "inode",
-        "bpf_iter_meta",
-        "vm_area_struct",
-        "path",
-        "dentry",
-        "mount",
-        "hlist_bl_node",
-        "signal_struct",
-        "pid",
-        "upid",
-        "tty_struct",
-        "tty_driver",
-    ];
-    let (ids, functions) =
-        btf.struct_and_function_ids(&STRUCTS, &[FILE_ITERATOR, VMA_ITERATOR, TASK_ITERATOR]);
-    let offset = |index: usize, member: &str| -> Result<i16, PlatformError> {
-        ids[index]
-            .and_then(|id| btf.member_offset_in(id, member))
-            .and_then(|offset| i16::try_from(offset).ok())
-            .ok_or_else(|| missing(&format!("{}.{member}", STRUCTS[index])))
-    };
-    let member = |index: usize, member: &str| offset(index, member).map(i32::from);
-    let file_path = member(1, "f_path")?;
-    let within_file =
-        |at: i32| i16::try_from(file_path + at).map_err(|_| missing("file.f_path within reach"));
-    let offsets = Offsets {
-        task_pid: offset(0, "pid")?,
-        task_tgid: offset(0, "tgid")?,
-        task_start_boottime: offset(0, "start_boottime")?,
-        file_path,
-        file_inode: offset(1, "f_inode")?,
-        inode_mode: offset(2, "i_mode")?,
-        meta_seq: offset(3, "seq")?,
-        meta_session: offset(3, "session_id")?,
-        vma_file: offset(4, "vm_file")?,
-        file_mode: offset(1, "f_mode")?,
-        inode_ino: offset(2, "i_ino")?,
-        file_path_mnt: within_file(member(5, "mnt")?)?,
-        file_path_dentry: within_file(member(5, "dentry")?)?,
-        dentry_parent: offset(6, "d_parent")?,
-        dentry_hash_pprev: offset(6, "d_hash")?
-            .checked_add(offset(8, "pprev")?)
-            .ok_or_else(|| missing("dentry.d_hash.pprev within reach"))?,
-        vma_start: offset(4, "vm_start")?,
-        vma_end: offset(4, "vm_end")?,
-    };
-    let below = (|| {
-        Some(BelowOffsets {
-            mount_mnt: i32::from(offset(7, "mnt").ok()?),
-            mount_id: i32::from(offset(7, "mnt_id").ok()?),
-        })
-    })();
-    let tasks = (|| {
-        Some(TaskOffsets {
-            task_pid: offsets.task_pid,
-            task_tgid: offsets.task_tgid,
-            task_real_parent: offset(0, "real_parent").ok()?,
-            task_signal: offset(0, "signal").ok()?,
-            task_start_boottime: offsets.task_start_boottime,
-            task_flags: offset(0, "flags").ok()?,
-            task_state: offset(0, "__state").ok()?,
-            task_exit_state: offset(0, "exit_state").ok()?,
-            task_comm: offset(0, "comm").ok()?,
-            signal_pids: offset(9, "pids").ok()?,
-            signal_nr_threads: offset(9, "nr_threads").ok()?,
-            signal_tty: offset(9, "tty").ok()?,
-            pid_first_nr: offset(10, "numbers")
-                .ok()?
-                .checked_add(offset(11, "nr").ok()?)?,
-            tty_driver: offset(12, "driver").ok()?,
-            tty_index: offset(12, "index").ok()?,
-            driver_major: offset(13, "major").ok()?,
-            driver_minor_start: offset(13, "minor_start").ok()?,
-            meta_seq: offsets.meta_seq,
-        })
-    })()
-    .zip(functions[2]);
-    Ok(KernelLayout {
-        offsets,
-        below,
-        file_iterator: functions[0].ok_or_else(|| missing(FILE_ITERATOR))?,
-        vma_iterator: functions[1],
-        tasks,
-    })
 }
 
 /// Creates a one-entry scratch map of `size` bytes records are built in:

@@ -9,39 +9,9 @@
 //! socket.
 
 use super::assembler::*;
+use super::layout::Offsets;
 use crate::fd_table::FdScope as Scope;
 use crate::parse::{FD_DUMP_HEADER, FD_DUMP_PATH_MAX};
-
-/// Offsets of the kernel structure members the program reads.
-#[derive(Debug, Clone, Copy)]
-pub struct Offsets {
-    pub task_pid: i16,
-    pub task_tgid: i16,
-    pub task_start_boottime: i16,
-    pub file_path: i32,
-    pub file_inode: i16,
-    pub inode_mode: i16,
-    pub meta_seq: i16,
-    /// `bpf_iter_meta.session_id`.
-    pub meta_session: i16,
-    /// `vm_area_struct.vm_file`.
-    pub vma_file: i16,
-    /// `file.f_mode`.
-    pub file_mode: i16,
-    /// `inode.i_ino`.
-    pub inode_ino: i16,
-    /// `file.f_path.mnt` and `file.f_path.dentry`, from the file's start.
-    pub file_path_mnt: i16,
-    pub file_path_dentry: i16,
-    /// `dentry.d_parent`.
-    pub dentry_parent: i16,
-    /// `dentry.d_hash.pprev`: null once the dentry is unhashed (its file
-    /// deleted).
-    pub dentry_hash_pprev: i16,
-    /// `vm_area_struct.vm_start` and `vm_end`.
-    pub vma_start: i16,
-    pub vma_end: i16,
-}
 
 // Helper function ids (include/uapi/linux/bpf.h, `___BPF_FUNC_MAPPER`).
 pub const MAP_LOOKUP_ELEM: i32 = 1;

@@ -10,7 +10,8 @@
 //! `f_path` holds; nothing is dereferenced in user space.
 
 use super::assembler::*;
-use super::program::{Offsets, SEQ_WRITE};
+use super::layout::Offsets;
+use super::program::SEQ_WRITE;
 use super::{kernel_layout, load_program, require_initial_pid_namespace, run_into};
 use crate::error::PlatformError;
 use crate::linux::read_parsed;

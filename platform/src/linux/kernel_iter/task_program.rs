@@ -17,6 +17,7 @@
 //! `/proc` (see [`super::dump_tasks`]).
 
 use super::assembler::*;
+use super::layout::TaskOffsets;
 use super::program::SEQ_WRITE;
 use crate::parse::TASK_DUMP_RECORD;
 
@@ -28,32 +29,6 @@ const CTX_TASK: i16 = 8;
 /// unchanged since 4.19).
 const PIDTYPE_PGID: i16 = 2;
 const PIDTYPE_SID: i16 = 3;
-
-/// Offsets of the kernel structure members the program reads.
-#[derive(Debug, Clone, Copy)]
-pub struct TaskOffsets {
-    pub task_pid: i16,
-    pub task_tgid: i16,
-    pub task_real_parent: i16,
-    pub task_signal: i16,
-    pub task_start_boottime: i16,
-    pub task_flags: i16,
-    pub task_state: i16,
-    pub task_exit_state: i16,
-    pub task_comm: i16,
-    /// `signal_struct.pids` (an array of `struct pid *`).
-    pub signal_pids: i16,
-    pub signal_nr_threads: i16,
-    pub signal_tty: i16,
-    /// `pid.numbers[0].nr`: the id in the initial pid namespace.
-    pub pid_first_nr: i16,
-    pub tty_driver: i16,
-    pub tty_index: i16,
-    pub driver_major: i16,
-    pub driver_minor_start: i16,
-    /// `bpf_iter_meta.seq`.
-    pub meta_seq: i16,
-}
 
 /// The record is built on the program's stack, at `r10 - RECORD`; the
 /// pointers walked are kept below it.

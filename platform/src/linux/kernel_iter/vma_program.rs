@@ -29,7 +29,8 @@
 //! and the caller reads that process's maps file instead.
 
 use super::assembler::*;
-use super::program::{lookup_scratch, Offsets, SEQ_WRITE};
+use super::layout::{BelowOffsets, Offsets};
+use super::program::{lookup_scratch, SEQ_WRITE};
 use super::roots::MapRoots;
 use crate::parse::{MAP_DUMP_FILE, MAP_DUMP_HEADER, MAP_DUMP_UNRENDERED, MAP_DUMP_VISITED};
 
@@ -65,15 +66,6 @@ const CTX_META: i16 = 0;
 
 /// Size of the scratch map's value.
 pub const VMA_SCRATCH_SIZE: u32 = RECORD as u32 + MAP_DUMP_HEADER as u32;
-
-/// Offsets the program needs to tell, in the kernel, whether a file lies
-/// below a directory reached through a mount below it (see [`MapRoots`]).
-#[derive(Debug, Clone, Copy)]
-pub struct BelowOffsets {
-    /// `mount.mnt` (the `vfsmount` inside a `struct mount`), `mount.mnt_id`.
-    pub mount_mnt: i32,
-    pub mount_id: i32,
-}
 
 /// How many parents the program climbs from a file's dentry looking for a
 /// directory's; a deeper file is reported, for the caller to judge by its
