@@ -395,7 +395,7 @@ cached_fields!(TaskOffsets {
 
 impl KernelLayout {
     /// The layout as `name value` lines (optional parts only when present).
-    fn to_text(&self) -> String {
+    fn to_text(self) -> String {
         let mut out = String::new();
         self.offsets.write_to("", &mut out);
         if let Some(below) = &self.below {
