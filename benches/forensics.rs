@@ -360,7 +360,14 @@ fn main() {
     let snapshot: Value =
         serde_json::from_str(&stdout_of(LIMIER, &["snapshot", "--no-environ", "--json"]))
             .expect("limier snapshot --json");
-    let sources = snapshot["sources"].clone();
+    let mut sources = snapshot["sources"].clone();
+    // The process table is read alone only by port questions: who's
+    // sources say which reader served it there.
+    let who: Value = serde_json::from_str(&stdout_of(LIMIER, &["who", &port, "--json"]))
+        .expect("limier who --json");
+    if let Some(processes) = who["sources"].get("processes") {
+        sources["processes"] = processes.clone();
+    }
     println!("sources: {sources}");
 
     let samples = Samples::default();

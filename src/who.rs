@@ -120,6 +120,9 @@ pub struct WhoReport {
     /// Ports held by a session other than the one their slot belongs to,
     /// and holders whose evidence conflicts (each a sentence in the JSON).
     pub warnings: Vec<PortWarning>,
+    /// Which reader served the process table and the fds (the kernel's
+    /// iterators, or `/proc`), and why a faster one was not used.
+    pub sources: crate::snapshot::Sources,
 }
 
 impl WhoReport {
@@ -330,6 +333,7 @@ pub fn answer(
         unseen,
         ecluse_repo: None,
         warnings: Vec::new(),
+        sources: snapshot.sources.clone(),
     };
     if let Some(repo) = repo {
         add_ecluse_context(snapshot, repo, &mut report);

@@ -19,8 +19,14 @@ pub enum FdScope {
 pub struct FdTable {
     processes: HashMap<ProcessId, DumpedProcess>,
     /// Clock ticks since boot when the pass began: a process started before
-    /// then that the pass did not report had no open fd.
+    /// then that the pass did not report had no open fd — if the kernel's
+    /// iterators visit it at all (see `visited`).
     began_ticks: u64,
+    /// The processes the kernel's task iterator visited (pid and start),
+    /// when known. A kernel may hide a process from its iterators (this
+    /// machine's hides pid 1, a process even root may not inspect): one
+    /// that was not visited is not taken for one without fds.
+    visited: Option<HashMap<ProcessId, StartTime>>,
     /// How many fd records the pass produced.
     pub rows: usize,
 }
@@ -41,9 +47,25 @@ impl FdTable {
             Some(dumped) if dumped.start == start && dumped.complete => Some(dumped.fds),
             Some(_) => None,
             // One tick of slack: start times are rounded down to ticks.
-            None if start.0.saturating_add(1) < self.began_ticks => Some(Vec::new()),
+            None if start.0.saturating_add(1) < self.began_ticks && self.visited(pid, start) => {
+                Some(Vec::new())
+            }
             None => None,
         }
+    }
+
+    /// Records which processes the kernel's iterators visit (a task
+    /// iterator's pass over every process, run about when this one ran).
+    /// Until it is given, a process the pass did not report is read with
+    /// readlink.
+    pub fn set_visited(&mut self, visited: impl IntoIterator<Item = (ProcessId, StartTime)>) {
+        self.visited = Some(visited.into_iter().collect());
+    }
+
+    fn visited(&self, pid: ProcessId, start: StartTime) -> bool {
+        self.visited
+            .as_ref()
+            .is_some_and(|visited| visited.get(&pid) == Some(&start))
     }
 
     /// Groups parsed rows by process.
@@ -66,6 +88,7 @@ impl FdTable {
         FdTable {
             processes,
             began_ticks,
+            visited: None,
             rows: count,
         }
     }
@@ -102,9 +125,21 @@ mod tests {
         assert_eq!(table.take(ProcessId(11), StartTime(6)), None);
         // Pid reused after the pass: another start time.
         assert_eq!(table.take(ProcessId(12), StartTime(8)), None);
-        // Absent, started long before the pass: no fds at all.
+        // Absent, started long before the pass, but whether the kernel's
+        // iterators visit it is not known: unknown.
+        assert_eq!(table.take(ProcessId(13), StartTime(50)), None);
+        table.set_visited([
+            (ProcessId(13), StartTime(50)),
+            (ProcessId(14), StartTime(99)),
+        ]);
+        // Visited, absent, started long before the pass: no fds at all.
         assert_eq!(table.take(ProcessId(13), StartTime(50)), Some(Vec::new()));
         // Absent, started as the pass began: unknown.
         assert_eq!(table.take(ProcessId(14), StartTime(99)), None);
+        // Hidden from the iterators (not visited), or visited as another
+        // incarnation: unknown.
+        assert_eq!(table.take(ProcessId(1), StartTime(1)), None);
+        table.set_visited([(ProcessId(15), StartTime(40))]);
+        assert_eq!(table.take(ProcessId(15), StartTime(41)), None);
     }
 }

@@ -71,6 +71,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
     for source in [
         limier::snapshot::FdSource::from_env(),
         limier::snapshot::FdSource::maps_from_env(),
+        limier::snapshot::FdSource::procs_from_env(),
     ] {
         if let Err(message) = source {
             eprintln!("limier: {message}");

@@ -232,8 +232,9 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
     let possible = std::cell::OnceCell::new();
     let possible = || *possible.get_or_init(|| backend.fd_dump_possible());
     // Where the kernel's task iterator will give the process table, /proc
-    // is not listed (1,700 entries cost 2 ms): the kernel's count of
-    // tasks, threads included, bounds the processes from above.
+    // is listed beside the passes rather than before them (1,700 entries
+    // cost 1–2 ms): the kernel's count of tasks, threads included, bounds
+    // the processes from above for the thresholds.
     let table_only = options.table_only_candidate(possible);
     let pids = if table_only.is_some() {
         Vec::new()
@@ -283,64 +284,93 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
             &tallies,
         )
     };
-    let dump = || use_dump.then(|| backend.dump_fds(scope));
-    let task_table = || use_task_table.then(|| backend.dump_process_table());
+    let read_all = |pids: &[ProcessId]| -> Vec<Option<Process>> {
+        if options.parallel(pids.len()) {
+            pids.par_iter().map_init(|| readers.take(), read).collect()
+        } else {
+            let mut reader = readers.take();
+            pids.iter().map(|pid| read(&mut reader, pid)).collect()
+        }
+    };
+    // The fd dump trusts "no fds" only of a process the kernel's task
+    // iterator visits (a kernel may hide one from its iterators): without
+    // the process table from that iterator, it runs for this alone.
+    let dump = || {
+        use_dump.then(|| {
+            let mut table = backend.dump_fds(scope)?;
+            if !use_task_table {
+                if let Ok(records) = backend.dump_process_table() {
+                    table.set_visited(records.iter().map(|r| (r.pid, r.start)));
+                }
+            }
+            Ok(table)
+        })
+    };
     let procs_asked = procs_kernel.is_some();
     let mut procs_not_used = procs_kernel.and_then(Result::err);
     let (results, (sockets, dump)) = if use_task_table {
-        let ((table, sockets), dump) = rayon::join(
-            || rayon::join(task_table, || read_sockets(backend, layers)),
+        // One side: the process table, /proc's list, the sockets; the
+        // other: the fd dump, the longest pass.
+        let ((table, listed, sockets), dump) = rayon::join(
+            || {
+                let table = backend.dump_process_table();
+                let listed = table_only.map(|_| backend.list_pids());
+                (table, listed, read_sockets(backend, layers))
+            },
             dump,
         );
+        let listed = match listed {
+            Some(listed) => listed?,
+            None => pids,
+        };
         let results = match table {
-            Some(Ok(records)) => {
+            Ok(records) => {
                 tallies
                     .processes
                     .add_many(LayerReader::KernelIterator, records.len());
-                records
+                // A process /proc lists that the iterator did not visit
+                // (hidden from it, or born since) is read from its stat.
+                let visited: std::collections::HashSet<ProcessId> =
+                    records.iter().map(|r| r.pid).collect();
+                let unvisited: Vec<ProcessId> = listed
+                    .into_iter()
+                    .filter(|pid| !visited.contains(pid))
+                    .collect();
+                let visits: Vec<(ProcessId, limier_platform::StartTime)> =
+                    records.iter().map(|r| (r.pid, r.start)).collect();
+                let mut results: Vec<Option<Process>> = records
                     .into_iter()
                     .map(|record| Some(Process::from_record(record)))
-                    .collect()
+                    .collect();
+                results.extend(read_all(&unvisited));
+                (results, Some(visits))
             }
-            Some(Err(err)) if options.procs_source == FdSource::Kernel => return Err(err),
+            Err(err) if options.procs_source == FdSource::Kernel => return Err(err),
             // A refusing verifier, a time namespace: each stat read instead.
-            other => {
-                procs_not_used = other
-                    .and_then(Result::err)
-                    .map(|err| WhyNotUsed::from_error(&err));
-                let listed;
-                let pids = if table_only.is_some() {
-                    listed = backend.list_pids()?;
-                    &listed
-                } else {
-                    &pids
-                };
-                if options.parallel(pids.len()) {
-                    pids.par_iter()
-                        .map_init(|| readers.take(), read)
-                        .collect::<Vec<_>>()
-                } else {
-                    let mut reader = readers.take();
-                    pids.iter().map(|pid| read(&mut reader, pid)).collect()
-                }
+            Err(err) => {
+                procs_not_used = Some(WhyNotUsed::from_error(&err));
+                (read_all(&listed), None)
             }
         };
+        let (results, visits) = results;
+        let dump = dump.map(|dump| {
+            dump.map(|mut table| {
+                if let Some(visits) = visits {
+                    table.set_visited(visits);
+                }
+                table
+            })
+        });
         (results, (sockets, dump))
     } else if options.parallel(pids.len()) {
         rayon::join(
-            || {
-                pids.par_iter()
-                    .map_init(|| readers.take(), read)
-                    .collect::<Vec<_>>()
-            },
+            || read_all(&pids),
             || rayon::join(|| read_sockets(backend, layers), dump),
         )
     } else {
         let dump = dump();
         let sockets = read_sockets(backend, layers);
-        let mut reader = readers.take();
-        let results = pids.iter().map(|pid| read(&mut reader, pid)).collect();
-        (results, (sockets, dump))
+        (read_all(&pids), (sockets, dump))
     };
     let sockets = sockets?;
     let mut fd_not_used = fd_kernel.and_then(Result::err);

@@ -277,3 +277,90 @@ fn snapshot_sources_name_the_reader_of_each_layer_and_why_not_the_kernel() {
         );
     }
 }
+
+/// A port question's process table from the kernel's task iterator and
+/// from each process's stat file: the same holders, chains and markers;
+/// `sources.processes` says which served. Pid 1 is asked too: a kernel may
+/// hide a process from its iterators (this machine's hides pid 1, which
+/// even root may not inspect), and it must then be read from /proc —
+/// listed, with its parent, and its fds refused as they are by readlink,
+/// never taken for a process without fds.
+#[test]
+fn port_questions_read_the_same_process_table_from_both_sources() {
+    needs_root!("the kernel's task and fd iterators load BPF programs");
+    let scenario = Scenario::start(&["chain", "4"]);
+    let port = scenario.port().to_string();
+    let ask = |procs: &str, fds: &str| {
+        let env = [("LIMIER_PROCS_SOURCE", procs), ("LIMIER_FD_SOURCE", fds)];
+        let (report, code) = limier_json_env(&["who", &port, "--pid", "1"], &env);
+        assert_eq!(code, 0, "{procs} {fds}: {report}");
+        report
+    };
+    let from_kernel = ask("kernel", "kernel");
+    let from_proc = ask("proc", "kernel");
+    let all_from_proc = ask("proc", "proc");
+    let served = |report: &Value| -> Vec<String> {
+        report["sources"]["processes"]["served"]
+            .as_object()
+            .unwrap_or_else(|| panic!("no sources.processes: {}", report["sources"]))
+            .keys()
+            .cloned()
+            .collect()
+    };
+    assert!(
+        served(&from_kernel).contains(&"kernel-iterator".to_string()),
+        "kernel {}: {}",
+        limier::platform::os_release(),
+        from_kernel["sources"]
+    );
+    assert_eq!(served(&from_proc), ["stat-file"]);
+    let holder = |report: &Value| report["ports"][0]["sockets"][0]["holders"][0].clone();
+    let view = |dossier: &Value| {
+        let mut dossier = dossier.clone();
+        // How old it was at each capture, and its threads' own counts,
+        // differ between two captures.
+        for moving in ["age_ms", "state"] {
+            dossier.as_object_mut().unwrap().remove(moving);
+        }
+        dossier
+    };
+    assert_eq!(
+        view(&holder(&from_kernel)["process"]),
+        view(&holder(&from_proc)["process"])
+    );
+    assert_eq!(holder(&from_kernel)["process"]["pid"], scenario.pid("leaf"));
+    let init = |report: &Value| {
+        let init = view(&report["processes"][0]);
+        (
+            init["pid"].clone(),
+            init["ppid"].clone(),
+            init["comm"].clone(),
+            init["inspectable"].clone(),
+            init["sockets"].clone(),
+        )
+    };
+    assert_eq!(init(&from_kernel), init(&from_proc));
+    assert_eq!(init(&from_kernel), init(&all_from_proc));
+    assert_eq!(from_kernel["processes"][0]["pid"], 1);
+    // Pid 1's fds from the kernel's dump and by readlink: both refused,
+    // both empty, or both read — never "no fds" from a pass that did not
+    // visit it.
+    let fds_of_init = |fds: &str| {
+        let (snapshot, code) =
+            limier_json_env(&["snapshot", "--no-environ"], &[("LIMIER_FD_SOURCE", fds)]);
+        assert_eq!(code, 0);
+        let init = snapshot["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["pid"] == 1)
+            .cloned()
+            .expect("pid 1 in the snapshot");
+        let refused = init["denied"]
+            .as_array()
+            .is_some_and(|layers| layers.iter().any(|l| l == "fds"));
+        let none = init["fds"].as_array().is_none_or(Vec::is_empty);
+        (refused, none)
+    };
+    assert_eq!(fds_of_init("kernel"), fds_of_init("proc"));
+}
