@@ -183,13 +183,16 @@ impl CaptureOptions {
             ..self.layers
         }
         .needs_process_dir();
-        let fds_from_kernel = !self.layers.fds || self.fd_source != FdSource::Proc;
-        if !stat_only || self.pin || !fds_from_kernel || self.procs_source == FdSource::Proc {
+        if !stat_only || self.pin {
             return None;
         }
         let tasks = Backend::task_count()?;
-        let enough = tasks >= Self::KERNEL_DUMP_THRESHOLD || self.procs_source == FdSource::Kernel;
-        (enough && possible()).then_some(tasks)
+        // The fds too must come from the kernel's dump, or each process's
+        // directory is opened anyway.
+        let fds_from_kernel =
+            !self.layers.fds || self.fd_source.kernel_wanted(tasks, &possible).is_ok();
+        (fds_from_kernel && self.procs_source.kernel_wanted(tasks, &possible).is_ok())
+            .then_some(tasks)
     }
 
     fn parallel(&self, process_count: usize) -> bool {
@@ -269,6 +272,13 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
     let procs_kernel = (!per_process.needs_process_dir() && !options.pin)
         .then(|| options.procs_source.kernel_wanted(population, possible));
     let use_task_table = matches!(procs_kernel, Some(Ok(())));
+    // Decided on the same count, the table is wanted whenever /proc was
+    // left unlisted; should it not be, /proc is listed now.
+    let pids = if table_only.is_some() && !use_task_table {
+        backend.list_pids()?
+    } else {
+        pids
+    };
     let readers = ReaderPool::new(backend, use_map_reader, &options.maps_only_below);
     if options.maps_source == FdSource::Kernel {
         readers.demand()?;
@@ -299,8 +309,8 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
         use_dump.then(|| {
             let mut table = backend.dump_fds(scope)?;
             if !use_task_table {
-                if let Ok(records) = backend.dump_process_table() {
-                    table.set_visited(records.iter().map(|r| (r.pid, r.start)));
+                if let Ok(visits) = backend.dump_visits() {
+                    table.set_visited(visits);
                 }
             }
             Ok(table)

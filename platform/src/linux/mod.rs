@@ -167,10 +167,16 @@ impl Backend {
     }
 
     /// The stat-only record of every process in one kernel pass (a BPF
-    /// `task` iterator; kernel threads, whose `/proc` name is longer than
-    /// the kernel's `comm`, read from their stat). The same fields as
-    /// [`read_record`](Self::read_record) for each pid, read at about the
-    /// same moment; an error means "read `/proc/PID/stat` instead", as for
+    /// `task` iterator), the same fields as [`read_record`](Self::read_record)
+    /// reads for each pid, at about the same moment. Kernel threads (whose
+    /// `/proc` name is longer than the kernel's `comm`) and rows a kernel
+    /// read failed for are read from their stat. A kernel may leave
+    /// processes out of the pass: the caller lists `/proc` too.
+    ///
+    /// The pass is checked against this process's own stat (parent, group,
+    /// session, terminal, start): a pass that disagrees — a layout read
+    /// wrong, a clock in another time namespace — is refused whole. An
+    /// error means "read `/proc/PID/stat` instead", as for
     /// [`dump_fds`](Self::dump_fds).
     pub fn dump_process_table(&self) -> Result<Vec<crate::records::ProcessRecord>, PlatformError> {
         if !self.is_live() {
@@ -178,18 +184,52 @@ impl Backend {
                 what: "the task iterator on a copied proc tree",
             });
         }
-        let stats = kernel_iter::dump_tasks(&self.proc_root, self.ticks_per_second)?;
-        Ok(stats
-            .into_iter()
-            .filter_map(|stat| {
-                if stat.flags & crate::parse::PF_KTHREAD != 0 {
-                    // Gone since the pass: as a /proc reader would not see it.
-                    return self.read_record(stat.pid).ok();
+        let own = self.read_stat(Self::self_pid())?;
+        let rows = kernel_iter::dump_tasks(&self.proc_root)?;
+        let ns_per_tick = 1_000_000_000 / self.ticks_per_second.max(1);
+        let mut agrees = false;
+        let mut records = Vec::with_capacity(rows.len());
+        for row in rows {
+            let from_proc = row.unread || row.flags & crate::parse::PF_KTHREAD != 0;
+            let stat = row.into_stat(ns_per_tick);
+            if from_proc {
+                // Read again as /proc shows it: the same incarnation only
+                // (a pid reused since the pass is another process).
+                match self.read_stat(stat.pid) {
+                    Ok(again) if again.start == stat.start => {
+                        let started_at_ms = self.start_to_epoch_ms(again.start);
+                        records.push(again.into_record(started_at_ms));
+                    }
+                    _ => {}
                 }
-                let started_at_ms = self.start_to_epoch_ms(stat.start);
-                Some(stat.into_record(started_at_ms))
-            })
-            .collect())
+                continue;
+            }
+            if stat.pid == own.pid {
+                agrees = (stat.ppid, stat.pgid, stat.sid, stat.tty, stat.start)
+                    == (own.ppid, own.pgid, own.sid, own.tty, own.start);
+            }
+            let started_at_ms = self.start_to_epoch_ms(stat.start);
+            records.push(stat.into_record(started_at_ms));
+        }
+        if !agrees {
+            return Err(PlatformError::Unsupported {
+                what: "a task iterator that agrees with /proc/self/stat",
+            });
+        }
+        Ok(records)
+    }
+
+    /// Which processes the kernel's task iterator visits (pid and start
+    /// time), for [`FdTable::set_visited`](crate::FdTable::set_visited).
+    pub fn dump_visits(
+        &self,
+    ) -> Result<Vec<(ProcessId, crate::records::StartTime)>, PlatformError> {
+        if !self.is_live() {
+            return Err(PlatformError::Unsupported {
+                what: "the task iterator on a copied proc tree",
+            });
+        }
+        kernel_iter::dump_visits(&self.proc_root, self.ticks_per_second)
     }
 
     /// Whether [`dump_fds`](Self::dump_fds) can work at all: the live

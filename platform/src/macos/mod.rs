@@ -186,6 +186,15 @@ impl Backend {
         })
     }
 
+    /// The visits pass is a Linux BPF iterator: always "unsupported".
+    pub fn dump_visits(
+        &self,
+    ) -> Result<Vec<(ProcessId, crate::records::StartTime)>, PlatformError> {
+        Err(PlatformError::Unsupported {
+            what: "the one-pass process table",
+        })
+    }
+
     /// The mapping reader is a Linux BPF iterator: always "unsupported".
     pub fn map_reader(&self, _below: Option<&MapRoots>) -> Result<MapReader, PlatformError> {
         Err(PlatformError::Unsupported {

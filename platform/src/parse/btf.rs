@@ -36,6 +36,9 @@ struct TypeEntry {
     vlen: usize,
 }
 
+/// Type ids looked up by name, in the order asked (`None`: not found).
+pub type TypeIds = Vec<Option<u32>>;
+
 /// A parsed BTF blob: where each type starts, by id (id 0 is `void`).
 ///
 /// Only the start offsets are kept (4 bytes a type; the kernel has about
@@ -223,14 +226,37 @@ impl<'a> Btf<'a> {
         structs: &[&str],
         functions: &[&str],
     ) -> (Vec<Option<u32>>, Vec<Option<u32>>) {
+        let [structs, functions, _] = self.type_ids(structs, functions, &[]);
+        (structs, functions)
+    }
+
+    /// The ids of structs, functions and enums by name, in one pass over
+    /// the types (`None` for a name not found), in that order.
+    pub fn type_ids(&self, structs: &[&str], functions: &[&str], enums: &[&str]) -> [TypeIds; 3] {
         let wanted: Vec<(u32, &str)> = structs
             .iter()
             .map(|name| (KIND_STRUCT, *name))
             .chain(functions.iter().map(|name| (KIND_FUNC, *name)))
+            .chain(enums.iter().map(|name| (KIND_ENUM, *name)))
             .collect();
         let mut ids = self.find_many(&wanted);
+        let enums = ids.split_off(structs.len() + functions.len());
         let functions = ids.split_off(structs.len());
-        (ids, functions)
+        [ids, functions, enums]
+    }
+
+    /// The value of `member` in the (32-bit) enum with id `id`.
+    pub fn enum_value(&self, id: u32, member: &str) -> Option<i32> {
+        let entry = self.entry(id)?;
+        if entry.kind != KIND_ENUM {
+            return None;
+        }
+        (0..entry.vlen).find_map(|index| {
+            let at = entry.at + 12 + index * 8;
+            let name_off = u32_at(self.types, at)?;
+            self.name_is(name_off, member.as_bytes())
+                .then(|| u32_at(self.types, at + 4).map(|value| value as i32))?
+        })
     }
 
     /// The type id of the function named `name` (a BPF program's attach id).
@@ -314,9 +340,11 @@ mod tests {
     }
 
     /// Builds a BTF blob: `struct file { long f_mode; union { struct path
-    /// f_path; }; }`, `struct path { void *mnt; }` and `FUNC iter`.
+    /// f_path; }; }`, `struct path { void *mnt; }`, `FUNC iter` and `enum
+    /// pid_type { PIDTYPE_PGID = 2, PIDTYPE_SID = 3 }`.
     fn sample() -> Vec<u8> {
-        let strings = b"\0file\0f_mode\0f_path\0path\0mnt\0iter\0long\0";
+        let strings =
+            b"\0file\0f_mode\0f_path\0path\0mnt\0iter\0long\0pid_type\0PIDTYPE_PGID\0PIDTYPE_SID\0";
         let name = |s: &str| {
             let needle = format!("\0{s}\0");
             (strings
@@ -351,6 +379,9 @@ mod tests {
         ]);
         // 5: FUNC iter (proto id 0 is fine for the parser)
         push(&[name("iter"), KIND_FUNC << 24, 0]);
+        // 6: enum pid_type (4 bytes, two enumerators)
+        push(&[name("pid_type"), KIND_ENUM << 24 | 2, 4]);
+        push(&[name("PIDTYPE_PGID"), 2, name("PIDTYPE_SID"), 3]);
         blob(&types, strings)
     }
 
@@ -358,7 +389,7 @@ mod tests {
     fn finds_functions_and_members_through_anonymous_unions() {
         let blob = sample();
         let btf = parse_btf(&blob).unwrap();
-        assert_eq!(btf.len(), 6);
+        assert_eq!(btf.len(), 7);
         assert_eq!(btf.function_id("iter"), Some(5));
         assert_eq!(btf.function_id("file"), None);
         assert_eq!(btf.member_offset("file", "f_mode"), Some(0));
@@ -372,6 +403,12 @@ mod tests {
         assert_eq!(ids[2], None);
         assert_eq!(btf.member_offset_in(ids[0].unwrap(), "f_path"), Some(8));
         assert_eq!(btf.member_offset_in(ids[1].unwrap(), "mnt"), Some(0));
+        let [_, _, enums] = btf.type_ids(&[], &[], &["pid_type", "file"]);
+        assert_eq!(enums, [Some(6), None], "a struct is no enum");
+        assert_eq!(btf.enum_value(6, "PIDTYPE_SID"), Some(3));
+        assert_eq!(btf.enum_value(6, "PIDTYPE_PGID"), Some(2));
+        assert_eq!(btf.enum_value(6, "PIDTYPE_TGID"), None);
+        assert_eq!(btf.enum_value(4, "f_mode"), None, "a struct's member");
     }
 
     #[test]
@@ -428,5 +465,8 @@ mod tests {
         assert!(btf.member_offset("task_struct", "tgid").is_some());
         assert!(btf.member_offset("file", "f_path").is_some());
         assert_eq!(btf.member_offset("path", "mnt"), Some(0));
+        let [_, _, enums] = btf.type_ids(&[], &[], &["pid_type"]);
+        assert_eq!(btf.enum_value(enums[0].unwrap(), "PIDTYPE_PGID"), Some(2));
+        assert_eq!(btf.enum_value(enums[0].unwrap(), "PIDTYPE_SID"), Some(3));
     }
 }

@@ -36,7 +36,10 @@ pub use proc_net::parse_proc_net;
 pub use root_dump::{parse_root_dump, RootDumpRow, ROOT_DUMP_RECORD};
 pub use stat::{parse_boot_time, parse_stat, StatFields, PF_KTHREAD};
 pub use status::{parse_status_cap_eff, parse_status_signals, parse_status_uid, SignalMasks};
-pub use task_dump::{parse_task_dump, TaskDumpRow, TASK_DUMP_RECORD};
+pub use task_dump::{
+    parse_task_dump, parse_visit_dump, TaskDumpRow, TASK_DUMP_RECORD, TASK_DUMP_TERMINAL,
+    TASK_DUMP_UNREAD, VISIT_DUMP_RECORD,
+};
 pub use tty::{darwin_tty_name, linux_tty_name, tty_name};
 pub use wchan::parse_wchan;
 

@@ -4,9 +4,13 @@
 //!
 //! A record is [`TASK_DUMP_RECORD`] little-endian bytes: tgid, ppid, pgid,
 //! sid (u32 each), `start_boottime` in nanoseconds (u64), `flags`,
-//! `__state`, `exit_state`, `signal->nr_threads`, whether the process has a
-//! controlling terminal, that terminal driver's major and first minor and
-//! the terminal's index (u32 each), and `comm` (16 bytes, NUL-padded).
+//! `__state`, `exit_state`, `signal->nr_threads`, the record's own flags
+//! ([`TASK_DUMP_TERMINAL`], [`TASK_DUMP_UNREAD`]), the terminal driver's
+//! major and first minor and the terminal's index (u32 each), and `comm`
+//! (16 bytes, NUL-padded).
+//!
+//! The visits stream ([`parse_visit_dump`]) holds [`VISIT_DUMP_RECORD`]
+//! bytes per process: tgid (u32), 4 zero bytes, `start_boottime` (u64).
 
 use super::stat::StatFields;
 use super::ParseError;
@@ -14,6 +18,13 @@ use crate::records::{ByteString, ProcessId, ProcessState, StartTime};
 
 /// Size of one record.
 pub const TASK_DUMP_RECORD: usize = 72;
+/// Record flag: the process has a controlling terminal.
+pub const TASK_DUMP_TERMINAL: u32 = 1;
+/// Record flag: a kernel read failed; the fields read through pointers
+/// (parent, group, session, threads, terminal) are not to be trusted.
+pub const TASK_DUMP_UNREAD: u32 = 2;
+/// Size of one record of the visits stream.
+pub const VISIT_DUMP_RECORD: usize = 16;
 
 /// One process as the kernel's task iterator saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +49,9 @@ pub struct TaskDumpRow {
     pub threads: u32,
     /// The controlling terminal: (driver major, driver minor_start, index).
     pub tty: Option<(u32, u32, u32)>,
+    /// A kernel read failed while the record was built: read this process
+    /// from `/proc` instead.
+    pub unread: bool,
     /// `task->comm`, up to its first NUL.
     pub comm: ByteString,
 }
@@ -126,9 +140,32 @@ pub fn parse_task_dump(bytes: &[u8]) -> Result<Vec<TaskDumpRow>, ParseError> {
                 task_state: word(28),
                 exit_state: word(32),
                 threads: word(36),
-                tty: (word(40) != 0).then(|| (word(44), word(48), word(52))),
+                tty: (word(40) & TASK_DUMP_TERMINAL != 0).then(|| (word(44), word(48), word(52))),
+                unread: word(40) & TASK_DUMP_UNREAD != 0,
                 comm: ByteString::from(comm),
             }
+        })
+        .collect())
+}
+
+/// Parses a whole visits stream: (tgid, `start_boottime` ns) per process.
+pub fn parse_visit_dump(bytes: &[u8]) -> Result<Vec<(ProcessId, u64)>, ParseError> {
+    if bytes.len() % VISIT_DUMP_RECORD != 0 {
+        return Err(ParseError::new(
+            "visit dump",
+            format!(
+                "{} bytes is not a whole number of {VISIT_DUMP_RECORD}-byte records",
+                bytes.len()
+            ),
+        ));
+    }
+    Ok(bytes
+        .chunks_exact(VISIT_DUMP_RECORD)
+        .map(|record| {
+            let pid = u32::from_le_bytes([record[0], record[1], record[2], record[3]]);
+            let mut start = [0u8; 8];
+            start.copy_from_slice(&record[8..16]);
+            (ProcessId(pid), u64::from_le_bytes(start))
         })
         .collect())
 }
@@ -149,6 +186,7 @@ mod tests {
             exit_state,
             threads: 1,
             tty: None,
+            unread: false,
             comm: ByteString::from(&b"node"[..]),
         }
     }
@@ -215,7 +253,21 @@ mod tests {
         assert_eq!(stat.threads, 3);
         assert_eq!(stat.tty, Some(136 << 8));
         assert_eq!(stat.start, StartTime(1284));
+        assert!(!rows[0].unread);
         assert!(parse_task_dump(&bytes[..71]).is_err());
         assert!(parse_task_dump(&[]).unwrap().is_empty());
+        // Word 40 is the record's flags: a failed read, no terminal.
+        bytes[40..44].copy_from_slice(&TASK_DUMP_UNREAD.to_le_bytes());
+        let row = &parse_task_dump(&bytes).unwrap()[0];
+        assert!(row.unread && row.tty.is_none());
+        let mut visits = Vec::new();
+        visits.extend_from_slice(&7u32.to_le_bytes());
+        visits.extend_from_slice(&[0; 4]);
+        visits.extend_from_slice(&12_845_000_000u64.to_le_bytes());
+        assert_eq!(
+            parse_visit_dump(&visits).unwrap(),
+            [(ProcessId(7), 12_845_000_000)]
+        );
+        assert!(parse_visit_dump(&visits[..15]).is_err());
     }
 }

@@ -90,6 +90,9 @@ impl Assembler {
     pub fn and_imm(&mut self, dst: u8, imm: i32) {
         self.insn(0x57, dst, 0, 0, imm);
     }
+    pub fn or_imm(&mut self, dst: u8, imm: i32) {
+        self.insn(0x47, dst, 0, 0, imm);
+    }
     pub fn load64(&mut self, dst: u8, src: u8, off: i16) {
         self.insn(0x79, dst, src, off, 0);
     }

@@ -67,8 +67,10 @@ pub struct TaskOffsets {
     pub task_state: i16,
     pub task_exit_state: i16,
     pub task_comm: i16,
-    /// `signal_struct.pids` (an array of `struct pid *`).
-    pub signal_pids: i16,
+    /// `signal_struct.pids[PIDTYPE_PGID]` and `[PIDTYPE_SID]` (the
+    /// enumerators read from the BTF too).
+    pub signal_pgid_pid: i16,
+    pub signal_sid_pid: i16,
     pub signal_nr_threads: i16,
     pub signal_tty: i16,
     /// `pid.numbers[0].nr`: the id in the initial pid namespace.
@@ -155,9 +157,11 @@ pub(super) struct KernelLayout {
     pub(super) below: Option<BelowOffsets>,
     pub(super) file_iterator: u32,
     pub(super) vma_iterator: Option<u32>,
-    /// The process-table program's offsets and the `task` iterator's
-    /// attach id (`None`: a member it reads is missing from the BTF).
-    pub(super) tasks: Option<(TaskOffsets, u32)>,
+    /// The `task` iterator's attach id.
+    pub(super) task_iterator: Option<u32>,
+    /// The process-table program's offsets (`None`: a member it reads is
+    /// missing from the BTF).
+    pub(super) tasks: Option<TaskOffsets>,
 }
 
 /// The kernel's layout, read from its BTF once per process (it changes
@@ -231,8 +235,11 @@ impl LayoutCache {
         let btf_size = std::fs::metadata(VMLINUX_BTF).ok()?.len();
         Some(LayoutCache {
             dir: CACHE_DIR.into(),
+            // The format's version and limier's: another build may give
+            // the same names other meanings.
             key: format!(
-                "limier kernel layout 1\nboot {}\nrelease {}\nbtf_size {btf_size}\n",
+                "limier kernel layout 2 {}\nboot {}\nrelease {}\nbtf_size {btf_size}\n",
+                env!("CARGO_PKG_VERSION"),
                 boot.trim(),
                 crate::os_release()
             ),
@@ -277,6 +284,9 @@ impl LayoutCache {
             &mut text,
         )
         .ok()?;
+        if text.len() > CACHE_MAX {
+            return None;
+        }
         let text = std::str::from_utf8(&text).ok()?;
         KernelLayout::from_text(text.strip_prefix(self.key.as_str())?)
     }
@@ -382,7 +392,8 @@ cached_fields!(TaskOffsets {
     task_state,
     task_exit_state,
     task_comm,
-    signal_pids,
+    signal_pgid_pid,
+    signal_sid_pid,
     signal_nr_threads,
     signal_tty,
     pid_first_nr,
@@ -405,10 +416,13 @@ impl KernelLayout {
         if let Some(id) = self.vma_iterator {
             out.push_str(&format!("vma_iterator {id}\n"));
         }
-        if let Some((tasks, id)) = &self.tasks {
-            tasks.write_to("tasks.", &mut out);
+        if let Some(id) = self.task_iterator {
             out.push_str(&format!("task_iterator {id}\n"));
         }
+        if let Some(tasks) = &self.tasks {
+            tasks.write_to("tasks.", &mut out);
+        }
+        out.push_str("end\n");
         out
     }
 
@@ -417,7 +431,8 @@ impl KernelLayout {
     /// missing).
     fn from_text(text: &str) -> Option<KernelLayout> {
         let mut values = std::collections::HashMap::new();
-        for line in text.lines() {
+        // Whole or nothing: a file cut short lacks its last line.
+        for line in text.strip_suffix("end\n")?.lines() {
             let (name, value) = line.split_once(' ')?;
             if values.insert(name, value.parse::<i64>().ok()?).is_some() {
                 return None;
@@ -431,10 +446,7 @@ impl KernelLayout {
             None
         };
         let tasks = if present("tasks.") {
-            Some((
-                TaskOffsets::read_from("tasks.", &values)?,
-                id("task_iterator")?,
-            ))
+            Some(TaskOffsets::read_from("tasks.", &values)?)
         } else {
             None
         };
@@ -443,6 +455,7 @@ impl KernelLayout {
             below,
             file_iterator: id("file_iterator")?,
             vma_iterator: id("vma_iterator"),
+            task_iterator: id("task_iterator"),
             tasks,
         })
     }
@@ -475,8 +488,20 @@ fn read_kernel_layout() -> Result<KernelLayout, PlatformError> {
         "tty_struct",
         "tty_driver",
     ];
-    let (ids, functions) =
-        btf.struct_and_function_ids(&STRUCTS, &[FILE_ITERATOR, VMA_ITERATOR, TASK_ITERATOR]);
+    let [ids, functions, enums] = btf.type_ids(
+        &STRUCTS,
+        &[FILE_ITERATOR, VMA_ITERATOR, TASK_ITERATOR],
+        &["pid_type"],
+    );
+    // `signal->pids[type]` for a pid type, the index checked against the
+    // enum's PIDTYPE_MAX (the array's length).
+    let pid_slot = |signal_pids: i16, name: &str| -> Option<i16> {
+        let id = enums[0]?;
+        let index = btf.enum_value(id, name)?;
+        let length = btf.enum_value(id, "PIDTYPE_MAX")?;
+        (0..length).contains(&index).then_some(())?;
+        signal_pids.checked_add(i16::try_from(index).ok()?.checked_mul(8)?)
+    };
     let offset = |index: usize, member: &str| -> Result<i16, PlatformError> {
         ids[index]
             .and_then(|id| btf.member_offset_in(id, member))
@@ -525,7 +550,8 @@ fn read_kernel_layout() -> Result<KernelLayout, PlatformError> {
             task_state: offset(0, "__state").ok()?,
             task_exit_state: offset(0, "exit_state").ok()?,
             task_comm: offset(0, "comm").ok()?,
-            signal_pids: offset(9, "pids").ok()?,
+            signal_pgid_pid: pid_slot(offset(9, "pids").ok()?, "PIDTYPE_PGID")?,
+            signal_sid_pid: pid_slot(offset(9, "pids").ok()?, "PIDTYPE_SID")?,
             signal_nr_threads: offset(9, "nr_threads").ok()?,
             signal_tty: offset(9, "tty").ok()?,
             pid_first_nr: offset(10, "numbers")
@@ -537,13 +563,13 @@ fn read_kernel_layout() -> Result<KernelLayout, PlatformError> {
             driver_minor_start: offset(13, "minor_start").ok()?,
             meta_seq: offsets.meta_seq,
         })
-    })()
-    .zip(functions[2]);
+    })();
     Ok(KernelLayout {
         offsets,
         below,
         file_iterator: functions[0].ok_or_else(|| missing(FILE_ITERATOR))?,
         vma_iterator: functions[1],
+        task_iterator: functions[2],
         tasks,
     })
 }
@@ -563,7 +589,8 @@ mod tests {
             task_state: 7,
             task_exit_state: 8,
             task_comm: 9,
-            signal_pids: 10,
+            signal_pgid_pid: 10,
+            signal_sid_pid: 19,
             signal_nr_threads: 11,
             signal_tty: 12,
             pid_first_nr: 13,
@@ -581,7 +608,8 @@ mod tests {
             }),
             file_iterator: 64101,
             vma_iterator: Some(64110),
-            tasks: Some((task, 64096)),
+            task_iterator: Some(64096),
+            tasks: Some(task),
         }
     }
 
@@ -592,6 +620,7 @@ mod tests {
         let bare = KernelLayout {
             below: None,
             vma_iterator: None,
+            task_iterator: None,
             tasks: None,
             ..full
         };
@@ -600,10 +629,13 @@ mod tests {
         // A member missing, a member twice, a value out of range, junk.
         let without = text.replace("tasks.signal_tty 12\n", "");
         assert_eq!(KernelLayout::from_text(&without), None);
-        assert_eq!(
-            KernelLayout::from_text(&format!("{text}task_pid 1\n")),
-            None
-        );
+        let twice = text.replace("end\n", "task_pid 1\nend\n");
+        assert_eq!(KernelLayout::from_text(&twice), None);
+        // A file cut short, even at a line's end.
+        let cut = &text[..text.len() - "end\n".len()];
+        assert_eq!(KernelLayout::from_text(cut), None);
+        let cut = &text[..text.rfind("tasks.meta_seq").unwrap()];
+        assert_eq!(KernelLayout::from_text(&format!("{cut}end\n")), None);
         let wide = text.replace("task_pid 100\n", "task_pid 70000\n");
         assert_eq!(KernelLayout::from_text(&wide), None);
         assert_eq!(KernelLayout::from_text("not a layout"), None);

@@ -10,25 +10,25 @@
 //! `/proc/PID/stat` per process with one pass.
 //!
 //! Every pointer walked (`real_parent`, `signal`, `signal->pids[]`,
-//! `signal->tty`, `tty->driver`) is only loaded through, which the
-//! verifier allows from untrusted pointers too (faulting-safe loads that
-//! read 0 from a null pointer). A kernel thread's `comm` in stat is its
-//! full name or workqueue description, so the reader reads those from
-//! `/proc` (see [`super::dump_tasks`]).
+//! `signal->tty`, `tty->driver`) is read with `bpf_probe_read_kernel`; a
+//! read that fails marks the record [`TASK_DUMP_UNREAD`] (its process is
+//! then read from `/proc`), never leaves a zero standing for a parent or a
+//! group. A kernel thread's `comm` in stat is its full name or workqueue
+//! description, so the reader reads those from `/proc` (see
+//! [`super::dump_tasks`]).
+//!
+//! The visits program ([`assemble_visits`]) writes only each process's
+//! tgid and start time: which processes the kernel's iterators see at all
+//! (a kernel may hide some), for the fd dump's "absent, so no fds" rule.
 
 use super::assembler::*;
-use super::layout::TaskOffsets;
+use super::layout::{Offsets, TaskOffsets};
 use super::program::SEQ_WRITE;
-use crate::parse::TASK_DUMP_RECORD;
+use crate::parse::{TASK_DUMP_RECORD, TASK_DUMP_TERMINAL, TASK_DUMP_UNREAD, VISIT_DUMP_RECORD};
 
 // `struct bpf_iter__task` (the program's context).
 const CTX_META: i16 = 0;
 const CTX_TASK: i16 = 8;
-
-/// `enum pid_type`'s PIDTYPE_PGID and PIDTYPE_SID (include/linux/pid_types.h,
-/// unchanged since 4.19).
-const PIDTYPE_PGID: i16 = 2;
-const PIDTYPE_SID: i16 = 3;
 
 /// The record is built on the program's stack, at `r10 - RECORD`; the
 /// pointers walked are kept below it.
@@ -42,21 +42,29 @@ const DRIVER: i16 = RECORD + 40;
 /// bpf-helpers(7) `bpf_probe_read_kernel`.
 const PROBE_READ_KERNEL: i32 = 113;
 
+/// The record's flags are gathered in r8 while it is built.
+const FLAGS: u8 = R8;
+
 /// `r10 - slot`'s `size` bytes = the kernel memory at `*(r10 - base) +
-/// offset` (a pointer read earlier into a stack slot), or zeroes where it
-/// cannot be read (a null pointer).
+/// offset` (a pointer read earlier into a stack slot); a read that fails
+/// (a null or stale pointer) marks the record unread.
 fn read_through(asm: &mut Assembler, slot: i16, size: i32, base: i16, offset: i16) {
     asm.load64(R3, R10, -base);
     asm.add_imm(R3, i32::from(offset));
     read_at(asm, slot, size);
 }
 
-/// `r10 - slot`'s `size` bytes = the kernel memory at r3.
+/// `r10 - slot`'s `size` bytes = the kernel memory at r3, marking the
+/// record unread when the read fails.
 fn read_at(asm: &mut Assembler, slot: i16, size: i32) {
+    let read = asm.label();
     asm.mov_reg(R1, R10);
     asm.add_imm(R1, -i32::from(slot));
     asm.mov_imm(R2, size);
     asm.call(PROBE_READ_KERNEL);
+    asm.jump_if_zero(R0, read);
+    asm.or_imm(FLAGS, TASK_DUMP_UNREAD as i32);
+    asm.bind(read);
 }
 
 /// Assembles the program.
@@ -79,6 +87,7 @@ pub fn assemble_tasks(offsets: &TaskOffsets) -> Vec<u64> {
     asm.load32(R1, R7, offsets.task_pid);
     asm.load32(R2, R7, offsets.task_tgid);
     asm.jump_if_registers_differ(R1, R2, exit);
+    asm.mov_imm(FLAGS, 0);
     asm.store32(R10, -field(0), R1);
     asm.load64(R1, R7, offsets.task_start_boottime);
     asm.store64(R10, -field(16), R1);
@@ -101,31 +110,58 @@ pub fn assemble_tasks(offsets: &TaskOffsets) -> Vec<u64> {
     asm.mov_reg(R3, R7);
     asm.add_imm(R3, i32::from(offsets.task_signal));
     read_at(&mut asm, SIGNAL, 8);
-    for (pid_type, at) in [(PIDTYPE_PGID, 8), (PIDTYPE_SID, 12)] {
-        read_through(&mut asm, PID, 8, SIGNAL, offsets.signal_pids + 8 * pid_type);
+    for (slot, at) in [(offsets.signal_pgid_pid, 8), (offsets.signal_sid_pid, 12)] {
+        read_through(&mut asm, PID, 8, SIGNAL, slot);
         read_through(&mut asm, field(at), 4, PID, offsets.pid_first_nr);
     }
     read_through(&mut asm, field(36), 4, SIGNAL, offsets.signal_nr_threads);
     // The terminal: whether there is one, its index, and its driver's
     // major and first minor.
-    for at in [40, 44, 48, 52] {
+    for at in [44, 48, 52] {
         asm.store32_imm(R10, -field(at), 0);
     }
     read_through(&mut asm, TTY, 8, SIGNAL, offsets.signal_tty);
     asm.load64(R1, R10, -TTY);
     asm.jump_if_zero(R1, no_tty);
-    asm.store32_imm(R10, -field(40), 1);
+    asm.or_imm(FLAGS, TASK_DUMP_TERMINAL as i32);
     read_through(&mut asm, field(52), 4, TTY, offsets.tty_index);
     read_through(&mut asm, DRIVER, 8, TTY, offsets.tty_driver);
     read_through(&mut asm, field(44), 4, DRIVER, offsets.driver_major);
     read_through(&mut asm, field(48), 4, DRIVER, offsets.driver_minor_start);
     asm.bind(no_tty);
+    asm.store32(R10, -field(40), FLAGS);
     // bpf_seq_write(ctx->meta->seq, r10 - RECORD, RECORD)
     asm.load64(R1, R6, CTX_META);
     asm.load64(R1, R1, offsets.meta_seq);
     asm.mov_reg(R2, R10);
     asm.add_imm(R2, -i32::from(RECORD));
     asm.mov_imm(R3, i32::from(RECORD));
+    asm.call(SEQ_WRITE);
+    asm.finish()
+}
+
+/// Assembles the visits program: per thread group leader, its tgid, four
+/// zero bytes and its start time (`task->start_boottime`), nothing
+/// walked.
+pub fn assemble_visits(offsets: &Offsets) -> Vec<u64> {
+    let record = VISIT_DUMP_RECORD as i16;
+    let mut asm = Assembler::new();
+    let exit = asm.exit();
+    asm.mov_reg(R6, R1);
+    asm.load64(R7, R6, CTX_TASK);
+    asm.jump_if_zero(R7, exit);
+    asm.load32(R1, R7, offsets.task_pid);
+    asm.load32(R2, R7, offsets.task_tgid);
+    asm.jump_if_registers_differ(R1, R2, exit);
+    asm.store32(R10, -record, R1);
+    asm.store32_imm(R10, 4 - record, 0);
+    asm.load64(R1, R7, offsets.task_start_boottime);
+    asm.store64(R10, 8 - record, R1);
+    asm.load64(R1, R6, CTX_META);
+    asm.load64(R1, R1, offsets.meta_seq);
+    asm.mov_reg(R2, R10);
+    asm.add_imm(R2, -i32::from(record));
+    asm.mov_imm(R3, i32::from(record));
     asm.call(SEQ_WRITE);
     asm.finish()
 }
@@ -145,7 +181,8 @@ mod tests {
         task_state: 24,
         task_exit_state: 300,
         task_comm: 400,
-        signal_pids: 64,
+        signal_pgid_pid: 80,
+        signal_sid_pid: 88,
         signal_nr_threads: 12,
         signal_tty: 96,
         pid_first_nr: 80,
@@ -197,6 +234,47 @@ mod tests {
     }
 
     #[test]
+    fn every_failed_read_marks_the_record_unread() {
+        let program = assemble_tasks(&OFFSETS);
+        let decoded: Vec<_> = program.iter().map(|i| decode(*i)).collect();
+        let reads: Vec<usize> = (0..decoded.len())
+            .filter(|&i| decoded[i].0 == 0x85 && decoded[i].4 == PROBE_READ_KERNEL)
+            .collect();
+        assert!(reads.len() >= 10);
+        for call in reads {
+            // if r0 == 0 skip; r8 |= UNREAD
+            assert_eq!(decoded[call + 1], (0x15, R0, 0, 1, 0), "at {call}");
+            assert_eq!(
+                decoded[call + 2],
+                (0x47, FLAGS, 0, 0, TASK_DUMP_UNREAD as i32),
+                "at {call}"
+            );
+        }
+        // The flags start clear and are stored in the record's word 40.
+        assert!(decoded.contains(&(0xb7, FLAGS, 0, 0, 0)));
+        assert!(decoded.contains(&(0x63, R10, FLAGS, 40 - RECORD, 0)));
+    }
+
+    #[test]
+    fn the_visits_program_writes_its_whole_record() {
+        let offsets = crate::linux::kernel_iter::program::tests::OFFSETS;
+        let program = assemble_visits(&offsets);
+        let mut record = [false; VISIT_DUMP_RECORD];
+        for (off, size) in written(&program) {
+            let start = (off + VISIT_DUMP_RECORD as i16) as usize;
+            record[start..start + size]
+                .iter_mut()
+                .for_each(|b| *b = true);
+        }
+        assert!(record.iter().all(|&b| b), "{record:?}");
+        let decoded: Vec<_> = program.iter().map(|i| decode(*i)).collect();
+        assert!(decoded.contains(&(0x79, R1, R7, offsets.task_start_boottime, 0)));
+        assert!(!decoded
+            .iter()
+            .any(|d| d.0 == 0x85 && d.4 == PROBE_READ_KERNEL));
+    }
+
+    #[test]
     fn no_pointer_is_loaded_from_the_task_and_the_walks_read_the_right_members() {
         let program = assemble_tasks(&OFFSETS);
         let decoded: Vec<_> = program.iter().map(|i| decode(*i)).collect();
@@ -218,8 +296,8 @@ mod tests {
         for member in [
             OFFSETS.task_real_parent,
             OFFSETS.task_signal,
-            OFFSETS.signal_pids + 16,
-            OFFSETS.signal_pids + 24,
+            OFFSETS.signal_pgid_pid,
+            OFFSETS.signal_sid_pid,
             OFFSETS.pid_first_nr,
             OFFSETS.signal_nr_threads,
             OFFSETS.signal_tty,
