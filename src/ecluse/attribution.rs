@@ -8,7 +8,7 @@
 //! is never evidence.
 
 use super::evidence::{Evidence, EvidenceKind, Owner};
-use super::sessions::{discover, SessionView};
+use super::sessions::{discover, SessionState, SessionView};
 use super::{token_matches, Repo};
 use crate::snapshot::{is_at_or_below, PathUse, Snapshot};
 use crate::sweep::protection;
@@ -378,7 +378,9 @@ impl Attribution {
         match sessions.len() {
             0 => Owner::Unattributed,
             1 => Owner::Session {
-                ended: self.session(&sessions[0]).is_none_or(SessionView::is_ended),
+                state: self
+                    .session(&sessions[0])
+                    .map_or(SessionState::Ended, |view| view.state),
                 slug: sessions.remove(0),
                 rank: evidence[0].rank,
                 evidence,

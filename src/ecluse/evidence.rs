@@ -6,6 +6,7 @@
 //! port a process listens on is never evidence: it says which session
 //! *should* own the port, not which session the process belongs to.
 
+use super::sessions::SessionState;
 use crate::snapshot::UseKind;
 use limier_platform::ProcessId;
 use serde::Serialize;
@@ -159,9 +160,11 @@ pub enum Owner {
     Session {
         /// The session's slug.
         slug: String,
-        /// The session is no longer in state.json: the process is a
-        /// leftover of an ended session.
-        ended: bool,
+        /// Whether state.json still lists the session; `Ended`: the
+        /// process is a leftover of an ended session. In the JSON, `ended`
+        /// (true or false).
+        #[serde(rename = "ended", serialize_with = "serialize_ended")]
+        state: SessionState,
         /// The strongest evidence's rank.
         rank: Rank,
         /// The evidence, strongest first.
@@ -176,6 +179,11 @@ pub enum Owner {
     },
 }
 
+/// A session's state as the JSON's `ended` flag.
+fn serialize_ended<S: serde::Serializer>(state: &SessionState, out: S) -> Result<S::Ok, S::Error> {
+    out.serialize_bool(*state == SessionState::Ended)
+}
+
 impl Owner {
     /// The owning session's slug, when there is exactly one.
     pub fn slug(&self) -> Option<&str> {
@@ -183,6 +191,18 @@ impl Owner {
             Owner::Session { slug, .. } => Some(slug),
             _ => None,
         }
+    }
+
+    /// Whether the evidence names one session, which state.json no longer
+    /// lists: the process is a leftover of an ended session.
+    pub fn is_leftover(&self) -> bool {
+        matches!(
+            self,
+            Owner::Session {
+                state: SessionState::Ended,
+                ..
+            }
+        )
     }
 
     /// Whether identity evidence names a session other than `slug` (alone
@@ -213,11 +233,11 @@ impl fmt::Display for Owner {
             Owner::Unattributed => f.write_str("no session"),
             Owner::Session {
                 slug,
-                ended,
+                state,
                 evidence,
                 ..
             } => {
-                if *ended {
+                if *state == SessionState::Ended {
                     write!(f, "leftover of ended session {slug} ")?;
                 } else {
                     write!(f, "session {slug} ")?;

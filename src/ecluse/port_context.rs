@@ -53,8 +53,11 @@ impl fmt::Display for PortWarning {
                     })
                     .collect::<Vec<_>>()
                     .join(", ");
-                let ended = matches!(owner, Owner::Session { ended: true, .. });
-                let verb = if ended { "is the" } else { "belongs to" };
+                let verb = if owner.is_leftover() {
+                    "is the"
+                } else {
+                    "belongs to"
+                };
                 write!(f, "port {port} is {slots} but pid {pid} {verb} {owner}")
             }
             PortWarning::Conflict { port, pid, owner } => {

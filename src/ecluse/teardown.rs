@@ -58,9 +58,9 @@ pub fn down_selection(
                     reason: owner.to_string(),
                 });
             }
-            Owner::Session { ended, .. } => {
+            Owner::Session { .. } => {
                 // "belongs to session feat-b (...)", "leftover of ended session feat-a (...)"
-                let why = if *ended {
+                let why = if owner.is_leftover() {
                     owner.to_string()
                 } else {
                     format!("belongs to {owner}")

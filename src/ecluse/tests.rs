@@ -106,13 +106,13 @@ fn whose(owner: &Owner) -> Whose {
         Owner::Unattributed => Whose::Nobody,
         Owner::Session {
             slug,
-            ended: false,
+            state: SessionState::Active,
             rank,
             ..
         } => Whose::Active(leak(slug), *rank),
         Owner::Session {
             slug,
-            ended: true,
+            state: SessionState::Ended,
             rank,
             ..
         } => Whose::Ended(leak(slug), *rank),
