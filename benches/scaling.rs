@@ -17,7 +17,7 @@
 
 use criterion::{BenchmarkId, Criterion};
 use limier::platform::Backend;
-use limier::snapshot::{capture, CaptureOptions, FdSource, Layers, Parallelism};
+use limier::snapshot::{capture, CaptureOptions, FdScope, FdSource, Layers, Parallelism};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -64,7 +64,7 @@ const MAPS: Layers = Layers {
 };
 
 const FDS: Layers = Layers {
-    fds: true,
+    fds: Some(FdScope::All),
     ..Layers::PROCESSES
 };
 
@@ -87,7 +87,7 @@ const LAYERS: [(&str, Layers, FdSource); 9] = [
     (
         "socket fds (kernel dump)",
         Layers {
-            only_socket_fds: true,
+            fds: Some(FdScope::Sockets),
             ..FDS
         },
         FdSource::Kernel,

@@ -90,7 +90,7 @@ pub fn clients(snapshot: &Snapshot, query: PortQuery) -> Result<Vec<PortHolding>
     if !snapshot.layers.sockets {
         return Err(QueryError::LayerMissing(crate::snapshot::Layer::Sockets));
     }
-    if !snapshot.layers.fds {
+    if snapshot.layers.fds.is_none() {
         return Err(QueryError::LayerMissing(crate::snapshot::Layer::Fds));
     }
     let mut found: Vec<PortHolding> = snapshot
@@ -269,7 +269,7 @@ pub fn holders(snapshot: &Snapshot, query: PortQuery) -> Result<Vec<PortHolding>
     if !snapshot.layers.sockets {
         return Err(QueryError::LayerMissing(crate::snapshot::Layer::Sockets));
     }
-    if !snapshot.layers.fds {
+    if snapshot.layers.fds.is_none() {
         return Err(QueryError::LayerMissing(crate::snapshot::Layer::Fds));
     }
     let mut found = Vec::new();

@@ -73,7 +73,7 @@ pub struct DirUsers {
 
 /// [`users_below`], with the processes whose paths could not be placed.
 pub fn dir_users_below(snapshot: &Snapshot, path: &Path) -> Result<DirUsers, QueryError> {
-    if !snapshot.layers.fds {
+    if snapshot.layers.fds.is_none() {
         return Err(QueryError::LayerMissing(crate::snapshot::Layer::Fds));
     }
     if !snapshot.layers.file_fds() {

@@ -179,7 +179,7 @@ impl CaptureOptions {
     /// /proc need not be listed; `None` otherwise.
     fn table_only_candidate(&self, possible: impl Fn() -> bool) -> Option<usize> {
         let stat_only = !Layers {
-            fds: false,
+            fds: None,
             ..self.layers
         }
         .needs_process_dir();
@@ -190,7 +190,7 @@ impl CaptureOptions {
         // The fds too must come from the kernel's dump, or each process's
         // directory is opened anyway.
         let fds_from_kernel =
-            !self.layers.fds || self.fd_source.kernel_wanted(tasks, &possible).is_ok();
+            self.layers.fds.is_none() || self.fd_source.kernel_wanted(tasks, &possible).is_ok();
         (fds_from_kernel && self.procs_source.kernel_wanted(tasks, &possible).is_ok())
             .then_some(tasks)
     }
@@ -202,7 +202,7 @@ impl CaptureOptions {
             Parallelism::Auto => {
                 // Pinning is four system calls a process: as costly as a
                 // layer.
-                let heavy = self.layers.fds
+                let heavy = self.layers.fds.is_some()
                     || self.layers.maps
                     || self.layers.environ
                     || self.layers.details
@@ -247,23 +247,20 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
     let population = table_only.unwrap_or(pids.len());
     let fd_kernel = layers
         .fds
+        .is_some()
         .then(|| options.fd_source.kernel_wanted(population, possible));
     let maps_kernel = layers
         .maps
         .then(|| options.maps_source.kernel_wanted(population, possible));
     let use_dump = matches!(fd_kernel, Some(Ok(())));
     let use_map_reader = matches!(maps_kernel, Some(Ok(())));
-    let scope = if layers.only_socket_fds {
-        FdScope::Sockets
-    } else {
-        FdScope::All
-    };
+    let scope = layers.fds.unwrap_or(FdScope::All);
     // With the kernel's fd dump, the per-process pass skips that layer;
     // it reads mappings with the kernel's mapping reader where one loads —
     // or later, when they may be needless (see `maps_needless_below`).
     let maps_later = layers.maps && !options.maps_needless_below.is_empty();
     let per_process = Layers {
-        fds: layers.fds && !use_dump,
+        fds: layers.fds.filter(|_| !use_dump),
         maps: layers.maps && !maps_later,
         ..layers
     };
@@ -434,7 +431,7 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
             &tallies,
         );
     }
-    if layers.only_socket_fds {
+    if layers.fds == Some(FdScope::Sockets) {
         for process in &mut processes {
             if let Some(fds) = &mut process.fds {
                 fds.retain(|fd| matches!(fd.target, FdTarget::Socket { .. }));
@@ -453,6 +450,7 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
     let sources = Sources {
         fds: layers
             .fds
+            .is_some()
             .then(|| tallies.fds.into_sources(not_used(fd_not_used))),
         maps: layers
             .maps
@@ -784,7 +782,7 @@ fn read_process(
     // A zombie keeps its /proc entry but has no fds or maps: a layer that
     // reports "gone" only drops the process if its stat is gone too.
     let alive = || dir.stat().is_ok();
-    if layers.fds {
+    if layers.fds.is_some() {
         process.fds = layer(dir.fds(), Layer::Fds, &mut denied, alive)?;
         if process.fds.is_some() {
             tallies.fds.add(Backend::FD_READER);

@@ -18,6 +18,7 @@ pub use index::{PathUse, UndecidedUse, UseKind};
 pub use sources::{LayerSources, NotUsed, Sources, WhyNotUsed};
 
 use index::Indexes;
+pub use limier_platform::FdScope;
 use limier_platform::{
     EnvVar, FdRecord, MappedFile, MountAnswer, MountTables, Port, ProcessId, ProcessRecord,
     Protocol, SocketInode, SocketRecord,
@@ -62,8 +63,9 @@ impl std::fmt::Display for Layer {
 }
 
 /// Which optional layers a snapshot reads besides the process table
-/// (pid, parents, groups, sessions, state, start time, comm, owner).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+/// (pid, parents, groups, sessions, state, start time, comm, owner). A set:
+/// `a | b` reads what either reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Layers {
     /// cmdline and owner (uid) of every process (without them, read for the
     /// processes reported with [`Snapshot::load_details`]).
@@ -73,10 +75,10 @@ pub struct Layers {
     /// The TCP/UDP socket table.
     pub sockets: bool,
     /// Open file descriptors of every process (the kernel's one-pass dump or
-    /// readlink, never stat: see [`FdSource`]).
-    pub fds: bool,
-    /// With `fds`: keep socket fds only (all port questions need).
-    pub only_socket_fds: bool,
+    /// readlink, never stat: see [`FdSource`]): every fd
+    /// ([`FdScope::All`]), socket fds only ([`FdScope::Sockets`], all port
+    /// questions need), or none.
+    pub fds: Option<FdScope>,
     /// Memory-mapped files (the kernel's one-pass dump or the maps text:
     /// see [`FdSource`]).
     pub maps: bool,
@@ -84,11 +86,28 @@ pub struct Layers {
     pub environ: bool,
 }
 
+/// The JSON keeps its two fd flags: `fds` (read at all) and
+/// `only_socket_fds`.
+impl Serialize for Layers {
+    fn serialize<S: serde::Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut layers = out.serialize_struct("Layers", 7)?;
+        layers.serialize_field("details", &self.details)?;
+        layers.serialize_field("links", &self.links)?;
+        layers.serialize_field("sockets", &self.sockets)?;
+        layers.serialize_field("fds", &self.fds.is_some())?;
+        layers.serialize_field("only_socket_fds", &(self.fds == Some(FdScope::Sockets)))?;
+        layers.serialize_field("maps", &self.maps)?;
+        layers.serialize_field("environ", &self.environ)?;
+        layers.end()
+    }
+}
+
 impl Layers {
     /// Whether a process's directory must be opened for these layers:
     /// anything beyond its stat (and the sockets, read machine-wide).
     pub fn needs_process_dir(&self) -> bool {
-        self.details || self.links || self.fds || self.maps || self.environ
+        self.details || self.links || self.fds.is_some() || self.maps || self.environ
     }
 
     /// Only the process table.
@@ -96,8 +115,7 @@ impl Layers {
         details: false,
         links: false,
         sockets: false,
-        fds: false,
-        only_socket_fds: false,
+        fds: None,
         maps: false,
         environ: false,
     };
@@ -108,8 +126,7 @@ impl Layers {
         details: false,
         links: false,
         sockets: true,
-        fds: true,
-        only_socket_fds: true,
+        fds: Some(FdScope::Sockets),
         maps: false,
         environ: false,
     };
@@ -120,8 +137,7 @@ impl Layers {
         details: false,
         links: true,
         sockets: false,
-        fds: true,
-        only_socket_fds: false,
+        fds: Some(FdScope::All),
         maps: true,
         environ: false,
     };
@@ -130,27 +146,37 @@ impl Layers {
         details: true,
         links: true,
         sockets: true,
-        fds: true,
-        only_socket_fds: false,
+        fds: Some(FdScope::All),
         maps: true,
         environ: true,
     };
 
     /// Whether every fd was kept (not only sockets): what path questions need.
     pub fn file_fds(&self) -> bool {
-        self.fds && !self.only_socket_fds
+        self.fds == Some(FdScope::All)
     }
 
-    /// The union of two layer sets.
+    /// The union of two layer sets (`self | other`).
     pub fn union(self, other: Layers) -> Layers {
+        self | other
+    }
+}
+
+impl std::ops::BitOr for Layers {
+    type Output = Layers;
+
+    /// What either reads; every fd when either keeps every fd.
+    fn bitor(self, other: Layers) -> Layers {
+        let fds = match (self.fds, other.fds) {
+            (Some(FdScope::All), _) | (_, Some(FdScope::All)) => Some(FdScope::All),
+            (Some(FdScope::Sockets), _) | (_, Some(FdScope::Sockets)) => Some(FdScope::Sockets),
+            (None, None) => None,
+        };
         Layers {
             details: self.details || other.details,
             links: self.links || other.links,
             sockets: self.sockets || other.sockets,
-            fds: self.fds || other.fds,
-            only_socket_fds: (!self.fds || self.only_socket_fds)
-                && (!other.fds || other.only_socket_fds)
-                && (self.fds || other.fds),
+            fds,
             maps: self.maps || other.maps,
             environ: self.environ || other.environ,
         }
@@ -595,7 +621,7 @@ fn serialize_values<S: serde::Serializer>(
 
 #[cfg(test)]
 mod tests {
-    use super::Layers;
+    use super::{FdScope, Layers};
 
     #[test]
     fn a_union_keeps_every_fd_when_either_side_needs_files() {
@@ -603,9 +629,20 @@ mod tests {
         assert!(Layers::FILES.file_fds());
         assert!(Layers::PORTS.union(Layers::FILES).file_fds());
         assert!(Layers::FILES.union(Layers::PORTS).file_fds());
-        let ports = Layers::PORTS.union(Layers::PROCESSES);
-        assert!(ports.fds && ports.only_socket_fds);
-        let none = Layers::PROCESSES.union(Layers::PROCESSES);
-        assert!(!none.fds && !none.only_socket_fds);
+        let ports = Layers::PORTS | Layers::PROCESSES;
+        assert_eq!(ports.fds, Some(FdScope::Sockets));
+        let none = Layers::PROCESSES | Layers::PROCESSES;
+        assert_eq!(none.fds, None);
+        assert_eq!(Layers::ALL | Layers::PORTS, Layers::ALL);
+        let json = serde_json::to_value(Layers::PORTS).unwrap();
+        assert_eq!(
+            (&json["fds"], &json["only_socket_fds"]),
+            (&true.into(), &true.into())
+        );
+        let json = serde_json::to_value(Layers::FILES).unwrap();
+        assert_eq!(
+            (&json["fds"], &json["only_socket_fds"]),
+            (&true.into(), &false.into())
+        );
     }
 }

@@ -651,6 +651,21 @@ mod tests {
                 false
             }
         }));
+        // unshare's child, in its own pid namespace, once it is forked.
+        if let Some(namespaced) = &namespaced {
+            let forked = || {
+                std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
+                    let stat = std::fs::read(entry.path().join("stat")).unwrap_or_default();
+                    crate::parse::parse_stat(&stat).is_ok_and(|s| s.ppid.0 == namespaced.id())
+                })
+            };
+            assert!((0..200).any(|_| {
+                forked() || {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                    false
+                }
+            }));
+        }
         let backend = crate::Backend::new().unwrap();
         let table = match backend.dump_process_table() {
             Ok(table) => table,
