@@ -1,6 +1,6 @@
 #![no_main]
-//! The kernel's BTF blob (`/sys/kernel/btf/vmlinux`) and the lookups the fd
-//! iterator makes in it.
+//! The kernel's BTF blob (`/sys/kernel/btf/vmlinux`) and the lookups the
+//! iterator programs make in it (structs, functions, enum values).
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -13,6 +13,10 @@ fuzz_target!(|data: &[u8]| {
             ("loop", "x"),
         ] {
             let _ = btf.member_offset(structure, member);
+        }
+        let [_, _, enums] = btf.type_ids(&["pid"], &["bpf_iter_task"], &["pid_type"]);
+        if let Some(id) = enums[0] {
+            let _ = btf.enum_value(id, "PIDTYPE_SID");
         }
     }
 });
