@@ -497,6 +497,17 @@ pub struct SocketRecord {
     pub uid: u32,
 }
 
+/// The process table from one kernel pass
+/// ([`Backend::dump_process_table`](crate::Backend::dump_process_table)).
+#[derive(Debug, Clone)]
+pub struct TaskTable {
+    /// Every process the pass visited, kernel threads and rows the pass
+    /// could not read included (those read from `/proc`).
+    pub records: Vec<ProcessRecord>,
+    /// How many of `records` were read from `/proc/PID/stat` instead.
+    pub from_proc: usize,
+}
+
 /// The reader that produced a layer (fds or mapped files) of a process: the
 /// `sources` a snapshot reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -331,10 +331,14 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
             None => pids,
         };
         let results = match table {
-            Ok(records) => {
+            Ok(table) => {
+                let records = table.records;
                 tallies
                     .processes
-                    .add_many(LayerReader::KernelIterator, records.len());
+                    .add_many(LayerReader::KernelIterator, records.len() - table.from_proc);
+                tallies
+                    .processes
+                    .add_many(Backend::PROCESS_READER, table.from_proc);
                 // A process /proc lists that the iterator did not visit
                 // (hidden from it, or born since) is read from its stat.
                 let visited: std::collections::HashSet<ProcessId> =
@@ -353,10 +357,14 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
                 (results, Some(visits))
             }
             Err(err) if options.procs_source == FdSource::Kernel => return Err(err),
-            // A refusing verifier, a time namespace: each stat read instead.
+            // A refusing verifier, a time namespace, a pass that disagreed
+            // with this process's stat: each stat read instead, and the
+            // fd dump told which processes the iterators visit by the
+            // visits pass.
             Err(err) => {
                 procs_not_used = Some(WhyNotUsed::from_error(&err));
-                (read_all(&listed), None)
+                let visits = use_dump.then(|| backend.dump_visits().ok()).flatten();
+                (read_all(&listed), visits)
             }
         };
         let (results, visits) = results;

@@ -178,7 +178,7 @@ impl Backend {
     /// wrong, a clock in another time namespace — is refused whole. An
     /// error means "read `/proc/PID/stat` instead", as for
     /// [`dump_fds`](Self::dump_fds).
-    pub fn dump_process_table(&self) -> Result<Vec<crate::records::ProcessRecord>, PlatformError> {
+    pub fn dump_process_table(&self) -> Result<crate::records::TaskTable, PlatformError> {
         if !self.is_live() {
             return Err(PlatformError::Unsupported {
                 what: "the task iterator on a copied proc tree",
@@ -187,36 +187,46 @@ impl Backend {
         let own = self.read_stat(Self::self_pid())?;
         let rows = kernel_iter::dump_tasks(&self.proc_root)?;
         let ns_per_tick = 1_000_000_000 / self.ticks_per_second.max(1);
-        let mut agrees = false;
+        let mut own_row = None;
+        let mut from_proc = 0;
         let mut records = Vec::with_capacity(rows.len());
         for row in rows {
-            let from_proc = row.unread || row.flags & crate::parse::PF_KTHREAD != 0;
+            let reread = row.unread || row.flags & crate::parse::PF_KTHREAD != 0;
             let stat = row.into_stat(ns_per_tick);
-            if from_proc {
+            if reread {
                 // Read again as /proc shows it: the same incarnation only
                 // (a pid reused since the pass is another process).
                 match self.read_stat(stat.pid) {
                     Ok(again) if again.start == stat.start => {
                         let started_at_ms = self.start_to_epoch_ms(again.start);
                         records.push(again.into_record(started_at_ms));
+                        from_proc += 1;
                     }
                     _ => {}
                 }
                 continue;
             }
             if stat.pid == own.pid {
-                agrees = (stat.ppid, stat.pgid, stat.sid, stat.tty, stat.start)
-                    == (own.ppid, own.pgid, own.sid, own.tty, own.start);
+                own_row = Some((stat.ppid, stat.pgid, stat.sid, stat.tty, stat.start));
             }
             let started_at_ms = self.start_to_epoch_ms(stat.start);
             records.push(stat.into_record(started_at_ms));
         }
+        // Read before the pass and, should this process have changed
+        // meanwhile (its parent gone), after it: one of the two must agree.
+        let fields = |s: &crate::parse::StatFields| (s.ppid, s.pgid, s.sid, s.tty, s.start);
+        let agrees = own_row.is_some_and(|row| {
+            row == fields(&own)
+                || self
+                    .read_stat(Self::self_pid())
+                    .is_ok_and(|after| row == fields(&after))
+        });
         if !agrees {
             return Err(PlatformError::Unsupported {
                 what: "a task iterator that agrees with /proc/self/stat",
             });
         }
-        Ok(records)
+        Ok(crate::records::TaskTable { records, from_proc })
     }
 
     /// Which processes the kernel's task iterator visits (pid and start

@@ -180,7 +180,7 @@ impl Backend {
 
     /// The one-pass process table is a Linux BPF iterator: always
     /// "unsupported" (macOS lists processes with one `proc_listpids`).
-    pub fn dump_process_table(&self) -> Result<Vec<crate::records::ProcessRecord>, PlatformError> {
+    pub fn dump_process_table(&self) -> Result<crate::records::TaskTable, PlatformError> {
         Err(PlatformError::Unsupported {
             what: "the one-pass process table",
         })
@@ -191,7 +191,7 @@ impl Backend {
         &self,
     ) -> Result<Vec<(ProcessId, crate::records::StartTime)>, PlatformError> {
         Err(PlatformError::Unsupported {
-            what: "the one-pass process table",
+            what: "the kernel's visits pass",
         })
     }
 

@@ -197,6 +197,11 @@ impl<'a> Btf<'a> {
             if kinds & (1 << kind) == 0 {
                 continue;
             }
+            // An enum without members is a forward declaration: the
+            // definition comes elsewhere.
+            if kind == KIND_ENUM && self.types[at + 4] == 0 && self.types[at + 5] == 0 {
+                continue;
+            }
             let name_off = le32(self.types, at);
             // The first byte rules out nearly every name without a compare.
             let Some(&first) = self.strings.get(name_off as usize) else {

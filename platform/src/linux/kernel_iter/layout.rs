@@ -235,11 +235,12 @@ impl LayoutCache {
         let btf_size = std::fs::metadata(VMLINUX_BTF).ok()?.len();
         Some(LayoutCache {
             dir: CACHE_DIR.into(),
-            // The format's version and limier's: another build may give
-            // the same names other meanings.
+            // The format's version (raised when a name's meaning changes)
+            // and a digest of every name it holds (a build that adds or
+            // renames one reads the BTF afresh).
             key: format!(
-                "limier kernel layout 2 {}\nboot {}\nrelease {}\nbtf_size {btf_size}\n",
-                env!("CARGO_PKG_VERSION"),
+                "limier kernel layout 2 {:016x}\nboot {}\nrelease {}\nbtf_size {btf_size}\n",
+                names_digest(),
                 boot.trim(),
                 crate::os_release()
             ),
@@ -330,11 +331,23 @@ impl LayoutCache {
     }
 }
 
+/// FNV-1a over every cached member's name, in order.
+fn names_digest() -> u64 {
+    [Offsets::NAMES, BelowOffsets::NAMES, TaskOffsets::NAMES]
+        .iter()
+        .flat_map(|names| names.bytes().chain([b';']))
+        .fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        })
+}
+
 /// A struct of offsets written as `name value` lines, one a member, and
 /// read back only whole: the struct literal in [`cached_fields!`] names
 /// every member, so a member added to the struct and not to the list does
 /// not compile.
 trait CachedFields: Sized {
+    /// The members' names, as listed.
+    const NAMES: &'static str;
     fn write_to(&self, prefix: &str, out: &mut String);
     fn read_from(prefix: &str, values: &std::collections::HashMap<&str, i64>) -> Option<Self>;
 }
@@ -342,6 +355,7 @@ trait CachedFields: Sized {
 macro_rules! cached_fields {
     ($type:ident { $($field:ident),* $(,)? }) => {
         impl CachedFields for $type {
+            const NAMES: &'static str = stringify!($($field),*);
             fn write_to(&self, prefix: &str, out: &mut String) {
                 $(out.push_str(&format!("{prefix}{} {}\n", stringify!($field), self.$field));)*
             }
@@ -432,7 +446,8 @@ impl KernelLayout {
     fn from_text(text: &str) -> Option<KernelLayout> {
         let mut values = std::collections::HashMap::new();
         // Whole or nothing: a file cut short lacks its last line.
-        for line in text.strip_suffix("end\n")?.lines() {
+        let framed = format!("\n{text}");
+        for line in framed.strip_suffix("\nend\n")?.lines().skip(1) {
             let (name, value) = line.split_once(' ')?;
             if values.insert(name, value.parse::<i64>().ok()?).is_some() {
                 return None;
@@ -549,7 +564,10 @@ fn read_kernel_layout() -> Result<KernelLayout, PlatformError> {
             task_flags: offset(0, "flags").ok()?,
             task_state: offset(0, "__state").ok()?,
             task_exit_state: offset(0, "exit_state").ok()?,
-            task_comm: offset(0, "comm").ok()?,
+            // Read as two 8-byte words: the second must be in reach too.
+            task_comm: offset(0, "comm")
+                .ok()
+                .filter(|comm| comm.checked_add(8).is_some())?,
             signal_pgid_pid: pid_slot(offset(9, "pids").ok()?, "PIDTYPE_PGID")?,
             signal_sid_pid: pid_slot(offset(9, "pids").ok()?, "PIDTYPE_SID")?,
             signal_nr_threads: offset(9, "nr_threads").ok()?,

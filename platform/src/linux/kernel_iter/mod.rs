@@ -668,7 +668,7 @@ mod tests {
         }
         let backend = crate::Backend::new().unwrap();
         let table = match backend.dump_process_table() {
-            Ok(table) => table,
+            Ok(table) => table.records,
             Err(err) if !(root && btf) => {
                 eprintln!("no BPF here ({err}); nothing to compare");
                 for child in [&mut stopped, &mut zombie, &mut sleeping, &mut terminal] {
@@ -719,7 +719,7 @@ mod tests {
             compared += 1;
             on_terminal += usize::from(record.tty.is_some());
         }
-        let again = backend.dump_process_table().unwrap();
+        let again = backend.dump_process_table().unwrap().records;
         for pid in &changed {
             let (Some(record), Ok(stat)) = (
                 again.iter().find(|r| r.pid == *pid),
@@ -1008,7 +1008,7 @@ mod tests {
             let t = std::time::Instant::now();
             let (mut files, mut fell_back) = (0, 0);
             for &(pid, start) in &pids {
-                match read_pid(&reader, pid, start) {
+                match read_pid(reader, pid, start) {
                     Some(found) => files += found.len(),
                     None => fell_back += 1,
                 }

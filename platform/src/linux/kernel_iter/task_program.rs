@@ -11,9 +11,12 @@
 //!
 //! Every pointer walked (`real_parent`, `signal`, `signal->pids[]`,
 //! `signal->tty`, `tty->driver`) is read with `bpf_probe_read_kernel`; a
-//! read that fails marks the record [`TASK_DUMP_UNREAD`] (its process is
+//! read that faults marks the record [`TASK_DUMP_UNREAD`] (its process is
 //! then read from `/proc`), never leaves a zero standing for a parent or a
-//! group. A kernel thread's `comm` in stat is its full name or workqueue
+//! group. The parent and the pids are safe to read under the iterator's RCU
+//! hold; `signal->tty` is read without the tty lock, as a faulting-safe
+//! read, so a terminal freed during the pass could give a wrong `tty_nr` —
+//! limier uses it only to spare a user's terminal. A kernel thread's `comm` in stat is its full name or workqueue
 //! description, so the reader reads those from `/proc` (see
 //! [`super::dump_tasks`]).
 //!
@@ -46,8 +49,8 @@ const PROBE_READ_KERNEL: i32 = 113;
 const FLAGS: u8 = R8;
 
 /// `r10 - slot`'s `size` bytes = the kernel memory at `*(r10 - base) +
-/// offset` (a pointer read earlier into a stack slot); a read that fails
-/// (a null or stale pointer) marks the record unread.
+/// offset` (a pointer read earlier into a stack slot); a read that faults
+/// (a null pointer) marks the record unread.
 fn read_through(asm: &mut Assembler, slot: i16, size: i32, base: i16, offset: i16) {
     asm.load64(R3, R10, -base);
     asm.add_imm(R3, i32::from(offset));
