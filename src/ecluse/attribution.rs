@@ -50,7 +50,7 @@ pub enum PidFileCheck {
         /// The pid written.
         pid: ProcessId,
         /// What the process is.
-        why: String,
+        why: crate::sweep::Protection,
     },
     /// The token matches, but the process started before the session and
     /// carries neither its tag nor its worktree: a note, never a kill.
@@ -237,7 +237,7 @@ impl Attribution {
         repo: &Repo,
         view: &SessionView,
         listed: &[&PathBuf],
-        protected: &BTreeMap<ProcessId, String>,
+        protected: &BTreeMap<ProcessId, crate::sweep::Protection>,
         legacy: &mut Vec<(PidFileKey, ProcessId)>,
     ) {
         for (service, path, parsed) in repo.pid_files_listed(&view.slug, listed.iter().copied()) {
@@ -311,7 +311,7 @@ impl Attribution {
         pid: ProcessId,
         key: &PidFileKey,
         verified: bool,
-        protected: &BTreeMap<ProcessId, String>,
+        protected: &BTreeMap<ProcessId, crate::sweep::Protection>,
     ) {
         self.add(
             pid,

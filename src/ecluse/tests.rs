@@ -6,7 +6,7 @@
 use super::*;
 use crate::snapshot::fixture::SnapshotBuilder;
 use crate::snapshot::Snapshot;
-use crate::sweep::{plan, Selection, Selector};
+use crate::sweep::{plan, Protection, Selection, Selector};
 use limier_platform::ProcessId;
 use std::path::{Path, PathBuf};
 
@@ -585,8 +585,12 @@ fn a_pid_file_never_reaches_past_what_it_proves() {
     builder.process(601, 150, "postgres");
     builder.process(700, 1, "tmux: server");
     let protected_cases = [
-        ("init", 1u32, "init (pid 1)"),
-        ("shell", 50, "ancestor of limier"),
+        ("init", 1u32, Protection::Init),
+        (
+            "shell",
+            50,
+            Protection::AncestorOfLimier(ProcessId(fixture_self())),
+        ),
     ];
     for (service, pid, _) in protected_cases {
         world.pid_file("feat-b", service, &format!("{pid}\n{}\n", token_of(pid)));
@@ -598,7 +602,7 @@ fn a_pid_file_never_reaches_past_what_it_proves() {
     for (service, pid, why) in protected_cases {
         let check = &attribution.pid_files[&PidFileKey::new("feat-b", service)];
         assert!(
-            matches!(check, PidFileCheck::Protected { pid: p, why: w } if p.0 == pid && w.contains(why)),
+            matches!(check, PidFileCheck::Protected { pid: p, why: w } if p.0 == pid && *w == why),
             "{service}: {check:?}"
         );
     }
@@ -657,7 +661,10 @@ fn a_pid_file_subtree_stops_at_a_protected_process() {
     );
     assert!(matches!(
         &attribution.pid_files[&PidFileKey::new("feat-b", "api")],
-        PidFileCheck::Protected { why, .. } if why.contains("ancestor of limier")
+        PidFileCheck::Protected {
+            why: Protection::AncestorOfLimier(_),
+            ..
+        }
     ));
     for pid in [450, 451, 420, 421, fixture_self()] {
         assert_eq!(

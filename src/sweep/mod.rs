@@ -38,7 +38,7 @@ pub use execute::{execute, sweep, sweep_from};
 pub use first_signal::{choose as choose_first_signal, SignalChoice};
 pub use plan::{plan, Match, Plan, SelectedBy, Target};
 pub(crate) use plan::{protected_pids, protection};
-pub use report::{Fate, SpareReason, SweepReport, SweptProcess};
+pub use report::{Fate, Protection, SpareReason, SweepReport, SweptProcess};
 pub use respawn::Respawn;
 
 use crate::query::{DirFound, PortQuery, TypedDir};

@@ -1,6 +1,6 @@
 //! Resolving a selection on a snapshot into identities, with protection.
 
-use super::{Selection, Selector, SpareReason, SweepError, Unseen};
+use super::{Protection, Selection, Selector, SpareReason, SweepError, Unseen};
 use crate::query::{descendants, dir_users_below, holders, with_env};
 use crate::snapshot::Snapshot;
 use limier_platform::{ByteString, Identity, ProcessId};
@@ -363,9 +363,9 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
         .filter_map(|(pid, selected_by)| {
             let process = snapshot.process(pid)?;
             let spare = if let Some(why) = protected.get(&pid) {
-                Some(SpareReason::Protected(why.clone()))
+                Some(SpareReason::Protected(*why))
             } else if process.record.kernel_thread {
-                Some(SpareReason::Protected("kernel thread".into()))
+                Some(SpareReason::Protected(Protection::KernelThread))
             } else {
                 selection
                     .spare
@@ -421,15 +421,15 @@ const INIT: ProcessId = ProcessId(1);
 /// runs for an ordinary user — another user's process.
 pub(crate) fn protection(
     snapshot: &Snapshot,
-    protected: &BTreeMap<ProcessId, String>,
+    protected: &BTreeMap<ProcessId, Protection>,
     pid: ProcessId,
-) -> Option<String> {
+) -> Option<Protection> {
     if let Some(why) = protected.get(&pid) {
-        return Some(why.clone());
+        return Some(*why);
     }
     let record = &snapshot.process(pid)?.record;
     if record.kernel_thread {
-        return Some("a kernel thread".into());
+        return Some(Protection::KernelThread);
     }
     // Run for an ordinary user, limier takes no evidence to another user's
     // process, nor to one whose owner it could not read.
@@ -440,23 +440,23 @@ pub(crate) fn protection(
     match record.uid {
         _ if me == 0 => None,
         Some(uid) if uid == me => None,
-        Some(uid) => Some(format!("another user's process (uid {uid})")),
-        None => Some("a process whose owner could not be read".into()),
+        Some(uid) => Some(Protection::OtherUser(uid)),
+        None => Some(Protection::OwnerUnknown),
     }
 }
 
 /// Pid 0 and 1, the snapshotting process and every ancestor of it (kernel
 /// threads are told by `PF_KTHREAD`, not by pid: in a pid namespace pid 2
 /// is an ordinary process).
-pub(crate) fn protected_pids(snapshot: &Snapshot) -> BTreeMap<ProcessId, String> {
+pub(crate) fn protected_pids(snapshot: &Snapshot) -> BTreeMap<ProcessId, Protection> {
     let mut protected = BTreeMap::new();
-    protected.insert(ProcessId(0), "the kernel".to_string());
-    protected.insert(INIT, "init (pid 1)".to_string());
-    protected.insert(snapshot.self_pid, "limier itself".to_string());
+    protected.insert(ProcessId(0), Protection::Kernel);
+    protected.insert(INIT, Protection::Init);
+    protected.insert(snapshot.self_pid, Protection::Limier);
     for parent in snapshot.ancestors(snapshot.self_pid) {
         protected
             .entry(parent)
-            .or_insert_with(|| format!("ancestor of limier ({})", snapshot.self_pid));
+            .or_insert(Protection::AncestorOfLimier(snapshot.self_pid));
     }
     protected
 }
@@ -505,18 +505,14 @@ mod tests {
             .iter()
             .map(|t| {
                 let fate = match &t.spare {
-                    Some(SpareReason::Protected(why)) if why.contains("init") => {
-                        Fate::Protected("init")
-                    }
-                    Some(SpareReason::Protected(why)) if why.contains("kernel") => {
+                    Some(SpareReason::Protected(Protection::Init)) => Fate::Protected("init"),
+                    Some(SpareReason::Protected(Protection::Kernel | Protection::KernelThread)) => {
                         Fate::Protected("kernel")
                     }
-                    Some(SpareReason::Protected(why)) if why.contains("ancestor") => {
+                    Some(SpareReason::Protected(Protection::AncestorOfLimier(_))) => {
                         Fate::Protected("ancestor")
                     }
-                    Some(SpareReason::Protected(why)) if why.contains("itself") => {
-                        Fate::Protected("self")
-                    }
+                    Some(SpareReason::Protected(Protection::Limier)) => Fate::Protected("self"),
                     Some(SpareReason::Protected(why)) => panic!("protected as {why}"),
                     Some(SpareReason::Excluded(_)) => Fate::Excluded,
                     Some(other) => panic!("spared as {other}"),

@@ -4,12 +4,54 @@ use crate::query::Unseen;
 use limier_platform::{ByteString, Identity, ProcessId};
 use serde::Serialize;
 
+/// Why a process may never be signalled, nor reached by evidence about
+/// something else (a pid file, a tag, a port). In the JSON, the sentence
+/// its `Display` gives (`"ancestor of limier (9001)"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protection {
+    /// Pid 0.
+    Kernel,
+    /// Pid 1, the root of every process tree of its pid namespace.
+    Init,
+    /// The process limier runs in.
+    Limier,
+    /// An ancestor of limier's process (`limier`'s pid given): the shell,
+    /// terminal or tmux pane it runs in.
+    AncestorOfLimier(ProcessId),
+    /// A kernel thread (`PF_KTHREAD`).
+    KernelThread,
+    /// Run for an ordinary user: another user's process (its uid).
+    OtherUser(u32),
+    /// Run for an ordinary user: a process whose owner could not be read.
+    OwnerUnknown,
+}
+
+impl std::fmt::Display for Protection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Protection::Kernel => f.write_str("the kernel"),
+            Protection::Init => f.write_str("init (pid 1)"),
+            Protection::Limier => f.write_str("limier itself"),
+            Protection::AncestorOfLimier(limier) => write!(f, "ancestor of limier ({limier})"),
+            Protection::KernelThread => f.write_str("a kernel thread"),
+            Protection::OtherUser(uid) => write!(f, "another user's process (uid {uid})"),
+            Protection::OwnerUnknown => f.write_str("a process whose owner could not be read"),
+        }
+    }
+}
+
+impl Serialize for Protection {
+    fn serialize<S: serde::Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
+        out.collect_str(self)
+    }
+}
+
 /// Why a selected process was not signalled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "reason", content = "detail", rename_all = "snake_case")]
 pub enum SpareReason {
     /// pid 1, a kernel thread, limier itself or one of its ancestors.
-    Protected(String),
+    Protected(Protection),
     /// The pid now names another process (its start time changed).
     IdentityChanged,
     /// EPERM: another user's process. Found before any signal (`kill(pid,
@@ -33,7 +75,8 @@ impl SpareReason {
 impl std::fmt::Display for SpareReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            SpareReason::Protected(reason) | SpareReason::Excluded(reason) => f.write_str(reason),
+            SpareReason::Protected(protection) => protection.fmt(f),
+            SpareReason::Excluded(reason) => f.write_str(reason),
             SpareReason::IdentityChanged => f.write_str("pid was reused by another process"),
             SpareReason::PermissionDenied { owner: None } => f.write_str("permission denied"),
             SpareReason::PermissionDenied { owner: Some(uid) } => {

@@ -633,7 +633,7 @@ fn the_repo_is_found_from_inside_a_worktree() {
 /// included, which the plain commands never print.
 #[test]
 fn ecluse_commands_speak_the_documented_json() {
-    use crate::json::{doc_example, key_names, same_names_for_the_same_facts};
+    use crate::json::{assert_documented_keys_printed, key_names, same_names_for_the_same_facts};
     use std::collections::BTreeSet;
     let repo = FixtureRepo::new(CONFIG);
     let alpha = repo.worktree("alpha");
@@ -693,16 +693,7 @@ fn ecluse_commands_speak_the_documented_json() {
         "stat-file",
     ];
     for (heading, printed) in &printed {
-        let mut documented = BTreeSet::new();
-        key_names(&doc_example(heading), &mut documented);
-        let stale: Vec<&String> = documented
-            .iter()
-            .filter(|key| !printed.contains(*key) && !elsewhere.contains(&key.as_str()))
-            .collect();
-        assert!(
-            stale.is_empty(),
-            "{heading}: docs/JSON.md names {stale:?}, which no ecluse run printed: {printed:?}"
-        );
+        assert_documented_keys_printed(heading, printed, &elsewhere);
     }
     assert!(alive(squatter.pid("daemon")) && alive(server.pid("leaf")));
 }

@@ -99,9 +99,28 @@ pub(crate) fn key_names(value: &serde_json::Value, out: &mut std::collections::B
     }
 }
 
+/// Every key docs/JSON.md's example under `heading` names is among
+/// `printed`, or among `elsewhere` (keys only another situation prints).
+pub(crate) fn assert_documented_keys_printed(
+    heading: &str,
+    printed: &std::collections::BTreeSet<String>,
+    elsewhere: &[&str],
+) {
+    let mut documented = std::collections::BTreeSet::new();
+    key_names(&doc_example(heading), &mut documented);
+    let stale: Vec<&String> = documented
+        .iter()
+        .filter(|key| !printed.contains(*key) && !elsewhere.contains(&key.as_str()))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "{heading}: docs/JSON.md names {stale:?}, which no run printed: {printed:?}"
+    );
+}
+
 /// The first ```json block of docs/JSON.md after the heading that starts
 /// with `heading`.
-pub(crate) fn doc_example(heading: &str) -> serde_json::Value {
+fn doc_example(heading: &str) -> serde_json::Value {
     let doc =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/JSON.md")).unwrap();
     let after = &doc[doc
@@ -162,16 +181,7 @@ fn the_documented_examples_name_only_fields_the_commands_print() {
         for value in &real {
             key_names(value, &mut printed);
         }
-        let mut documented = std::collections::BTreeSet::new();
-        key_names(&doc_example(heading), &mut documented);
-        let stale: Vec<&String> = documented
-            .iter()
-            .filter(|key| !printed.contains(*key) && !elsewhere.contains(&key.as_str()))
-            .collect();
-        assert!(
-            stale.is_empty(),
-            "{heading}: docs/JSON.md names {stale:?}, which the command does not print: {printed:?}"
-        );
+        assert_documented_keys_printed(heading, &printed, &elsewhere);
     }
     drop((resident, opener));
 }

@@ -81,15 +81,8 @@ pub fn assemble_tasks(offsets: &TaskOffsets) -> Vec<u64> {
     // The record's field at byte `field`, as a slot below r10.
     let field = |at: i16| RECORD - at;
     let mut asm = Assembler::new();
-    let exit = asm.exit();
     let no_tty = asm.label();
-    asm.mov_reg(R6, R1); // r6 = ctx
-    asm.load64(R7, R6, CTX_TASK);
-    asm.jump_if_zero(R7, exit);
-    // Threads other than the leader: stat is the leader's.
-    asm.load32(R1, R7, offsets.task_pid);
-    asm.load32(R2, R7, offsets.task_tgid);
-    asm.jump_if_registers_differ(R1, R2, exit);
+    leaders_only(&mut asm, offsets.task_pid, offsets.task_tgid);
     asm.mov_imm(FLAGS, 0);
     asm.store32(R10, -field(0), R1);
     asm.load64(R1, R7, offsets.task_start_boottime);
@@ -133,14 +126,31 @@ pub fn assemble_tasks(offsets: &TaskOffsets) -> Vec<u64> {
     read_through(&mut asm, field(48), 4, DRIVER, offsets.driver_minor_start);
     asm.bind(no_tty);
     asm.store32(R10, -field(40), FLAGS);
-    // bpf_seq_write(ctx->meta->seq, r10 - RECORD, RECORD)
-    asm.load64(R1, R6, CTX_META);
-    asm.load64(R1, R1, offsets.meta_seq);
-    asm.mov_reg(R2, R10);
-    asm.add_imm(R2, -i32::from(RECORD));
-    asm.mov_imm(R3, i32::from(RECORD));
-    asm.call(SEQ_WRITE);
+    write_stack_record(&mut asm, RECORD, offsets.meta_seq);
     asm.finish()
+}
+
+/// r6 = ctx, r7 = ctx->task; exits for no task and for a thread other than
+/// its group's leader (stat, and the visits, are the leader's).
+fn leaders_only(asm: &mut Assembler, task_pid: i16, task_tgid: i16) {
+    let exit = asm.exit();
+    asm.mov_reg(R6, R1);
+    asm.load64(R7, R6, CTX_TASK);
+    asm.jump_if_zero(R7, exit);
+    asm.load32(R1, R7, task_pid);
+    asm.load32(R2, R7, task_tgid);
+    asm.jump_if_registers_differ(R1, R2, exit);
+}
+
+/// `bpf_seq_write(ctx->meta->seq, r10 - size, size)`: the record built on
+/// the stack (r6 is the context).
+fn write_stack_record(asm: &mut Assembler, size: i16, meta_seq: i16) {
+    asm.load64(R1, R6, CTX_META);
+    asm.load64(R1, R1, meta_seq);
+    asm.mov_reg(R2, R10);
+    asm.add_imm(R2, -i32::from(size));
+    asm.mov_imm(R3, i32::from(size));
+    asm.call(SEQ_WRITE);
 }
 
 /// Assembles the visits program: per thread group leader, its tgid, four
@@ -149,23 +159,12 @@ pub fn assemble_tasks(offsets: &TaskOffsets) -> Vec<u64> {
 pub fn assemble_visits(offsets: &Offsets) -> Vec<u64> {
     let record = VISIT_DUMP_RECORD as i16;
     let mut asm = Assembler::new();
-    let exit = asm.exit();
-    asm.mov_reg(R6, R1);
-    asm.load64(R7, R6, CTX_TASK);
-    asm.jump_if_zero(R7, exit);
-    asm.load32(R1, R7, offsets.task_pid);
-    asm.load32(R2, R7, offsets.task_tgid);
-    asm.jump_if_registers_differ(R1, R2, exit);
+    leaders_only(&mut asm, offsets.task_pid, offsets.task_tgid);
     asm.store32(R10, -record, R1);
     asm.store32_imm(R10, 4 - record, 0);
     asm.load64(R1, R7, offsets.task_start_boottime);
     asm.store64(R10, 8 - record, R1);
-    asm.load64(R1, R6, CTX_META);
-    asm.load64(R1, R1, offsets.meta_seq);
-    asm.mov_reg(R2, R10);
-    asm.add_imm(R2, -i32::from(record));
-    asm.mov_imm(R3, i32::from(record));
-    asm.call(SEQ_WRITE);
+    write_stack_record(&mut asm, record, offsets.meta_seq);
     asm.finish()
 }
 
