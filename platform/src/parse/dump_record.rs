@@ -67,3 +67,23 @@ pub(super) fn next_record<'a>(
     *rest = after;
     Ok(record)
 }
+
+/// The `size`-byte records of a stream of fixed-size records, or an error
+/// when `bytes` is not a whole number of them. `what` names the stream in
+/// errors.
+pub(super) fn fixed_records<'a>(
+    bytes: &'a [u8],
+    size: usize,
+    what: &'static str,
+) -> Result<std::slice::ChunksExact<'a, u8>, ParseError> {
+    if bytes.len() % size != 0 {
+        return Err(ParseError::new(
+            what,
+            format!(
+                "{} bytes is not a whole number of {size}-byte records",
+                bytes.len()
+            ),
+        ));
+    }
+    Ok(bytes.chunks_exact(size))
+}

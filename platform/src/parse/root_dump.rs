@@ -5,6 +5,7 @@
 //! space: they tell the mapping program which mount and dentry a directory
 //! is.
 
+use super::dump_record::fixed_records;
 use super::ParseError;
 
 /// Size of a record.
@@ -23,18 +24,8 @@ pub struct RootDumpRow {
 
 /// Parses a whole dump.
 pub fn parse_root_dump(bytes: &[u8]) -> Result<Vec<RootDumpRow>, ParseError> {
-    if bytes.len() % ROOT_DUMP_RECORD != 0 {
-        return Err(ParseError::new(
-            "root dump",
-            format!(
-                "{} bytes: not a whole number of {ROOT_DUMP_RECORD}-byte records",
-                bytes.len()
-            ),
-        ));
-    }
     let long = |b: &[u8]| u64::from_le_bytes(b.try_into().expect("8 bytes"));
-    Ok(bytes
-        .chunks_exact(ROOT_DUMP_RECORD)
+    Ok(fixed_records(bytes, ROOT_DUMP_RECORD, "root dump")?
         .map(|record| RootDumpRow {
             fd: u32::from_le_bytes(record[0..4].try_into().expect("4 bytes")),
             mount: long(&record[8..16]),

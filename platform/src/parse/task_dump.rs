@@ -12,6 +12,7 @@
 //! The visits stream ([`parse_visit_dump`]) holds [`VISIT_DUMP_RECORD`]
 //! bytes per process: tgid (u32), 4 zero bytes, `start_boottime` (u64).
 
+use super::dump_record::fixed_records;
 use super::stat::StatFields;
 use super::ParseError;
 use crate::records::{ByteString, ProcessId, ProcessState, StartTime};
@@ -113,17 +114,7 @@ impl TaskDumpRow {
 
 /// Parses a whole dump.
 pub fn parse_task_dump(bytes: &[u8]) -> Result<Vec<TaskDumpRow>, ParseError> {
-    if bytes.len() % TASK_DUMP_RECORD != 0 {
-        return Err(ParseError::new(
-            "task dump",
-            format!(
-                "{} bytes is not a whole number of {TASK_DUMP_RECORD}-byte records",
-                bytes.len()
-            ),
-        ));
-    }
-    Ok(bytes
-        .chunks_exact(TASK_DUMP_RECORD)
+    Ok(fixed_records(bytes, TASK_DUMP_RECORD, "task dump")?
         .map(|record| {
             let word = |at: usize| {
                 u32::from_le_bytes([record[at], record[at + 1], record[at + 2], record[at + 3]])
@@ -150,17 +141,7 @@ pub fn parse_task_dump(bytes: &[u8]) -> Result<Vec<TaskDumpRow>, ParseError> {
 
 /// Parses a whole visits stream: (tgid, `start_boottime` ns) per process.
 pub fn parse_visit_dump(bytes: &[u8]) -> Result<Vec<(ProcessId, u64)>, ParseError> {
-    if bytes.len() % VISIT_DUMP_RECORD != 0 {
-        return Err(ParseError::new(
-            "visit dump",
-            format!(
-                "{} bytes is not a whole number of {VISIT_DUMP_RECORD}-byte records",
-                bytes.len()
-            ),
-        ));
-    }
-    Ok(bytes
-        .chunks_exact(VISIT_DUMP_RECORD)
+    Ok(fixed_records(bytes, VISIT_DUMP_RECORD, "visit dump")?
         .map(|record| {
             let pid = u32::from_le_bytes([record[0], record[1], record[2], record[3]]);
             let mut start = [0u8; 8];
