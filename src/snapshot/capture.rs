@@ -25,8 +25,8 @@ pub enum Parallelism {
 }
 
 /// Where one layer — fds, mapped files, or the process table read alone —
-/// comes from. Each layer is chosen on its own: a kernel that refuses one program costs only that
-/// layer its speed.
+/// comes from. Each layer is chosen on its own: a kernel that refuses one
+/// program costs only that layer its speed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FdSource {
     /// The kernel's iterator where it is available (root, or CAP_BPF with
@@ -330,7 +330,7 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
             Some(listed) => listed?,
             None => pids,
         };
-        let results = match table {
+        let (results, visits) = match table {
             Ok(table) => {
                 let records = table.records;
                 tallies
@@ -367,7 +367,6 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
                 (read_all(&listed), visits)
             }
         };
-        let (results, visits) = results;
         let dump = dump.map(|dump| {
             dump.map(|mut table| {
                 if let Some(visits) = visits {
