@@ -200,11 +200,9 @@ pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedU
     // captured (a pid reused since would answer for another).
     let backend = limier_platform::Backend::new().ok();
     let still_captured = |identity: &limier_platform::Identity| {
-        backend.as_ref().is_some_and(|backend| {
-            backend
-                .read_stat(identity.pid)
-                .is_ok_and(|stat| stat.start == identity.start)
-        })
+        backend
+            .as_ref()
+            .is_some_and(|backend| backend.is_incarnation(*identity))
     };
     for ((identity, _, text, kind), answer) in asks.iter().zip(answers) {
         let pid = identity.pid;

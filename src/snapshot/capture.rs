@@ -583,10 +583,7 @@ fn attach_needed_maps(
         .collect();
     let read = |reader: &mut PooledReader, index: &usize| {
         let process = &processes[*index];
-        let dir = backend.open_process(process.pid()).ok()?;
-        if dir.stat().ok()?.start != process.record.start {
-            return None;
-        }
+        let dir = backend.open_incarnation(process.record.identity()).ok()?;
         if let Some(files) = reader
             .get()
             .and_then(|r| r.read(&dir, process.record.start))
@@ -622,10 +619,7 @@ fn read_fds_again(
     backend: &Backend,
     process: &Process,
 ) -> Option<(Option<Vec<FdRecord>>, Vec<Layer>)> {
-    let dir = backend.open_process(process.pid()).ok()?;
-    if dir.stat().ok()?.start != process.record.start {
-        return None;
-    }
+    let dir = backend.open_incarnation(process.record.identity()).ok()?;
     let mut denied = Vec::new();
     let fds = layer(dir.fds(), Layer::Fds, &mut denied, || dir.stat().is_ok())?;
     Some((fds, denied))

@@ -574,12 +574,9 @@ impl Snapshot {
                 continue;
             };
             process.details_asked = true;
-            let Ok(dir) = backend.open_process(*pid) else {
+            let Ok(dir) = backend.open_incarnation(process.record.identity()) else {
                 continue;
             };
-            if dir.stat().ok().map(|s| s.start) != Some(process.record.start) {
-                continue;
-            }
             if process.record.uid.is_none() {
                 // A stat-only capture: the owner comes from the directory.
                 process.record.uid = dir.basic().ok().and_then(|basic| basic.uid);

@@ -318,7 +318,7 @@ fn open(backend: &Backend, identity: Identity, pin: Pin) -> Result<ProcessHandle
         Err(SignalError::PermissionDenied { .. }) => {
             // The owner, for the report: read once, for this rare case.
             let owner = backend
-                .open_process(identity.pid)
+                .open_incarnation(identity)
                 .and_then(|dir| dir.basic())
                 .ok()
                 .and_then(|record| record.uid);

@@ -44,7 +44,9 @@ pub fn describe(backend: &limier_platform::Backend, targets: &mut [Target]) {
         if target.zombie_of.is_some() || (target.uid.is_some() && !target.cmdline.is_empty()) {
             return;
         }
-        let Ok(dir) = backend.open_process(target.identity.pid) else {
+        // Only the incarnation planned: a pid reused since would describe
+        // another process.
+        let Ok(dir) = backend.open_incarnation(target.identity) else {
             return;
         };
         let Ok(mut record) = dir.basic() else {

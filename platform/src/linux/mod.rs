@@ -313,10 +313,7 @@ impl Backend {
     /// # References
     /// proc(5) `/proc/pid/wchan`, `/proc/pid/stat`.
     pub fn wait_channel(&self, identity: crate::Identity) -> Option<String> {
-        let dir = self.open_process(identity.pid).ok()?;
-        if dir.stat().ok()?.start != identity.start {
-            return None;
-        }
+        let dir = self.open_incarnation(identity).ok()?;
         dir.wait_channel().ok().flatten()
     }
 
@@ -393,10 +390,7 @@ impl Backend {
     ) -> Vec<crate::MountAnswer> {
         use crate::{MountAnswer, UseLink};
         // Each process's start time is read once before and once after.
-        let is_same = |identity: crate::Identity| {
-            self.read_stat(identity.pid)
-                .is_ok_and(|stat| stat.start == identity.start)
-        };
+        let is_same = |identity: crate::Identity| self.is_incarnation(identity);
         let mut answers = vec![MountAnswer::Unknown; asks.len()];
         let mut links: Vec<(usize, PathBuf)> = Vec::new();
         for (index, (identity, link, expected)) in asks.iter().enumerate() {

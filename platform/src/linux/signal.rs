@@ -187,10 +187,7 @@ impl Backend {
     /// # References
     /// proc(5) `/proc/pid/status` (`SigBlk`, `SigIgn`, `SigCgt`); signal(7).
     pub fn disposition(&self, identity: Identity, signal: Signal) -> Option<crate::Disposition> {
-        let dir = self.open_process(identity.pid).ok()?;
-        if dir.stat().ok()?.start != identity.start {
-            return None;
-        }
+        let dir = self.open_incarnation(identity).ok()?;
         let masks = dir.signal_masks().ok()?;
         let bit = 1u64 << (to_rustix(signal).as_raw() - 1);
         Some(if masks.ignored & bit != 0 {

@@ -1,0 +1,56 @@
+//! One process incarnation — a pid *and* the start time it was seen with —
+//! opened or asked about as that incarnation only. Both backends share it:
+//! a pid reused since it was seen names another process, which is gone for
+//! every caller here.
+
+use crate::{Backend, Identity, PlatformError, ProcessDir};
+
+impl Backend {
+    /// The directory of the process `identity` names, held open: `Gone`
+    /// when the pid is free or now names another incarnation (its start
+    /// time differs), so that nothing read through it belongs to a
+    /// recycled pid.
+    ///
+    /// # References
+    /// proc(5) `/proc/pid/stat` (field 22, `starttime`); on macOS
+    /// `proc_pidinfo(PROC_PIDTBSDINFO)`.
+    pub fn open_incarnation(&self, identity: Identity) -> Result<ProcessDir, PlatformError> {
+        let dir = self.open_process(identity.pid)?;
+        if dir.stat()?.start != identity.start {
+            return Err(PlatformError::Gone { pid: identity.pid });
+        }
+        Ok(dir)
+    }
+
+    /// Whether `identity` still names a running incarnation (its stat read
+    /// now; a zombie still does).
+    pub fn is_incarnation(&self, identity: Identity) -> bool {
+        self.read_stat(identity.pid)
+            .is_ok_and(|stat| stat.start == identity.start)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StartTime;
+
+    #[test]
+    fn another_incarnation_is_gone() {
+        let backend = Backend::new().unwrap();
+        let pid = Backend::self_pid();
+        let start = backend.read_stat(pid).unwrap().start;
+        let me = Identity { pid, start };
+        assert!(backend.open_incarnation(me).is_ok());
+        assert!(backend.is_incarnation(me));
+        let other = Identity {
+            pid,
+            start: StartTime(start.0 + 1),
+        };
+        assert!(matches!(
+            backend.open_incarnation(other),
+            Err(PlatformError::Gone { pid: gone }) if gone == pid
+        ));
+        assert!(!backend.is_incarnation(other));
+    }
+}
