@@ -48,7 +48,7 @@ pub use lock::{lock_shared, LockError, SharedLock};
 pub use terminal::terminal_columns;
 pub use users::{effective_uid, home_dir, is_superuser, uid_of, user_name};
 mod capped_read;
-mod incarnation;
 mod os_release;
+mod shared;
 pub use capped_read::{read_capped, LastLink};
 pub use os_release::os_release;

@@ -154,13 +154,6 @@ impl ProcessDir {
         })
     }
 
-    /// The whole record: [`basic`](Self::basic) plus [`add_details`](Self::add_details).
-    pub fn record(&self) -> Result<ProcessRecord, PlatformError> {
-        let mut record = self.basic()?;
-        self.add_details(&mut record)?;
-        Ok(record)
-    }
-
     /// The cheap layer every snapshot reads: stat and owner. cmdline, exe,
     /// cwd and root are left empty until [`add_details`](Self::add_details).
     ///
@@ -184,13 +177,6 @@ impl ProcessDir {
         let stat = self.stat()?;
         let started_at_ms = self.boot.start_to_epoch_ms(stat.start);
         Ok(stat.into_record(started_at_ms))
-    }
-
-    /// Reads cmdline, exe, cwd and root into `record`
-    /// ([`add_links`](Self::add_links) and [`add_cmdline`](Self::add_cmdline)).
-    pub fn add_details(&self, record: &mut ProcessRecord) -> Result<(), PlatformError> {
-        self.add_links(record)?;
-        self.add_cmdline(record)
     }
 
     /// Reads the exe, cwd and root links into `record`: what directory

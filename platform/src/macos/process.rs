@@ -149,19 +149,6 @@ impl ProcessDir {
         self.basic()
     }
 
-    /// The full record: BSD info and details (cmdline, exe, cwd, root).
-    pub fn record(&self) -> Result<ProcessRecord, PlatformError> {
-        let mut record = self.basic()?;
-        self.add_details(&mut record)?;
-        Ok(record)
-    }
-
-    /// exe (`proc_pidpath`), cwd and root (`PROC_PIDVNODEPATHINFO`), argv (`KERN_PROCARGS2`).
-    pub fn add_details(&self, record: &mut ProcessRecord) -> Result<(), PlatformError> {
-        self.add_links(record)?;
-        self.add_cmdline(record)
-    }
-
     /// exe (`proc_pidpath`), cwd and root (`PROC_PIDVNODEPATHINFO`): what
     /// directory questions match.
     pub fn add_links(&self, record: &mut ProcessRecord) -> Result<(), PlatformError> {

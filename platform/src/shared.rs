@@ -1,8 +1,12 @@
-//! One process incarnation — a pid *and* the start time it was seen with —
-//! opened or asked about as that incarnation only. Both backends share it:
-//! a pid reused since it was seen names another process, which is gone for
-//! every caller here.
+//! What both backends do the same way, written once on top of what each
+//! does its own way (`open_process`, `read_stat`, `ProcessDir::stat`,
+//! `add_links`, `add_cmdline`).
+//!
+//! An incarnation — a pid *and* the start time it was seen with — is
+//! opened or asked about as that incarnation only: a pid reused since it
+//! was seen names another process, which is gone for every caller here.
 
+use crate::records::ProcessRecord;
 use crate::{Backend, Identity, PlatformError, ProcessDir};
 
 impl Backend {
@@ -27,6 +31,23 @@ impl Backend {
     pub fn is_incarnation(&self, identity: Identity) -> bool {
         self.read_stat(identity.pid)
             .is_ok_and(|stat| stat.start == identity.start)
+    }
+}
+
+impl ProcessDir {
+    /// The full record: the cheap layer ([`basic`](Self::basic): stat and
+    /// owner) and the details (cmdline, exe, cwd, root).
+    pub fn record(&self) -> Result<ProcessRecord, PlatformError> {
+        let mut record = self.basic()?;
+        self.add_details(&mut record)?;
+        Ok(record)
+    }
+
+    /// Reads cmdline, exe, cwd and root into `record`
+    /// ([`add_links`](Self::add_links) and [`add_cmdline`](Self::add_cmdline)).
+    pub fn add_details(&self, record: &mut ProcessRecord) -> Result<(), PlatformError> {
+        self.add_links(record)?;
+        self.add_cmdline(record)
     }
 }
 
