@@ -44,14 +44,14 @@ pub fn describe(backend: &limier_platform::Backend, targets: &mut [Target]) {
         if target.zombie_of.is_some() || (target.uid.is_some() && !target.cmdline.is_empty()) {
             return;
         }
-        // Only the incarnation planned: a pid reused since would describe
-        // another process.
-        let Ok(dir) = backend.open_incarnation(target.identity) else {
+        let Ok(dir) = backend.open_process(target.identity.pid) else {
             return;
         };
         let Ok(mut record) = dir.basic() else {
             return;
         };
+        // Only the incarnation planned: a pid reused since would describe
+        // another process.
         if record.identity() != target.identity || dir.add_cmdline(&mut record).is_err() {
             return;
         }
