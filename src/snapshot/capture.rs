@@ -316,12 +316,15 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
     let procs_asked = procs_kernel.is_some();
     let mut procs_not_used = procs_kernel.and_then(Result::err);
     let (results, (sockets, dump)) = if use_task_table {
-        // One side: the process table, /proc's list, the sockets; the
-        // other: the fd dump, the longest pass.
+        // One side: /proc's list, the process table, the sockets; the
+        // other: the fd dump, the longest pass. Listed first: a pid freed
+        // and reused between the two is then the table's, the process
+        // running now (listed after, the new process would pass for the
+        // old one the table saw).
         let ((table, listed, sockets), dump) = rayon::join(
             || {
-                let table = backend.dump_process_table();
                 let listed = table_only.map(|_| backend.list_pids());
+                let table = backend.dump_process_table();
                 (table, listed, read_sockets(backend, layers))
             },
             dump,
