@@ -57,6 +57,18 @@ impl FixtureRepo {
         .unwrap();
     }
 
+    /// A daemon escaped from session `slug` (`setsid`, reparented to
+    /// init), tagged `ECLUSE_SLUG=slug`, with its cwd in that session's
+    /// worktree, listening on a port of its own.
+    fn escaped_daemon(&self, slug: &str) -> Scenario {
+        let worktree = self.worktree(slug);
+        Scenario::start_with(
+            &["daemon", worktree.to_str().unwrap()],
+            None,
+            &[("ECLUSE_SLUG", slug)],
+        )
+    }
+
     /// Writes `<pid>\n<ps -o lstart= token>\n`, as ecluse does.
     fn write_pid_file(&self, slug: &str, service: &str, pid: u32) {
         let token = ps_lstart(pid);
@@ -166,14 +178,9 @@ fn status_reports_a_service_down_and_exits_1() {
 #[test]
 fn status_names_another_sessions_orphan_as_wrong_owner() {
     let repo = FixtureRepo::new(CONFIG);
-    let alpha = repo.worktree("alpha");
     repo.worktree("beta");
     // alpha's escaped daemon squats on the port beta was assigned.
-    let squatter = Scenario::start_with(
-        &["daemon", alpha.to_str().unwrap()],
-        None,
-        &[("ECLUSE_SLUG", "alpha")],
-    );
+    let squatter = repo.escaped_daemon("alpha");
     let orphan = squatter.pid("daemon");
     let port = squatter.port();
     repo.write_state(&[
@@ -636,15 +643,11 @@ fn ecluse_commands_speak_the_documented_json() {
     use crate::json::{assert_documented_keys_printed, key_names, same_names_for_the_same_facts};
     use std::collections::BTreeSet;
     let repo = FixtureRepo::new(CONFIG);
-    let alpha = repo.worktree("alpha");
     repo.worktree("beta");
     // alpha's escaped daemon squats on beta's port: a wrong owner with
     // evidence; alpha's own service is up behind a verified pid file.
-    let squatter = Scenario::start_with(
-        &["daemon", alpha.to_str().unwrap()],
-        None,
-        &[("ECLUSE_SLUG", "alpha")],
-    );
+    let squatter = repo.escaped_daemon("alpha");
+    let alpha = repo.worktree("alpha");
     let server = Scenario::start_with(&["chain", "2"], Some(&alpha), &[("ECLUSE_SLUG", "alpha")]);
     repo.write_state(&[
         ("alpha", 1, json!({"web": server.port()}), None),
