@@ -621,7 +621,9 @@ mod tests {
         .unwrap();
         let mut zombie = spawn("true", &[]);
         let mut sleeping = spawn("sleep", &["60"]);
-        let mut terminal = spawn("script", &["-qc", "sleep 60", "/dev/null"]);
+        // `exec`: without $SHELL (CI), script runs dash, which would keep
+        // itself between script and sleep.
+        let mut terminal = spawn("script", &["-qc", "exec sleep 60", "/dev/null"]);
         let mut namespaced = root.then(|| spawn("unshare", &["--pid", "--fork", "sleep", "60"]));
         let settled = |pid: u32, letter: u8| {
             (0..200).any(|_| {
