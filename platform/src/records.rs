@@ -257,6 +257,9 @@ pub struct ProcessRecord {
     pub cwd: Option<PathBuf>,
     /// The kernel marked the cwd ` (deleted)`; `cwd` holds the old path.
     pub cwd_deleted: bool,
+    /// The kernel marked the executable ` (deleted)` (replaced or removed
+    /// since it started); `exe` holds the old path.
+    pub exe_deleted: bool,
     #[serde(serialize_with = "serialize_opt_path")]
     /// The root directory (a chroot), when it could be read.
     pub root: Option<PathBuf>,
@@ -295,6 +298,7 @@ impl ProcessRecord {
             exe: None,
             cwd: None,
             cwd_deleted: false,
+            exe_deleted: false,
             root: None,
             kernel_thread: false,
             threads: 1,
@@ -366,6 +370,52 @@ pub struct MappedFile {
     pub inode: u64,
     /// The kernel marked the path ` (deleted)`.
     pub deleted: bool,
+    /// `deleted` is the kernel's own flag on the dentry (the mapping
+    /// program), not a reading of the text's ` (deleted)` suffix, which a
+    /// name can also end in.
+    #[serde(skip)]
+    pub deleted_by_kernel: bool,
+    /// The file's device (`major`, `minor`) where the reader names it (the
+    /// maps file does).
+    #[serde(skip)]
+    pub device: Option<(u32, u32)>,
+}
+
+/// A file-system object as the kernel identifies it: what two paths must
+/// share to name the same file or directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ObjectId {
+    /// The device (`major`, `minor`): one per super block.
+    pub device: (u32, u32),
+    /// The inode within that device.
+    pub inode: u64,
+    /// How many names the object has (0: unlinked from every directory).
+    pub links: u32,
+}
+
+/// What [`Backend::objects_of`](crate::Backend::objects_of) found for one
+/// ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectAnswer {
+    /// The object named.
+    Found(ObjectId),
+    /// No entry of that name (`ENOENT`, `ENOTDIR`): asked of a directory
+    /// entry only.
+    Missing,
+    /// No answer: refused, gone, changed while asked, or not in time.
+    Unknown,
+}
+
+/// An object [`Backend::objects_of`](crate::Backend::objects_of) is asked
+/// about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectAsk<'a> {
+    /// What a process's link reaches (its cwd, root, exe or an fd), when
+    /// the link still reads as `text` and the process is that incarnation.
+    Link(Identity, UseLink, &'a Path),
+    /// The directory entry of this name in limier's own mount namespace,
+    /// a last symbolic link not followed.
+    Entry(&'a Path),
 }
 
 /// One `KEY=VALUE` entry of a process's environment.

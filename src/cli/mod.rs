@@ -297,8 +297,8 @@ pub(crate) fn other_namespace_note(pids: &[limier::platform::ProcessId]) -> Stri
 /// The stderr note for a use whose path may be deleted or merely named so.
 pub(crate) fn undecided_note(pid: limier::platform::ProcessId, path: &std::path::Path) -> String {
     format!(
-        "process {pid} uses {}: the path of a deleted file or a name ending in \" (deleted)\" \
-         (both exist); limier cannot tell which, so it is not counted",
+        "process {pid} uses {}: the path of a deleted file or a name ending in \" (deleted)\"; \
+         the kernel did not tell which, so it is not counted",
         sanitize::sanitize(path.as_os_str().as_encoded_bytes())
     )
 }

@@ -138,7 +138,7 @@ pub fn dir_users_below(snapshot: &Snapshot, path: &Path) -> Result<DirUsers, Que
 pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedUse>) {
     let tree = snapshot.dir_tree(path);
     let mut found = snapshot.uses_in(&tree);
-    let undecided = decide_deleted(&mut found);
+    let undecided = decide_deleted(snapshot, &mut found);
     // A snapshot built by hand has no processes to ask.
     if snapshot.mount_tables().tables.is_empty() || !snapshot.is_captured() {
         for unplaced in std::mem::take(&mut found.unplaced_links) {
@@ -258,30 +258,111 @@ pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedU
     (found, undecided)
 }
 
-/// Decides the uses whose deleted-ness decides them, from what exists: the
-/// kernel appends " (deleted)" to an unlinked path, so where no entry has
-/// the whole text as its name (looked up in a process limier leaves
-/// behind), the path is a deleted one. Where such an entry exists, or the
-/// process is in another mount namespace, or the lookup got no answer,
-/// either reading may be true: the use stays undecided and is returned.
-/// Nothing is looked up through a process's links.
-fn decide_deleted(found: &mut DirUses) -> Vec<UndecidedUse> {
+/// Decides each use whose text ends in " (deleted)" by what the kernel
+/// says of its object (see [`deleted_reading`]): the object a process's
+/// link reaches (a cwd, root, exe or fd, followed without syncing
+/// attributes) or the device and inode the maps file gives, and the entry
+/// that has the whole text as its name in limier's namespace (looked up,
+/// never through a link). Both are asked in one process limier leaves
+/// behind. A use neither decides stays undecided and is returned, unless
+/// both readings place it alike: then it is the same use either way, shown
+/// as the deleted reading (what the suffix almost always is).
+fn decide_deleted(snapshot: &Snapshot, found: &mut DirUses) -> Vec<UndecidedUse> {
+    use limier_platform::{ObjectAnswer, ObjectAsk};
     let undecided = std::mem::take(&mut found.undecided);
-    let (askable, mut left): (Vec<_>, Vec<_>) =
-        undecided.into_iter().partition(|u| u.own_namespace);
-    if askable.is_empty() {
-        return left;
+    if undecided.is_empty() {
+        return undecided;
     }
-    let names: Vec<&Path> = askable.iter().map(|u| u.text.as_path()).collect();
-    let exist = limier_platform::names_exist_within(&names, super::RESOLVE_PATIENCE);
-    for (index, undecided) in askable.into_iter().enumerate() {
-        match exist.as_ref().map(|exist| exist[index]) {
-            Some(false) => found.uses.extend(undecided.decided(true)),
-            Some(true) | None => left.push(undecided),
+    // Per use: its link's ask, if any, and its entry's, if any.
+    let mut asks: Vec<ObjectAsk<'_>> = Vec::new();
+    let mut slots: Vec<(Option<usize>, Option<usize>)> = Vec::new();
+    for use_ in &undecided {
+        let link = match use_.kind {
+            UseKind::Cwd => Some(UseLink::Cwd),
+            UseKind::Root => Some(UseLink::Root),
+            UseKind::Exe => Some(UseLink::Exe),
+            UseKind::Fd(fd) => Some(UseLink::Fd(fd)),
+            UseKind::Map => None,
+        };
+        let identity = snapshot
+            .process(use_.pid)
+            .filter(|_| snapshot.is_captured())
+            .map(|p| p.record.identity());
+        let link_slot = link.zip(identity).map(|(link, identity)| {
+            asks.push(ObjectAsk::Link(identity, link, &use_.text));
+            asks.len() - 1
+        });
+        let entry_slot = use_.own_namespace.then(|| {
+            asks.push(ObjectAsk::Entry(&use_.text));
+            asks.len() - 1
+        });
+        slots.push((link_slot, entry_slot));
+    }
+    let answers = match limier_platform::Backend::new() {
+        Ok(backend) => backend.objects_of(&asks, super::RESOLVE_PATIENCE),
+        Err(_) => vec![ObjectAnswer::Unknown; asks.len()],
+    };
+    let answer = |slot: Option<usize>| slot.map_or(ObjectAnswer::Unknown, |at| answers[at]);
+    let mut left = Vec::new();
+    for (use_, (link_slot, entry_slot)) in undecided.into_iter().zip(slots) {
+        let object = match answer(link_slot) {
+            ObjectAnswer::Found(object) => Some(KnownObject::Linked(object)),
+            _ => use_.mapped.map(KnownObject::Mapped),
+        };
+        match deleted_reading(object, answer(entry_slot)) {
+            Some(deleted) => found.uses.extend(use_.decided(deleted)),
+            None => {
+                let inside = |p: &Placement| matches!(p, Placement::Inside { .. });
+                if inside(&use_.placed[0]) == inside(&use_.placed[1]) {
+                    found.uses.extend(use_.decided(true));
+                } else {
+                    left.push(use_);
+                }
+            }
         }
     }
     found.uses.sort_by_key(|u| u.pid);
     left
+}
+
+/// What is known of the object a use whose text ends in " (deleted)"
+/// reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KnownObject {
+    /// Through the process's link: device, inode and link count.
+    Linked(limier_platform::ObjectId),
+    /// As the maps file names it: device and inode.
+    Mapped(crate::snapshot::MappedObject),
+}
+
+/// Whether a use whose text ends in " (deleted)" is a deleted object's
+/// (`Some(true)`: the kernel appended the suffix), names an entry whose
+/// name ends so (`Some(false)`), or cannot be told (`None`), from its
+/// object (if known) and the entry of the whole text's name in limier's
+/// namespace (if asked):
+/// - an object with no link left is deleted;
+/// - an entry that is the object itself is its name;
+/// - no such entry at all: the suffix is the kernel's;
+/// - another object under that name, or nothing known: not told.
+fn deleted_reading(
+    object: Option<KnownObject>,
+    entry: limier_platform::ObjectAnswer,
+) -> Option<bool> {
+    use limier_platform::ObjectAnswer;
+    let (device, inode) = match object {
+        Some(KnownObject::Linked(object)) if object.links == 0 => return Some(true),
+        Some(KnownObject::Linked(object)) => (object.device, object.inode),
+        Some(KnownObject::Mapped(mapped)) => (mapped.device, mapped.inode),
+        None => match entry {
+            ObjectAnswer::Missing => return Some(true),
+            _ => return None,
+        },
+    };
+    match entry {
+        ObjectAnswer::Missing => Some(true),
+        ObjectAnswer::Found(named) if (named.device, named.inode) == (device, inode) => Some(false),
+        ObjectAnswer::Found(_) | ObjectAnswer::Unknown => None,
+    }
 }
 
 /// Makes `path` absolute (against the cwd) and removes `.` and `..` lexically.
@@ -304,4 +385,83 @@ pub fn normalize(path: &Path) -> PathBuf {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{deleted_reading, KnownObject};
+    use crate::snapshot::MappedObject;
+    use limier_platform::{ObjectAnswer, ObjectId};
+
+    const DIR: ObjectId = ObjectId {
+        device: (0, 42),
+        inode: 77,
+        links: 2,
+    };
+
+    #[test]
+    fn an_object_with_no_link_left_is_deleted_whatever_bears_the_name() {
+        let removed = ObjectId { links: 0, ..DIR };
+        for entry in [
+            ObjectAnswer::Found(DIR),
+            ObjectAnswer::Missing,
+            ObjectAnswer::Unknown,
+        ] {
+            assert_eq!(
+                deleted_reading(Some(KnownObject::Linked(removed)), entry),
+                Some(true)
+            );
+        }
+    }
+
+    #[test]
+    fn the_entry_that_is_the_object_itself_is_its_name() {
+        let linked = Some(KnownObject::Linked(DIR));
+        assert_eq!(
+            deleted_reading(linked, ObjectAnswer::Found(DIR)),
+            Some(false)
+        );
+        // The same inode number on another device is another object.
+        let elsewhere = ObjectId {
+            device: (8, 1),
+            ..DIR
+        };
+        assert_eq!(
+            deleted_reading(linked, ObjectAnswer::Found(elsewhere)),
+            None
+        );
+        // A mapped file is known by device and inode alone.
+        let mapped = Some(KnownObject::Mapped(MappedObject {
+            device: DIR.device,
+            inode: DIR.inode,
+        }));
+        assert_eq!(
+            deleted_reading(mapped, ObjectAnswer::Found(DIR)),
+            Some(false)
+        );
+        let other = ObjectId { inode: 78, ..DIR };
+        assert_eq!(deleted_reading(mapped, ObjectAnswer::Found(other)), None);
+    }
+
+    #[test]
+    fn no_entry_of_the_whole_name_makes_the_suffix_the_kernel_s() {
+        // A file unlinked here but linked elsewhere (a pnpm store) still
+        // has links: no entry of the whole name decides it.
+        let hard_linked = Some(KnownObject::Linked(DIR));
+        assert_eq!(
+            deleted_reading(hard_linked, ObjectAnswer::Missing),
+            Some(true)
+        );
+        assert_eq!(deleted_reading(None, ObjectAnswer::Missing), Some(true));
+    }
+
+    #[test]
+    fn nothing_known_decides_nothing() {
+        assert_eq!(deleted_reading(None, ObjectAnswer::Unknown), None);
+        assert_eq!(deleted_reading(None, ObjectAnswer::Found(DIR)), None);
+        assert_eq!(
+            deleted_reading(Some(KnownObject::Linked(DIR)), ObjectAnswer::Unknown),
+            None
+        );
+    }
 }

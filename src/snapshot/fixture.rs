@@ -119,6 +119,8 @@ impl SnapshotBuilder {
                 path: PathBuf::from(path),
                 inode: 1,
                 deleted: false,
+                deleted_by_kernel: false,
+                device: None,
             });
         self
     }

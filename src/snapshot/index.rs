@@ -98,8 +98,9 @@ impl Indexes {
 
 /// Every use by one process of a path in `tree`, added to `found`; a
 /// process whose paths could not be placed (a mount namespace limier could
-/// not read) is added to its `unplaceable`, and a use whose deleted-ness
-/// decides whether it is in the tree to its `undecided`.
+/// not read) is added to its `unplaceable`, and a use whose text ends in
+/// " (deleted)" (either reading in the tree) to its `undecided`, for the
+/// kernel to decide which reading is true.
 ///
 /// One pass over the process's cwd, root, exe, fds and mappings, comparing
 /// bytes with the tree's few aliases: cheaper for a one-shot question than
@@ -108,24 +109,24 @@ pub(super) fn uses_below(process: &Process, tree: &DirTree, found: &mut DirUses)
     let record = &process.record;
     let pid = record.pid;
     let namespace = record.mount_ns;
-    let mut check = |path: &Path, kind: UseKind, deleted: bool| {
+    let mut check = |path: &Path, kind: UseKind, deleted: Deleted| {
         let placed = tree.place(namespace, path);
-        if deleted {
+        if let Deleted::BySuffix(mapped) = deleted {
             // The kernel appends " (deleted)" to an unlinked file's path;
-            // a name may also end so. Where the two readings disagree, the
-            // text alone cannot say.
+            // a name may also end so. The text alone cannot say which.
             let mut literal = path.as_os_str().to_owned();
             literal.push(DELETED_SUFFIX);
             let literal = PathBuf::from(literal);
             let literal_placed = tree.place(namespace, &literal);
             let inside = |p: &Placement| matches!(p, Placement::Inside { .. });
-            if inside(&placed) != inside(&literal_placed) {
+            if inside(&placed) || inside(&literal_placed) {
                 found.undecided.push(UndecidedUse {
                     pid,
                     kind,
                     text: literal,
                     own_namespace: namespace.is_none() || namespace == tree.own_namespace(),
                     deleted_inside: inside(&placed),
+                    mapped,
                     placed: [placed, literal_placed],
                 });
                 return;
@@ -137,7 +138,7 @@ pub(super) fn uses_below(process: &Process, tree: &DirTree, found: &mut DirUses)
                 pid,
                 kind,
                 path: path.to_owned(),
-                deleted,
+                deleted: deleted != Deleted::No,
                 elsewhere_as: as_asked.map(PathBuf::into_boxed_path),
                 via: via.map(Box::new),
             }),
@@ -148,7 +149,7 @@ pub(super) fn uses_below(process: &Process, tree: &DirTree, found: &mut DirUses)
                     pid,
                     kind,
                     path: path.to_owned(),
-                    deleted,
+                    deleted: deleted != Deleted::No,
                     elsewhere_as: None,
                     via: None,
                 });
@@ -158,31 +159,70 @@ pub(super) fn uses_below(process: &Process, tree: &DirTree, found: &mut DirUses)
             }
         }
     };
+    let by_suffix = |deleted: bool| {
+        if deleted {
+            Deleted::BySuffix(None)
+        } else {
+            Deleted::No
+        }
+    };
     if let Some(cwd) = &record.cwd {
-        check(cwd, UseKind::Cwd, record.cwd_deleted);
+        check(cwd, UseKind::Cwd, by_suffix(record.cwd_deleted));
     }
     if let Some(root) = &record.root {
-        check(root, UseKind::Root, false);
+        check(root, UseKind::Root, Deleted::No);
     }
     if let Some(exe) = &record.exe {
-        check(exe, UseKind::Exe, false);
+        check(exe, UseKind::Exe, by_suffix(record.exe_deleted));
     }
     for fd in process.fds.iter().flatten() {
         if let FdTarget::Path { path, deleted } = &fd.target {
-            check(path, UseKind::Fd(fd.fd), *deleted);
+            check(path, UseKind::Fd(fd.fd), by_suffix(*deleted));
         }
     }
     for map in process.maps.iter().flatten() {
-        check(&map.path, UseKind::Map, map.deleted);
+        let deleted = match (map.deleted, map.deleted_by_kernel) {
+            (false, _) => Deleted::No,
+            (true, true) => Deleted::ByKernel,
+            (true, false) => Deleted::BySuffix(map.device.map(|device| MappedObject {
+                device,
+                inode: map.inode,
+            })),
+        };
+        check(&map.path, UseKind::Map, deleted);
     }
+}
+
+/// How a path's reader said whether its object was deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Deleted {
+    /// Not deleted (no " (deleted)" suffix, or the kernel's flag unset).
+    No,
+    /// The kernel's own flag on the dentry (the mapping program).
+    ByKernel,
+    /// The text ended in " (deleted)", taken off: the kernel's suffix or
+    /// part of a name. A mapped file's object as the maps file names it
+    /// comes along.
+    BySuffix(Option<MappedObject>),
+}
+
+/// A mapped file's object as the maps file names it (its link count is
+/// not given).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MappedObject {
+    /// The device (`major`, `minor`).
+    pub device: (u32, u32),
+    /// The inode.
+    pub inode: u64,
 }
 
 /// What the kernel appends to the path of an unlinked file or directory.
 const DELETED_SUFFIX: &str = " (deleted)";
 
-/// A use whose path text ends in " (deleted)" and whose two readings — the
-/// path of a deleted file, or a name that ends so — disagree on whether it
-/// is in the asked tree.
+/// A use whose path text ends in " (deleted)", read as the path of a
+/// deleted file or as a name that ends so, one of them in the asked tree:
+/// which is true is the kernel's to say (see
+/// [`placed_uses`](crate::query::placed_uses)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UndecidedUse {
     /// The process.
@@ -194,8 +234,10 @@ pub struct UndecidedUse {
     /// The process is in limier's mount namespace: `text` names the same
     /// entry for limier.
     pub own_namespace: bool,
-    /// The deleted reading is the one in the tree.
+    /// The deleted reading is in the tree.
     pub deleted_inside: bool,
+    /// For a mapped file, its object as the maps file names it.
+    pub mapped: Option<MappedObject>,
     /// Where each reading lies: the deleted one, then the literal one.
     pub placed: [Placement; 2],
 }

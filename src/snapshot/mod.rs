@@ -14,7 +14,7 @@ mod sources;
 pub use capture::{capture, CaptureOptions, FdSource, Parallelism};
 pub use dir_tree::{DirTree, Placement, Via};
 pub(crate) use index::is_at_or_below;
-pub use index::{PathUse, UndecidedUse, UseKind};
+pub use index::{MappedObject, PathUse, UndecidedUse, UseKind};
 pub use sources::{LayerSources, NotUsed, Sources, WhyNotUsed};
 
 use index::Indexes;
@@ -448,17 +448,13 @@ impl Snapshot {
             .map(|&i| &self.sockets[i])
     }
 
-    /// Every use of a path in the tree at `dir` (see [`DirTree`]: the same
-    /// directory under any path, in any mount namespace), in pid order. A
-    /// use whose deleted-ness would decide it is left out (see
-    /// [`dir_uses`](Self::dir_uses)).
-    pub fn path_uses_below(&self, dir: &std::path::Path) -> Vec<PathUse> {
-        self.dir_uses(dir).uses
-    }
-
-    /// [`path_uses_below`](Self::path_uses_below), with the processes whose
-    /// paths could not be placed (in a mount namespace whose mounts could
-    /// not be read, a path whose text lies below `dir`).
+    /// Every use of a path in the tree at `dir` as its text places it (see
+    /// [`DirTree`]: the same directory under any path, in any mount
+    /// namespace), in pid order, with the processes whose paths could not
+    /// be placed (in a mount namespace whose mounts could not be read, a
+    /// path whose text lies below `dir`) and the uses whose text ends in
+    /// " (deleted)". [`query::placed_uses`](crate::query::placed_uses)
+    /// asks the kernel what the text cannot say.
     pub fn dir_uses(&self, dir: &std::path::Path) -> DirUses {
         self.uses_in(&self.dir_tree(dir))
     }

@@ -288,11 +288,21 @@ fn a_pid_reused_within_one_tick_is_never_signalled() {
     );
 }
 
+/// " (deleted)" is the kernel's suffix, but a name can end so too: the
+/// kernel decides which (the object's link count, and whether the entry of
+/// that whole name is the object itself), never the text.
 #[test]
 fn a_name_ending_in_deleted_is_not_taken_for_a_deleted_path() {
     let (_guard, base) = temp_dir();
     let names = base.join("names");
-    for dir in ["foo", "foo (deleted)", "bar", "gone"] {
+    for dir in [
+        "foo",
+        "foo (deleted)",
+        "bar",
+        "gone",
+        "qux",
+        "qux (deleted)",
+    ] {
         std::fs::create_dir_all(names.join(dir)).unwrap();
     }
     std::fs::write(names.join("bar (deleted)"), "x").unwrap();
@@ -304,30 +314,58 @@ fn a_name_ending_in_deleted_is_not_taken_for_a_deleted_path() {
     // Its cwd is really deleted: nothing is named "gone (deleted)".
     let deleted = ready(&["env"], &format!("cd '{n}/gone'"));
     std::fs::remove_dir(names.join("gone")).unwrap();
-    for (dir, pid) in [("foo", literal_dir.pid()), ("bar", literal_file.pid())] {
+    // Its cwd is deleted too, and another directory is named "qux (deleted)".
+    let shadowed = ready(&["env"], &format!("cd '{n}/qux'"));
+    std::fs::remove_dir(names.join("qux")).unwrap();
+    for dir in ["foo", "bar"] {
         let dir = names.join(dir);
         assert!(would_signal(&dir).is_empty(), "{}", dir.display());
         let (report, _) = limier_json(&["kill", "--dir", dir.to_str().unwrap(), "--dry-run"]);
-        let undecided = undecided(&report);
-        assert_eq!(undecided.len(), 1, "{report:#}");
-        assert_eq!(undecided[0]["pid"], pid);
+        assert!(undecided(&report).is_empty(), "decided: {report:#}");
     }
-    // Asked about the literal directory: not counted either way, and said.
+    // Asked about the literal directory: its user, by its whole name.
     let literal = names.join("foo (deleted)");
     let (pids, report) = users(&literal);
-    assert!(pids.is_empty(), "{report:#}");
-    // `in` says it as `kill --dir` does, in `unseen`.
-    assert_eq!(
-        undecided(&report)[0]["pid"],
-        literal_dir.pid(),
+    assert_eq!(pids, vec![literal_dir.pid()], "{report:#}");
+    let cwd = &report["users"][0]["uses"][0];
+    assert_eq!(cwd["path"], literal.to_str().unwrap(), "{report:#}");
+    assert_eq!(cwd["deleted"], false, "{report:#}");
+    assert!(undecided(&report).is_empty(), "{report:#}");
+    assert_eq!(would_signal(&literal), vec![literal_dir.pid()]);
+    // The deleted directories' users are selected by the paths they had,
+    // the one beside a namesake "qux (deleted)" too; the namesake has none.
+    assert_eq!(would_signal(&names.join("gone")), vec![deleted.pid()]);
+    assert_eq!(would_signal(&names.join("qux")), vec![shadowed.pid()]);
+    let (pids, report) = users(&names.join("qux (deleted)"));
+    assert!(
+        pids.is_empty() && undecided(&report).is_empty(),
         "{report:#}"
     );
-    // The deleted directory's user is selected by the path it had.
-    assert_eq!(would_signal(&names.join("gone")), vec![deleted.pid()]);
     let (pids, report) = users(&names);
-    let mut all = vec![literal_dir.pid(), literal_file.pid(), deleted.pid()];
+    let mut all = vec![
+        literal_dir.pid(),
+        literal_file.pid(),
+        deleted.pid(),
+        shadowed.pid(),
+    ];
     all.sort();
     assert_eq!(pids, all, "{report:#}");
+    // Each use says what it is: the file by its whole name, not deleted.
+    let uses_of = |pid: u32| {
+        report["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["pid"] == pid)
+            .map(|u| u["uses"][0].clone())
+            .unwrap()
+    };
+    let file = uses_of(literal_file.pid());
+    assert_eq!(file["path"], names.join("bar (deleted)").to_str().unwrap());
+    assert_eq!(file["deleted"], false, "{report:#}");
+    let gone = uses_of(deleted.pid());
+    assert_eq!(gone["path"], names.join("gone").to_str().unwrap());
+    assert_eq!(gone["deleted"], true, "{report:#}");
 }
 
 /// A file opened before its process left limier's namespace is named in

@@ -460,6 +460,71 @@ impl Backend {
         answers
     }
 
+    /// The object each ask names (device, inode, link count): a process's
+    /// link followed (`/proc/PID/cwd`, `fd/N`…), or a directory entry in
+    /// limier's own namespace, all asked with `statx` without syncing
+    /// attributes, in one process limier leaves behind after `patience`.
+    /// A link's answer is kept only when the process is still the
+    /// incarnation asked about and the link still reads as the text given
+    /// (an fd closed and reused, a cwd changed, is not the use asked about);
+    /// otherwise, and for anything not answered, the answer is
+    /// [`ObjectAnswer::Unknown`](crate::ObjectAnswer::Unknown).
+    ///
+    /// # References
+    /// statx(2) (`AT_STATX_DONT_SYNC`, `AT_SYMLINK_NOFOLLOW`); proc(5)
+    /// `/proc/pid/cwd`, `/proc/pid/fd/`; readlinkat(2).
+    pub fn objects_of(
+        &self,
+        asks: &[crate::ObjectAsk<'_>],
+        patience: std::time::Duration,
+    ) -> Vec<crate::ObjectAnswer> {
+        use crate::{ObjectAnswer, ObjectAsk, UseLink};
+        let link_name = |link: UseLink| match link {
+            UseLink::Cwd => "cwd".to_owned(),
+            UseLink::Root => "root".to_owned(),
+            UseLink::Exe => "exe".to_owned(),
+            UseLink::Fd(fd) => format!("fd/{fd}"),
+        };
+        let paths: Vec<(PathBuf, bool)> = asks
+            .iter()
+            .map(|ask| match ask {
+                ObjectAsk::Link(identity, link, _) => (
+                    self.proc_root
+                        .join(identity.pid.0.to_string())
+                        .join(link_name(*link)),
+                    true,
+                ),
+                ObjectAsk::Entry(path) => (path.to_path_buf(), false),
+            })
+            .collect();
+        let borrowed: Vec<(&Path, bool)> = paths.iter().map(|(p, f)| (p.as_path(), *f)).collect();
+        let Some(found) = borrowed
+            .chunks(typed_path::MAX_OBJECTS)
+            .map(|batch| typed_path::objects_within(batch, patience))
+            .collect::<Option<Vec<_>>>()
+        else {
+            return vec![ObjectAnswer::Unknown; asks.len()];
+        };
+        asks.iter()
+            .zip(found.into_iter().flatten())
+            .map(|(ask, object)| match (ask, object) {
+                (ObjectAsk::Entry(_), object) => object,
+                (ObjectAsk::Link(identity, link, text), ObjectAnswer::Found(_)) => {
+                    let same_use = self.open_incarnation(*identity).is_ok_and(|dir| {
+                        dir.read_link(&link_name(*link))
+                            .is_ok_and(|now| now == text.as_os_str().as_encoded_bytes())
+                    });
+                    if same_use {
+                        object
+                    } else {
+                        ObjectAnswer::Unknown
+                    }
+                }
+                (ObjectAsk::Link(..), _) => ObjectAnswer::Unknown,
+            })
+            .collect()
+    }
+
     /// [`mount_ids_of`](Self::mount_ids_of) for one fd.
     fn fd_mount(&self, identity: crate::Identity, fd: u32, expected: &Path) -> crate::MountAnswer {
         use crate::MountAnswer;

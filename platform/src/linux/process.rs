@@ -134,7 +134,7 @@ impl ProcessDir {
     ///
     /// # References
     /// readlinkat(2).
-    fn read_link(&self, name: &str) -> Result<Vec<u8>, PlatformError> {
+    pub(crate) fn read_link(&self, name: &str) -> Result<Vec<u8>, PlatformError> {
         rustix::fs::readlinkat(&self.dir, name, Vec::new())
             .map(|target| target.into_bytes())
             .map_err(|err| self.error(name, err.into()))
@@ -214,7 +214,11 @@ impl ProcessDir {
             record.cwd = Some(path_from(path));
             record.cwd_deleted = deleted;
         }
-        record.exe = exe.map(|bytes| path_from(strip_deleted(&bytes).0));
+        if let Some(bytes) = exe {
+            let (path, deleted) = strip_deleted(&bytes);
+            record.exe = Some(path_from(path));
+            record.exe_deleted = deleted;
+        }
         record.root = root.map(|bytes| path_from(&bytes));
         record.mount_ns = namespace.as_deref().and_then(parse_namespace_link);
         record.inspectable = record.inspectable && inspectable;

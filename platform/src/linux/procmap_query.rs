@@ -126,6 +126,8 @@ pub(super) fn mapped_files(maps: &OwnedFd) -> io::Result<Option<Vec<MappedFile>>
             path: PathBuf::from(OsStr::from_bytes(path)),
             inode: named.inode,
             deleted,
+            deleted_by_kernel: false,
+            device: Some((named.dev_major, named.dev_minor)),
         });
     }
 }

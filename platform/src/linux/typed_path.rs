@@ -118,6 +118,111 @@ pub fn mount_ids_within(
     })
 }
 
+/// For each of `paths`, the object it names (device, inode, link count),
+/// asked in a process limier leaves behind (see [`answer_forked`]) with
+/// `AT_STATX_DONT_SYNC`, so that no file system is asked for attributes:
+/// `None` when no answer came within `patience`. A path whose `follow` is
+/// false is looked up as a directory entry (a last symbolic link not
+/// followed); one whose `follow` is true is followed (a process's
+/// `/proc/PID/cwd` or `fd/N` link reaches its target so). An entry is
+/// [`Missing`](crate::ObjectAnswer::Missing) only on `ENOENT` or `ENOTDIR`;
+/// any other failure (refused, for one) is
+/// [`Unknown`](crate::ObjectAnswer::Unknown).
+///
+/// # References
+/// statx(2) (`STATX_INO`, `STATX_NLINK`, `AT_STATX_DONT_SYNC`,
+/// `AT_SYMLINK_NOFOLLOW`).
+pub fn objects_within(
+    paths: &[(&Path, bool)],
+    patience: std::time::Duration,
+) -> Option<Vec<crate::ObjectAnswer>> {
+    use std::os::unix::ffi::OsStrExt;
+    let asks: Vec<(std::ffi::CString, bool)> = paths
+        .iter()
+        .map(|(p, follow)| std::ffi::CString::new(p.as_os_str().as_bytes()).map(|c| (c, *follow)))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    if asks.len() > MAX_OBJECTS {
+        return None;
+    }
+    // SAFETY: the grandchild calls only statx and write, on the CStrings
+    // made before the fork and a stack buffer.
+    let answer = unsafe { answer_forked(patience, |out| object_ids(&asks, out)) };
+    let bytes = answer?.ok()?;
+    (bytes.len() == paths.len() * OBJECT_ANSWER).then(|| {
+        bytes
+            .chunks_exact(OBJECT_ANSWER)
+            .map(|answer| {
+                let word = |at: usize| {
+                    u32::from_ne_bytes([answer[at], answer[at + 1], answer[at + 2], answer[at + 3]])
+                };
+                match word(0) {
+                    OBJECT_FOUND => crate::ObjectAnswer::Found(crate::ObjectId {
+                        device: (word(4), word(8)),
+                        links: word(12),
+                        inode: u64::from(word(16)) | u64::from(word(20)) << 32,
+                    }),
+                    OBJECT_MISSING => crate::ObjectAnswer::Missing,
+                    _ => crate::ObjectAnswer::Unknown,
+                }
+            })
+            .collect()
+    })
+}
+
+/// At most this many paths a call of [`objects_within`] (its answer is
+/// written from one stack buffer).
+pub const MAX_OBJECTS: usize = 512;
+
+/// Bytes of one answer of [`object_ids`]: what was found (u32: one of the
+/// `OBJECT_*` below), device major and minor, link count, inode (two u32
+/// halves, low first).
+const OBJECT_ANSWER: usize = 24;
+const OBJECT_UNKNOWN: u32 = 0;
+const OBJECT_FOUND: u32 = 1;
+const OBJECT_MISSING: u32 = 2;
+
+/// The grandchild's work for [`objects_within`]. Async-signal-safe: statx,
+/// errno and write, on a stack buffer.
+fn object_ids(paths: &[(std::ffi::CString, bool)], out: libc::c_int) {
+    let mut answers = [0u8; MAX_OBJECTS * OBJECT_ANSWER];
+    for (at, (path, follow)) in paths.iter().enumerate().take(MAX_OBJECTS) {
+        // SAFETY: `statx` is plain old data, all zeroes a valid value.
+        let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+        let flags = libc::AT_STATX_DONT_SYNC
+            | if *follow {
+                0
+            } else {
+                libc::AT_SYMLINK_NOFOLLOW
+            };
+        let wanted = libc::STATX_INO | libc::STATX_NLINK;
+        // SAFETY: `path` is NUL-terminated; `stx` is a live, writable statx.
+        let done = unsafe { libc::statx(libc::AT_FDCWD, path.as_ptr(), flags, wanted, &mut stx) };
+        let errno = std::io::Error::last_os_error().raw_os_error();
+        let words = if done == 0 && stx.stx_mask & wanted == wanted {
+            [
+                OBJECT_FOUND,
+                stx.stx_dev_major,
+                stx.stx_dev_minor,
+                stx.stx_nlink,
+                stx.stx_ino as u32,
+                (stx.stx_ino >> 32) as u32,
+            ]
+        } else if done != 0 && matches!(errno, Some(libc::ENOENT | libc::ENOTDIR)) {
+            [OBJECT_MISSING, 0, 0, 0, 0, 0]
+        } else {
+            [OBJECT_UNKNOWN, 0, 0, 0, 0, 0]
+        };
+        for (slot, word) in words.iter().enumerate() {
+            let start = at * OBJECT_ANSWER + slot * 4;
+            answers[start..start + 4].copy_from_slice(&word.to_ne_bytes());
+        }
+    }
+    let count = paths.len().min(MAX_OBJECTS) * OBJECT_ANSWER;
+    // SAFETY: `answers` holds `count` initialised bytes.
+    unsafe { libc::write(out, answers.as_ptr().cast(), count) };
+}
+
 /// Whether this kernel's statx reports mount ids (Linux 5.8 and later),
 /// asked once of `/`.
 ///

@@ -140,6 +140,16 @@ impl Backend {
         vec![crate::MountAnswer::Unknown; asks.len()]
     }
 
+    /// macOS never marks a path " (deleted)" (libproc names no unlinked
+    /// file), so no object is asked about: every answer is unknown.
+    pub fn objects_of(
+        &self,
+        asks: &[crate::ObjectAsk<'_>],
+        _patience: std::time::Duration,
+    ) -> Vec<crate::ObjectAnswer> {
+        vec![crate::ObjectAnswer::Unknown; asks.len()]
+    }
+
     /// macOS has no pidfd: a capture's records are held by pid and start
     /// time (microseconds), re-checked before every signal.
     pub fn pin_before_read(&self, _pid: ProcessId) -> PinAttempt {

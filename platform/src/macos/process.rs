@@ -317,6 +317,8 @@ impl ProcessDir {
                         path,
                         inode: 0,
                         deleted: false,
+                        deleted_by_kernel: false,
+                        device: None,
                     });
                 }
             }

@@ -29,7 +29,7 @@ pub fn parse_maps(text: &[u8]) -> Result<Vec<MappedFile>, ParseError> {
             *slot = &rest[..end];
             rest = &rest[end..];
         }
-        let [range, perms, _offset, _dev, inode] = fields;
+        let [range, perms, _offset, device, inode] = fields;
         if !range.contains(&b'-') || perms.len() != 4 {
             return Err(ParseError::new(
                 "maps",
@@ -38,6 +38,8 @@ pub fn parse_maps(text: &[u8]) -> Result<Vec<MappedFile>, ParseError> {
         }
         let inode: u64 =
             parse_decimal(inode).ok_or_else(|| ParseError::new("maps", "non-numeric inode"))?;
+        let device = parse_device(device)
+            .ok_or_else(|| ParseError::new("maps", "device is not major:minor in hex"))?;
         let start = rest.iter().position(|&b| b != b' ').unwrap_or(rest.len());
         let name = &rest[start..];
         if name.first() != Some(&b'/') {
@@ -50,10 +52,25 @@ pub fn parse_maps(text: &[u8]) -> Result<Vec<MappedFile>, ParseError> {
                 path,
                 inode,
                 deleted,
+                deleted_by_kernel: false,
+                device: Some(device),
             });
         }
     }
     Ok(files)
+}
+
+/// A maps line's device, `major:minor` in hex (`%02x:%02x`: a minor of
+/// 256 or more has more digits).
+fn parse_device(field: &[u8]) -> Option<(u32, u32)> {
+    let colon = field.iter().position(|&b| b == b':')?;
+    let hex = |digits: &[u8]| {
+        let text = std::str::from_utf8(digits).ok()?;
+        (!text.is_empty() && text.len() <= 8)
+            .then(|| u32::from_str_radix(text, 16).ok())
+            .flatten()
+    };
+    Some((hex(&field[..colon])?, hex(&field[colon + 1..])?))
 }
 
 /// Keeps the first record of each mapped file, in order. Readers that
@@ -106,7 +123,9 @@ mod tests {
             ]
         );
         assert_eq!(files[0].inode, 1311019);
+        assert_eq!(files[0].device, Some((0xfe, 0x01)));
         assert!(files[2].deleted);
+        assert!(!files[2].deleted_by_kernel, "read from the text");
         assert!(!files[0].deleted);
     }
 
@@ -114,6 +133,10 @@ mod tests {
     fn garbage_is_an_error() {
         assert!(parse_maps(b"hello world\n").is_err());
         assert!(parse_maps(b"1-2 r--p 0 00:00 x /a\n").is_err());
+        assert!(parse_maps(b"1-2 r--p 0 0000 1 /a\n").is_err());
+        assert!(parse_maps(b"1-2 r--p 0 fe:zz 1 /a\n").is_err());
+        let wide = parse_maps(b"1-2 r--p 0 103:10a 7 /a\n").unwrap();
+        assert_eq!(wide[0].device, Some((0x103, 0x10a)));
         assert_eq!(parse_maps(b"").unwrap(), vec![]);
     }
     #[test]
@@ -122,6 +145,8 @@ mod tests {
             path: path.into(),
             inode,
             deleted: false,
+            deleted_by_kernel: false,
+            device: None,
         };
         let files = vec![
             file("/usr/lib/libc.so.6", 7),

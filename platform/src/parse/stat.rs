@@ -50,6 +50,7 @@ impl StatFields {
             exe: None,
             cwd: None,
             cwd_deleted: false,
+            exe_deleted: false,
             root: None,
             kernel_thread,
             threads: self.threads,

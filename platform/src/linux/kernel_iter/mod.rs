@@ -470,6 +470,8 @@ impl MapReader {
                         path,
                         inode: file.inode,
                         deleted: file.deleted,
+                        deleted_by_kernel: true,
+                        device: None,
                     });
                 }
                 MapDumpEntry::Unrendered => return None,
