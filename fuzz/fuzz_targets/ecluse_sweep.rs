@@ -85,6 +85,7 @@ fn world(root: &Path) -> Snapshot {
         target: FdTarget::Socket {
             inode: SocketInode(4242),
         },
+        mount_id: None,
     }]);
     let socket = SocketRecord {
         protocol: Protocol::Tcp,

@@ -81,7 +81,11 @@ impl FdTable {
                 complete: true,
             });
             match row.target {
-                Some(target) => entry.fds.push(FdRecord { fd: row.fd, target }),
+                Some(target) => entry.fds.push(FdRecord {
+                    fd: row.fd,
+                    target,
+                    mount_id: row.mount_id,
+                }),
                 None => entry.complete = false,
             }
         }
@@ -105,6 +109,7 @@ mod tests {
             fd,
             start_ns,
             target,
+            mount_id: None,
         }
     }
 

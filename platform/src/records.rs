@@ -358,6 +358,10 @@ pub struct FdRecord {
     pub fd: u32,
     /// What it points to.
     pub target: FdTarget,
+    /// The id of the mount its file is on, where the reader had it (the
+    /// kernel fd dump): `None` otherwise.
+    #[serde(skip)]
+    pub mount_id: Option<u32>,
 }
 
 /// One file mapped into a process's memory (deduplicated by path).

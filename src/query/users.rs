@@ -116,17 +116,22 @@ pub fn dir_users_below(snapshot: &Snapshot, path: &Path) -> Result<DirUsers, Que
 /// deleted-ness could not be decided.
 ///
 /// The snapshot's pass places each path by its text
-/// ([`Snapshot::dir_uses`]). Where the snapshot was captured with mount
-/// tables, the kernel is then asked which mount each cwd, root and exe
-/// found by its text (or not placeable by it) is on, and each such fd of a
-/// process of another mount namespace
-/// ([`Snapshot::link_mounts`]: fdinfo, or `statx` without syncing
-/// attributes); those uses are placed again against their mount
+/// ([`Snapshot::dir_uses`]); an fd the kernel fd dump read (root) is placed
+/// by the mount it read with it
+/// ([`DirTree::place_on_known_mount`](crate::snapshot::DirTree::place_on_known_mount)).
+/// Where the snapshot was captured with mount tables, the kernel is then
+/// asked which mount each other cwd, root, exe and fd found by its text
+/// (or not placeable by it) is on — an fd of a process of limier's own
+/// namespace only where its text may name another mount
+/// ([`DirTree::text_may_name_another_mount`](crate::snapshot::DirTree::text_may_name_another_mount))
+/// — ([`Snapshot::link_mounts`]: fdinfo, or
+/// `statx` without syncing attributes); those uses are placed again
+/// against their mount
 /// ([`DirTree::place_on_mount`](crate::snapshot::DirTree::place_on_mount)),
-/// read in the frame of the namespace that mount is in. The fds of
-/// processes in limier's own namespace and mapped files keep their text's
-/// placement (a mount id each would cost a read per open file), and so
-/// does a link whose text lies outside the tree: a process of limier's
+/// read in the frame of the namespace that mount is in. Mapped files keep
+/// their text's placement (the mapping program, as root, compares the
+/// kernel's own mount and dentry), and so does a link whose text lies
+/// outside the tree: a process of limier's
 /// namespace that went into another namespace's mount (`cd
 /// /proc/PID/root/app`) and names its cwd in that namespace's terms is
 /// not found by a question about that mount's directory in limier's.
@@ -146,6 +151,14 @@ pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedU
         }
         return (found, undecided);
     }
+    // The text results: what is asked again is taken out; what stands
+    // stays in place (most uses: nothing moved or allocated for them).
+    let mut by_text: BTreeMap<(ProcessId, UseKind), (PathUse, bool)> = BTreeMap::new();
+    // An fd the kernel dump read with its mount was placed by it already.
+    // Any other is asked where its text may name another mount (a read per
+    // fd: the ordinary user's common case, one mount namespace and nothing
+    // stacked on the way, does without), or for a process of another
+    // namespace.
     let own = snapshot.mount_tables().own;
     let foreign = |pid: ProcessId| {
         snapshot
@@ -153,12 +166,19 @@ pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedU
             .and_then(|p| p.record.mount_ns)
             .is_some_and(|ns| Some(ns) != own)
     };
-    // The text results: what is asked again is taken out; what stands
-    // stays in place (most uses: nothing moved or allocated for them).
-    let mut by_text: BTreeMap<(ProcessId, UseKind), (PathUse, bool)> = BTreeMap::new();
+    let fds_may_mislead = tree.text_may_name_another_mount(snapshot.mount_tables().tables.len());
+    let mount_known = |pid: ProcessId, fd: u32| {
+        snapshot
+            .process(pid)
+            .and_then(|p| p.fds.as_ref())
+            .and_then(|fds| fds.iter().find(|r| r.fd == fd))
+            .is_some_and(|r| r.mount_id.is_some())
+    };
     let asked = |path_use: &PathUse| match path_use.kind {
         UseKind::Cwd | UseKind::Root | UseKind::Exe => true,
-        UseKind::Fd(_) => foreign(path_use.pid),
+        UseKind::Fd(fd) => {
+            (fds_may_mislead || foreign(path_use.pid)) && !mount_known(path_use.pid, fd)
+        }
         UseKind::Map => false,
     };
     for path_use in found.uses.iter().filter(|u| asked(u)) {

@@ -79,6 +79,8 @@ struct Alias {
     /// Mount points strictly below `path`: what lies below them is another
     /// mount's.
     covered: Vec<PathBuf>,
+    /// The mount that shows the place at `path`.
+    mount: u32,
 }
 
 /// The tree below a directory, as places and their aliases per namespace.
@@ -90,6 +92,12 @@ pub struct DirTree {
     aliases: HashMap<u64, Vec<Alias>>,
     /// Every mount read, by id, with the namespace whose table holds it.
     mounts: HashMap<u32, (u64, MountPoint)>,
+    /// limier's own mount table.
+    own_table: Vec<MountPoint>,
+    /// limier's own table has a mount (other than `/`) at the asked
+    /// directory, above it or below it: what lay at its mount point before
+    /// (a file opened there then) is named by text that now reaches it.
+    mounted_on_the_way: bool,
 }
 
 impl DirTree {
@@ -103,10 +111,17 @@ impl DirTree {
             places: Vec::new(),
             aliases: HashMap::new(),
             mounts: HashMap::new(),
+            own_table: Vec::new(),
+            mounted_on_the_way: false,
         };
         let Some(own_table) = tables.own.and_then(|own| tables.tables.get(&own)) else {
             return tree;
         };
+        tree.own_table = own_table.clone();
+        tree.mounted_on_the_way = own_table.iter().any(|mount| {
+            mount.path != Path::new("/")
+                && (is_at_or_below(asked, &mount.path) || is_at_or_below(&mount.path, asked))
+        });
         // limier itself chrooted (no mount at its `/`): paths as text.
         let Some(mount) = covering(own_table, asked) else {
             return tree;
@@ -265,16 +280,67 @@ impl DirTree {
         Placement::Inside { as_asked, via }
     }
 
+    /// Whether a path's text can name, in limier's own namespace, an
+    /// object on a mount other than the one the text reaches now: limier's
+    /// table has a mount other than `/` at the asked directory, above it or
+    /// below it (a file opened at its mount point before it was mounted,
+    /// or one on a mount stacked under it), or `namespaces` (the mount
+    /// namespaces whose tables were read) are more than limier's own (a
+    /// process of limier's namespace can hold a file on another's mount,
+    /// which the kernel names in that namespace's terms).
+    pub fn text_may_name_another_mount(&self, namespaces: usize) -> bool {
+        self.mounted_on_the_way || namespaces > 1
+    }
+
+    /// Where `path`, named by a process in mount namespace `mount_ns`
+    /// (`None`: limier's own), lies, its object known to be on the mount
+    /// with id `mount_id` (the kernel fd dump reads it with the path). A
+    /// text outside the tree stays outside (see
+    /// [`place`](Self::place)); one inside through the very mount its
+    /// object is on stands; any other is placed by that mount
+    /// ([`place_on_mount`](Self::place_on_mount)): a file on a mount since
+    /// covered by another at the same path, or on another namespace's
+    /// mount, is not the tree's for its text.
+    pub fn place_on_known_mount(
+        &self,
+        mount_ns: Option<u64>,
+        path: &Path,
+        mount_id: u32,
+    ) -> Placement {
+        if self.places.is_empty() {
+            return self.place(mount_ns, path);
+        }
+        let own = self.own.unwrap_or_default();
+        if mount_ns.unwrap_or(own) == own {
+            let (placed, through) = self.place_through(own, path);
+            match placed {
+                Placement::Outside => return Placement::Outside,
+                Placement::Inside { .. } if through == Some(mount_id) => return placed,
+                _ => {}
+            }
+        } else if self.place(mount_ns, path) == Placement::Outside {
+            return Placement::Outside;
+        }
+        self.place_on_mount(mount_id, path)
+    }
+
     /// `path` read against namespace `namespace`'s table alone.
     fn place_in(&self, namespace: u64, path: &Path) -> Placement {
+        self.place_through(namespace, path).0
+    }
+
+    /// [`place_in`](Self::place_in), with the mount of the alias a path
+    /// inside was reached through.
+    fn place_through(&self, namespace: u64, path: &Path) -> (Placement, Option<u32>) {
         let Some(aliases) = self.aliases.get(&namespace) else {
-            return if is_at_or_below(path, &self.asked) {
+            let placed = if is_at_or_below(path, &self.asked) {
                 Placement::Unplaceable {
                     mount_ns: namespace,
                 }
             } else {
                 Placement::Outside
             };
+            return (placed, None);
         };
         for alias in aliases {
             if !is_at_or_below(path, &alias.path)
@@ -297,9 +363,9 @@ impl DirTree {
                 path: alias.path.clone(),
                 mount_ns: foreign.then_some(namespace),
             });
-            return Placement::Inside { as_asked, via };
+            return (Placement::Inside { as_asked, via }, Some(alias.mount));
         }
-        Placement::Outside
+        (Placement::Outside, None)
     }
 }
 
@@ -343,6 +409,7 @@ fn aliases_in(table: &[MountPoint], places: &[Place], asked: &Path) -> Vec<Alias
                 fs_path,
                 place: index,
                 covered,
+                mount: mount.id,
             });
         }
     }
@@ -584,6 +651,55 @@ mod tests {
         );
         assert_eq!(as_asked, PathBuf::from("/repo/lib"));
         assert_eq!(via.unwrap().path, PathBuf::from("/repo/wt/inner"));
+    }
+
+    #[test]
+    fn an_fd_s_own_mount_overrides_its_text_only_where_they_differ() {
+        let mut tables = tables();
+        let tree = DirTree::new(&tables, Path::new("/repo"));
+        // Nothing mounted on the way to /repo but below it (the cache).
+        assert!(tree.text_may_name_another_mount(1));
+        let plain = DirTree::new(&tables, Path::new("/srv"));
+        assert!(!plain.text_may_name_another_mount(1));
+        assert!(plain.text_may_name_another_mount(2));
+        // The text's own mount: the text's answer, the cache's too.
+        assert_eq!(
+            tree.place_on_known_mount(None, Path::new("/repo/a"), 27),
+            tree.place(None, Path::new("/repo/a"))
+        );
+        inside(
+            tree.place_on_known_mount(None, Path::new("/repo/cache/x"), 72),
+            "/repo/cache/x",
+        );
+        // Named /repo/cache/x but on the disk: what lay under the cache's
+        // mount point before it was mounted, still in the tree.
+        let (as_asked, _) = inside(
+            tree.place_on_known_mount(None, Path::new("/repo/cache/x"), 27),
+            "/repo/cache/x",
+        );
+        assert_eq!(as_asked, PathBuf::from("/repo/cache/x"));
+        // Outside by text stays outside; a mount in no table is unplaceable.
+        assert_eq!(
+            tree.place_on_known_mount(None, Path::new("/srv/a"), 72),
+            Placement::Outside
+        );
+        assert!(matches!(
+            tree.place_on_known_mount(None, Path::new("/repo/a"), 999),
+            Placement::Unplaceable { .. }
+        ));
+        // A tmpfs stacked over /repo itself: a file of the disk's /repo,
+        // opened before, is not in the tree the path reaches now.
+        let own = tables.tables.get_mut(&OWN).unwrap();
+        own.push(mount(73, 27, (0, 44), "/", "/repo"));
+        let stacked = DirTree::new(&tables, Path::new("/repo"));
+        assert_eq!(
+            stacked.place_on_known_mount(None, Path::new("/repo/a"), 27),
+            Placement::Outside
+        );
+        inside(
+            stacked.place_on_known_mount(None, Path::new("/repo/a"), 73),
+            "/repo/a",
+        );
     }
 
     #[test]

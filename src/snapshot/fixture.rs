@@ -106,6 +106,7 @@ impl SnapshotBuilder {
                 path: PathBuf::from(path),
                 deleted,
             },
+            mount_id: None,
         });
         self
     }
@@ -144,6 +145,7 @@ impl SnapshotBuilder {
         fds.push(FdRecord {
             fd,
             target: FdTarget::Socket { inode },
+            mount_id: None,
         });
         self
     }

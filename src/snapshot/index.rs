@@ -109,15 +109,21 @@ pub(super) fn uses_below(process: &Process, tree: &DirTree, found: &mut DirUses)
     let record = &process.record;
     let pid = record.pid;
     let namespace = record.mount_ns;
-    let mut check = |path: &Path, kind: UseKind, deleted: Deleted| {
-        let placed = tree.place(namespace, path);
+    // `mount`: the id of the mount the object is on, where the reader had
+    // it (the kernel fd dump).
+    let mut check = |path: &Path, kind: UseKind, deleted: Deleted, mount: Option<u32>| {
+        let place = |path: &Path| match mount {
+            Some(id) => tree.place_on_known_mount(namespace, path, id),
+            None => tree.place(namespace, path),
+        };
+        let placed = place(path);
         if let Deleted::BySuffix(mapped) = deleted {
             // The kernel appends " (deleted)" to an unlinked file's path;
             // a name may also end so. The text alone cannot say which.
             let mut literal = path.as_os_str().to_owned();
             literal.push(DELETED_SUFFIX);
             let literal = PathBuf::from(literal);
-            let literal_placed = tree.place(namespace, &literal);
+            let literal_placed = place(&literal);
             let inside = |p: &Placement| matches!(p, Placement::Inside { .. });
             if inside(&placed) || inside(&literal_placed) {
                 found.undecided.push(UndecidedUse {
@@ -167,17 +173,17 @@ pub(super) fn uses_below(process: &Process, tree: &DirTree, found: &mut DirUses)
         }
     };
     if let Some(cwd) = &record.cwd {
-        check(cwd, UseKind::Cwd, by_suffix(record.cwd_deleted));
+        check(cwd, UseKind::Cwd, by_suffix(record.cwd_deleted), None);
     }
     if let Some(root) = &record.root {
-        check(root, UseKind::Root, Deleted::No);
+        check(root, UseKind::Root, Deleted::No, None);
     }
     if let Some(exe) = &record.exe {
-        check(exe, UseKind::Exe, by_suffix(record.exe_deleted));
+        check(exe, UseKind::Exe, by_suffix(record.exe_deleted), None);
     }
     for fd in process.fds.iter().flatten() {
         if let FdTarget::Path { path, deleted } = &fd.target {
-            check(path, UseKind::Fd(fd.fd), by_suffix(*deleted));
+            check(path, UseKind::Fd(fd.fd), by_suffix(*deleted), fd.mount_id);
         }
     }
     for map in process.maps.iter().flatten() {
@@ -189,7 +195,7 @@ pub(super) fn uses_below(process: &Process, tree: &DirTree, found: &mut DirUses)
                 inode: map.inode,
             })),
         };
-        check(&map.path, UseKind::Map, deleted);
+        check(&map.path, UseKind::Map, deleted, None);
     }
 }
 

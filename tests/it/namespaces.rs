@@ -403,6 +403,54 @@ fn a_use_is_placed_by_the_mount_its_object_is_on() {
     assert_eq!(would_signal(&r), vec![inherited.pid()]);
 }
 
+/// A directory with a file system mounted over it since: a file opened and
+/// a cwd entered before are on the hidden mount, named by the same text,
+/// and are not uses of the directory the path reaches now. The fd's mount
+/// comes with the kernel fd dump, or from fdinfo; the cwd's from statx.
+#[test]
+fn a_file_under_a_mount_stacked_since_is_not_a_use_of_the_new_one() {
+    needs_root!("mounts a tmpfs over a directory");
+    let (_guard, base) = temp_dir();
+    let r = base.join("r");
+    std::fs::create_dir_all(r.join("in")).unwrap();
+    std::fs::write(r.join("file"), "x").unwrap();
+    let d = r.display();
+    let held = ready(&["env"], &format!("exec 3<{d}/file && cd /"));
+    let entered = ready(&["env"], &format!("cd {d}/in"));
+    let status = Command::new("mount")
+        .args(["-t", "tmpfs", "limier-test", d.to_string().as_str()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg("-l").arg(self.0).status();
+        }
+    }
+    let _unmount = Unmount(&r);
+    std::fs::write(r.join("file"), "y").unwrap();
+    let fresh = ready(&["env"], &format!("exec 3<{d}/file && cd /"));
+    // Both texts read as below the directory.
+    let link = std::fs::read_link(format!("/proc/{}/fd/3", held.pid())).unwrap();
+    assert_eq!(link, r.join("file"));
+    for source in ["kernel", "proc"] {
+        let (report, _) = limier_json_env(
+            &["in", r.to_str().unwrap()],
+            &[("LIMIER_FD_SOURCE", source)],
+        );
+        let pids: Vec<u64> = report["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["pid"].as_u64().unwrap())
+            .collect();
+        assert_eq!(pids, vec![u64::from(fresh.pid())], "{source}: {report:#}");
+        let _ = (&held, &entered);
+    }
+    assert_eq!(would_signal(&r), vec![fresh.pid()]);
+}
+
 /// The `undecided` entries of a report's `unseen` (`in` and `kill --dir`
 /// say them alike).
 fn undecided(report: &Value) -> Vec<&Value> {

@@ -318,6 +318,7 @@ impl ProcessDir {
                     fds.push(FdRecord {
                         fd,
                         target: parse_fd_link(&bytes),
+                        mount_id: None,
                     });
                     bytes.clear();
                     buffer = bytes;

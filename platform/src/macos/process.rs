@@ -273,7 +273,11 @@ impl ProcessDir {
                     None => continue,
                 },
             };
-            fds.push(FdRecord { fd, target });
+            fds.push(FdRecord {
+                fd,
+                target,
+                mount_id: None,
+            });
         }
         Ok(fds)
     }

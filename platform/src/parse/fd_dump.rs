@@ -4,7 +4,8 @@
 //! A record is a 24-byte little-endian header — tgid (u32), fd (u32), the
 //! process's start time in boot-clock nanoseconds (u64), the path length
 //! (i32: bytes including the trailing NUL, or a negative errno when
-//! `bpf_d_path` failed), 4 reserved bytes — followed by the path bytes.
+//! `bpf_d_path` failed), the id of the mount the file is on (u32; 0: not
+//! read) — followed by the path bytes.
 
 use super::dump_record::next_record;
 use super::{parse_fd_link, ParseError};
@@ -27,6 +28,8 @@ pub struct FdDumpRow {
     /// Where the fd points, as readlink(2) would say; `None` when the kernel
     /// could not render the path (the caller falls back to readlink).
     pub target: Option<FdTarget>,
+    /// The id of the mount the file is on, when the program read it.
+    pub mount_id: Option<u32>,
 }
 
 /// Parses a whole dump.
@@ -43,6 +46,7 @@ pub fn parse_fd_dump(bytes: &[u8]) -> Result<Vec<FdDumpRow>, ParseError> {
             fd: record.word(4),
             start_ns: record.long(8),
             target,
+            mount_id: Some(record.word(20)).filter(|&id| id != 0),
         });
     }
     Ok(rows)
@@ -106,6 +110,15 @@ mod tests {
             (ProcessId(7), 0, None)
         );
         assert!(parse_fd_dump(&[]).unwrap().is_empty());
+        // The reserved word: no mount id read.
+        assert_eq!(rows[1].mount_id, None);
+    }
+
+    #[test]
+    fn a_record_carries_its_mount_id() {
+        let mut dump = record(9, 3, 1, Some(b"/srv/x"));
+        dump[20..24].copy_from_slice(&311u32.to_le_bytes());
+        assert_eq!(parse_fd_dump(&dump).unwrap()[0].mount_id, Some(311));
     }
 
     #[test]

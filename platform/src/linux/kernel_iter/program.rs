@@ -2,14 +2,16 @@
 //!
 //! For every (process, fd, file) the kernel's `task_file` iterator visits,
 //! the program writes one record (see [`crate::parse::parse_fd_dump`]): the
-//! tgid, the fd, the process start time, and the path `bpf_d_path` renders,
-//! which is the text readlink(2) on `/proc/PID/fd/N` would return. Threads
+//! tgid, the fd, the process start time, the id of the mount the file is
+//! on (every fd, when the kernel's `struct mount` is known), and the path
+//! `bpf_d_path` renders, which is the text readlink(2) on `/proc/PID/fd/N`
+//! would return. Threads
 //! with an fd table of their own are skipped (`/proc/PID/fd` shows the
 //! leader's), and in the sockets-only variant every fd whose inode is not a
 //! socket.
 
 use super::assembler::*;
-use super::layout::Offsets;
+use super::layout::{BelowOffsets, Offsets};
 use crate::fd_table::FdScope as Scope;
 use crate::parse::{FD_DUMP_HEADER, FD_DUMP_PATH_MAX};
 
@@ -17,6 +19,7 @@ use crate::parse::{FD_DUMP_HEADER, FD_DUMP_PATH_MAX};
 pub const MAP_LOOKUP_ELEM: i32 = 1;
 pub const SEQ_WRITE: i32 = 127;
 const D_PATH: i32 = 147;
+const PROBE_READ_KERNEL: i32 = 113;
 
 // `struct bpf_iter__task_file` (the program's context).
 const CTX_META: i16 = 0;
@@ -31,8 +34,15 @@ const S_IFSOCK: i32 = 0o140000;
 pub const SCRATCH_SIZE: u32 = (FD_DUMP_HEADER + FD_DUMP_PATH_MAX) as u32;
 
 /// Assembles the program for `scope`, writing records through the per-CPU
-/// scratch map `map_fd` (one entry of [`SCRATCH_SIZE`] bytes).
-pub fn assemble(offsets: &Offsets, scope: Scope, map_fd: i32) -> Vec<u64> {
+/// scratch map `map_fd` (one entry of [`SCRATCH_SIZE`] bytes). With
+/// `mount` (the offsets of `struct mount`), every record of the all-fds
+/// scope carries its file's mount id.
+pub fn assemble(
+    offsets: &Offsets,
+    mount: Option<&BelowOffsets>,
+    scope: Scope,
+    map_fd: i32,
+) -> Vec<u64> {
     let mut asm = Assembler::new();
     let exit = asm.exit();
     asm.mov_reg(R6, R1); // r6 = ctx
@@ -61,6 +71,16 @@ pub fn assemble(offsets: &Offsets, scope: Scope, map_fd: i32) -> Vec<u64> {
     asm.load64(R1, R7, offsets.task_start_boottime);
     asm.store64(R9, 8, R1);
     asm.store32_imm(R9, 20, 0);
+    if let (Scope::All, Some(mount)) = (scope, mount) {
+        // The mount id: bpf_probe_read_kernel(record + 20, 4,
+        // (struct mount *)file->f_path.mnt + mnt_id), zeroed if it faults.
+        asm.load64(R3, R8, offsets.file_path_mnt);
+        asm.add_imm(R3, mount.mount_id - mount.mount_mnt);
+        asm.mov_reg(R1, R9);
+        asm.add_imm(R1, 20);
+        asm.mov_imm(R2, 4);
+        asm.call(PROBE_READ_KERNEL);
+    }
     d_path(
         &mut asm,
         offsets,
@@ -166,7 +186,7 @@ pub(super) mod tests {
     #[test]
     fn every_exit_jump_lands_on_the_final_return() {
         for scope in [Scope::All, Scope::Sockets] {
-            let program = assemble(&OFFSETS, scope, 7);
+            let program = assemble(&OFFSETS, Some(&MOUNT), scope, 7);
             let last = program.len() - 1;
             assert_eq!(decode(program[last]).0, 0x95, "ends with exit");
             assert_eq!(decode(program[last - 1]), (0xb7, 0, 0, 0, 0), "r0 = 0");
@@ -181,11 +201,11 @@ pub(super) mod tests {
 
     #[test]
     fn the_map_is_loaded_as_a_pseudo_map_fd_and_sockets_scope_checks_the_mode() {
-        let all = assemble(&OFFSETS, Scope::All, 7);
+        let all = assemble(&OFFSETS, None, Scope::All, 7);
         let load = all.iter().position(|i| decode(*i).0 == 0x18).unwrap();
         assert_eq!(decode(all[load]), (0x18, 1, 1, 0, 7));
         assert_eq!(all[load + 1], 0);
-        let sockets = assemble(&OFFSETS, Scope::Sockets, 7);
+        let sockets = assemble(&OFFSETS, Some(&MOUNT), Scope::Sockets, 7);
         assert_eq!(sockets.len(), all.len() + 5);
         assert!(sockets.iter().any(|i| {
             let (code, dst, _, _, imm) = decode(*i);
@@ -194,5 +214,30 @@ pub(super) mod tests {
         assert!(!all.iter().any(|i| decode(*i).4 == S_IFSOCK));
         let pid_check = decode(all[7]);
         assert_eq!((pid_check.0, pid_check.1, pid_check.2), (0x5d, R1, R2));
+    }
+
+    const MOUNT: BelowOffsets = BelowOffsets {
+        mount_mnt: 32,
+        mount_id: 284,
+    };
+
+    #[test]
+    fn every_fd_s_record_carries_its_mount_id_when_struct_mount_is_known() {
+        let with = assemble(&OFFSETS, Some(&MOUNT), Scope::All, 7);
+        let decoded: Vec<_> = with.iter().map(|i| decode(*i)).collect();
+        // r3 = file->f_path.mnt + (mnt_id - mnt), read into record + 20.
+        let at = decoded
+            .iter()
+            .position(|d| *d == (0x79, R3, R8, OFFSETS.file_path_mnt, 0))
+            .expect("f_path.mnt loaded");
+        assert_eq!(decoded[at + 1], (0x07, R3, 0, 0, 284 - 32));
+        assert_eq!(decoded[at + 3], (0x07, R1, 0, 0, 20));
+        assert_eq!(decoded[at + 4], (0xb7, R2, 0, 0, 4));
+        assert_eq!(decoded[at + 5], (0x85, 0, 0, 0, PROBE_READ_KERNEL));
+        // Without the offsets, or for sockets, no mount is read.
+        let without = assemble(&OFFSETS, None, Scope::All, 7);
+        assert_eq!(with.len(), without.len() + 6);
+        let sockets = assemble(&OFFSETS, Some(&MOUNT), Scope::Sockets, 7);
+        assert!(!sockets.iter().any(|i| decode(*i).4 == PROBE_READ_KERNEL));
     }
 }
