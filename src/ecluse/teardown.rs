@@ -142,19 +142,27 @@ pub fn flush_selection(
             reason,
         });
     }
-    let worktrees_tree = snapshot.dir_tree(&worktrees);
-    for process in snapshot.processes() {
-        let Some(slug) = process.env_value(b"ECLUSE_SLUG") else {
-            continue;
-        };
-        let lived_there = refused.is_none()
-            && process.record.cwd.as_ref().is_some_and(|cwd| {
-                matches!(
-                    worktrees_tree.place(process.record.mount_ns, cwd),
-                    crate::snapshot::Placement::Inside { .. }
-                )
-            });
-        if lived_there {
+    // A tagged process whose cwd is in the worktrees: placed as every
+    // directory question places it (the mount its cwd is on, deleted-ness
+    // from the kernel), asked only when some process is tagged.
+    let tagged: Vec<_> = snapshot
+        .processes()
+        .filter_map(|process| Some((process, process.env_value(b"ECLUSE_SLUG")?)))
+        .collect();
+    let cwds_there: std::collections::HashSet<ProcessId> = if tagged.is_empty() || refused.is_some()
+    {
+        Default::default()
+    } else {
+        crate::query::placed_uses(snapshot, &crate::query::normalize(&worktrees))
+            .0
+            .uses
+            .iter()
+            .filter(|u| u.kind == crate::snapshot::UseKind::Cwd)
+            .map(|u| u.pid)
+            .collect()
+    };
+    for (process, slug) in tagged {
+        if cwds_there.contains(&process.pid()) {
             selection.selectors.push(Selector::Process {
                 identity: process.record.identity(),
                 reason: format!("tagged ECLUSE_SLUG={}", String::from_utf8_lossy(slug)),

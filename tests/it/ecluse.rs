@@ -511,14 +511,28 @@ fn flush_dry_run_covers_worktrees_tags_and_native_ports_and_skips_docker() {
     let a = repo.worktree("a");
     repo.worktree("b");
     let sitter = Scenario::start(&["cwd", a.to_str().unwrap()]);
+    // A tagged daemon whose worktree was removed under it: its cwd is the
+    // deleted directory, selected by the tag and by the path it had.
+    let tagged = repo.escaped_daemon("c");
+    std::fs::remove_dir_all(repo.worktree("c")).unwrap();
     repo.write_state(&[("b", 2, json!({}), None)]);
     let (report, code) = repo.limier(&["ecluse", "flush", "--dry-run"]);
     assert_eq!(code, 0, "{report}");
-    assert!(report["processes"]
-        .as_array()
-        .unwrap()
+    let processes = report["processes"].as_array().unwrap();
+    assert!(processes
         .iter()
         .any(|p| p["pid"] == sitter.pid("cwd") && p["fate"] == "would_signal"));
+    let daemon = processes
+        .iter()
+        .find(|p| p["pid"] == tagged.pid("daemon"))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(daemon["fate"], "would_signal", "{report}");
+    assert!(
+        daemon["selected_by"]
+            .to_string()
+            .contains("tagged ECLUSE_SLUG=c"),
+        "{report}"
+    );
     let skipped = report["skipped"].as_array().unwrap();
     assert!(
         skipped.iter().any(|s| s
@@ -699,4 +713,57 @@ fn ecluse_commands_speak_the_documented_json() {
         assert_documented_keys_printed(heading, printed, &elsewhere);
     }
     assert!(alive(squatter.pid("daemon")) && alive(server.pid("leaf")));
+}
+
+/// A tagged process whose cwd reads as a worktree's path but is another
+/// mount namespace's private tmpfs there (entered through
+/// `/proc/PID/cwd`): flush places its cwd by the mount it is on, so the
+/// tag alone selects nothing.
+#[test]
+fn flush_does_not_take_a_tagged_process_in_another_namespaces_mount_for_a_worktree_s() {
+    let repo = FixtureRepo::new(CONFIG);
+    let worktree = repo.worktree("a");
+    let w = worktree.display();
+    let mut private = ChildGuard::spawn(
+        Command::new("unshare")
+            .args(["--user", "--map-root-user", "--mount", "sh", "-c"])
+            .arg(format!(
+                "mount -t tmpfs t {w} && cd {w} && echo ready && exec sleep 600"
+            ))
+            .stdout(std::process::Stdio::piped()),
+    );
+    assert_eq!(private.first_line(), "ready");
+    let mut visitor = ChildGuard::spawn(
+        Command::new("sh")
+            .args(["-c"])
+            .arg(format!(
+                "cd /proc/{}/cwd && echo ready && exec sleep 600",
+                private.pid()
+            ))
+            .env("ECLUSE_SLUG", "a")
+            .current_dir("/")
+            .stdout(std::process::Stdio::piped()),
+    );
+    assert_eq!(visitor.first_line(), "ready");
+    let cwd = std::fs::read_link(format!("/proc/{}/cwd", visitor.pid())).unwrap();
+    assert_eq!(cwd, worktree, "its cwd reads as the worktree");
+    let (report, _) = repo.limier(&["ecluse", "flush", "--dry-run"]);
+    let selected: Vec<u64> = report["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["fate"] == "would_signal")
+        .map(|p| p["pid"].as_u64().unwrap())
+        .collect();
+    assert!(
+        !selected.contains(&u64::from(visitor.pid())),
+        "the visitor uses another directory: {report}"
+    );
+    assert!(
+        report["skipped"].to_string().contains(&format!(
+            "pid {} is tagged ECLUSE_SLUG=a but uses nothing inside",
+            visitor.pid()
+        )),
+        "{report}"
+    );
 }
