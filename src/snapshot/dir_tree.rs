@@ -324,6 +324,35 @@ impl DirTree {
         self.place_on_mount(mount_id, path)
     }
 
+    /// Where a mapped file's `path`, named by a process in mount namespace
+    /// `mount_ns` (`None`: limier's own), lies, its object known to be on
+    /// the super block `device` (the maps file's `major:minor`): a text
+    /// inside through a mount of another device names an object that is
+    /// not there (a file under a mount stacked since) and is outside. A
+    /// mount whose files map from another file system (overlayfs, FUSE
+    /// passthrough), and any path of another namespace, keep the text's
+    /// placement.
+    pub fn place_on_device(
+        &self,
+        mount_ns: Option<u64>,
+        path: &Path,
+        device: (u32, u32),
+    ) -> Placement {
+        let own = self.own.unwrap_or_default();
+        if self.places.is_empty() || mount_ns.unwrap_or(own) != own {
+            return self.place(mount_ns, path);
+        }
+        let (placed, through) = self.place_through(own, path);
+        let elsewhere = through
+            .and_then(|id| self.mounts.get(&id))
+            .is_some_and(|(_, mount)| mount.device != device && !maps_another_fs(&mount.fstype));
+        if elsewhere {
+            Placement::Outside
+        } else {
+            placed
+        }
+    }
+
     /// `path` read against namespace `namespace`'s table alone.
     fn place_in(&self, namespace: u64, path: &Path) -> Placement {
         self.place_through(namespace, path).0
@@ -367,6 +396,13 @@ impl DirTree {
         }
         (Placement::Outside, None)
     }
+}
+
+/// Whether a file system of type `fstype` maps files of another (its
+/// mapped files show the backing file system's device): overlayfs, and
+/// FUSE with passthrough.
+fn maps_another_fs(fstype: &str) -> bool {
+    fstype == "overlay" || fstype == "fuse" || fstype.starts_with("fuse.")
 }
 
 /// Every path that reaches one of `places` in the namespace whose mounts
@@ -699,6 +735,42 @@ mod tests {
         inside(
             stacked.place_on_known_mount(None, Path::new("/repo/a"), 73),
             "/repo/a",
+        );
+    }
+
+    #[test]
+    fn a_mapped_file_of_another_device_than_its_text_reaches_is_outside() {
+        let mut tables = tables();
+        let tree = DirTree::new(&tables, Path::new("/repo"));
+        inside(
+            tree.place_on_device(None, Path::new("/repo/lib.so"), DISK),
+            "/repo/lib.so",
+        );
+        inside(
+            tree.place_on_device(None, Path::new("/repo/cache/x"), (0, 40)),
+            "/repo/cache/x",
+        );
+        // Named below the cache's mount point, on the disk: what lay there
+        // before the cache was mounted.
+        assert_eq!(
+            tree.place_on_device(None, Path::new("/repo/cache/x"), DISK),
+            Placement::Outside
+        );
+        // Another namespace's path keeps its text's placement.
+        assert_eq!(
+            tree.place_on_device(Some(OTHER), Path::new("/repo/a"), (9, 9)),
+            tree.place(Some(OTHER), Path::new("/repo/a"))
+        );
+        // An overlay maps its lower and upper file systems' files.
+        let own = tables.tables.get_mut(&OWN).unwrap();
+        own.push(MountPoint {
+            fstype: "overlay".into(),
+            ..mount(74, 27, (0, 45), "/", "/repo/merged")
+        });
+        let tree = DirTree::new(&tables, Path::new("/repo"));
+        inside(
+            tree.place_on_device(None, Path::new("/repo/merged/bin"), DISK),
+            "/repo/merged/bin",
         );
     }
 

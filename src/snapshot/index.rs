@@ -109,12 +109,13 @@ pub(super) fn uses_below(process: &Process, tree: &DirTree, found: &mut DirUses)
     let record = &process.record;
     let pid = record.pid;
     let namespace = record.mount_ns;
-    // `mount`: the id of the mount the object is on, where the reader had
-    // it (the kernel fd dump).
-    let mut check = |path: &Path, kind: UseKind, deleted: Deleted, mount: Option<u32>| {
-        let place = |path: &Path| match mount {
-            Some(id) => tree.place_on_known_mount(namespace, path, id),
-            None => tree.place(namespace, path),
+    // `on`: what the reader said of where the object is (the kernel fd
+    // dump's mount id, the maps file's device).
+    let mut check = |path: &Path, kind: UseKind, deleted: Deleted, on: On| {
+        let place = |path: &Path| match on {
+            On::Mount(id) => tree.place_on_known_mount(namespace, path, id),
+            On::Device(device) => tree.place_on_device(namespace, path, device),
+            On::Unknown => tree.place(namespace, path),
         };
         let placed = place(path);
         if let Deleted::BySuffix(mapped) = deleted {
@@ -173,17 +174,28 @@ pub(super) fn uses_below(process: &Process, tree: &DirTree, found: &mut DirUses)
         }
     };
     if let Some(cwd) = &record.cwd {
-        check(cwd, UseKind::Cwd, by_suffix(record.cwd_deleted), None);
+        check(
+            cwd,
+            UseKind::Cwd,
+            by_suffix(record.cwd_deleted),
+            On::Unknown,
+        );
     }
     if let Some(root) = &record.root {
-        check(root, UseKind::Root, Deleted::No, None);
+        check(root, UseKind::Root, Deleted::No, On::Unknown);
     }
     if let Some(exe) = &record.exe {
-        check(exe, UseKind::Exe, by_suffix(record.exe_deleted), None);
+        check(
+            exe,
+            UseKind::Exe,
+            by_suffix(record.exe_deleted),
+            On::Unknown,
+        );
     }
     for fd in process.fds.iter().flatten() {
         if let FdTarget::Path { path, deleted } = &fd.target {
-            check(path, UseKind::Fd(fd.fd), by_suffix(*deleted), fd.mount_id);
+            let on = fd.mount_id.map_or(On::Unknown, On::Mount);
+            check(path, UseKind::Fd(fd.fd), by_suffix(*deleted), on);
         }
     }
     for map in process.maps.iter().flatten() {
@@ -195,8 +207,20 @@ pub(super) fn uses_below(process: &Process, tree: &DirTree, found: &mut DirUses)
                 inode: map.inode,
             })),
         };
-        check(&map.path, UseKind::Map, deleted, None);
+        let on = map.device.map_or(On::Unknown, On::Device);
+        check(&map.path, UseKind::Map, deleted, on);
     }
+}
+
+/// Where a reader said a path's object is, beside its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum On {
+    /// On the mount with this id (the kernel fd dump).
+    Mount(u32),
+    /// On this super block (a maps file's `major:minor`).
+    Device((u32, u32)),
+    /// Not said: the text is placed.
+    Unknown,
 }
 
 /// How a path's reader said whether its object was deleted.

@@ -417,6 +417,22 @@ fn a_file_under_a_mount_stacked_since_is_not_a_use_of_the_new_one() {
     let d = r.display();
     let held = ready(&["env"], &format!("exec 3<{d}/file && cd /"));
     let entered = ready(&["env"], &format!("cd {d}/in"));
+    let mut mapper = ChildGuard::spawn(
+        Command::new("python3")
+            .args([
+                "-c",
+                "import mmap,sys,time\n\
+                 f=open(sys.argv[1],'rb')\n\
+                 m=mmap.mmap(f.fileno(),0,access=mmap.ACCESS_READ)\n\
+                 f.close()\n\
+                 print('ready',flush=True)\n\
+                 time.sleep(600)",
+            ])
+            .arg(r.join("file"))
+            .current_dir("/")
+            .stdout(Stdio::piped()),
+    );
+    assert_eq!(mapper.first_line(), "ready");
     let status = Command::new("mount")
         .args(["-t", "tmpfs", "limier-test", d.to_string().as_str()])
         .status()
@@ -434,10 +450,12 @@ fn a_file_under_a_mount_stacked_since_is_not_a_use_of_the_new_one() {
     // Both texts read as below the directory.
     let link = std::fs::read_link(format!("/proc/{}/fd/3", held.pid())).unwrap();
     assert_eq!(link, r.join("file"));
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", mapper.pid())).unwrap();
+    assert!(maps.contains(r.join("file").to_str().unwrap()), "{maps}");
     for source in ["kernel", "proc"] {
         let (report, _) = limier_json_env(
             &["in", r.to_str().unwrap()],
-            &[("LIMIER_FD_SOURCE", source)],
+            &[("LIMIER_FD_SOURCE", source), ("LIMIER_MAPS_SOURCE", source)],
         );
         let pids: Vec<u64> = report["users"]
             .as_array()
@@ -446,7 +464,7 @@ fn a_file_under_a_mount_stacked_since_is_not_a_use_of_the_new_one() {
             .map(|u| u["pid"].as_u64().unwrap())
             .collect();
         assert_eq!(pids, vec![u64::from(fresh.pid())], "{source}: {report:#}");
-        let _ = (&held, &entered);
+        let _ = (&held, &entered, &mapper);
     }
     assert_eq!(would_signal(&r), vec![fresh.pid()]);
 }
