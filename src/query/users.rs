@@ -122,7 +122,7 @@ pub fn dir_users_below(snapshot: &Snapshot, path: &Path) -> Result<DirUsers, Que
 /// Where the snapshot was captured with mount tables, the kernel is then
 /// asked which mount each other cwd, root, exe and fd found by its text
 /// (or not placeable by it) is on — an fd of a process of limier's own
-/// namespace only where its text may name another mount
+/// namespace only where its text may name another mount (a read per fd)
 /// ([`DirTree::text_may_name_another_mount`](crate::snapshot::DirTree::text_may_name_another_mount))
 /// — ([`Snapshot::link_mounts`]: fdinfo, or
 /// `statx` without syncing attributes); those uses are placed again
@@ -166,7 +166,7 @@ pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedU
             .and_then(|p| p.record.mount_ns)
             .is_some_and(|ns| Some(ns) != own)
     };
-    let fds_may_mislead = tree.text_may_name_another_mount(snapshot.mount_tables().tables.len());
+    let namespaces = snapshot.mount_tables().tables.len();
     let mount_known = |pid: ProcessId, fd: u32| {
         snapshot
             .process(pid)
@@ -177,7 +177,8 @@ pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedU
     let asked = |path_use: &PathUse| match path_use.kind {
         UseKind::Cwd | UseKind::Root | UseKind::Exe => true,
         UseKind::Fd(fd) => {
-            (fds_may_mislead || foreign(path_use.pid)) && !mount_known(path_use.pid, fd)
+            (foreign(path_use.pid) || tree.text_may_name_another_mount(namespaces, &path_use.path))
+                && !mount_known(path_use.pid, fd)
         }
         UseKind::Map => false,
     };

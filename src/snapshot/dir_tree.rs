@@ -94,10 +94,11 @@ pub struct DirTree {
     mounts: HashMap<u32, (u64, MountPoint)>,
     /// limier's own mount table.
     own_table: Vec<MountPoint>,
-    /// limier's own table has a mount (other than `/`) at the asked
-    /// directory, above it or below it: what lay at its mount point before
-    /// (a file opened there then) is named by text that now reaches it.
-    mounted_on_the_way: bool,
+    /// The mount points of limier's own table (other than `/`) at the asked
+    /// directory, above it or below it: what lay at one before it was
+    /// mounted (a file opened there then) is named by text that now reaches
+    /// the mount.
+    mounted_on_the_way: Vec<PathBuf>,
 }
 
 impl DirTree {
@@ -112,16 +113,20 @@ impl DirTree {
             aliases: HashMap::new(),
             mounts: HashMap::new(),
             own_table: Vec::new(),
-            mounted_on_the_way: false,
+            mounted_on_the_way: Vec::new(),
         };
         let Some(own_table) = tables.own.and_then(|own| tables.tables.get(&own)) else {
             return tree;
         };
         tree.own_table = own_table.clone();
-        tree.mounted_on_the_way = own_table.iter().any(|mount| {
-            mount.path != Path::new("/")
-                && (is_at_or_below(asked, &mount.path) || is_at_or_below(&mount.path, asked))
-        });
+        tree.mounted_on_the_way = own_table
+            .iter()
+            .filter(|mount| {
+                mount.path != Path::new("/")
+                    && (is_at_or_below(asked, &mount.path) || is_at_or_below(&mount.path, asked))
+            })
+            .map(|mount| mount.path.clone())
+            .collect();
         // limier itself chrooted (no mount at its `/`): paths as text.
         let Some(mount) = covering(own_table, asked) else {
             return tree;
@@ -280,16 +285,20 @@ impl DirTree {
         Placement::Inside { as_asked, via }
     }
 
-    /// Whether a path's text can name, in limier's own namespace, an
-    /// object on a mount other than the one the text reaches now: limier's
-    /// table has a mount other than `/` at the asked directory, above it or
-    /// below it (a file opened at its mount point before it was mounted,
-    /// or one on a mount stacked under it), or `namespaces` (the mount
-    /// namespaces whose tables were read) are more than limier's own (a
-    /// process of limier's namespace can hold a file on another's mount,
-    /// which the kernel names in that namespace's terms).
-    pub fn text_may_name_another_mount(&self, namespaces: usize) -> bool {
-        self.mounted_on_the_way || namespaces > 1
+    /// Whether `path`, named by a process of limier's own namespace, can
+    /// name an object on a mount other than the one its text reaches now:
+    /// it passes through a mount point of limier's table other than `/`
+    /// (at the asked directory, above it or below it: a file opened there
+    /// before the mount, or on a mount stacked under it), or `namespaces`
+    /// (the mount namespaces whose tables were read) are more than
+    /// limier's own (a process of limier's namespace can hold a file on
+    /// another's mount, which the kernel names in that namespace's terms).
+    pub fn text_may_name_another_mount(&self, namespaces: usize, path: &Path) -> bool {
+        namespaces > 1
+            || self
+                .mounted_on_the_way
+                .iter()
+                .any(|point| is_at_or_below(path, point))
     }
 
     /// Where `path`, named by a process in mount namespace `mount_ns`
@@ -693,11 +702,13 @@ mod tests {
     fn an_fd_s_own_mount_overrides_its_text_only_where_they_differ() {
         let mut tables = tables();
         let tree = DirTree::new(&tables, Path::new("/repo"));
-        // Nothing mounted on the way to /repo but below it (the cache).
-        assert!(tree.text_may_name_another_mount(1));
+        // The cache is mounted below /repo: only a path through it may name
+        // another mount, unless another namespace is about.
+        assert!(tree.text_may_name_another_mount(1, Path::new("/repo/cache/x")));
+        assert!(!tree.text_may_name_another_mount(1, Path::new("/repo/a")));
+        assert!(tree.text_may_name_another_mount(2, Path::new("/repo/a")));
         let plain = DirTree::new(&tables, Path::new("/srv"));
-        assert!(!plain.text_may_name_another_mount(1));
-        assert!(plain.text_may_name_another_mount(2));
+        assert!(!plain.text_may_name_another_mount(1, Path::new("/srv/a")));
         // The text's own mount: the text's answer, the cache's too.
         assert_eq!(
             tree.place_on_known_mount(None, Path::new("/repo/a"), 27),

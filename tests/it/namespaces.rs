@@ -350,6 +350,14 @@ fn a_name_ending_in_deleted_is_not_taken_for_a_deleted_path() {
     ];
     all.sort();
     assert_eq!(pids, all, "{report:#}");
+    // With another mount namespace about, an fd read by readlink is placed
+    // by its fdinfo's mount: the file named by its whole name still is.
+    let _other = ready(&["unshare", "--user", "--map-root-user", "--mount"], "true");
+    let (again, _) = limier_json_env(
+        &["in", names.to_str().unwrap()],
+        &[("LIMIER_FD_SOURCE", "proc")],
+    );
+    assert_eq!(again["users"], report["users"], "{again:#}");
     // Each use says what it is: the file by its whole name, not deleted.
     let uses_of = |pid: u32| {
         report["users"]

@@ -393,10 +393,13 @@ impl Backend {
         let is_same = |identity: crate::Identity| self.is_incarnation(identity);
         let mut answers = vec![MountAnswer::Unknown; asks.len()];
         let mut links: Vec<(usize, PathBuf)> = Vec::new();
-        for (index, (identity, link, expected)) in asks.iter().enumerate() {
+        // The fds, by process: each process opened and checked once.
+        let mut fds: std::collections::BTreeMap<ProcessId, Vec<(usize, u32)>> =
+            std::collections::BTreeMap::new();
+        for (index, (identity, link, _)) in asks.iter().enumerate() {
             let name = match link {
                 UseLink::Fd(fd) => {
-                    answers[index] = self.fd_mount(*identity, *fd, expected);
+                    fds.entry(identity.pid).or_default().push((index, *fd));
                     continue;
                 }
                 UseLink::Cwd => "cwd",
@@ -456,6 +459,39 @@ impl Backend {
                 Some(id) => MountAnswer::On(id),
                 None => MountAnswer::Unknown,
             };
+        }
+        // fdinfo is procfs alone: read here, on two threads for many fds.
+        let groups: Vec<(ProcessId, Vec<(usize, u32)>)> = fds.into_iter().collect();
+        let fd_count: usize = groups.iter().map(|(_, fds)| fds.len()).sum();
+        let halves = if fd_count >= PARALLEL_LINKS { 2 } else { 1 };
+        let per_half = groups.len().div_ceil(halves).max(1);
+        let ask_group = |groups: &[(ProcessId, Vec<(usize, u32)>)]| -> Vec<(usize, MountAnswer)> {
+            let mut found = Vec::new();
+            for (_, fds) in groups {
+                let identity = asks[fds[0].0].0;
+                let dir = self.open_incarnation(identity).ok();
+                for (index, fd) in fds {
+                    let answer = match &dir {
+                        Some(dir) => fd_mount(dir, *fd, asks[*index].2),
+                        None => MountAnswer::Gone,
+                    };
+                    found.push((*index, answer));
+                }
+            }
+            found
+        };
+        let fd_answers: Vec<(usize, MountAnswer)> = std::thread::scope(|scope| {
+            let running: Vec<_> = groups
+                .chunks(per_half)
+                .map(|batch| scope.spawn(move || ask_group(batch)))
+                .collect();
+            running
+                .into_iter()
+                .flat_map(|handle| handle.join().unwrap_or_default())
+                .collect()
+        });
+        for (index, answer) in fd_answers {
+            answers[index] = answer;
         }
         answers
     }
@@ -525,32 +561,6 @@ impl Backend {
             .collect()
     }
 
-    /// [`mount_ids_of`](Self::mount_ids_of) for one fd.
-    fn fd_mount(&self, identity: crate::Identity, fd: u32, expected: &Path) -> crate::MountAnswer {
-        use crate::MountAnswer;
-        let Ok(dir) = self.open_process(identity.pid) else {
-            return MountAnswer::Gone;
-        };
-        if !dir.stat().is_ok_and(|s| s.start == identity.start) {
-            return MountAnswer::Gone;
-        }
-        let names_expected = || {
-            dir.fd_target(fd).is_some_and(|target| match target {
-                crate::FdTarget::Path { path, .. } => path == expected,
-                _ => false,
-            })
-        };
-        if !names_expected() {
-            return MountAnswer::Gone;
-        }
-        match dir.fd_mount_id(fd) {
-            Ok(id) if names_expected() => MountAnswer::On(id),
-            Ok(_) => MountAnswer::Gone,
-            Err(err) if err.is_gone() => MountAnswer::Gone,
-            Err(_) => MountAnswer::Unknown,
-        }
-    }
-
     /// The reader of a process's fds when no kernel iterator serves.
     pub const FD_READER: crate::LayerReader = crate::LayerReader::Readlink;
 
@@ -573,6 +583,37 @@ impl Backend {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64)
+    }
+}
+
+/// [`Backend::mount_ids_of`] for one fd of a process already checked to
+/// be the incarnation asked about: its fdinfo's mount id, taken only when
+/// the fd names `expected` before and after (an fd closed and reused
+/// meanwhile is not the file asked about). `expected` is the link's whole
+/// text, or that text without the kernel's " (deleted)" (a use read as a
+/// deleted file's).
+///
+/// # References
+/// proc_pid_fdinfo(5) (`mnt_id`); proc(5) `/proc/pid/fd/`.
+fn fd_mount(dir: &ProcessDir, fd: u32, expected: &Path) -> crate::MountAnswer {
+    use crate::MountAnswer;
+    let expected = expected.as_os_str().as_encoded_bytes();
+    let names_expected = || {
+        dir.read_link(&format!("fd/{fd}")).is_ok_and(|text| {
+            text == expected
+                || text
+                    .strip_suffix(crate::parse::DELETED_SUFFIX)
+                    .is_some_and(|stem| stem == expected)
+        })
+    };
+    if !names_expected() {
+        return MountAnswer::Gone;
+    }
+    match dir.fd_mount_id(fd) {
+        Ok(id) if names_expected() => MountAnswer::On(id),
+        Ok(_) => MountAnswer::Gone,
+        Err(err) if err.is_gone() => MountAnswer::Gone,
+        Err(_) => MountAnswer::Unknown,
     }
 }
 
