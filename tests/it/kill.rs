@@ -6,7 +6,7 @@ use limier::snapshot::{capture, CaptureOptions, Layers, Snapshot};
 use limier::sweep::{execute, plan, Fate, Selection, Selector, SpareReason, SweepOptions};
 use serde_json::Value;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn fate_of(report: &Value, pid: u32) -> Option<String> {
     fates(report)
@@ -22,12 +22,7 @@ fn eight_deep_chain_exits_on_term_well_before_the_grace() {
     expected.push(scenario.pid("leaf"));
     assert_eq!(expected.len(), 8);
     let root = expected[0].to_string();
-    let started = Instant::now();
-    // A grace far beyond any machine's slowness: waiting it out would take a
-    // minute, so a bound of 20 s tells "exited on TERM" from "waited"
-    // however busy the machine is.
     let (report, code) = limier_json(&["kill", "--pid", &root, "--grace", "60s"]);
-    let elapsed = started.elapsed();
     assert_eq!(code, 0, "{report}");
     let mut sorted = expected.clone();
     sorted.sort_unstable();
@@ -36,10 +31,15 @@ fn eight_deep_chain_exits_on_term_well_before_the_grace() {
         assert_eq!(fate, "exited", "{pid}");
         assert!(!alive(pid), "{pid} still alive");
     }
-    assert!(
-        elapsed < Duration::from_secs(20),
-        "sweep took {elapsed:?} with a 60s grace"
-    );
+    assert_grace_not_waited(&report);
+}
+
+/// The sweep ended before its grace ran out (its own clock, in its report):
+/// it did not wait out a grace it had no need of.
+fn assert_grace_not_waited(report: &Value) {
+    let took = report["duration_ms"].as_f64().unwrap();
+    let grace = report["grace_ms"].as_f64().unwrap();
+    assert!(took < grace, "the sweep waited its grace: {report}");
 }
 
 /// A process that ignores SIGTERM (SIG_IGN) gets no pointless wait: SIGKILL
@@ -48,15 +48,10 @@ fn eight_deep_chain_exits_on_term_well_before_the_grace() {
 fn a_process_ignoring_term_is_killed_at_once_and_says_why() {
     let scenario = Scenario::start(&["chain", "1", "1", "0"]);
     let stubborn = scenario.pid("leaf");
-    let started = Instant::now();
     let (report, code) = limier_json(&["kill", "--pid", &stubborn.to_string(), "--grace", "30s"]);
     assert_eq!(code, 0, "{report}");
     // Not the 30 s grace: the sweep did not wait for a signal it knew was ignored.
-    assert!(
-        started.elapsed() < Duration::from_secs(15),
-        "{:?}",
-        started.elapsed()
-    );
+    assert_grace_not_waited(&report);
     let entry = report["processes"]
         .as_array()
         .unwrap()
@@ -96,10 +91,10 @@ fn a_process_catching_term_and_lingering_is_killed_after_the_grace() {
     assert_eq!(first_line(&mut child), "ready");
     let pid = child.id();
     let guard = ChildGuard(child);
-    let started = Instant::now();
     let (report, code) = limier_json(&["kill", "--pid", &pid.to_string(), "--grace", "300ms"]);
     assert_eq!(code, 0, "{report}");
-    assert!(started.elapsed() >= Duration::from_millis(300));
+    // The grace was given in full before SIGKILL.
+    assert!(report["duration_ms"].as_f64().unwrap() >= 300.0, "{report}");
     assert_eq!(fate_of(&report, pid).as_deref(), Some("killed"), "{report}");
     assert!(
         report["processes"][0].get("first_signal").is_none(),
@@ -149,14 +144,9 @@ fn an_interactive_shell_gets_sighup_and_exits() {
             })
         })
     }));
-    let started = Instant::now();
     let (report, code) = limier_json(&["kill", "--pid", &pane, "--grace", "30s"]);
     assert_eq!(code, 0, "{report}");
-    assert!(
-        started.elapsed() < Duration::from_secs(15),
-        "{:?}",
-        started.elapsed()
-    );
+    assert_grace_not_waited(&report);
     assert_eq!(
         fate_of(&report, shell).as_deref(),
         Some("exited"),
