@@ -4,105 +4,24 @@ use super::args::InArgs;
 use super::format::table;
 use super::sanitize::sanitize;
 use super::{terse_pids, to_json, unresolved_note, CliError, Outcome, Render};
-use limier::query::{dir_users_below, resolve_typed_dir, RESOLVE_PATIENCE};
+use limier::query::{dir_answer, resolve_typed_dir, DirAnswer, RESOLVE_PATIENCE};
 use limier::snapshot::{capture, Layers, UseKind};
-use serde::Serialize;
 use std::os::unix::ffi::OsStrExt;
-
-/// `limier in --json`.
-#[derive(Debug, Serialize)]
-pub struct InReport {
-    #[serde(serialize_with = "limier::platform::records::serialize_path")]
-    pub dir: std::path::PathBuf,
-    /// Why `dir` is the typed path rather than its canonical form (its
-    /// filesystem did not answer, or failed).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unresolved: Option<String>,
-    pub users: Vec<InUser>,
-    /// What the answer could not see, as `kill --dir` says it: processes
-    /// that could not be checked, processes in a mount namespace whose
-    /// mounts could not be read (their paths read as below `dir`), uses
-    /// whose deleted-ness cannot be told.
-    pub unseen: Vec<limier::query::Unseen>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct InUser {
-    pub pid: limier::platform::ProcessId,
-    pub comm: limier::platform::ByteString,
-    pub uid: Option<u32>,
-    pub user: Option<String>,
-    pub cmdline: Vec<limier::platform::ByteString>,
-    /// Every use, by kind then path (each names the pid too).
-    pub uses: Vec<limier::snapshot::PathUse>,
-}
 
 pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
     let typed = resolve_typed_dir(&args.dir, RESOLVE_PATIENCE)?;
-    let dir = typed.path.clone();
     let backend = limier::Backend::new()?;
     let mut snapshot = capture(&backend, typed.capture_options(Layers::FILES))?;
-    let unchecked = limier::query::NamedProcess::not_inspectable(&snapshot);
-    // `dir` is already canonical and checked: no second resolution.
-    let found = dir_users_below(&snapshot, &dir)?;
-    let users = found.users;
-    // A directory that is not there is matched by the path it had only
-    // when something still uses it (a deleted worktree someone's cwd is
-    // in); one no process names never existed as far as anyone can tell:
-    // an error, not "nobody uses it", so that a typo never reads as free.
-    if typed.found == limier::query::DirFound::Former
-        && users.is_empty()
-        && found.undecided.is_empty()
-        && found.unplaceable.is_empty()
-    {
+    let report = dir_answer(&mut snapshot, &backend, &typed)?;
+    if report.names_nothing_there() {
+        let unchecked = report
+            .unseen
+            .iter()
+            .any(|u| matches!(u, limier::query::Unseen::Processes { .. }));
         return Err(CliError(super::kill::missing_dir_error(
-            &args.dir,
-            !unchecked.is_empty(),
+            &args.dir, unchecked,
         )));
     }
-    // The command line and owner, for the users reported only.
-    let reported: Vec<_> = users.iter().map(|user| user.pid).collect();
-    snapshot.load_details(&backend, &reported, false);
-    let users: Vec<InUser> = users
-        .into_iter()
-        .filter_map(|user| {
-            let process = snapshot.process(user.pid)?;
-            Some(InUser {
-                pid: user.pid,
-                comm: process.record.comm.clone(),
-                uid: process.record.uid,
-                user: process.record.uid.and_then(limier::platform::user_name),
-                cmdline: process.record.cmdline.clone(),
-                uses: user.uses,
-            })
-        })
-        .collect();
-    let report = InReport {
-        dir,
-        unresolved: typed.unresolved(),
-        users,
-        unseen: (!unchecked.is_empty())
-            .then_some(limier::query::Unseen::Processes {
-                count: unchecked.len(),
-                processes: unchecked,
-            })
-            .into_iter()
-            .chain((!found.unplaceable.is_empty()).then_some(
-                limier::query::Unseen::OtherMountNamespace {
-                    pids: found.unplaceable,
-                },
-            ))
-            .chain(
-                found
-                    .undecided
-                    .into_iter()
-                    .map(|u| limier::query::Unseen::Undecided {
-                        pid: u.pid,
-                        path: u.text,
-                    }),
-            )
-            .collect(),
-    };
     let stdout = if render.json {
         to_json(&report)?
     } else if render.terse {
@@ -124,7 +43,7 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
     })
 }
 
-fn human(report: &InReport) -> String {
+fn human(report: &DirAnswer) -> String {
     if report.users.is_empty() {
         return format!(
             "no process uses {}\n",

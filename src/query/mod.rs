@@ -6,6 +6,7 @@
 //! ([`with_env`]).
 
 mod ancestry;
+mod dir_answer;
 mod dossier;
 mod env;
 mod family;
@@ -17,6 +18,7 @@ mod users;
 
 pub use ancestry::{ancestry, ChainLink, Markers};
 pub use ancestry::{is_orphaned, orphan_candidates};
+pub use dir_answer::{dir_answer, DirAnswer, DirAnswerUser};
 pub use dossier::{dossier, Dossier};
 pub use env::with_env;
 pub use family::{descendants, is_descendant};

@@ -71,6 +71,25 @@ pub struct DirUsers {
     pub undecided: Vec<UndecidedUse>,
 }
 
+impl DirUsers {
+    /// What these users leave unseen, as questions and sweeps say it:
+    /// the processes whose paths could not be placed, then each use whose
+    /// deleted-ness the kernel did not tell.
+    pub fn unseen(&self) -> Vec<super::Unseen> {
+        let unplaceable =
+            (!self.unplaceable.is_empty()).then(|| super::Unseen::OtherMountNamespace {
+                pids: self.unplaceable.clone(),
+            });
+        unplaceable
+            .into_iter()
+            .chain(self.undecided.iter().map(|u| super::Unseen::Undecided {
+                pid: u.pid,
+                path: u.text.clone(),
+            }))
+            .collect()
+    }
+}
+
 /// [`users_below`], with the processes whose paths could not be placed.
 pub fn dir_users_below(snapshot: &Snapshot, path: &Path) -> Result<DirUsers, QueryError> {
     if snapshot.layers.fds.is_none() {

@@ -295,20 +295,10 @@ pub fn plan(snapshot: &Snapshot, selection: &Selection) -> Result<Plan, SweepErr
             }
             Selector::Dir(dir) => {
                 let found = dir_users_below(snapshot, &dir.path)?;
-                for user in found.users {
+                for user in &found.users {
                     add(user.pid, SelectedBy::itself(&label));
                 }
-                if !found.unplaceable.is_empty() {
-                    unseen.push(Unseen::OtherMountNamespace {
-                        pids: found.unplaceable,
-                    });
-                }
-                for undecided in found.undecided {
-                    unseen.push(Unseen::Undecided {
-                        pid: undecided.pid,
-                        path: undecided.text,
-                    });
-                }
+                unseen.extend(found.unseen());
             }
             Selector::Env { key, value } => {
                 for pid in with_env(snapshot, key, value)? {
