@@ -63,7 +63,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for process in &report.processes {
         println!(
             "  {} {}: {} ({})",
-            process.pid,
+            process.pid(),
             process.comm.to_string_lossy(),
             report.process_text(process),
             process

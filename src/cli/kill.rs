@@ -96,7 +96,7 @@ pub fn run(args: &KillArgs, render: Render) -> Result<Outcome, CliError> {
     let mut outcome = render_report(&report, render)?;
     // A --pid that named no process: said the same way as `who --pid`.
     for &pid in &args.pid {
-        if !report.processes.iter().any(|p| p.pid.0 == pid) {
+        if !report.processes.iter().any(|p| p.pid().0 == pid) {
             notes.push(format!("no process with pid {pid}"));
         }
     }
@@ -138,7 +138,7 @@ pub(crate) fn render_report(report: &SweepReport, render: Render) -> Result<Outc
                 .processes
                 .iter()
                 .filter(|p| !matches!(p.fate, Fate::Spared { .. }))
-                .map(|p| p.pid),
+                .map(|p| p.pid()),
         )
     } else {
         human(report)
@@ -205,7 +205,7 @@ fn human(report: &SweepReport) -> String {
             words.join(" ")
         };
         rows.push(vec![
-            process.pid.to_string(),
+            process.pid().to_string(),
             sanitize(user.as_bytes()),
             match process.unreaped_by {
                 Some(parent) => format!(

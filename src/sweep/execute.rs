@@ -79,7 +79,7 @@ pub fn sweep_from(
         }
         rounds += 1;
         let round = execute(backend, &round_plan, options);
-        handled.extend(round.iter().map(SweptProcess::identity));
+        handled.extend(round.iter().map(|p| p.identity));
         processes.extend(round);
         // A respawn answers a kill: a round that signalled nothing has
         // nothing to re-check (and a capture to save).
@@ -97,7 +97,7 @@ pub fn sweep_from(
         super::respawn::watch(backend, watches, &handled, options.grace)
     };
     settle_zombies(backend, &mut processes);
-    processes.sort_by_key(|p| (p.pid, p.start));
+    processes.sort_by_key(|p| p.identity);
     Ok(SweepReport {
         dry_run: options.dry_run,
         signal: options.signal.to_string(),
@@ -120,8 +120,7 @@ pub fn execute(backend: &Backend, plan: &Plan, options: &SweepOptions) -> Vec<Sw
     let mut to_open: Vec<usize> = Vec::new();
     for target in &plan.targets {
         let mut entry = SweptProcess {
-            pid: target.identity.pid,
-            start: target.identity.start.0,
+            identity: target.identity,
             started_at_ms: Some(target.started_at_ms),
             comm: target.name.clone(),
             uid: target.uid,
@@ -375,7 +374,7 @@ fn catch_forks(
         if table.refresh(backend).is_err() {
             return;
         }
-        let known: HashSet<Identity> = swept.iter().map(SweptProcess::identity).collect();
+        let known: HashSet<Identity> = swept.iter().map(|p| p.identity).collect();
         let newcomers = new_descendants(
             &table.stats,
             handles,
@@ -389,8 +388,7 @@ fn catch_forks(
         let first_new = handles.len();
         for (identity, pin, parent, name) in newcomers {
             let mut entry = SweptProcess {
-                pid: identity.pid,
-                start: identity.start.0,
+                identity,
                 started_at_ms: None,
                 comm: name,
                 uid: None,
@@ -401,7 +399,7 @@ fn catch_forks(
                 selected_by: vec![super::SelectedBy {
                     selector: swept
                         .iter()
-                        .find(|p| p.pid == parent)
+                        .find(|p| p.pid() == parent)
                         .and_then(|p| p.selected_by.first())
                         .map_or_else(
                             || "forked during the sweep".into(),
@@ -600,10 +598,10 @@ fn settle_zombies(backend: &Backend, processes: &mut [SweptProcess]) {
         if !matches!(process.fate, Fate::Exited | Fate::Killed) {
             continue;
         }
-        let Ok(stat) = backend.open_process(process.pid).and_then(|d| d.stat()) else {
+        let Ok(stat) = backend.open_process(process.pid()).and_then(|d| d.stat()) else {
             continue;
         };
-        if stat.start.0 == process.start && stat.state == ProcessState::Zombie {
+        if stat.start == process.identity.start && stat.state == ProcessState::Zombie {
             process.unreaped_by = Some(stat.ppid);
         }
     }

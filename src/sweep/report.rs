@@ -136,11 +136,10 @@ impl std::fmt::Display for Fate {
 /// One line of the report.
 #[derive(Debug, Clone, Serialize)]
 pub struct SweptProcess {
-    /// The process id.
-    pub pid: ProcessId,
-    /// Its start time in the kernel's clock ticks since boot (with `pid`,
-    /// its identity).
-    pub start: u64,
+    /// The incarnation swept: its pid and its start time in the kernel's
+    /// clock ticks since boot (`pid` and `start` in the JSON).
+    #[serde(flatten)]
+    pub identity: Identity,
     /// Its start time in ms since the epoch, as every report gives it
     /// (`null` for a child forked during the sweep).
     pub started_at_ms: Option<u64>,
@@ -173,12 +172,9 @@ pub struct SweptProcess {
 }
 
 impl SweptProcess {
-    /// The (pid, start time) of this incarnation.
-    pub fn identity(&self) -> Identity {
-        Identity {
-            pid: self.pid,
-            start: limier_platform::StartTime(self.start),
-        }
+    /// The process id.
+    pub fn pid(&self) -> ProcessId {
+        self.identity.pid
     }
 }
 

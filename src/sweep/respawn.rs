@@ -78,7 +78,7 @@ impl Watch {
     pub(super) fn all_ended(&self, processes: &[super::SweptProcess]) -> bool {
         self.holders.iter().all(|id| {
             processes.iter().any(|p| {
-                p.identity() == *id
+                p.identity == *id
                     && matches!(
                         p.fate,
                         super::Fate::Exited

@@ -403,7 +403,7 @@ fn a_real_process_that_reused_the_pid_is_spared() {
         panic!("could not make the kernel reuse pid {pid}: this test needs root (CI runs as root)");
     };
     let swept = execute(&Backend::new().unwrap(), &planned, &SweepOptions::default());
-    assert_eq!(swept[0].pid.0, pid);
+    assert_eq!(swept[0].pid().0, pid);
     assert_eq!(
         swept[0].fate,
         Fate::Spared {
@@ -646,6 +646,6 @@ fn a_process_gone_before_its_signal_is_reported_already_gone() {
     drop(victim); // exits and is reaped between the plan and the sweep
     let swept = execute(&Backend::new().unwrap(), &planned, &SweepOptions::default());
     assert_eq!(swept.len(), 1);
-    assert_eq!(swept[0].pid.0, pid);
+    assert_eq!(swept[0].pid().0, pid);
     assert_eq!(swept[0].fate, Fate::AlreadyGone);
 }

@@ -112,7 +112,7 @@ fn kill_tree_ends_the_group_member_that_was_reparented_to_init() {
     let sleeper: u32 = leader.first_line().parse().unwrap();
     let leader_pid = leader.pid();
     let report = limier::kill_tree(leader_pid, Duration::from_secs(1)).unwrap();
-    let swept: Vec<u32> = report.processes.iter().map(|p| p.pid.0).collect();
+    let swept: Vec<u32> = report.processes.iter().map(|p| p.pid().0).collect();
     assert!(swept.contains(&leader_pid), "{report:?}");
     assert!(swept.contains(&sleeper), "{report:?}");
     assert_eq!(report.survivor_count(), 0, "{report:?}");
@@ -157,7 +157,7 @@ fn kill_trees_ends_several_trees_in_one_sweep() {
     ];
     let bystander = ChildGuard::spawn(Command::new("sleep").arg("300"));
     let report = limier::kill_trees(&[first.pid(), second.pid()], Duration::from_secs(1)).unwrap();
-    let mut swept: Vec<u32> = report.processes.iter().map(|p| p.pid.0).collect();
+    let mut swept: Vec<u32> = report.processes.iter().map(|p| p.pid().0).collect();
     swept.sort_unstable();
     let mut expected = vec![first.pid(), second.pid(), children[0], children[1]];
     expected.sort_unstable();
@@ -193,7 +193,7 @@ fn kill_started_trees_ends_only_the_process_the_token_names() {
         Duration::from_secs(1),
     )
     .unwrap();
-    let mut swept: Vec<u32> = report.processes.iter().map(|p| p.pid.0).collect();
+    let mut swept: Vec<u32> = report.processes.iter().map(|p| p.pid().0).collect();
     swept.sort_unstable();
     let mut expected = vec![service.pid(), child];
     expected.sort_unstable();

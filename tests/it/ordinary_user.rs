@@ -233,7 +233,7 @@ fn without_freeze_a_child_forked_after_the_plan_gets_the_first_signal() {
     let fate = |pid: u32| {
         swept
             .iter()
-            .find(|p| p.pid.0 == pid)
+            .find(|p| p.pid().0 == pid)
             .map(|p| p.fate.clone())
     };
     assert_eq!(fate(parent.pid()), Some(Fate::Exited), "{swept:?}");
