@@ -21,8 +21,9 @@ pub mod signal;
 mod linux;
 #[cfg(target_os = "linux")]
 pub use linux::{
-    mount_ids_within, names_exist_within, regular_files_within, resolve_dir, resolve_dir_within,
-    AskMounts, Backend, MapReader, MapRoots, PinAttempt, ProcessDir, ProcessHandle,
+    empty_vma_walk, mount_ids_within, names_exist_within, regular_files_within, resolve_dir,
+    resolve_dir_within, AskMounts, Backend, MapReader, MapRoots, PinAttempt, ProcessDir,
+    ProcessHandle,
 };
 
 #[cfg(target_os = "macos")]

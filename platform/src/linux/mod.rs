@@ -4,7 +4,7 @@
 mod kernel_iter;
 #[cfg(test)]
 mod mapping_child;
-pub use kernel_iter::{MapReader, MapRoots};
+pub use kernel_iter::{empty_vma_walk, MapReader, MapRoots};
 mod pin;
 mod process;
 mod procmap_query;
@@ -571,6 +571,12 @@ impl Backend {
     /// The pid of the calling process.
     pub fn self_pid() -> ProcessId {
         ProcessId(std::process::id())
+    }
+
+    /// The kernel's clock ticks per second (`USER_HZ`): the unit of start
+    /// times.
+    pub fn ticks_per_second(&self) -> u64 {
+        self.ticks_per_second
     }
 
     /// Converts a start time to milliseconds since the Unix epoch.

@@ -552,6 +552,36 @@ fn path_of_link(link: &[u8], deleted: bool) -> Option<std::path::PathBuf> {
         .then(|| std::path::PathBuf::from(std::ffi::OsStr::from_bytes(path)))
 }
 
+/// Runs a `task_vma` program that does nothing over each of `pids` (an
+/// iterator link with a pid filter each, as [`MapReader`] runs its own):
+/// the kernel's walk of the mappings alone, the floor of every mapping
+/// reader built on the iterator. For benchmarks (`benches/maps.rs`).
+///
+/// # References
+/// bpf(2) (`BPF_LINK_CREATE` with `bpf_iter_link_info.task.pid`).
+pub fn empty_vma_walk(pids: &[crate::ProcessId]) -> Result<std::time::Duration, PlatformError> {
+    let layout = kernel_layout()?;
+    let iterator = layout.vma_iterator.ok_or(PlatformError::Unsupported {
+        what: "the task_vma iterator (Linux 5.12+)",
+    })?;
+    let mut nothing = assembler::Assembler::new();
+    nothing.mov_reg(assembler::R6, assembler::R1);
+    let program = load_program(
+        &nothing.finish(),
+        iterator,
+        b"limier_nothing",
+        "loading an empty program",
+    )?;
+    let started = std::time::Instant::now();
+    let mut dump = Vec::new();
+    for pid in pids {
+        dump.clear();
+        // A process gone meanwhile is walked as nothing.
+        let _ = run_into(&program, Some(pid.0), &mut dump);
+    }
+    Ok(started.elapsed())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -998,75 +1028,5 @@ mod tests {
         assert!(MapRoots::resolve(Path::new("/proc"), &five).is_err());
         child.finish();
         lonely.finish();
-    }
-
-    /// Times reading every process's mappings by text, by the reader, by
-    /// the reader for one directory (`LIMIER_TIME_BELOW`, or an empty one),
-    /// and by a program that does nothing: the kernel's walk alone, the
-    /// floor of every mapping reader built on the iterator.
-    #[test]
-    #[ignore]
-    fn time_map_reader_against_text() {
-        let tps = procfs::ticks_per_second();
-        let proc_root = Path::new("/proc");
-        let reader = MapReader::new(proc_root, tps, None).unwrap();
-        let empty = tempfile::tempdir().unwrap();
-        let below_dir = std::env::var_os("LIMIER_TIME_BELOW")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| std::fs::canonicalize(empty.path()).unwrap());
-        let roots = MapRoots::resolve(proc_root, std::slice::from_ref(&below_dir)).unwrap();
-        let below = MapReader::new(proc_root, tps, Some(&roots)).unwrap();
-        let layout = kernel_layout().unwrap();
-        let mut nothing = assembler::Assembler::new();
-        nothing.mov_reg(assembler::R6, assembler::R1);
-        let nothing = load_program(
-            &nothing.finish(),
-            layout.vma_iterator.unwrap(),
-            b"limier_nothing",
-            "loading an empty program",
-        )
-        .unwrap();
-        let pids: Vec<(ProcessId, StartTime)> = std::fs::read_dir("/proc")
-            .unwrap()
-            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-            .filter_map(|pid: u32| {
-                let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
-                Some((ProcessId(pid), crate::parse::parse_stat(&stat).ok()?.start))
-            })
-            .collect();
-        let time_reader = |reader: &MapReader| {
-            let t = std::time::Instant::now();
-            let (mut files, mut fell_back) = (0, 0);
-            for &(pid, start) in &pids {
-                match read_pid(reader, pid, start) {
-                    Some(found) => files += found.len(),
-                    None => fell_back += 1,
-                }
-            }
-            format!("{:?} ({files} files, {fell_back} fell back)", t.elapsed())
-        };
-        let every_file = time_reader(&reader);
-        let only_below = time_reader(&below);
-        let t = std::time::Instant::now();
-        let mut dump = Vec::new();
-        for &(pid, _) in &pids {
-            dump.clear();
-            let _ = run_into(&nothing, Some(pid.0), &mut dump);
-        }
-        let walk = t.elapsed();
-        let t = std::time::Instant::now();
-        let mut by_text = 0;
-        for &(pid, _) in &pids {
-            if let Ok(text) = std::fs::read(format!("/proc/{}/maps", pid.0)) {
-                by_text += crate::parse::parse_maps(&text).unwrap().len();
-            }
-        }
-        eprintln!(
-            "{} pids: reader {every_file}, reader below {} {only_below}, \
-             empty program {walk:?}, text {:?} ({by_text} files)",
-            pids.len(),
-            below_dir.display(),
-            t.elapsed(),
-        );
     }
 }
