@@ -606,10 +606,10 @@ fn fd_mount(dir: &ProcessDir, fd: u32, expected: &Path) -> crate::MountAnswer {
     let expected = expected.as_os_str().as_encoded_bytes();
     let names_expected = || {
         dir.read_link(&format!("fd/{fd}")).is_ok_and(|text| {
-            text == expected
-                || text
-                    .strip_suffix(crate::parse::DELETED_SUFFIX)
-                    .is_some_and(|stem| stem == expected)
+            text == expected || {
+                let (stem, deleted) = crate::parse::strip_deleted(&text);
+                deleted && stem == expected
+            }
         })
     };
     if !names_expected() {

@@ -25,7 +25,6 @@ pub use btf::{parse_btf, Btf};
 pub use fd_dump::{parse_fd_dump, FdDumpRow, FD_DUMP_HEADER, FD_DUMP_PATH_MAX};
 pub use fdlink::parse_fd_link;
 pub use fdlink::strip_deleted;
-pub(crate) use fdlink::DELETED_SUFFIX;
 pub use map_dump::{
     parse_map_dump, MapDumpEntry, MapDumpFile, MapDumpRow, MAP_DUMP_FILE, MAP_DUMP_HEADER,
     MAP_DUMP_UNRENDERED, MAP_DUMP_VISITED,
