@@ -406,7 +406,10 @@ pub enum ObjectAnswer {
     /// No entry of that name (`ENOENT`, `ENOTDIR`): asked of a directory
     /// entry only.
     Missing,
-    /// No answer: refused, gone, changed while asked, or not in time.
+    /// A link asked about no longer reads as it did, or its process is
+    /// gone or another incarnation: the use asked about is not there now.
+    Changed,
+    /// No answer: refused, or not in time.
     Unknown,
 }
 

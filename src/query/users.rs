@@ -1,7 +1,7 @@
 //! Who uses a directory tree, without walking the filesystem.
 
 use super::QueryError;
-use crate::snapshot::{DirUses, PathUse, Placement, Snapshot, UndecidedUse, UseKind};
+use crate::snapshot::{Decided, DirUses, PathUse, Placement, Snapshot, UndecidedUse, UseKind};
 use limier_platform::{MountAnswer, ProcessId, UseLink};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -147,10 +147,12 @@ pub fn dir_users_below(snapshot: &Snapshot, path: &Path) -> Result<DirUsers, Que
 /// `statx` without syncing attributes); those uses are placed again
 /// against their mount
 /// ([`DirTree::place_on_mount`](crate::snapshot::DirTree::place_on_mount)),
-/// read in the frame of the namespace that mount is in. Mapped files keep
-/// their text's placement (the mapping program, as root, compares the
-/// kernel's own mount and dentry), and so does a link whose text lies
-/// outside the tree: a process of limier's
+/// read in the frame of the namespace that mount is in. Mapped files are
+/// placed as read (the mapping program, as root, compares the kernel's own
+/// mount and dentry; the maps text is placed with its line's device,
+/// [`DirTree::place_on_device`](crate::snapshot::DirTree::place_on_device)),
+/// and a link whose text lies outside the tree keeps that placement: a
+/// process of limier's
 /// namespace that went into another namespace's mount (`cd
 /// /proc/PID/root/app`) and names its cwd in that namespace's terms is
 /// not found by a question about that mount's directory in limier's.
@@ -185,7 +187,6 @@ pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedU
             .and_then(|p| p.record.mount_ns)
             .is_some_and(|ns| Some(ns) != own)
     };
-    let namespaces = snapshot.mount_tables().tables.len();
     let mount_known = |pid: ProcessId, fd: u32| {
         snapshot
             .process(pid)
@@ -196,7 +197,7 @@ pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedU
     let asked = |path_use: &PathUse| match path_use.kind {
         UseKind::Cwd | UseKind::Root | UseKind::Exe => true,
         UseKind::Fd(fd) => {
-            (foreign(path_use.pid) || tree.text_may_name_another_mount(namespaces, &path_use.path))
+            (foreign(path_use.pid) || tree.text_may_name_another_mount(&path_use.path))
                 && !mount_known(path_use.pid, fd)
         }
         UseKind::Map => false,
@@ -303,10 +304,13 @@ pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedU
 /// link reaches (a cwd, root, exe or fd, followed without syncing
 /// attributes) or the device and inode the maps file gives, and the entry
 /// that has the whole text as its name in limier's namespace (looked up,
-/// never through a link). Both are asked in one process limier leaves
-/// behind. A use neither decides stays undecided and is returned, unless
-/// both readings place it alike: then it is the same use either way, shown
-/// as the deleted reading (what the suffix almost always is).
+/// never through a link). Both are asked in a process limier leaves
+/// behind. A use whose link no longer reads as captured (or whose process
+/// is gone) is not decided from the name alone: it stays undecided. A use
+/// nothing decides stays undecided and is returned, but for a mapped file
+/// or an executable (a file: both readings name the same directory) whose
+/// two readings place it alike, shown as the deleted reading (what the
+/// suffix almost always is).
 fn decide_deleted(snapshot: &Snapshot, found: &mut DirUses) -> Vec<UndecidedUse> {
     use limier_platform::{ObjectAnswer, ObjectAsk};
     let undecided = std::mem::take(&mut found.undecided);
@@ -345,19 +349,33 @@ fn decide_deleted(snapshot: &Snapshot, found: &mut DirUses) -> Vec<UndecidedUse>
     let answer = |slot: Option<usize>| slot.map_or(ObjectAnswer::Unknown, |at| answers[at]);
     let mut left = Vec::new();
     for (use_, (link_slot, entry_slot)) in undecided.into_iter().zip(slots) {
-        let object = match answer(link_slot) {
+        let link = answer(link_slot);
+        let object = match link {
             ObjectAnswer::Found(object) => Some(KnownObject::Linked(object)),
             _ => use_.mapped.map(KnownObject::Mapped),
         };
-        match deleted_reading(object, answer(entry_slot)) {
-            Some(deleted) => found.uses.extend(use_.decided(deleted)),
+        let reading = if link == ObjectAnswer::Changed {
+            None
+        } else {
+            deleted_reading(object, answer(entry_slot))
+        };
+        let inside = |p: &Placement| matches!(p, Placement::Inside { .. });
+        let alike = inside(&use_.placed[0]) == inside(&use_.placed[1])
+            && matches!(use_.kind, UseKind::Map | UseKind::Exe)
+            && link != ObjectAnswer::Changed;
+        let decided = match reading {
+            Some(deleted) => use_.decided(deleted),
+            None if alike => use_.decided(true),
             None => {
-                let inside = |p: &Placement| matches!(p, Placement::Inside { .. });
-                if inside(&use_.placed[0]) == inside(&use_.placed[1]) {
-                    found.uses.extend(use_.decided(true));
-                } else {
-                    left.push(use_);
-                }
+                left.push(use_);
+                continue;
+            }
+        };
+        match decided {
+            Decided::Use(path_use) => found.uses.push(path_use),
+            Decided::Outside => {}
+            Decided::Unplaceable(pid) => {
+                found.unplaceable.insert(pid);
             }
         }
     }
@@ -401,7 +419,7 @@ fn deleted_reading(
     match entry {
         ObjectAnswer::Missing => Some(true),
         ObjectAnswer::Found(named) if (named.device, named.inode) == (device, inode) => Some(false),
-        ObjectAnswer::Found(_) | ObjectAnswer::Unknown => None,
+        ObjectAnswer::Found(_) | ObjectAnswer::Changed | ObjectAnswer::Unknown => None,
     }
 }
 

@@ -289,12 +289,12 @@ impl DirTree {
     /// name an object on a mount other than the one its text reaches now:
     /// it passes through a mount point of limier's table other than `/`
     /// (at the asked directory, above it or below it: a file opened there
-    /// before the mount, or on a mount stacked under it), or `namespaces`
-    /// (the mount namespaces whose tables were read) are more than
-    /// limier's own (a process of limier's namespace can hold a file on
-    /// another's mount, which the kernel names in that namespace's terms).
-    pub fn text_may_name_another_mount(&self, namespaces: usize, path: &Path) -> bool {
-        namespaces > 1
+    /// before the mount, or on a mount stacked under it), or the tables
+    /// read are of more mount namespaces than limier's own (a process of
+    /// limier's namespace can hold a file on another's mount, which the
+    /// kernel names in that namespace's terms).
+    pub fn text_may_name_another_mount(&self, path: &Path) -> bool {
+        self.aliases.len() > 1
             || self
                 .mounted_on_the_way
                 .iter()
@@ -335,12 +335,15 @@ impl DirTree {
 
     /// Where a mapped file's `path`, named by a process in mount namespace
     /// `mount_ns` (`None`: limier's own), lies, its object known to be on
-    /// the super block `device` (the maps file's `major:minor`): a text
+    /// the super block `device` (the maps file's `major:minor`). A text
     /// inside through a mount of another device names an object that is
-    /// not there (a file under a mount stacked since) and is outside. A
-    /// mount whose files map from another file system (overlayfs, FUSE
-    /// passthrough), and any path of another namespace, keep the text's
-    /// placement.
+    /// not there: it lies on a mount of `device` the path passes through,
+    /// now hidden under another (a file under a mount stacked since), and
+    /// is placed on the deepest such mount, as an fd on it would be
+    /// ([`place_on_mount`](Self::place_on_mount)); with none, it is
+    /// outside. A mount whose files map from another file system
+    /// (overlayfs, FUSE, aufs, shiftfs), and any path of another
+    /// namespace, keep the text's placement.
     pub fn place_on_device(
         &self,
         mount_ns: Option<u64>,
@@ -355,10 +358,17 @@ impl DirTree {
         let elsewhere = through
             .and_then(|id| self.mounts.get(&id))
             .is_some_and(|(_, mount)| mount.device != device && !maps_another_fs(&mount.fstype));
-        if elsewhere {
-            Placement::Outside
-        } else {
-            placed
+        if !elsewhere {
+            return placed;
+        }
+        let hidden = self
+            .own_table
+            .iter()
+            .filter(|mount| mount.device == device && is_at_or_below(path, &mount.path))
+            .max_by_key(|mount| mount.path.as_os_str().len());
+        match hidden {
+            Some(mount) => self.place_on_mount(mount.id, path),
+            None => Placement::Outside,
         }
     }
 
@@ -407,11 +417,13 @@ impl DirTree {
     }
 }
 
-/// Whether a file system of type `fstype` maps files of another (its
-/// mapped files show the backing file system's device): overlayfs, and
-/// FUSE with passthrough.
+/// Whether a file system of type `fstype` may map files of another (its
+/// mapped files show the backing file system's device): overlayfs, aufs,
+/// shiftfs, and FUSE (with passthrough; `fuseblk` too).
 fn maps_another_fs(fstype: &str) -> bool {
-    fstype == "overlay" || fstype == "fuse" || fstype.starts_with("fuse.")
+    matches!(fstype, "overlay" | "aufs" | "shiftfs" | "fuse" | "fuseblk")
+        || fstype.starts_with("fuse.")
+        || fstype.starts_with("fuseblk.")
 }
 
 /// Every path that reaches one of `places` in the namespace whose mounts
@@ -702,13 +714,17 @@ mod tests {
     fn an_fd_s_own_mount_overrides_its_text_only_where_they_differ() {
         let mut tables = tables();
         let tree = DirTree::new(&tables, Path::new("/repo"));
-        // The cache is mounted below /repo: only a path through it may name
-        // another mount, unless another namespace is about.
-        assert!(tree.text_may_name_another_mount(1, Path::new("/repo/cache/x")));
-        assert!(!tree.text_may_name_another_mount(1, Path::new("/repo/a")));
-        assert!(tree.text_may_name_another_mount(2, Path::new("/repo/a")));
-        let plain = DirTree::new(&tables, Path::new("/srv"));
-        assert!(!plain.text_may_name_another_mount(1, Path::new("/srv/a")));
+        // Two namespaces' tables: any path may.
+        assert!(tree.text_may_name_another_mount(Path::new("/repo/a")));
+        let alone = MountTables {
+            own: Some(OWN),
+            tables: [(OWN, tables.tables[&OWN].clone())].into_iter().collect(),
+        };
+        let one = DirTree::new(&alone, Path::new("/repo"));
+        assert!(one.text_may_name_another_mount(Path::new("/repo/cache/x")));
+        assert!(!one.text_may_name_another_mount(Path::new("/repo/a")));
+        let plain = DirTree::new(&alone, Path::new("/srv"));
+        assert!(!plain.text_may_name_another_mount(Path::new("/srv/a")));
         // The text's own mount: the text's answer, the cache's too.
         assert_eq!(
             tree.place_on_known_mount(None, Path::new("/repo/a"), 27),
@@ -762,9 +778,18 @@ mod tests {
             "/repo/cache/x",
         );
         // Named below the cache's mount point, on the disk: what lay there
-        // before the cache was mounted.
+        // before the cache was mounted, in the tree as an fd on it is.
         assert_eq!(
             tree.place_on_device(None, Path::new("/repo/cache/x"), DISK),
+            tree.place_on_known_mount(None, Path::new("/repo/cache/x"), 27)
+        );
+        inside(
+            tree.place_on_device(None, Path::new("/repo/cache/x"), DISK),
+            "/repo/cache/x",
+        );
+        // A device no mount on the way has: not the tree's.
+        assert_eq!(
+            tree.place_on_device(None, Path::new("/repo/a"), (7, 7)),
             Placement::Outside
         );
         // Another namespace's path keeps its text's placement.

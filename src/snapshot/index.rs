@@ -132,7 +132,6 @@ pub(super) fn uses_below(process: &Process, tree: &DirTree, found: &mut DirUses)
                     kind,
                     text: literal,
                     own_namespace: namespace.is_none() || namespace == tree.own_namespace(),
-                    deleted_inside: inside(&placed),
                     mapped,
                     placed: [placed, literal_placed],
                 });
@@ -264,8 +263,6 @@ pub struct UndecidedUse {
     /// The process is in limier's mount namespace: `text` names the same
     /// entry for limier.
     pub own_namespace: bool,
-    /// The deleted reading is in the tree.
-    pub deleted_inside: bool,
     /// For a mapped file, its object as the maps file names it.
     pub mapped: Option<MappedObject>,
     /// Where each reading lies: the deleted one, then the literal one.
@@ -274,9 +271,9 @@ pub struct UndecidedUse {
 
 impl UndecidedUse {
     /// The use under the reading chosen: the path of a deleted file when
-    /// `deleted`, else the name as the kernel gave it. `None` when that
-    /// reading is not in the tree.
-    pub fn decided(self, deleted: bool) -> Option<PathUse> {
+    /// `deleted`, else the name as the kernel gave it, placed as that
+    /// reading was.
+    pub fn decided(self, deleted: bool) -> Decided {
         let [deleted_placed, literal_placed] = self.placed;
         let (placed, path) = if deleted {
             let text = self.text.as_os_str().as_encoded_bytes();
@@ -287,7 +284,7 @@ impl UndecidedUse {
             (literal_placed, self.text)
         };
         match placed {
-            Placement::Inside { as_asked, via } => Some(PathUse {
+            Placement::Inside { as_asked, via } => Decided::Use(PathUse {
                 pid: self.pid,
                 kind: self.kind,
                 path,
@@ -295,16 +292,44 @@ impl UndecidedUse {
                 elsewhere_as: as_asked.map(PathBuf::into_boxed_path),
                 via: via.map(Box::new),
             }),
-            Placement::Outside | Placement::Unplaceable { .. } => None,
+            Placement::Outside => Decided::Outside,
+            Placement::Unplaceable { .. } => Decided::Unplaceable(self.pid),
         }
     }
 }
 
+/// An [`UndecidedUse`] once a reading is chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decided {
+    /// A use of the tree.
+    Use(PathUse),
+    /// Not in the tree.
+    Outside,
+    /// The reading chosen cannot be placed (see [`Placement::Unplaceable`]):
+    /// this process's use cannot be told.
+    Unplaceable(ProcessId),
+}
+
 /// Whether any path `process` uses (as captured so far) lies in `tree`.
+/// Only a use a later question will not judge again counts: not one whose
+/// " (deleted)" the kernel is still to decide, nor a link whose text may
+/// name another mount (its mount is asked then, and may move it out of the
+/// tree), unless the fd's mount came with it.
 pub(super) fn uses_anything_below(process: &Process, tree: &DirTree) -> bool {
     let mut found = DirUses::default();
     uses_below(process, tree, &mut found);
-    !found.uses.is_empty() || !found.undecided.is_empty()
+    let mount_known = |fd: u32| {
+        process
+            .fds
+            .iter()
+            .flatten()
+            .any(|r| r.fd == fd && r.mount_id.is_some())
+    };
+    found.uses.iter().any(|path_use| match path_use.kind {
+        UseKind::Fd(fd) if mount_known(fd) => true,
+        UseKind::Map => true,
+        _ => !tree.text_may_name_another_mount(&path_use.path),
+    })
 }
 
 /// `path == dir` or `path` is inside `dir`, by bytes on a component
@@ -326,8 +351,43 @@ pub(crate) fn is_at_or_below(path: &Path, dir: &Path) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_at_or_below;
+    use super::{is_at_or_below, uses_anything_below};
+    use crate::snapshot::{fixture::SnapshotBuilder, DirTree};
+    use limier_platform::parse::MountPoint;
+    use limier_platform::{MountTables, ProcessId};
     use std::path::Path;
+
+    /// Whether a cwd in the tree by its text spares reading the process's
+    /// mappings: only where no mount point lies on its way, since its mount
+    /// is asked later and may move it out of the tree.
+    #[test]
+    fn a_use_whose_mount_may_move_it_spares_no_mapping_read() {
+        let mount = |id: u32, device: (u32, u32), path: &str| MountPoint {
+            id,
+            parent: 1,
+            device,
+            root: "/".into(),
+            root_deleted: false,
+            path: path.into(),
+            fstype: "ext4".into(),
+        };
+        let tables = |own: Vec<MountPoint>| MountTables {
+            own: Some(7),
+            tables: [(7, own)].into_iter().collect(),
+        };
+        let snapshot = SnapshotBuilder::new()
+            .process(10, 1, "node")
+            .cwd(10, "/home/u/repo/wt", false)
+            .build();
+        let process = snapshot.process(ProcessId(10)).unwrap();
+        let plain = tables(vec![mount(1, (8, 1), "/")]);
+        let tree = DirTree::new(&plain, Path::new("/home/u/repo"));
+        assert!(uses_anything_below(process, &tree));
+        // /home a mount of its own: the cwd may be what lay under it.
+        let home = tables(vec![mount(1, (8, 1), "/"), mount(2, (8, 2), "/home")]);
+        let tree = DirTree::new(&home, Path::new("/home/u/repo"));
+        assert!(!uses_anything_below(process, &tree));
+    }
 
     #[test]
     fn below_is_component_wise() {

@@ -14,7 +14,7 @@ mod sources;
 pub use capture::{capture, CaptureOptions, FdSource, Parallelism};
 pub use dir_tree::{DirTree, Placement, Via};
 pub(crate) use index::is_at_or_below;
-pub use index::{MappedObject, PathUse, UndecidedUse, UseKind};
+pub use index::{Decided, MappedObject, PathUse, UndecidedUse, UseKind};
 pub use sources::{LayerSources, NotUsed, Sources, WhyNotUsed};
 
 use index::Indexes;

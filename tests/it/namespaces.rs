@@ -376,6 +376,35 @@ fn a_name_ending_in_deleted_is_not_taken_for_a_deleted_path() {
     assert_eq!(gone["deleted"], true, "{report:#}");
 }
 
+/// A use whose link changed after the capture (its directory removed
+/// since) is not decided from the name alone: the literal directory's user
+/// is not taken for a user of its namesake without the suffix.
+#[test]
+fn a_link_changed_after_the_capture_is_not_decided_by_the_name_alone() {
+    use limier::snapshot::{capture, CaptureOptions, Layers};
+    let (_guard, base) = temp_dir();
+    let r = base.join("r");
+    std::fs::create_dir_all(r.join("wt")).unwrap();
+    std::fs::create_dir_all(r.join("wt (deleted)")).unwrap();
+    let user = ready(&["env"], &format!("cd '{}/wt (deleted)'", r.display()));
+    let backend = limier::platform::Backend::new().unwrap();
+    let snapshot = capture(&backend, CaptureOptions::new(Layers::FILES)).unwrap();
+    // Its cwd now reads ".../wt (deleted) (deleted)"; no entry is named
+    // ".../wt (deleted)" any more.
+    std::fs::remove_dir(r.join("wt (deleted)")).unwrap();
+    let found = limier::query::dir_users_below(&snapshot, &r.join("wt")).unwrap();
+    assert!(
+        !found.users.iter().any(|u| u.pid.0 == user.pid()),
+        "{:?}",
+        found.users
+    );
+    assert!(
+        found.undecided.iter().any(|u| u.pid.0 == user.pid()),
+        "{:?}",
+        found.undecided
+    );
+}
+
 /// A file opened before its process left limier's namespace is named in
 /// limier's frame; a process of limier's namespace that went into another
 /// namespace's private mount names its cwd in that namespace's frame. The

@@ -501,10 +501,12 @@ impl Backend {
     /// limier's own namespace, all asked with `statx` without syncing
     /// attributes, in one process limier leaves behind after `patience`.
     /// A link's answer is kept only when the process is still the
-    /// incarnation asked about and the link still reads as the text given
-    /// (an fd closed and reused, a cwd changed, is not the use asked about);
-    /// otherwise, and for anything not answered, the answer is
-    /// [`ObjectAnswer::Unknown`](crate::ObjectAnswer::Unknown).
+    /// incarnation asked about and the link still reads as the text given;
+    /// otherwise (an fd closed and reused, a cwd changed, a process gone)
+    /// it is [`ObjectAnswer::Changed`](crate::ObjectAnswer::Changed).
+    /// Anything not answered is
+    /// [`ObjectAnswer::Unknown`](crate::ObjectAnswer::Unknown). One helper
+    /// is forked per [`typed_path::MAX_OBJECTS`] asks.
     ///
     /// # References
     /// statx(2) (`AT_STATX_DONT_SYNC`, `AT_SYMLINK_NOFOLLOW`); proc(5)
@@ -543,20 +545,21 @@ impl Backend {
         };
         asks.iter()
             .zip(found.into_iter().flatten())
-            .map(|(ask, object)| match (ask, object) {
-                (ObjectAsk::Entry(_), object) => object,
-                (ObjectAsk::Link(identity, link, text), ObjectAnswer::Found(_)) => {
+            .map(|(ask, object)| match ask {
+                ObjectAsk::Entry(_) => object,
+                ObjectAsk::Link(identity, link, text) => {
                     let same_use = self.open_incarnation(*identity).is_ok_and(|dir| {
                         dir.read_link(&link_name(*link))
                             .is_ok_and(|now| now == text.as_os_str().as_encoded_bytes())
                     });
-                    if same_use {
-                        object
-                    } else {
-                        ObjectAnswer::Unknown
+                    match object {
+                        _ if !same_use => ObjectAnswer::Changed,
+                        ObjectAnswer::Found(_) => object,
+                        // A link that still reads the same always has a
+                        // target: a failure is no answer.
+                        _ => ObjectAnswer::Unknown,
                     }
                 }
-                (ObjectAsk::Link(..), _) => ObjectAnswer::Unknown,
             })
             .collect()
     }
