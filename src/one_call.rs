@@ -80,7 +80,7 @@ pub fn is_descendant(ancestor: u32, pid: u32) -> Result<bool, Error> {
 /// let report = limier::kill_tree(4242, std::time::Duration::from_secs(2))?;
 /// for process in &report.processes {
 ///     let name = process.comm.to_string_lossy();
-///     println!("{} {name}: {}", process.pid, report.fate_text(&process.fate));
+///     println!("{} {name}: {}", process.pid(), report.fate_text(&process.fate));
 /// }
 /// # Ok::<(), limier::Error>(())
 /// ```

@@ -111,15 +111,103 @@ pub fn sweep_from(
     })
 }
 
+/// Where one line of a round stands while the round runs.
+#[derive(Debug)]
+enum Stage {
+    /// Not to be signalled, or not signallable: its fate (spared, a
+    /// zombie, gone; a dry run's lines, `WouldSignal`).
+    Done(Fate),
+    /// Held through `handle` to be signalled; `fate` is `None` while the
+    /// round still waits to see what becomes of it. The handle stays once
+    /// the fate is known: a process frozen with it is always continued.
+    Held {
+        handle: ProcessHandle,
+        fate: Option<Fate>,
+    },
+}
+
+/// One round's lines and where each stands.
+struct Round {
+    /// The report's lines; each one's `fate` is written when the round ends.
+    swept: Vec<SweptProcess>,
+    /// Where each line stands, by the same index.
+    stages: Vec<Stage>,
+}
+
+impl Round {
+    fn push(&mut self, entry: SweptProcess, stage: Stage) {
+        self.swept.push(entry);
+        self.stages.push(stage);
+    }
+
+    /// Every held line from `from` on, with its handle, in order.
+    fn held_from(&self, from: usize) -> Vec<(usize, &ProcessHandle)> {
+        self.stages
+            .iter()
+            .enumerate()
+            .skip(from)
+            .filter_map(|(index, stage)| match stage {
+                Stage::Held { handle, .. } => Some((index, handle)),
+                Stage::Done(_) => None,
+            })
+            .collect()
+    }
+
+    /// Whether line `index` still waits for its fate.
+    fn is_pending(&self, index: usize) -> bool {
+        matches!(self.stages[index], Stage::Held { fate: None, .. })
+    }
+
+    /// Every line still waiting for its fate, with its handle.
+    fn pending(&self) -> Vec<(usize, &ProcessHandle)> {
+        self.held_from(0)
+            .into_iter()
+            .filter(|(index, _)| self.is_pending(*index))
+            .collect()
+    }
+
+    /// Line `index`'s fate, once known.
+    fn settle(&mut self, index: usize, settled: Fate) {
+        match &mut self.stages[index] {
+            Stage::Held { fate, .. } => *fate = Some(settled),
+            Stage::Done(fate) => *fate = settled,
+        }
+    }
+
+    /// The lines, each with its fate.
+    fn finish(self) -> Vec<SweptProcess> {
+        self.swept
+            .into_iter()
+            .zip(self.stages)
+            .map(|(mut entry, stage)| {
+                entry.fate = match stage {
+                    Stage::Done(fate)
+                    | Stage::Held {
+                        fate: Some(fate), ..
+                    } => fate,
+                    // Every held line is judged before the round ends.
+                    Stage::Held { fate: None, .. } => Fate::Survived {
+                        detail: "its fate was not seen (a limier bug)".into(),
+                    },
+                };
+                entry
+            })
+            .collect()
+    }
+}
+
 /// One round: the plan's targets, plus descendants forked while frozen.
 ///
 /// Each target is signalled only through a handle whose identity was checked
 /// immediately before (see [`Backend::open_handle`]).
 pub fn execute(backend: &Backend, plan: &Plan, options: &SweepOptions) -> Vec<SweptProcess> {
-    let mut swept: Vec<SweptProcess> = Vec::with_capacity(plan.targets.len());
+    let mut round = Round {
+        swept: Vec::with_capacity(plan.targets.len()),
+        stages: Vec::with_capacity(plan.targets.len()),
+    };
     let mut to_open: Vec<usize> = Vec::new();
     for target in &plan.targets {
-        let mut entry = SweptProcess {
+        let entry = SweptProcess {
             identity: target.identity,
             started_at_ms: Some(target.started_at_ms),
             comm: target.name.clone(),
@@ -131,14 +219,15 @@ pub fn execute(backend: &Backend, plan: &Plan, options: &SweepOptions) -> Vec<Sw
             unreaped_by: None,
             first_signal: None,
         };
-        if let Some(why) = &target.spare {
-            entry.fate = Fate::Spared { why: why.clone() };
+        let fate = if let Some(why) = &target.spare {
+            Fate::Spared { why: why.clone() }
         } else if let Some(parent) = target.zombie_of {
-            entry.fate = Fate::Zombie { parent };
+            Fate::Zombie { parent }
         } else {
-            to_open.push(swept.len());
-        }
-        swept.push(entry);
+            to_open.push(round.swept.len());
+            Fate::WouldSignal
+        };
+        round.push(entry, Stage::Done(fate));
     }
     // A dry run opens and tests too (no signal is sent), so it predicts a
     // process gone, recycled or not ours to signal; it closes each handle
@@ -151,49 +240,52 @@ pub fn execute(backend: &Backend, plan: &Plan, options: &SweepOptions) -> Vec<Sw
     }
     let open_target = |index: &usize| {
         let target = &plan.targets[*index];
-        let result = open(backend, target.identity, target.pin);
-        (
-            *index,
-            result.map(|handle| (!options.dry_run).then_some(handle)),
-        )
-    };
-    let opened: Vec<(usize, Result<Option<ProcessHandle>, Fate>)> =
-        if to_open.len() >= CaptureOptions::PARALLEL_THRESHOLD {
-            to_open.par_iter().map(open_target).collect()
-        } else {
-            to_open.iter().map(open_target).collect()
+        let stage = match open(backend, target.identity, target.pin) {
+            // A dry run's line would be signalled: its handle is closed.
+            Ok(_) if options.dry_run => Stage::Done(Fate::WouldSignal),
+            Ok(handle) => Stage::Held { handle, fate: None },
+            Err(fate) => Stage::Done(fate),
         };
-    let mut handles: Vec<(usize, ProcessHandle)> = Vec::new();
-    for (index, result) in opened {
-        match result {
-            Ok(Some(handle)) => handles.push((index, handle)),
-            Ok(None) => {}
-            Err(fate) => swept[index].fate = fate,
-        }
+        (*index, stage)
+    };
+    let opened: Vec<(usize, Stage)> = if to_open.len() >= CaptureOptions::PARALLEL_THRESHOLD {
+        to_open.par_iter().map(open_target).collect()
+    } else {
+        to_open.iter().map(open_target).collect()
+    };
+    for (index, stage) in opened {
+        round.stages[index] = stage;
     }
-    if options.dry_run || handles.is_empty() {
-        return swept;
+    if options.dry_run || round.held_from(0).is_empty() {
+        return round.finish();
     }
     let mut table = ParentTable::new(plan.table.clone(), plan.protected.clone());
     if options.freeze {
-        signal_all(&handles, Signal::Stop, &mut swept);
-        wait_until_stopped(backend, &handles, &table);
-        catch_forks(backend, options, &mut table, &mut handles, &mut swept, true);
+        signal_held(&mut round, 0, Signal::Stop);
+        wait_until_stopped(backend, &round.held_from(0), &table);
+        catch_forks(backend, options, &mut table, &mut round, true);
     }
     // What each target does with the signal asked for, read while it is
     // frozen: one that ignores or blocks it is not waited for in vain (an
     // interactive shell gets SIGHUP, anything else SIGKILL once the others
     // are signalled).
-    for (index, handle) in &handles {
-        let entry = &mut swept[*index];
-        let asked = backend.disposition(handle.identity(), options.signal);
-        let hup = asked
-            .filter(|d| matches!(d, Disposition::Ignored | Disposition::Blocked))
-            .and_then(|_| backend.disposition(handle.identity(), Signal::Hup));
-        entry.first_signal = choose_first_signal(options.signal, asked, hup, entry.comm.as_bytes());
+    let choices: Vec<(usize, Option<SignalChoice>)> = round
+        .held_from(0)
+        .into_iter()
+        .map(|(index, handle)| {
+            let asked = backend.disposition(handle.identity(), options.signal);
+            let hup = asked
+                .filter(|d| matches!(d, Disposition::Ignored | Disposition::Blocked))
+                .and_then(|_| backend.disposition(handle.identity(), Signal::Hup));
+            let comm = round.swept[index].comm.as_bytes();
+            (index, choose_first_signal(options.signal, asked, hup, comm))
+        })
+        .collect();
+    for (index, choice) in choices {
+        round.swept[index].first_signal = choice;
     }
-    let first_signal_of = |swept: &[SweptProcess], index: usize| {
-        swept[index]
+    let first_signal_of = |round: &Round, index: usize| {
+        round.swept[index]
             .first_signal
             .as_ref()
             .map_or(options.signal, SignalChoice::signal)
@@ -203,85 +295,101 @@ pub fn execute(backend: &Backend, plan: &Plan, options: &SweepOptions) -> Vec<Sw
         firsts.push(Signal::Hup);
     }
     for signal in firsts {
-        let group: Vec<(usize, &ProcessHandle)> = handles
-            .iter()
-            .filter(|(index, _)| first_signal_of(&swept, *index) == signal)
-            .map(|(index, handle)| (*index, handle))
+        let group: Vec<usize> = round
+            .held_from(0)
+            .into_iter()
+            .map(|(index, _)| index)
+            .filter(|index| first_signal_of(&round, *index) == signal)
             .collect();
-        signal_each(&group, signal, &mut swept);
+        signal_lines(&mut round, &group, signal);
     }
-    signal_all(&handles, Signal::Cont, &mut swept);
+    signal_held(&mut round, 0, Signal::Cont);
     if !options.freeze {
         // Unfrozen targets may have forked between the snapshot and the
         // signal: the children caught get the first signal too.
-        let signalled = handles.len();
-        catch_forks(
-            backend,
-            options,
-            &mut table,
-            &mut handles,
-            &mut swept,
-            false,
-        );
-        signal_all(&handles[signalled..], options.signal, &mut swept);
-        signal_all(&handles[signalled..], Signal::Cont, &mut swept);
+        let signalled = round.swept.len();
+        catch_forks(backend, options, &mut table, &mut round, false);
+        signal_held(&mut round, signalled, options.signal);
+        signal_held(&mut round, signalled, Signal::Cont);
     }
     // Those for which the signal asked for is pointless: SIGKILL now, and
     // no grace.
-    let (killed_now, mut handles): (Vec<_>, Vec<_>) =
-        handles.into_iter().partition(|(index, _)| {
-            options.signal != Signal::Kill
-                && matches!(swept[*index].fate, Fate::WouldSignal)
-                && first_signal_of(&swept, *index) == Signal::Kill
-        });
-    let killed_now: Vec<(usize, &ProcessHandle)> = killed_now
-        .iter()
-        .map(|(index, handle)| (*index, handle))
+    let killed_now: Vec<usize> = round
+        .pending()
+        .into_iter()
+        .map(|(index, _)| index)
+        .filter(|index| {
+            options.signal != Signal::Kill && first_signal_of(&round, *index) == Signal::Kill
+        })
         .collect();
-    signal_each(&killed_now, Signal::Kill, &mut swept);
-    // Only what is still being swept is waited for: a process the signal
-    // was refused for is not going anywhere.
-    handles.retain(|(index, _)| matches!(swept[*index].fate, Fate::WouldSignal));
+    signal_lines(&mut round, &killed_now, Signal::Kill);
+    // Only what is still being swept is waited for (a process the signal
+    // was refused for is not going anywhere), the killed at once apart.
+    let graced: Vec<usize> = round
+        .pending()
+        .into_iter()
+        .map(|(index, _)| index)
+        .filter(|index| !killed_now.contains(index))
+        .collect();
     let deadline = Instant::now() + options.grace;
-    let waited: Vec<&ProcessHandle> = handles.iter().map(|(_, h)| h).collect();
-    let exited = ProcessHandle::wait_for_exits(&waited, deadline);
+    let exited = wait_for_exits(&round, &graced, deadline);
     let mut survivors = Vec::new();
-    for ((index, handle), exited) in handles.iter().zip(exited) {
-        if matches!(swept[*index].fate, Fate::WouldSignal) {
-            if exited {
-                swept[*index].fate = Fate::Exited;
-            } else {
-                survivors.push((*index, handle));
-            }
+    for (index, exited) in graced.into_iter().zip(exited) {
+        if exited {
+            round.settle(index, Fate::Exited);
+        } else {
+            survivors.push(index);
         }
     }
-    for &(index, handle) in &survivors {
+    for &index in &survivors {
+        let Stage::Held { handle, .. } = &round.stages[index] else {
+            continue;
+        };
+        // Refused or failed: it is alive, and the report says so.
         match handle.send_signal(Signal::Kill) {
             Ok(()) | Err(SignalError::Gone { .. }) => {}
-            Err(err) => {
-                swept[index].fate = Fate::Survived {
+            Err(err) => round.settle(
+                index,
+                Fate::Survived {
                     detail: err.to_string(),
-                }
-            }
+                },
+            ),
         }
     }
     // The killed at once are judged with the survivors.
     survivors.extend(killed_now);
-    let waited: Vec<&ProcessHandle> = survivors.iter().map(|&(_, h)| h).collect();
-    let exited = ProcessHandle::wait_for_exits(&waited, Instant::now() + KILL_WAIT);
-    for (&(index, handle), exited) in survivors.iter().zip(exited) {
-        if matches!(swept[index].fate, Fate::WouldSignal) {
-            swept[index].fate = if exited {
-                Fate::Killed
-            } else {
-                let channel = backend.wait_channel(handle.identity());
-                Fate::Survived {
-                    detail: survivor_detail(channel.as_deref()),
-                }
-            };
-        }
+    let judged: Vec<usize> = survivors
+        .into_iter()
+        .filter(|index| round.is_pending(*index))
+        .collect();
+    let exited = wait_for_exits(&round, &judged, Instant::now() + KILL_WAIT);
+    for (index, exited) in judged.into_iter().zip(exited) {
+        let fate = if exited {
+            Fate::Killed
+        } else {
+            let identity = round.swept[index].identity;
+            let channel = backend.wait_channel(identity);
+            Fate::Survived {
+                detail: survivor_detail(channel.as_deref()),
+            }
+        };
+        round.settle(index, fate);
     }
-    swept
+    round.finish()
+}
+
+/// Waits, until `deadline`, for the processes of the held `lines` to exit:
+/// whether each did.
+fn wait_for_exits(round: &Round, lines: &[usize], deadline: Instant) -> Vec<bool> {
+    let handles: Vec<&ProcessHandle> = lines
+        .iter()
+        .filter_map(|index| match &round.stages[*index] {
+            Stage::Held { handle, .. } => Some(handle),
+            Stage::Done(_) => None,
+        })
+        .collect();
+    debug_assert_eq!(handles.len(), lines.len(), "only held lines are waited for");
+    ProcessHandle::wait_for_exits(&handles, deadline)
 }
 
 /// Says why a process outlived SIGKILL, from the kernel function it sleeps
@@ -331,28 +439,37 @@ fn open(backend: &Backend, identity: Identity, pin: Pin) -> Result<ProcessHandle
     }
 }
 
-fn signal_all(handles: &[(usize, ProcessHandle)], signal: Signal, swept: &mut [SweptProcess]) {
-    let each: Vec<(usize, &ProcessHandle)> = handles.iter().map(|(i, h)| (*i, h)).collect();
-    signal_each(&each, signal, swept);
+/// Sends `signal` to every held line from `from` on.
+fn signal_held(round: &mut Round, from: usize, signal: Signal) {
+    let lines: Vec<usize> = round
+        .held_from(from)
+        .into_iter()
+        .map(|(index, _)| index)
+        .collect();
+    signal_lines(round, &lines, signal);
 }
 
-/// [`signal_all`] over borrowed handles.
-fn signal_each(handles: &[(usize, &ProcessHandle)], signal: Signal, swept: &mut [SweptProcess]) {
-    for &(index, handle) in handles {
-        let index = &index;
+/// Sends `signal` to each held line of `lines`; a refusal settles the
+/// line's fate (a process gone meanwhile is seen by the wait).
+fn signal_lines(round: &mut Round, lines: &[usize], signal: Signal) {
+    for &index in lines {
+        let Stage::Held { handle, .. } = &round.stages[index] else {
+            continue;
+        };
         match handle.send_signal(signal) {
-            // Gone: it exited on its own; the wait will see it.
             Ok(()) | Err(SignalError::Gone { .. }) => {}
-            Err(SignalError::PermissionDenied { .. }) => {
-                swept[*index].fate = Fate::Spared {
+            Err(SignalError::PermissionDenied { .. }) => round.settle(
+                index,
+                Fate::Spared {
                     why: SpareReason::PermissionDenied { owner: None },
-                };
-            }
-            Err(err) => {
-                swept[*index].fate = Fate::Survived {
+                },
+            ),
+            Err(err) => round.settle(
+                index,
+                Fate::Survived {
                     detail: err.to_string(),
-                };
-            }
+                },
+            ),
         }
     }
 }
@@ -366,18 +483,22 @@ fn catch_forks(
     backend: &Backend,
     options: &SweepOptions,
     table: &mut ParentTable,
-    handles: &mut Vec<(usize, ProcessHandle)>,
-    swept: &mut Vec<SweptProcess>,
+    round: &mut Round,
     freeze: bool,
 ) {
     for _ in 0..options.max_freeze_rounds.max(1) {
         if table.refresh(backend).is_err() {
             return;
         }
-        let known: HashSet<Identity> = swept.iter().map(|p| p.identity).collect();
+        let known: HashSet<Identity> = round.swept.iter().map(|p| p.identity).collect();
+        let held: Vec<Identity> = round
+            .held_from(0)
+            .into_iter()
+            .map(|(_, handle)| handle.identity())
+            .collect();
         let newcomers = new_descendants(
             &table.stats,
-            handles,
+            &held,
             &known,
             &table.protected,
             &table.at_capture,
@@ -385,9 +506,9 @@ fn catch_forks(
         if newcomers.is_empty() {
             return;
         }
-        let first_new = handles.len();
+        let first_new = round.swept.len();
         for (identity, pin, parent, name) in newcomers {
-            let mut entry = SweptProcess {
+            let entry = SweptProcess {
                 identity,
                 started_at_ms: None,
                 comm: name,
@@ -397,7 +518,8 @@ fn catch_forks(
                 // The selector that took its parent (or the parent's own
                 // parent, forked during the sweep too).
                 selected_by: vec![super::SelectedBy {
-                    selector: swept
+                    selector: round
+                        .swept
                         .iter()
                         .find(|p| p.pid() == parent)
                         .and_then(|p| p.selected_by.first())
@@ -411,19 +533,19 @@ fn catch_forks(
                 unreaped_by: None,
                 first_signal: None,
             };
-            match open(backend, identity, pin) {
+            let stage = match open(backend, identity, pin) {
                 Ok(handle) => {
                     if freeze {
                         let _ = handle.send_signal(Signal::Stop);
                     }
-                    handles.push((swept.len(), handle));
+                    Stage::Held { handle, fate: None }
                 }
-                Err(fate) => entry.fate = fate,
-            }
-            swept.push(entry);
+                Err(fate) => Stage::Done(fate),
+            };
+            round.push(entry, stage);
         }
         if freeze {
-            wait_until_stopped(backend, &handles[first_new..], table);
+            wait_until_stopped(backend, &round.held_from(first_new), table);
         }
     }
 }
@@ -438,14 +560,14 @@ const STOP_WAIT: Duration = Duration::from_millis(200);
 ///
 /// # References
 /// signal(7) (stop signals), proc(5) `/proc/pid/stat` field 3.
-fn wait_until_stopped(backend: &Backend, handles: &[(usize, ProcessHandle)], table: &ParentTable) {
+fn wait_until_stopped(backend: &Backend, handles: &[(usize, &ProcessHandle)], table: &ParentTable) {
     let deadline = Instant::now() + STOP_WAIT;
     // A tmux server continues a pane's stopped processes at once (it sends
     // SIGCONT to the group of a child that stopped): waiting for them to
     // stay stopped would always run out the bound, for nothing.
     let mut running: Vec<&ProcessHandle> = handles
         .iter()
-        .map(|(_, h)| h)
+        .map(|&(_, h)| h)
         .filter(|h| !table.hosted_by_tmux(h.identity().pid))
         .collect();
     while !running.is_empty() && Instant::now() < deadline {
@@ -549,7 +671,7 @@ impl ParentTable {
 /// select, with what runs below them, are left out on purpose).
 fn new_descendants(
     table: &[(StatFields, Pin)],
-    handles: &[(usize, ProcessHandle)],
+    held: &[Identity],
     known: &HashSet<Identity>,
     protected: &HashSet<ProcessId>,
     at_capture: &HashSet<Identity>,
@@ -561,9 +683,8 @@ fn new_descendants(
         starts.insert(entry.0.pid, entry.0.start);
     }
     let mut found = Vec::new();
-    let mut frontier: Vec<ProcessId> = handles
+    let mut frontier: Vec<ProcessId> = held
         .iter()
-        .map(|(_, h)| h.identity())
         .filter(|id| starts.get(&id.pid) == Some(&id.start))
         .map(|id| id.pid)
         .collect();
