@@ -22,6 +22,15 @@ fn ready(program: &[&str], script: &str) -> ChildGuard {
     child
 }
 
+/// Unmounts (lazily) the mount at its path when dropped.
+struct Unmount<'a>(&'a Path);
+
+impl Drop for Unmount<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(self.0).status();
+    }
+}
+
 /// The pids `limier in DIR --json` lists.
 fn users(dir: &Path) -> (Vec<u32>, Value) {
     let (report, _) = limier_json(&["in", dir.to_str().unwrap()]);
@@ -114,12 +123,6 @@ fn the_same_directory_under_a_bind_mount_is_found_for_cwd_fd_and_exe() {
         .status()
         .unwrap();
     assert!(status.success());
-    struct Unmount<'a>(&'a Path);
-    impl Drop for Unmount<'_> {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg("-l").arg(self.0).status();
-        }
-    }
     let _unmount = Unmount(&dst);
     let d = dst.display();
     let cwd = ready(&["env"], &format!("cd {d}/sub"));
@@ -475,12 +478,6 @@ fn a_file_under_a_mount_stacked_since_is_not_a_use_of_the_new_one() {
         .status()
         .unwrap();
     assert!(status.success());
-    struct Unmount<'a>(&'a Path);
-    impl Drop for Unmount<'_> {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg("-l").arg(self.0).status();
-        }
-    }
     let _unmount = Unmount(&r);
     std::fs::write(r.join("file"), "y").unwrap();
     let fresh = ready(&["env"], &format!("exec 3<{d}/file && cd /"));

@@ -443,17 +443,7 @@ impl Backend {
                 })
                 .collect()
         };
-        let results: Vec<(usize, Option<u32>, bool)> = std::thread::scope(|scope| {
-            let running: Vec<_> = links
-                .chunks(per_half)
-                .map(|batch| scope.spawn(move || ask_batch(batch)))
-                .collect();
-            running
-                .into_iter()
-                .flat_map(|handle| handle.join().unwrap_or_default())
-                .collect()
-        });
-        for (index, id, still) in results {
+        for (index, id, still) in on_threads(&links, per_half, ask_batch) {
             answers[index] = match id {
                 _ if !still => MountAnswer::Gone,
                 Some(id) => MountAnswer::On(id),
@@ -480,17 +470,7 @@ impl Backend {
             }
             found
         };
-        let fd_answers: Vec<(usize, MountAnswer)> = std::thread::scope(|scope| {
-            let running: Vec<_> = groups
-                .chunks(per_half)
-                .map(|batch| scope.spawn(move || ask_group(batch)))
-                .collect();
-            running
-                .into_iter()
-                .flat_map(|handle| handle.join().unwrap_or_default())
-                .collect()
-        });
-        for (index, answer) in fd_answers {
+        for (index, answer) in on_threads(&groups, per_half, ask_group) {
             answers[index] = answer;
         }
         answers
@@ -593,6 +573,27 @@ impl Backend {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64)
     }
+}
+
+/// `work` over `items` in chunks of `per_chunk`, each chunk on a scoped
+/// thread of its own, the answers joined in order (a chunk whose thread
+/// panicked answers nothing).
+fn on_threads<T: Sync, R: Send>(
+    items: &[T],
+    per_chunk: usize,
+    work: impl Fn(&[T]) -> Vec<R> + Sync,
+) -> Vec<R> {
+    std::thread::scope(|scope| {
+        let work = &work;
+        let running: Vec<_> = items
+            .chunks(per_chunk.max(1))
+            .map(|chunk| scope.spawn(move || work(chunk)))
+            .collect();
+        running
+            .into_iter()
+            .flat_map(|handle| handle.join().unwrap_or_default())
+            .collect()
+    })
 }
 
 /// [`Backend::mount_ids_of`] for one fd of a process already checked to
