@@ -406,9 +406,12 @@ pub enum ObjectAnswer {
     /// No entry of that name (`ENOENT`, `ENOTDIR`): asked of a directory
     /// entry only.
     Missing,
-    /// A link asked about no longer reads as it did, or its process is
-    /// gone or another incarnation: the use asked about is not there now.
+    /// A link asked about no longer reads as it did: the use asked about
+    /// is not there now.
     Changed,
+    /// The process of a link asked about is gone (or its pid names another
+    /// incarnation): it uses nothing now.
+    Gone,
     /// No answer: refused, or not in time.
     Unknown,
 }

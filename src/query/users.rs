@@ -65,9 +65,10 @@ pub struct DirUsers {
     /// naming a path that reads as below the directory: never counted as
     /// users, since the same text may name another directory there.
     pub unplaceable: Vec<ProcessId>,
-    /// Uses whose path ends in " (deleted)" where a deleted file's path and
-    /// a name that ends so disagree on the answer, and an entry of that
-    /// name exists (or could not be looked for): not counted.
+    /// Uses whose path ends in " (deleted)" that the kernel did not decide
+    /// (a deleted file's path, or a name that ends so: see
+    /// [`placed_uses`]), their link changed since the capture, or nothing
+    /// answered: not counted.
     pub undecided: Vec<UndecidedUse>,
 }
 
@@ -305,8 +306,9 @@ pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedU
 /// attributes) or the device and inode the maps file gives, and the entry
 /// that has the whole text as its name in limier's namespace (looked up,
 /// never through a link). Both are asked in a process limier leaves
-/// behind. A use whose link no longer reads as captured (or whose process
-/// is gone) is not decided from the name alone: it stays undecided. A use
+/// behind. A use whose process is gone is dropped; one whose link no
+/// longer reads as captured is not decided from the name alone: it stays
+/// undecided. A use
 /// nothing decides stays undecided and is returned, but for a mapped file
 /// or an executable (a file: both readings name the same directory) whose
 /// two readings place it alike, shown as the deleted reading (what the
@@ -350,6 +352,10 @@ fn decide_deleted(snapshot: &Snapshot, found: &mut DirUses) -> Vec<UndecidedUse>
     let mut left = Vec::new();
     for (use_, (link_slot, entry_slot)) in undecided.into_iter().zip(slots) {
         let link = answer(link_slot);
+        if link == ObjectAnswer::Gone {
+            // Its process is gone: no use, as every question drops it.
+            continue;
+        }
         let object = match link {
             ObjectAnswer::Found(object) => Some(KnownObject::Linked(object)),
             _ => use_.mapped.map(KnownObject::Mapped),
@@ -419,7 +425,10 @@ fn deleted_reading(
     match entry {
         ObjectAnswer::Missing => Some(true),
         ObjectAnswer::Found(named) if (named.device, named.inode) == (device, inode) => Some(false),
-        ObjectAnswer::Found(_) | ObjectAnswer::Changed | ObjectAnswer::Unknown => None,
+        ObjectAnswer::Found(_)
+        | ObjectAnswer::Changed
+        | ObjectAnswer::Gone
+        | ObjectAnswer::Unknown => None,
     }
 }
 

@@ -341,7 +341,9 @@ impl DirTree {
     /// now hidden under another (a file under a mount stacked since), and
     /// is placed on the deepest such mount, as an fd on it would be
     /// ([`place_on_mount`](Self::place_on_mount)); with none, it is
-    /// outside. A mount whose files map from another file system
+    /// outside. The deepest is a guess where several mounts of the device
+    /// lie on the path (a bind of the same file system stacked there, or
+    /// one lazily unmounted since): the maps file names no mount. A mount whose files map from another file system
     /// (overlayfs, FUSE, aufs, shiftfs), and any path of another
     /// namespace, keep the text's placement.
     pub fn place_on_device(

@@ -311,10 +311,12 @@ pub enum Decided {
 }
 
 /// Whether any path `process` uses (as captured so far) lies in `tree`.
-/// Only a use a later question will not judge again counts: not one whose
-/// " (deleted)" the kernel is still to decide, nor a link whose text may
-/// name another mount (its mount is asked then, and may move it out of the
-/// tree), unless the fd's mount came with it.
+/// Only a use a later question cannot move out of the tree counts: not one
+/// whose " (deleted)" the kernel is still to decide, nor a link whose text
+/// may name another mount (its mount is asked then), unless the fd's mount
+/// came with it. (A cwd, root or exe is asked again whatever its text; where
+/// no mount lies on its way and one namespace is seen, the answer can only
+/// agree, or find its process gone.)
 pub(super) fn uses_anything_below(process: &Process, tree: &DirTree) -> bool {
     let mut found = DirUses::default();
     uses_below(process, tree, &mut found);

@@ -325,11 +325,12 @@ pub fn execute(backend: &Backend, plan: &Plan, options: &SweepOptions) -> Vec<Sw
     signal_lines(&mut round, &killed_now, Signal::Kill);
     // Only what is still being swept is waited for (a process the signal
     // was refused for is not going anywhere), the killed at once apart.
+    let killed_at_once: HashSet<usize> = killed_now.iter().copied().collect();
     let graced: Vec<usize> = round
         .pending()
         .into_iter()
         .map(|(index, _)| index)
-        .filter(|index| !killed_now.contains(index))
+        .filter(|index| !killed_at_once.contains(index))
         .collect();
     let deadline = Instant::now() + options.grace;
     let exited = wait_for_exits(&round, &graced, deadline);
@@ -356,14 +357,14 @@ pub fn execute(backend: &Backend, plan: &Plan, options: &SweepOptions) -> Vec<Sw
             ),
         }
     }
-    // The killed at once are judged with the survivors.
+    // The killed at once are judged with the survivors (all waited for,
+    // the still pending judged).
     survivors.extend(killed_now);
-    let judged: Vec<usize> = survivors
-        .into_iter()
-        .filter(|index| round.is_pending(*index))
-        .collect();
-    let exited = wait_for_exits(&round, &judged, Instant::now() + KILL_WAIT);
-    for (index, exited) in judged.into_iter().zip(exited) {
+    let exited = wait_for_exits(&round, &survivors, Instant::now() + KILL_WAIT);
+    for (index, exited) in survivors.into_iter().zip(exited) {
+        if !round.is_pending(index) {
+            continue;
+        }
         let fate = if exited {
             Fate::Killed
         } else {

@@ -482,8 +482,9 @@ impl Backend {
     /// attributes, in one process limier leaves behind after `patience`.
     /// A link's answer is kept only when the process is still the
     /// incarnation asked about and the link still reads as the text given;
-    /// otherwise (an fd closed and reused, a cwd changed, a process gone)
-    /// it is [`ObjectAnswer::Changed`](crate::ObjectAnswer::Changed).
+    /// otherwise it is [`ObjectAnswer::Gone`](crate::ObjectAnswer::Gone)
+    /// (the process) or [`ObjectAnswer::Changed`](crate::ObjectAnswer::Changed)
+    /// (an fd closed and reused, a cwd changed).
     /// Anything not answered is
     /// [`ObjectAnswer::Unknown`](crate::ObjectAnswer::Unknown). One helper
     /// is forked per [`typed_path::MAX_OBJECTS`] asks.
@@ -528,10 +529,12 @@ impl Backend {
             .map(|(ask, object)| match ask {
                 ObjectAsk::Entry(_) => object,
                 ObjectAsk::Link(identity, link, text) => {
-                    let same_use = self.open_incarnation(*identity).is_ok_and(|dir| {
-                        dir.read_link(&link_name(*link))
-                            .is_ok_and(|now| now == text.as_os_str().as_encoded_bytes())
-                    });
+                    let Ok(dir) = self.open_incarnation(*identity) else {
+                        return ObjectAnswer::Gone;
+                    };
+                    let same_use = dir
+                        .read_link(&link_name(*link))
+                        .is_ok_and(|now| now == text.as_os_str().as_encoded_bytes());
                     match object {
                         _ if !same_use => ObjectAnswer::Changed,
                         ObjectAnswer::Found(_) => object,
