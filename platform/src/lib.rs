@@ -21,17 +21,16 @@ pub mod signal;
 mod linux;
 #[cfg(target_os = "linux")]
 pub use linux::{
-    empty_vma_walk, mount_ids_within, names_exist_within, regular_files_within, resolve_dir,
-    resolve_dir_within, AskMounts, Backend, MapReader, MapRoots, PinAttempt, ProcessDir,
-    ProcessHandle,
+    empty_vma_walk, mount_ids_within, regular_files_within, resolve_dir, resolve_dir_within,
+    AskMounts, Backend, MapReader, MapRoots, PinAttempt, ProcessDir, ProcessHandle,
 };
 
 #[cfg(target_os = "macos")]
 mod macos;
 #[cfg(target_os = "macos")]
 pub use macos::{
-    names_exist_within, regular_files_within, resolve_dir, resolve_dir_within, AskMounts, Backend,
-    MapReader, MapRoots, PinAttempt, ProcessDir, ProcessHandle,
+    regular_files_within, resolve_dir, resolve_dir_within, AskMounts, Backend, MapReader, MapRoots,
+    PinAttempt, ProcessDir, ProcessHandle,
 };
 
 pub use error::{ParseSource, PlatformError, SignalError, VerifierRefusal};

@@ -307,8 +307,7 @@ pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedU
 /// that has the whole text as its name in limier's namespace (looked up,
 /// never through a link). Both are asked in a process limier leaves
 /// behind. A use whose process is gone is dropped; one whose link no
-/// longer reads as captured is not decided from the name alone: it stays
-/// undecided. A use
+/// longer reads as captured is not decided from the name alone. A use
 /// nothing decides stays undecided and is returned, but for a mapped file
 /// or an executable (a file: both readings name the same directory) whose
 /// two readings place it alike, shown as the deleted reading (what the

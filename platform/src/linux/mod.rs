@@ -16,9 +16,7 @@ pub use pin::PinAttempt;
 pub use process::ProcessDir;
 pub use signal::ProcessHandle;
 use typed_path::link_mount_ids_supported;
-pub use typed_path::{
-    mount_ids_within, names_exist_within, regular_files_within, resolve_dir, resolve_dir_within,
-};
+pub use typed_path::{mount_ids_within, regular_files_within, resolve_dir, resolve_dir_within};
 
 use crate::error::PlatformError;
 use crate::parse::parse_boot_time;

@@ -66,19 +66,8 @@ pub fn resolve_dir_within(
 /// # References
 /// stat(2).
 pub fn regular_files_within(paths: &[&Path], patience: std::time::Duration) -> Option<Vec<bool>> {
-    let kinds = kinds_within(paths, patience, Lookup::FollowLinks)?;
+    let kinds = kinds_within(paths, patience)?;
     Some(kinds.iter().map(|&kind| kind == KIND_REGULAR).collect())
-}
-
-/// For each of `paths`, whether a directory entry of that name exists (a
-/// last symbolic link not followed), asked as [`regular_files_within`]
-/// asks. A path that cannot be looked up (missing, refused) does not exist.
-///
-/// # References
-/// lstat(2).
-pub fn names_exist_within(paths: &[&Path], patience: std::time::Duration) -> Option<Vec<bool>> {
-    let kinds = kinds_within(paths, patience, Lookup::LastLinkItself)?;
-    Some(kinds.iter().map(|&kind| kind != KIND_MISSING).collect())
 }
 
 /// For each of `links` (a process's `cwd`, `root` or `exe` under
@@ -278,21 +267,14 @@ fn link_mount_ids(paths: &[std::ffi::CString], out: libc::c_int) {
     unsafe { libc::write(out, ids.as_ptr().cast(), count) };
 }
 
-/// Whether the last component of a looked-up path is followed when it is a
-/// symbolic link.
-#[derive(Clone, Copy)]
-enum Lookup {
-    FollowLinks,
-    LastLinkItself,
-}
-
 const KIND_MISSING: u8 = 0;
 const KIND_REGULAR: u8 = 1;
 const KIND_OTHER: u8 = 2;
 
-/// One kind byte per path, looked up in a forked grandchild (see
-/// [`answer_forked`]); `None` when no answer came within `patience`.
-fn kinds_within(paths: &[&Path], patience: std::time::Duration, lookup: Lookup) -> Option<Vec<u8>> {
+/// One kind byte per path (symbolic links followed), looked up in a forked
+/// grandchild (see [`answer_forked`]); `None` when no answer came within
+/// `patience`.
+fn kinds_within(paths: &[&Path], patience: std::time::Duration) -> Option<Vec<u8>> {
     use std::os::unix::ffi::OsStrExt;
     let c_paths: Vec<std::ffi::CString> = paths
         .iter()
@@ -302,28 +284,22 @@ fn kinds_within(paths: &[&Path], patience: std::time::Duration, lookup: Lookup) 
     if c_paths.len() > 4096 {
         return None;
     }
-    // SAFETY: the grandchild calls only stat/lstat and write, on the
-    // CStrings made before the fork and a stack buffer.
-    let answer = unsafe { answer_forked(patience, |out| path_kinds(&c_paths, lookup, out)) };
+    // SAFETY: the grandchild calls only stat and write, on the CStrings
+    // made before the fork and a stack buffer.
+    let answer = unsafe { answer_forked(patience, |out| path_kinds(&c_paths, out)) };
     let bytes = answer?.ok()?;
     (bytes.len() == paths.len()).then_some(bytes)
 }
 
 /// The grandchild's work for [`kinds_within`]: one kind byte per path,
-/// written to `out`. Async-signal-safe: stat or lstat, and write, on a
-/// stack buffer.
-fn path_kinds(paths: &[std::ffi::CString], lookup: Lookup, out: libc::c_int) {
+/// written to `out`. Async-signal-safe: stat and write, on a stack buffer.
+fn path_kinds(paths: &[std::ffi::CString], out: libc::c_int) {
     let mut kinds = [KIND_MISSING; 4096];
     for (at, path) in paths.iter().enumerate().take(kinds.len()) {
         // SAFETY: `stat` is plain old data, all zeroes a valid value.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         // SAFETY: `path` is NUL-terminated; `st` is a live, writable stat.
-        let found = unsafe {
-            match lookup {
-                Lookup::FollowLinks => libc::stat(path.as_ptr(), &mut st),
-                Lookup::LastLinkItself => libc::lstat(path.as_ptr(), &mut st),
-            }
-        } == 0;
+        let found = unsafe { libc::stat(path.as_ptr(), &mut st) } == 0;
         kinds[at] = if !found {
             KIND_MISSING
         } else if st.st_mode & libc::S_IFMT == libc::S_IFREG {

@@ -54,18 +54,6 @@ pub fn regular_files_within(
     })
 }
 
-/// For each of `paths`, whether a directory entry of that name exists (a
-/// last symbolic link not followed), asked on a helper thread.
-pub fn names_exist_within(
-    paths: &[&std::path::Path],
-    patience: std::time::Duration,
-) -> Option<Vec<bool>> {
-    let paths: Vec<PathBuf> = paths.iter().map(|p| p.to_path_buf()).collect();
-    on_helper_thread(patience, move || {
-        paths.iter().map(|p| p.symlink_metadata().is_ok()).collect()
-    })
-}
-
 /// Runs `job` on a thread and waits at most `patience` for its answer.
 fn on_helper_thread<T: Send + 'static>(
     patience: std::time::Duration,
