@@ -387,28 +387,20 @@ impl Backend {
         where_asked: AskMounts,
     ) -> Vec<crate::MountAnswer> {
         use crate::{MountAnswer, UseLink};
-        // Each process's start time is read once before and once after.
-        let is_same = |identity: crate::Identity| self.is_incarnation(identity);
         let mut answers = vec![MountAnswer::Unknown; asks.len()];
         let mut links: Vec<(usize, PathBuf)> = Vec::new();
         // The fds, by process: each process opened and checked once.
         let mut fds: std::collections::BTreeMap<ProcessId, Vec<(usize, u32)>> =
             std::collections::BTreeMap::new();
         for (index, (identity, link, _)) in asks.iter().enumerate() {
-            let name = match link {
-                UseLink::Fd(fd) => {
-                    fds.entry(identity.pid).or_default().push((index, *fd));
-                    continue;
-                }
-                UseLink::Cwd => "cwd",
-                UseLink::Root => "root",
-                UseLink::Exe => "exe",
-            };
+            if let UseLink::Fd(fd) = link {
+                fds.entry(identity.pid).or_default().push((index, *fd));
+                continue;
+            }
             // The process is checked once the answers are in: alive then
             // with its start time, it owned the pid throughout.
             if link_mount_ids_supported() {
-                let path = self.proc_root.join(identity.pid.0.to_string()).join(name);
-                links.push((index, path));
+                links.push((index, self.link_path(*identity, *link)));
             }
         }
         // Two helpers at once for a long list (2 cores: the statx calls
@@ -436,7 +428,8 @@ impl Backend {
                 .iter()
                 .zip(found)
                 .map(|((index, _), id)| {
-                    let still = where_asked == AskMounts::InProcess || is_same(asks[*index].0);
+                    let still =
+                        where_asked == AskMounts::InProcess || self.is_incarnation(asks[*index].0);
                     (*index, id, still)
                 })
                 .collect()
@@ -474,18 +467,26 @@ impl Backend {
         answers
     }
 
+    /// `/proc/PID/cwd`, `root`, `exe` or `fd/N`: the link of `identity`'s
+    /// process that `link` names.
+    fn link_path(&self, identity: crate::Identity, link: crate::UseLink) -> PathBuf {
+        self.proc_root
+            .join(identity.pid.0.to_string())
+            .join(link_name(link).as_ref())
+    }
+
     /// The object each ask names (device, inode, link count): a process's
     /// link followed (`/proc/PID/cwd`, `fd/N`…), or a directory entry in
     /// limier's own namespace, all asked with `statx` without syncing
-    /// attributes, in one process limier leaves behind after `patience`.
+    /// attributes, in processes limier leaves behind after `patience`
+    /// (one per [`typed_path::MAX_OBJECTS`] asks).
     /// A link's answer is kept only when the process is still the
     /// incarnation asked about and the link still reads as the text given;
     /// otherwise it is [`ObjectAnswer::Gone`](crate::ObjectAnswer::Gone)
     /// (the process) or [`ObjectAnswer::Changed`](crate::ObjectAnswer::Changed)
     /// (an fd closed and reused, a cwd changed).
     /// Anything not answered is
-    /// [`ObjectAnswer::Unknown`](crate::ObjectAnswer::Unknown). One helper
-    /// is forked per [`typed_path::MAX_OBJECTS`] asks.
+    /// [`ObjectAnswer::Unknown`](crate::ObjectAnswer::Unknown).
     ///
     /// # References
     /// statx(2) (`AT_STATX_DONT_SYNC`, `AT_SYMLINK_NOFOLLOW`); proc(5)
@@ -495,22 +496,11 @@ impl Backend {
         asks: &[crate::ObjectAsk<'_>],
         patience: std::time::Duration,
     ) -> Vec<crate::ObjectAnswer> {
-        use crate::{ObjectAnswer, ObjectAsk, UseLink};
-        let link_name = |link: UseLink| match link {
-            UseLink::Cwd => "cwd".to_owned(),
-            UseLink::Root => "root".to_owned(),
-            UseLink::Exe => "exe".to_owned(),
-            UseLink::Fd(fd) => format!("fd/{fd}"),
-        };
+        use crate::{ObjectAnswer, ObjectAsk};
         let paths: Vec<(PathBuf, bool)> = asks
             .iter()
             .map(|ask| match ask {
-                ObjectAsk::Link(identity, link, _) => (
-                    self.proc_root
-                        .join(identity.pid.0.to_string())
-                        .join(link_name(*link)),
-                    true,
-                ),
+                ObjectAsk::Link(identity, link, _) => (self.link_path(*identity, *link), true),
                 ObjectAsk::Entry(path) => (path.to_path_buf(), false),
             })
             .collect();
@@ -576,6 +566,17 @@ impl Backend {
     }
 }
 
+/// The name of `link` below `/proc/PID`.
+fn link_name(link: crate::UseLink) -> std::borrow::Cow<'static, str> {
+    use crate::UseLink;
+    match link {
+        UseLink::Cwd => "cwd".into(),
+        UseLink::Root => "root".into(),
+        UseLink::Exe => "exe".into(),
+        UseLink::Fd(fd) => format!("fd/{fd}").into(),
+    }
+}
+
 /// `work` over `items` in chunks of `per_chunk`, each chunk on a scoped
 /// thread of its own, the answers joined in order (a chunk whose thread
 /// panicked answers nothing).
@@ -610,12 +611,13 @@ fn fd_mount(dir: &ProcessDir, fd: u32, expected: &Path) -> crate::MountAnswer {
     use crate::MountAnswer;
     let expected = expected.as_os_str().as_encoded_bytes();
     let names_expected = || {
-        dir.read_link(&format!("fd/{fd}")).is_ok_and(|text| {
-            text == expected || {
-                let (stem, deleted) = crate::parse::strip_deleted(&text);
-                deleted && stem == expected
-            }
-        })
+        dir.read_link(&link_name(crate::UseLink::Fd(fd)))
+            .is_ok_and(|text| {
+                text == expected || {
+                    let (stem, deleted) = crate::parse::strip_deleted(&text);
+                    deleted && stem == expected
+                }
+            })
     };
     if !names_expected() {
         return MountAnswer::Gone;

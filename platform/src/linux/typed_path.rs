@@ -83,12 +83,7 @@ pub fn mount_ids_within(
     links: &[&Path],
     patience: std::time::Duration,
 ) -> Option<Vec<Option<u32>>> {
-    use std::os::unix::ffi::OsStrExt;
-    let c_paths: Vec<std::ffi::CString> = links
-        .iter()
-        .map(|p| std::ffi::CString::new(p.as_os_str().as_bytes()))
-        .collect::<Result<_, _>>()
-        .ok()?;
+    let c_paths = c_strings(links.iter().copied())?;
     if c_paths.len() > MAX_MOUNT_IDS {
         return None;
     }
@@ -125,12 +120,10 @@ pub fn objects_within(
     paths: &[(&Path, bool)],
     patience: std::time::Duration,
 ) -> Option<Vec<crate::ObjectAnswer>> {
-    use std::os::unix::ffi::OsStrExt;
-    let asks: Vec<(std::ffi::CString, bool)> = paths
-        .iter()
-        .map(|(p, follow)| std::ffi::CString::new(p.as_os_str().as_bytes()).map(|c| (c, *follow)))
-        .collect::<Result<_, _>>()
-        .ok()?;
+    let asks: Vec<(std::ffi::CString, bool)> = c_strings(paths.iter().map(|(path, _)| *path))?
+        .into_iter()
+        .zip(paths.iter().map(|(_, follow)| *follow))
+        .collect();
     if asks.len() > MAX_OBJECTS {
         return None;
     }
@@ -267,6 +260,16 @@ fn link_mount_ids(paths: &[std::ffi::CString], out: libc::c_int) {
     unsafe { libc::write(out, ids.as_ptr().cast(), count) };
 }
 
+/// `paths` as the C strings a forked helper passes to the kernel, made
+/// before the fork (the helper may not allocate); `None` when one holds a
+/// NUL byte.
+fn c_strings<'p>(paths: impl Iterator<Item = &'p Path>) -> Option<Vec<std::ffi::CString>> {
+    use std::os::unix::ffi::OsStrExt;
+    paths
+        .map(|path| std::ffi::CString::new(path.as_os_str().as_bytes()).ok())
+        .collect()
+}
+
 const KIND_MISSING: u8 = 0;
 const KIND_REGULAR: u8 = 1;
 const KIND_OTHER: u8 = 2;
@@ -275,12 +278,7 @@ const KIND_OTHER: u8 = 2;
 /// grandchild (see [`answer_forked`]); `None` when no answer came within
 /// `patience`.
 fn kinds_within(paths: &[&Path], patience: std::time::Duration) -> Option<Vec<u8>> {
-    use std::os::unix::ffi::OsStrExt;
-    let c_paths: Vec<std::ffi::CString> = paths
-        .iter()
-        .map(|p| std::ffi::CString::new(p.as_os_str().as_bytes()))
-        .collect::<Result<_, _>>()
-        .ok()?;
+    let c_paths = c_strings(paths.iter().copied())?;
     if c_paths.len() > 4096 {
         return None;
     }
