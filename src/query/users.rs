@@ -191,8 +191,7 @@ pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedU
     let mount_known = |pid: ProcessId, fd: u32| {
         snapshot
             .process(pid)
-            .and_then(|p| p.fds.as_ref())
-            .and_then(|fds| fds.iter().find(|r| r.fd == fd))
+            .and_then(|p| p.fd(fd))
             .is_some_and(|r| r.mount_id.is_some())
     };
     let asked = |path_use: &PathUse| match path_use.kind {

@@ -92,8 +92,6 @@ pub struct DirTree {
     aliases: HashMap<u64, Vec<Alias>>,
     /// Every mount read, by id, with the namespace whose table holds it.
     mounts: HashMap<u32, (u64, MountPoint)>,
-    /// limier's own mount table.
-    own_table: Vec<MountPoint>,
     /// The mount points of limier's own table (other than `/`) at the asked
     /// directory, above it or below it: what lay at one before it was
     /// mounted (a file opened there then) is named by text that now reaches
@@ -112,13 +110,11 @@ impl DirTree {
             places: Vec::new(),
             aliases: HashMap::new(),
             mounts: HashMap::new(),
-            own_table: Vec::new(),
             mounted_on_the_way: Vec::new(),
         };
         let Some(own_table) = tables.own.and_then(|own| tables.tables.get(&own)) else {
             return tree;
         };
-        tree.own_table = own_table.clone();
         tree.mounted_on_the_way = own_table
             .iter()
             .filter(|mount| {
@@ -343,9 +339,10 @@ impl DirTree {
     /// ([`place_on_mount`](Self::place_on_mount)); with none, it is
     /// outside. The deepest is a guess where several mounts of the device
     /// lie on the path (a bind of the same file system stacked there, or
-    /// one lazily unmounted since): the maps file names no mount. A mount whose files map from another file system
-    /// (overlayfs, FUSE, aufs, shiftfs), and any path of another
-    /// namespace, keep the text's placement.
+    /// one lazily unmounted since): the maps file names no mount. A mount
+    /// whose files map from another file system (overlayfs, FUSE, aufs,
+    /// shiftfs), and any path of another namespace, keep the text's
+    /// placement.
     pub fn place_on_device(
         &self,
         mount_ns: Option<u64>,
@@ -364,9 +361,12 @@ impl DirTree {
             return placed;
         }
         let hidden = self
-            .own_table
-            .iter()
-            .filter(|mount| mount.device == device && is_at_or_below(path, &mount.path))
+            .mounts
+            .values()
+            .filter(|(namespace, mount)| {
+                *namespace == own && mount.device == device && is_at_or_below(path, &mount.path)
+            })
+            .map(|(_, mount)| mount)
             .max_by_key(|mount| mount.path.as_os_str().len());
         match hidden {
             Some(mount) => self.place_on_mount(mount.id, path),

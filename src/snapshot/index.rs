@@ -320,13 +320,7 @@ pub enum Decided {
 pub(super) fn uses_anything_below(process: &Process, tree: &DirTree) -> bool {
     let mut found = DirUses::default();
     uses_below(process, tree, &mut found);
-    let mount_known = |fd: u32| {
-        process
-            .fds
-            .iter()
-            .flatten()
-            .any(|r| r.fd == fd && r.mount_id.is_some())
-    };
+    let mount_known = |fd: u32| process.fd(fd).is_some_and(|r| r.mount_id.is_some());
     found.uses.iter().any(|path_use| match path_use.kind {
         UseKind::Fd(fd) if mount_known(fd) => true,
         UseKind::Map => true,

@@ -230,6 +230,11 @@ impl Process {
         self.record.inspectable && self.denied.is_empty()
     }
 
+    /// Open fd `fd`, when the fd layer was read and holds it.
+    pub fn fd(&self, fd: u32) -> Option<&FdRecord> {
+        self.fds.as_ref()?.iter().find(|record| record.fd == fd)
+    }
+
     /// The value of `key` in the environment, if the environment was read.
     pub fn env_value(&self, key: &[u8]) -> Option<&[u8]> {
         self.environ
