@@ -11,6 +11,8 @@
 // Every unsafe block says why it is sound.
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+mod backend;
+pub use backend::{AskMounts, Backend};
 pub mod error;
 pub mod fd_table;
 pub mod parse;
@@ -22,15 +24,15 @@ mod linux;
 #[cfg(target_os = "linux")]
 pub use linux::{
     empty_vma_walk, mount_ids_within, regular_files_within, resolve_dir, resolve_dir_within,
-    AskMounts, Backend, MapReader, MapRoots, PinAttempt, ProcessDir, ProcessHandle,
+    MapReader, MapRoots, PinAttempt, ProcessDir, ProcessHandle,
 };
 
 #[cfg(target_os = "macos")]
 mod macos;
 #[cfg(target_os = "macos")]
 pub use macos::{
-    regular_files_within, resolve_dir, resolve_dir_within, AskMounts, Backend, MapReader, MapRoots,
-    PinAttempt, ProcessDir, ProcessHandle,
+    regular_files_within, resolve_dir, resolve_dir_within, MapReader, MapRoots, PinAttempt,
+    ProcessDir, ProcessHandle,
 };
 
 pub use error::{ParseSource, PlatformError, SignalError, VerifierRefusal};

@@ -1,4 +1,4 @@
-//! What both backends do the same way, written once on top of what each
+//! What both OS backends do the same way, written once on top of what each
 //! does its own way (`open_process`, `read_stat`, `ProcessDir::stat`,
 //! `add_links`, `add_cmdline`).
 //!
@@ -6,14 +6,16 @@
 //! opened or asked about as that incarnation only: a pid reused since it
 //! was seen names another process, which is gone for every caller here.
 
+#[cfg(target_os = "linux")]
+use crate::linux::OsBackend;
+#[cfg(target_os = "macos")]
+use crate::macos::OsBackend;
 use crate::records::ProcessRecord;
-use crate::{Backend, Identity, PlatformError, ProcessDir};
+use crate::{Identity, PlatformError, ProcessDir};
 
-impl Backend {
-    /// The directory of the process `identity` names, held open: `Gone`
-    /// when the pid is free or now names another incarnation (its start
-    /// time differs), so that nothing read through it belongs to a
-    /// recycled pid.
+impl OsBackend {
+    /// [`crate::Backend::open_incarnation`]: the process opened, then its
+    /// start time read through the open directory and compared.
     ///
     /// # References
     /// proc(5) `/proc/pid/stat` (field 22, `starttime`); on macOS
@@ -26,8 +28,7 @@ impl Backend {
         Ok(dir)
     }
 
-    /// Whether `identity` still names a running incarnation (its stat read
-    /// now; a zombie still does).
+    /// [`crate::Backend::is_incarnation`]: the pid's stat read now.
     pub fn is_incarnation(&self, identity: Identity) -> bool {
         self.read_stat(identity.pid)
             .is_ok_and(|stat| stat.start == identity.start)
@@ -54,7 +55,7 @@ impl ProcessDir {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::StartTime;
+    use crate::{Backend, StartTime};
 
     #[test]
     fn another_incarnation_is_gone() {

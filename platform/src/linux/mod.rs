@@ -21,20 +21,21 @@ pub use typed_path::{mount_ids_within, regular_files_within, resolve_dir, resolv
 use crate::error::PlatformError;
 use crate::parse::parse_boot_time;
 use crate::records::{ProcessId, StartTime};
+use crate::AskMounts;
 use std::path::{Path, PathBuf};
 
-/// The Linux backend, reading a proc filesystem at a configurable root.
-///
-/// `Backend::new()` reads the live `/proc`; `Backend::with_proc_root` points
-/// it at a fixture tree (sockets then come from `<root>/net/*`).
+/// The Linux side of [`crate::Backend`], reading a proc filesystem at a
+/// configurable root: the live `/proc` ([`new`](Self::new)) or a fixture
+/// tree ([`with_proc_root`](Self::with_proc_root); sockets then come from
+/// `<root>/net/*`).
 #[derive(Debug, Clone)]
-pub struct Backend {
+pub struct OsBackend {
     proc_root: PathBuf,
     ticks_per_second: u64,
     boot_time_ms: u64,
 }
 
-impl Backend {
+impl OsBackend {
     /// The backend for the live system.
     ///
     /// Fails when `/proc` belongs to another pid namespace than this
@@ -84,7 +85,7 @@ impl Backend {
     /// proc(5) (`/proc/stat` btime), sysconf(3) (`_SC_CLK_TCK`).
     pub fn with_proc_root(root: &Path) -> Result<Self, PlatformError> {
         let boot_time = read_parsed(root.join("stat"), None, parse_boot_time)?;
-        Ok(Backend {
+        Ok(OsBackend {
             proc_root: root.to_owned(),
             ticks_per_second: procfs::ticks_per_second().max(1),
             boot_time_ms: boot_time.saturating_mul(1000),
@@ -182,7 +183,7 @@ impl Backend {
                 what: "the task iterator on a copied proc tree",
             });
         }
-        let own = self.read_stat(Self::self_pid())?;
+        let own = self.read_stat(crate::Backend::self_pid())?;
         let rows = kernel_iter::dump_tasks(&self.proc_root)?;
         let ns_per_tick = 1_000_000_000 / self.ticks_per_second.max(1);
         let mut own_row = None;
@@ -216,7 +217,7 @@ impl Backend {
         let agrees = own_row.is_some_and(|row| {
             row == fields(&own)
                 || self
-                    .read_stat(Self::self_pid())
+                    .read_stat(crate::Backend::self_pid())
                     .is_ok_and(|after| row == fields(&after))
         });
         if !agrees {
@@ -542,11 +543,6 @@ impl Backend {
     /// `/proc/PID/stat`, one process at a time.
     pub const PROCESS_READER: crate::LayerReader = crate::LayerReader::StatFile;
 
-    /// The pid of the calling process.
-    pub fn self_pid() -> ProcessId {
-        ProcessId(std::process::id())
-    }
-
     /// The kernel's clock ticks per second (`USER_HZ`): the unit of start
     /// times.
     pub fn ticks_per_second(&self) -> u64 {
@@ -556,13 +552,6 @@ impl Backend {
     /// Converts a start time to milliseconds since the Unix epoch.
     pub fn start_to_epoch_ms(&self, start: StartTime) -> u64 {
         self.boot_time_ms + start.0.saturating_mul(1000) / self.ticks_per_second
-    }
-
-    /// Milliseconds since the Unix epoch, now.
-    pub fn now_epoch_ms() -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64)
     }
 }
 
@@ -598,7 +587,7 @@ fn on_threads<T: Sync, R: Send>(
     })
 }
 
-/// [`Backend::mount_ids_of`] for one fd of a process already checked to
+/// [`crate::Backend::mount_ids_of`] for one fd of a process already checked to
 /// be the incarnation asked about: its fdinfo's mount id, taken only when
 /// the fd names `expected` before and after (an fd closed and reused
 /// meanwhile is not the file asked about). `expected` is the link's whole
@@ -645,21 +634,6 @@ pub(crate) fn read_parsed<T>(
     })
 }
 
-/// Where [`Backend::mount_ids_of`] asks `statx` through a process's links.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AskMounts {
-    /// In this process: only where no mount may make the call wait on a
-    /// server (see [`MountTables::may_ask_servers`](crate::MountTables::may_ask_servers)).
-    /// The processes are not read again after the links: an answer is
-    /// about the process that owned the pid at that moment, which the
-    /// caller checks where the answer matters.
-    InProcess,
-    /// In a forked helper limier never waits for beyond the patience given:
-    /// safe on any mount, but forking a large process costs its later writes
-    /// a copy-on-write fault each.
-    InHelper,
-}
-
 /// The id of the mount the target of `link` (a `/proc/PID/cwd`, `root` or
 /// `exe`) is on, asked without syncing attributes; `None` when it cannot be
 /// followed.
@@ -677,7 +651,7 @@ fn link_mount_id(link: &Path) -> Option<u32> {
     (statx.stx_mask & rustix::fs::StatxFlags::MNT_ID.bits() != 0).then_some(statx.stx_mnt_id as u32)
 }
 
-/// From this many links, [`Backend::mount_ids_of`] asks in two helpers at
+/// From this many links, [`crate::Backend::mount_ids_of`] asks in two helpers at
 /// once.
 const PARALLEL_LINKS: usize = 256;
 

@@ -6,7 +6,7 @@
 //! the record and the pidfd name one process. The pidfd's inode in pidfs is
 //! then that process's identity for as long as the machine runs.
 
-use super::Backend;
+use super::OsBackend;
 use crate::records::{Pin, ProcessId};
 use rustix::event::{PollFd, PollFlags};
 use rustix::fd::OwnedFd;
@@ -31,7 +31,7 @@ enum Attempt {
     Open(OwnedFd, u64),
 }
 
-impl Backend {
+impl OsBackend {
     /// Opens a pidfd for `pid` before its `/proc` entry is read (see the
     /// module's documentation). Two system calls; nothing when the kernel
     /// has no pidfs.
@@ -57,7 +57,7 @@ impl Backend {
 }
 
 impl PinAttempt {
-    /// What the record read since [`Backend::pin_before_read`] may be
+    /// What the record read since [`crate::Backend::pin_before_read`] may be
     /// signalled on: the inode when the pidfd's process is still alive,
     /// [`Pin::Exited`] when it exited meanwhile or was gone already (the
     /// read may then be of a later owner of the pid).
@@ -111,7 +111,7 @@ mod tests {
 
     #[test]
     fn a_live_child_is_pinned_by_an_inode_and_a_reaped_one_is_not() {
-        let backend = Backend::new().unwrap();
+        let backend = OsBackend::new().unwrap();
         let mut child = std::process::Command::new("sleep")
             .arg("30")
             .spawn()

@@ -1,6 +1,6 @@
 //! Reading one process through its `/proc/PID` directory fd.
 
-use super::Backend;
+use super::OsBackend;
 use crate::error::PlatformError;
 use crate::parse::{
     parse_cmdline, parse_environ, parse_fd_link, parse_maps, parse_stat, strip_deleted, StatFields,
@@ -21,7 +21,7 @@ pub struct ProcessDir {
     pid: ProcessId,
     path: PathBuf,
     dir: OwnedFd,
-    boot: Backend,
+    boot: OsBackend,
 }
 
 /// The inode number in a namespace link's text (`mnt:[4026531841]`).
@@ -46,7 +46,7 @@ enum FileEnd {
 impl ProcessDir {
     /// # References
     /// proc(5), openat(2).
-    pub(super) fn open(backend: &Backend, pid: ProcessId) -> Result<Self, PlatformError> {
+    pub(super) fn open(backend: &OsBackend, pid: ProcessId) -> Result<Self, PlatformError> {
         let path = backend.proc_root.join(pid.0.to_string());
         let dir = rustix::fs::open(
             &path,

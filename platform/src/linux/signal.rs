@@ -1,6 +1,6 @@
 //! Identity-checked signalling and exit waiting through pidfds.
 
-use super::Backend;
+use super::OsBackend;
 use crate::error::{PlatformError, SignalError};
 use crate::records::{Identity, Pin, ProcessId};
 use crate::signal::Signal;
@@ -19,7 +19,7 @@ pub struct ProcessHandle {
     pidfd: OwnedFd,
 }
 
-impl Backend {
+impl OsBackend {
     /// Makes room in this process's fd table for `count` more fds.
     ///
     /// A sweep holds a pidfd per target; for hundreds of targets the table
@@ -178,7 +178,7 @@ impl ProcessHandle {
     }
 }
 
-impl Backend {
+impl OsBackend {
     /// What the incarnation `identity` does with `signal`, from the masks
     /// of its `/proc/PID/status` (read through a directory fd whose start
     /// time matches); `None` when that cannot be read (gone, recycled,
@@ -246,7 +246,7 @@ mod tests {
             .current
             .unwrap_or(u64::MAX);
         let held = std::fs::File::open("/proc/version").unwrap();
-        Backend::reserve_fds(3000);
+        OsBackend::reserve_fds(3000);
         if soft >= 4096 {
             assert!(fd_table_size() >= 4096, "FDSize {}", fd_table_size());
         }
@@ -255,7 +255,7 @@ mod tests {
         assert!(text.starts_with("Linux"));
         // Asking for less than the table holds changes nothing.
         let before = fd_table_size();
-        Backend::reserve_fds(10);
+        OsBackend::reserve_fds(10);
         assert_eq!(fd_table_size(), before);
     }
 }

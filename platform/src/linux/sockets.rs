@@ -1,12 +1,12 @@
 //! The system's TCP and UDP sockets: sock_diag netlink, `/proc/net` as fallback.
 
-use super::Backend;
+use super::OsBackend;
 use crate::error::PlatformError;
 use crate::parse::parse_proc_net;
 use crate::records::{Port, Protocol, SocketInode, SocketRecord, SocketState};
 use netstat2::{AddressFamilyFlags, ProtocolFlags, ProtocolSocketInfo, TcpState};
 
-impl Backend {
+impl OsBackend {
     /// Every TCP and UDP socket, IPv4 and IPv6, with its inode and owner uid.
     ///
     /// Uses NETLINK_SOCK_DIAG on the live system (one dump per family and

@@ -33,7 +33,7 @@ pub fn resolve_dir(path: &Path) -> std::io::Result<PathBuf> {
 /// kernel, and may do so uninterruptibly (waiting for a directory's lock
 /// that another stuck lookup holds). A thread blocked that way keeps its
 /// process from ever finishing its exit — a zombie whose parent's `wait()`
-/// never returns. So the lookup runs in a grandchild (see [`answer_forked`]).
+/// never returns. So the lookup runs in a grandchild (see `answer_forked`).
 ///
 /// # References
 /// open(2) `O_PATH`, readlink(2), proc(5) `/proc/self/fd`.
@@ -72,7 +72,7 @@ pub fn regular_files_within(paths: &[&Path], patience: std::time::Duration) -> O
 
 /// For each of `links` (a process's `cwd`, `root` or `exe` under
 /// `/proc/PID`), the id of the mount its target is on, asked in a process
-/// limier leaves behind (see [`answer_forked`]) with `AT_STATX_DONT_SYNC`,
+/// limier leaves behind (see `answer_forked`) with `AT_STATX_DONT_SYNC`,
 /// so that no file system is asked for attributes: `None` when no answer
 /// came within `patience`; an entry is `None` when the link could not be
 /// followed (gone, refused).

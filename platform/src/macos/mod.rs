@@ -14,6 +14,7 @@ pub use signal::ProcessHandle;
 
 use crate::error::PlatformError;
 use crate::records::{ProcessId, StartTime};
+use crate::AskMounts;
 use std::path::PathBuf;
 
 /// The canonical path of the directory at `path` (realpath, then a check
@@ -71,14 +72,14 @@ fn on_helper_thread<T: Send + 'static>(
 
 /// The macOS backend. It has no configuration: libproc reads the live kernel.
 #[derive(Debug, Clone, Default)]
-pub struct Backend {
+pub struct OsBackend {
     _private: (),
 }
 
-impl Backend {
+impl OsBackend {
     /// The backend for the live system.
     pub fn new() -> Result<Self, PlatformError> {
-        Ok(Backend { _private: () })
+        Ok(OsBackend { _private: () })
     }
 
     /// Always true: there is no fixture root on macOS.
@@ -223,21 +224,14 @@ impl Backend {
     /// `proc_pidinfo`, one process at a time.
     pub const PROCESS_READER: crate::LayerReader = crate::LayerReader::Libproc;
 
-    /// The pid of the calling process.
-    pub fn self_pid() -> ProcessId {
-        ProcessId(std::process::id())
-    }
-
     /// macOS start times are microseconds since the epoch.
     pub fn start_to_epoch_ms(&self, start: StartTime) -> u64 {
         start.0 / 1000
     }
 
-    /// Milliseconds since the Unix epoch, now.
-    pub fn now_epoch_ms() -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64)
+    /// Start times are microseconds since the epoch.
+    pub fn ticks_per_second(&self) -> u64 {
+        1_000_000
     }
 }
 
@@ -255,12 +249,12 @@ pub(crate) fn pid_error(pid: ProcessId, what: &str) -> PlatformError {
 }
 
 /// The directories of a Linux kernel mapping reader: no values on macOS
-/// ([`Backend::map_roots`] always fails).
+/// ([`crate::Backend::map_roots`] always fails).
 #[derive(Debug, Clone)]
 pub enum MapRoots {}
 
 /// The Linux kernel mapping reader has no macOS counterpart: this type has
-/// no values, and [`Backend::map_reader`] always fails.
+/// no values, and [`crate::Backend::map_reader`] always fails.
 #[derive(Debug)]
 pub enum MapReader {}
 
@@ -284,14 +278,4 @@ impl PinAttempt {
     pub fn after_read(self) -> crate::records::Pin {
         crate::records::Pin::StartTime
     }
-}
-
-/// Where mount ids would be asked (never on macOS: see
-/// `Backend::mount_ids_of`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AskMounts {
-    /// In this process.
-    InProcess,
-    /// In a helper process.
-    InHelper,
 }

@@ -1,6 +1,6 @@
 //! Identity-checked signalling and kqueue exit waits.
 
-use super::Backend;
+use super::OsBackend;
 use crate::error::{PlatformError, SignalError};
 use crate::records::{Identity, Pin};
 use crate::signal::Signal;
@@ -14,7 +14,7 @@ pub struct ProcessHandle {
     identity: Identity,
 }
 
-impl Backend {
+impl OsBackend {
     /// Checks the start time (microseconds) of `identity.pid`; every
     /// signal checks it again. macOS has no pidfd: `pin` is always
     /// [`Pin::StartTime`] there, unless the record was of a process that
@@ -31,7 +31,7 @@ impl Backend {
     }
 }
 
-impl Backend {
+impl OsBackend {
     /// What a process does with `signal`: not read on macOS (libproc gives
     /// no signal masks), so always `None`, and a sweep waits out the grace.
     pub fn disposition(&self, _identity: Identity, _signal: Signal) -> Option<crate::Disposition> {

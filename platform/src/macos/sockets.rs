@@ -1,6 +1,6 @@
 //! The system's TCP and UDP sockets, from every process's socket fds.
 
-use super::Backend;
+use super::OsBackend;
 use crate::error::PlatformError;
 use crate::parse::darwin::tcp_state_from_tsi;
 use crate::parse::darwin_map::{socket_from_insockinfo, udp_state, InSockInfo as InetFields};
@@ -11,7 +11,7 @@ use libproc::libproc::net_info::{InSockInfo, SocketFDInfo, SocketInfoKind};
 use libproc::libproc::proc_pid::{listpidinfo, pidinfo};
 use std::collections::HashSet;
 
-impl Backend {
+impl OsBackend {
     /// Every TCP and UDP socket (IPv4 and IPv6) some process holds, keyed by
     /// the kernel socket address `soi_so` (macOS sockets have no inode).
     /// Sockets of processes limier may not inspect are missing, as with lsof.

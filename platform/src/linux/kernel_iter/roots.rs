@@ -45,9 +45,9 @@ impl MapRoots {
     /// Finds `dirs` (absolute, canonical) in the kernel.
     ///
     /// Fails, and the caller reads every mapped file, for more than
-    /// [`MAX_DIRS`] directories or [`MAX_NESTED_MOUNTS`] mounts below them,
+    /// `MAX_DIRS` directories or `MAX_NESTED_MOUNTS` mounts below them,
     /// where a directory cannot be opened, or where the BPF iterators are
-    /// not available (see [`super::dump_fds`]).
+    /// not available (see `dump_fds`).
     ///
     /// # References
     /// open(2) `O_PATH`; bpf(2); proc_pid_mountinfo(5).
