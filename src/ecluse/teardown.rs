@@ -144,7 +144,9 @@ pub fn flush_selection(
     }
     // A tagged process whose cwd is in the worktrees: placed as every
     // directory question places it (the mount its cwd is on, deleted-ness
-    // from the kernel), asked only when some process is tagged.
+    // from the kernel), asked only when some process is tagged. The
+    // worktrees' `Dir` selector is answered from the same placement (the
+    // snapshot keeps it): one pass.
     let tagged: Vec<_> = snapshot
         .processes()
         .filter_map(|process| Some((process, process.env_value(b"ECLUSE_SLUG")?)))

@@ -162,7 +162,14 @@ pub fn dir_users_below(snapshot: &Snapshot, path: &Path) -> Result<DirUsers, Que
 /// changes the verdict) is dropped; one whose mount could not be had keeps
 /// its text's placement, and a text that could not be placed counts its
 /// process in `unplaceable`.
+///
+/// Asked again of the same snapshot, the first answer is returned.
 pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedUse>) {
+    snapshot.placed_once(path, || place_uses(snapshot, path))
+}
+
+/// [`placed_uses`], computed.
+fn place_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedUse>) {
     let tree = snapshot.dir_tree(path);
     let mut found = snapshot.uses_in(&tree);
     let undecided = decide_deleted(snapshot, &mut found);

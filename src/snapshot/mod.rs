@@ -290,7 +290,15 @@ pub struct Snapshot {
     link_mounts: std::sync::Mutex<
         std::collections::HashMap<(ProcessId, limier_platform::UseLink), MountAnswer>,
     >,
+    /// Each directory tree's placed uses, kept for the snapshot's lifetime
+    /// (see [`placed_once`](Self::placed_once)).
+    #[serde(skip)]
+    placed: std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, PlacedUses>>,
 }
+
+/// A directory tree's uses, each placed, and the uses whose deleted-ness
+/// could not be decided (see [`crate::query::placed_uses`]).
+pub type PlacedUses = (DirUses, Vec<UndecidedUse>);
 
 /// The ancestors of a process, nearest first (see [`Snapshot::ancestors`]).
 #[derive(Debug)]
@@ -355,6 +363,7 @@ impl Snapshot {
             mounts: MountTables::default(),
             captured: false,
             link_mounts: Default::default(),
+            placed: Default::default(),
         }
     }
 
@@ -489,6 +498,31 @@ impl Snapshot {
         self.captured
     }
 
+    /// The placed uses of the tree at `path`, computed by `place` the first
+    /// time the tree is asked about and kept: two questions of one snapshot
+    /// about one directory (`ecluse flush`'s tag and worktree selectors)
+    /// pay for one pass and get one answer.
+    pub(crate) fn placed_once(
+        &self,
+        path: &std::path::Path,
+        place: impl FnOnce() -> PlacedUses,
+    ) -> PlacedUses {
+        let known = self.placed.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(placed) = known.get(path) {
+            return placed.clone();
+        }
+        // Not held while placing: placing asks `link_mounts`, whose lock is
+        // another, and a second thread asking the same tree only repeats
+        // the work.
+        drop(known);
+        let placed = place();
+        self.placed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(path.to_owned(), placed.clone());
+        placed
+    }
+
     /// Which mount each asked link's target is on
     /// ([`Backend::mount_ids_of`](limier_platform::Backend::mount_ids_of)),
     /// each asked of the kernel once per snapshot. A snapshot built from
@@ -556,6 +590,7 @@ impl Snapshot {
     /// as text.
     pub fn set_mount_tables(&mut self, mounts: MountTables) {
         self.mounts = mounts;
+        self.placed.get_mut().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     /// Reads details (cmdline, exe, cwd, root) and, if `environ`, the
@@ -570,6 +605,8 @@ impl Snapshot {
         pids: &[ProcessId],
         environ: bool,
     ) {
+        // What is read now may place a use differently.
+        self.placed.get_mut().unwrap_or_else(|e| e.into_inner()).clear();
         for pid in pids {
             let Some(process) = self.processes.get_mut(pid) else {
                 continue;
@@ -620,6 +657,36 @@ fn serialize_values<S: serde::Serializer>(
 #[cfg(test)]
 mod tests {
     use super::{FdScope, Layers};
+
+    #[test]
+    fn a_tree_is_placed_once_per_snapshot_until_details_are_read() {
+        let mut builder = super::fixture::SnapshotBuilder::new();
+        builder.process(10, 1, "node").cwd(10, "/w/a", false);
+        let mut snapshot = builder.build();
+        let runs = std::cell::Cell::new(0);
+        let place = |snapshot: &super::Snapshot, path: &str| {
+            snapshot.placed_once(std::path::Path::new(path), || {
+                runs.set(runs.get() + 1);
+                let tree = snapshot.dir_tree(std::path::Path::new(path));
+                (snapshot.uses_in(&tree), Vec::new())
+            })
+        };
+        let first = place(&snapshot, "/w");
+        assert_eq!(first.0.uses.len(), 1);
+        place(&snapshot, "/w");
+        assert_eq!(runs.get(), 1);
+        // Another tree is another question.
+        place(&snapshot, "/w/a");
+        assert_eq!(runs.get(), 2);
+        // Details read since may place a use differently: asked anew.
+        let backend = limier_platform::Backend::new().unwrap();
+        snapshot.load_details(&backend, &[], false);
+        place(&snapshot, "/w");
+        assert_eq!(runs.get(), 3);
+        // The query's own answer is the one kept.
+        let asked = crate::query::placed_uses(&snapshot, std::path::Path::new("/w"));
+        assert_eq!(asked.0.uses, first.0.uses);
+    }
 
     #[test]
     fn a_union_keeps_every_fd_when_either_side_needs_files() {
