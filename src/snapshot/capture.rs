@@ -172,29 +172,6 @@ impl CaptureOptions {
         }
     }
 
-    /// The kernel's count of tasks when the process table is to come from
-    /// the kernel's task iterator alone — nothing read per process but
-    /// stat (fds from the kernel's fd dump), no pin, the kernel readers
-    /// wanted and possible, and enough tasks for them to pay — so that
-    /// /proc need not be listed; `None` otherwise.
-    fn table_only_candidate(&self, possible: impl Fn() -> bool) -> Option<usize> {
-        let stat_only = !Layers {
-            fds: None,
-            ..self.layers
-        }
-        .needs_process_dir();
-        if !stat_only || self.pin {
-            return None;
-        }
-        let tasks = Backend::task_count()?;
-        // The fds too must come from the kernel's dump, or each process's
-        // directory is opened anyway.
-        let fds_from_kernel =
-            self.layers.fds.is_none() || self.fd_source.kernel_wanted(tasks, &possible).is_ok();
-        (fds_from_kernel && self.procs_source.kernel_wanted(tasks, &possible).is_ok())
-            .then_some(tasks)
-    }
-
     fn parallel(&self, process_count: usize) -> bool {
         match self.parallelism {
             Parallelism::Sequential => false,
@@ -211,6 +188,72 @@ impl CaptureOptions {
                 heavy && process_count >= Self::PARALLEL_THRESHOLD
             }
         }
+    }
+}
+
+/// Which reader serves each layer, decided once, on one count of
+/// processes.
+struct ReaderPlan {
+    /// The fds: the kernel's one-pass dump, or why not (`None`: not read).
+    fd_kernel: Option<Result<(), WhyNotUsed>>,
+    /// The mappings: the kernel's mapping reader, or why not.
+    maps_kernel: Option<Result<(), WhyNotUsed>>,
+    /// The process table: the kernel's task iterator, or why not (`None`:
+    /// something is read per process anyway, so its stat comes with it).
+    procs_kernel: Option<Result<(), WhyNotUsed>>,
+    /// What is read per process: the layers no one-pass reader serves.
+    per_process: Layers,
+    /// Mappings read after the pass, for the processes that still need
+    /// them (see [`CaptureOptions::maps_needless_below`]).
+    maps_later: bool,
+    /// The layers asked for.
+    layers: Layers,
+}
+
+impl ReaderPlan {
+    /// The readers for `options` with `population` processes (the
+    /// thresholds' count); `possible` says whether the kernel readers can
+    /// load at all.
+    fn decide(options: &CaptureOptions, population: usize, possible: impl Fn() -> bool) -> Self {
+        let layers = options.layers;
+        let fd_kernel = layers
+            .fds
+            .is_some()
+            .then(|| options.fd_source.kernel_wanted(population, &possible));
+        let maps_kernel = layers
+            .maps
+            .then(|| options.maps_source.kernel_wanted(population, &possible));
+        let use_dump = matches!(fd_kernel, Some(Ok(())));
+        // With the kernel's fd dump, the per-process pass skips that layer;
+        // it reads mappings with the kernel's mapping reader where one
+        // loads — or later, when they may be needless (see
+        // `maps_needless_below`).
+        let maps_later = layers.maps && !options.maps_needless_below.is_empty();
+        let per_process = Layers {
+            fds: layers.fds.filter(|_| !use_dump),
+            maps: layers.maps && !maps_later,
+            ..layers
+        };
+        // Nothing read per process but its stat, and no pin: the kernel's
+        // task iterator can give the whole table in one pass.
+        let procs_kernel = (!per_process.needs_process_dir() && !options.pin)
+            .then(|| options.procs_source.kernel_wanted(population, &possible));
+        ReaderPlan {
+            fd_kernel,
+            maps_kernel,
+            procs_kernel,
+            per_process,
+            maps_later,
+            layers,
+        }
+    }
+
+    /// Whether the process table comes from the kernel's task iterator
+    /// alone, nothing but stat asked of any process (no mappings, even
+    /// later; fds from the kernel's dump): /proc's list is then not needed
+    /// before the passes.
+    fn table_only(&self) -> bool {
+        matches!(self.procs_kernel, Some(Ok(()))) && !self.layers.maps
     }
 }
 
@@ -238,44 +281,35 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
     // is listed beside the passes rather than before them (1,700 entries
     // cost 1–2 ms): the kernel's count of tasks, threads included, bounds
     // the processes from above for the thresholds.
-    let table_only = options.table_only_candidate(possible);
-    let pids = if table_only.is_some() {
-        Vec::new()
-    } else {
-        backend.list_pids()?
+    // (Asked only where nothing but stat and fds is wanted: the one case
+    // `ReaderPlan::table_only` can take.)
+    let stat_and_fds = !Layers { fds: None, ..layers }.needs_process_dir();
+    let on_tasks = (stat_and_fds && !options.pin)
+        .then(Backend::task_count)
+        .flatten()
+        .map(|tasks| ReaderPlan::decide(options, tasks, possible))
+        .filter(ReaderPlan::table_only);
+    let table_only = on_tasks.is_some();
+    let (pids, plan) = match on_tasks {
+        Some(plan) => (Vec::new(), plan),
+        None => {
+            let pids = backend.list_pids()?;
+            let plan = ReaderPlan::decide(options, pids.len(), possible);
+            (pids, plan)
+        }
     };
-    let population = table_only.unwrap_or(pids.len());
-    let fd_kernel = layers
-        .fds
-        .is_some()
-        .then(|| options.fd_source.kernel_wanted(population, possible));
-    let maps_kernel = layers
-        .maps
-        .then(|| options.maps_source.kernel_wanted(population, possible));
+    let ReaderPlan {
+        fd_kernel,
+        maps_kernel,
+        procs_kernel,
+        per_process,
+        maps_later,
+        ..
+    } = plan;
     let use_dump = matches!(fd_kernel, Some(Ok(())));
     let use_map_reader = matches!(maps_kernel, Some(Ok(())));
-    let scope = layers.fds.unwrap_or(FdScope::All);
-    // With the kernel's fd dump, the per-process pass skips that layer;
-    // it reads mappings with the kernel's mapping reader where one loads —
-    // or later, when they may be needless (see `maps_needless_below`).
-    let maps_later = layers.maps && !options.maps_needless_below.is_empty();
-    let per_process = Layers {
-        fds: layers.fds.filter(|_| !use_dump),
-        maps: layers.maps && !maps_later,
-        ..layers
-    };
-    // Nothing read per process but its stat, and no pin: the kernel's task
-    // iterator can give the whole table in one pass.
-    let procs_kernel = (!per_process.needs_process_dir() && !options.pin)
-        .then(|| options.procs_source.kernel_wanted(population, possible));
     let use_task_table = matches!(procs_kernel, Some(Ok(())));
-    // Decided on the same count, the table is wanted whenever /proc was
-    // left unlisted; should it not be, /proc is listed now.
-    let pids = if table_only.is_some() && !use_task_table {
-        backend.list_pids()?
-    } else {
-        pids
-    };
+    let scope = layers.fds.unwrap_or(FdScope::All);
     let readers = ReaderPool::new(backend, use_map_reader, &options.maps_only_below);
     if options.maps_source == FdSource::Kernel {
         readers.demand()?;
@@ -323,7 +357,7 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
         // old one the table saw).
         let ((table, listed, sockets), dump) = rayon::join(
             || {
-                let listed = table_only.map(|_| backend.list_pids());
+                let listed = table_only.then(|| backend.list_pids());
                 let table = backend.dump_process_table();
                 (table, listed, read_sockets(backend, layers))
             },
