@@ -283,7 +283,11 @@ pub fn capture(backend: &Backend, options: CaptureOptions) -> Result<Snapshot, P
     // the processes from above for the thresholds.
     // (Asked only where nothing but stat and fds is wanted: the one case
     // `ReaderPlan::table_only` can take.)
-    let stat_and_fds = !Layers { fds: None, ..layers }.needs_process_dir();
+    let stat_and_fds = !Layers {
+        fds: None,
+        ..layers
+    }
+    .needs_process_dir();
     let on_tasks = (stat_and_fds && !options.pin)
         .then(Backend::task_count)
         .flatten()
@@ -571,7 +575,7 @@ fn attach_dumped_fds(
 fn apply_rereads<T>(
     processes: &mut Vec<Process>,
     indices: Vec<usize>,
-    results: Vec<Option<(T, Vec<Layer>)>>,
+    results: Vec<Option<(T, Layers)>>,
     mut set: impl FnMut(&mut Process, T),
 ) -> usize {
     let mut gone = Vec::new();
@@ -579,7 +583,8 @@ fn apply_rereads<T>(
         match result {
             Some((value, denied)) => {
                 set(&mut processes[index], value);
-                processes[index].denied.extend(denied);
+                let process = &mut processes[index];
+                process.denied = process.denied | denied;
             }
             None => gone.push(index),
         }
@@ -626,9 +631,9 @@ fn attach_needed_maps(
             .and_then(|r| r.read(&dir, process.record.start))
         {
             tallies.maps.add(LayerReader::KernelIterator);
-            return Some((Some(files), Vec::new()));
+            return Some((Some(files), Layers::PROCESSES));
         }
-        let mut denied = Vec::new();
+        let mut denied = Layers::PROCESSES;
         let maps = read_maps(&dir, &mut denied, tallies)?;
         Some((maps, denied))
     };
@@ -652,12 +657,9 @@ fn attach_needed_maps(
 /// Reads the fds of a process already captured, through a fresh directory
 /// fd whose start time must match; `None` when the process is gone.
 #[allow(clippy::type_complexity)]
-fn read_fds_again(
-    backend: &Backend,
-    process: &Process,
-) -> Option<(Option<Vec<FdRecord>>, Vec<Layer>)> {
+fn read_fds_again(backend: &Backend, process: &Process) -> Option<(Option<Vec<FdRecord>>, Layers)> {
     let dir = backend.open_incarnation(process.record.identity()).ok()?;
-    let mut denied = Vec::new();
+    let mut denied = Layers::PROCESSES;
     let fds = layer(dir.fds(), Layer::Fds, &mut denied, || dir.stat().is_ok())?;
     Some((fds, denied))
 }
@@ -816,7 +818,7 @@ fn read_process(
     if process.record.kernel_thread {
         return Some(process);
     }
-    let mut denied = Vec::new();
+    let mut denied = Layers::PROCESSES;
     // A zombie keeps its /proc entry but has no fds or maps: a layer that
     // reports "gone" only drops the process if its stat is gone too.
     let alive = || dir.stat().is_ok();
@@ -847,7 +849,7 @@ fn read_process(
 /// which served; `None` when the process vanished.
 fn read_maps(
     dir: &limier_platform::ProcessDir,
-    denied: &mut Vec<Layer>,
+    denied: &mut Layers,
     tallies: &Tallies,
 ) -> Option<Option<Vec<limier_platform::MappedFile>>> {
     let read = dir.maps_read().map(|(files, reader)| {
@@ -861,7 +863,7 @@ fn read_maps(
 fn layer<T>(
     result: Result<T, PlatformError>,
     name: Layer,
-    denied: &mut Vec<Layer>,
+    denied: &mut Layers,
     alive: impl Fn() -> bool,
 ) -> Option<Option<T>> {
     match result {
@@ -870,7 +872,7 @@ fn layer<T>(
         Err(_) => {
             // Permission denied, or a read error on one file: the process is
             // kept and reported as not fully inspectable.
-            denied.push(name);
+            denied.insert(name);
             Some(None)
         }
     }

@@ -160,6 +160,68 @@ impl Layers {
     pub fn union(self, other: Layers) -> Layers {
         self | other
     }
+
+    /// Whether the set holds no layer (the process table alone).
+    pub fn is_empty(&self) -> bool {
+        *self == Layers::PROCESSES
+    }
+
+    /// Adds `layer`: [`Layer::Fds`] and [`Layer::FileFds`] both mean every
+    /// fd.
+    pub fn insert(&mut self, layer: Layer) {
+        *self = *self | Layers::from(layer);
+    }
+
+    /// Whether the set holds `layer` ([`Layer::FileFds`]: every fd, not
+    /// only sockets).
+    pub fn contains(&self, layer: Layer) -> bool {
+        match layer {
+            Layer::Details => self.details,
+            Layer::Links => self.links,
+            Layer::Sockets => self.sockets,
+            Layer::Fds => self.fds.is_some(),
+            Layer::FileFds => self.file_fds(),
+            Layer::Maps => self.maps,
+            Layer::Environ => self.environ,
+        }
+    }
+
+    /// The layers of the set, in [`Layer`] order; fds once, as
+    /// [`Layer::Fds`] (whether only sockets is [`file_fds`](Self::file_fds)).
+    pub fn iter(&self) -> impl Iterator<Item = Layer> + '_ {
+        [
+            Layer::Details,
+            Layer::Links,
+            Layer::Sockets,
+            Layer::Fds,
+            Layer::Maps,
+            Layer::Environ,
+        ]
+        .into_iter()
+        .filter(|layer| self.contains(*layer))
+    }
+}
+
+impl From<Layer> for Layers {
+    /// The set of `layer` alone ([`Layer::Fds`]: every fd).
+    fn from(layer: Layer) -> Layers {
+        let mut layers = Layers::PROCESSES;
+        match layer {
+            Layer::Details => layers.details = true,
+            Layer::Links => layers.links = true,
+            Layer::Sockets => layers.sockets = true,
+            Layer::Fds | Layer::FileFds => layers.fds = Some(FdScope::All),
+            Layer::Maps => layers.maps = true,
+            Layer::Environ => layers.environ = true,
+        }
+        layers
+    }
+}
+
+/// A set of layers as the JSON lists a process's refused ones:
+/// `["fds", "maps"]`.
+fn serialize_layer_list<S: serde::Serializer>(layers: &Layers, out: S) -> Result<S::Ok, S::Error> {
+    out.collect_seq(layers.iter())
 }
 
 impl std::ops::BitOr for Layers {
@@ -199,8 +261,11 @@ pub struct Process {
     /// The environment, when the layer was read.
     pub environ: Option<Vec<EnvVar>>,
     /// Layers that were refused (EACCES): the answer may miss this process's part.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub denied: Vec<Layer>,
+    #[serde(
+        serialize_with = "serialize_layer_list",
+        skip_serializing_if = "Layers::is_empty"
+    )]
+    pub denied: Layers,
     /// [`Snapshot::load_details`] was asked for this process (whatever it
     /// could read): its command line and links are as known as they get.
     #[serde(skip)]
@@ -215,7 +280,7 @@ impl Process {
             fds: None,
             maps: None,
             environ: None,
-            denied: Vec::new(),
+            denied: Layers::PROCESSES,
             details_asked: false,
         }
     }
@@ -590,7 +655,10 @@ impl Snapshot {
     /// as text.
     pub fn set_mount_tables(&mut self, mounts: MountTables) {
         self.mounts = mounts;
-        self.placed.get_mut().unwrap_or_else(|e| e.into_inner()).clear();
+        self.placed
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// Reads details (cmdline, exe, cwd, root) and, if `environ`, the
@@ -606,7 +674,10 @@ impl Snapshot {
         environ: bool,
     ) {
         // What is read now may place a use differently.
-        self.placed.get_mut().unwrap_or_else(|e| e.into_inner()).clear();
+        self.placed
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         for pid in pids {
             let Some(process) = self.processes.get_mut(pid) else {
                 continue;
@@ -628,7 +699,7 @@ impl Snapshot {
             if environ && process.environ.is_none() {
                 match dir.environ() {
                     Ok(vars) => process.environ = Some(vars),
-                    Err(err) if err.is_permission_denied() => process.denied.push(Layer::Environ),
+                    Err(err) if err.is_permission_denied() => process.denied.insert(Layer::Environ),
                     Err(_) => {}
                 }
             }
@@ -686,6 +757,35 @@ mod tests {
         // The query's own answer is the one kept.
         let asked = crate::query::placed_uses(&snapshot, std::path::Path::new("/w"));
         assert_eq!(asked.0.uses, first.0.uses);
+    }
+
+    #[test]
+    fn a_process_s_refused_layers_are_a_set_listed_by_name() {
+        use super::{Layer, Process};
+        let mut denied = Layers::default();
+        assert!(denied.is_empty());
+        denied.insert(Layer::Maps);
+        denied.insert(Layer::Fds);
+        denied.insert(Layer::Maps);
+        assert!(denied.contains(Layer::Fds) && denied.contains(Layer::FileFds));
+        assert!(!denied.contains(Layer::Environ));
+        assert_eq!(denied.iter().collect::<Vec<_>>(), [Layer::Fds, Layer::Maps]);
+        let mut process = Process::from_record(limier_platform::ProcessRecord::bare(
+            limier_platform::ProcessId(7),
+            limier_platform::ProcessId(1),
+            limier_platform::StartTime(1),
+            "x",
+        ));
+        assert!(serde_json::to_value(&process)
+            .unwrap()
+            .get("denied")
+            .is_none());
+        process.denied = denied | Layer::Environ.into();
+        assert_eq!(
+            serde_json::to_value(&process).unwrap()["denied"],
+            serde_json::json!(["fds", "maps", "environ"])
+        );
+        assert!(!process.inspectable());
     }
 
     #[test]
