@@ -3,7 +3,7 @@
 use super::{Attribution, EcluseError, Owner, PortMap, Repo, Trace};
 use crate::query::{descendants, holders, PortQuery, TypedDir};
 use crate::snapshot::Snapshot;
-use crate::sweep::{Selection, Selector};
+use crate::sweep::{Exclusion, Selection, Selector};
 use limier_platform::{Port, ProcessId};
 use serde::Serialize;
 
@@ -60,16 +60,22 @@ pub fn down_selection(
             }
             Owner::Session { .. } => {
                 // "belongs to session feat-b (...)", "leftover of ended session feat-a (...)"
-                let why = if owner.is_leftover() {
-                    owner.to_string()
-                } else {
-                    format!("belongs to {owner}")
-                };
-                selection.spare.insert(pid, why);
+                selection.spare.insert(
+                    pid,
+                    Exclusion::OtherSession {
+                        owner: owner.to_string(),
+                        leftover: owner.is_leftover(),
+                    },
+                );
             }
             Owner::Conflict { sessions, .. } if sessions.iter().any(|s| s == slug) => {
                 skipped.push(format!("pid {pid}: {owner}"));
-                selection.spare.insert(pid, owner.to_string());
+                selection.spare.insert(
+                    pid,
+                    Exclusion::Conflict {
+                        owner: owner.to_string(),
+                    },
+                );
             }
             _ => {}
         }
@@ -209,10 +215,7 @@ fn spare_hosts(
     for process in snapshot.processes() {
         let pid = process.pid();
         if crate::sweep::is_tmux_server(process.record.comm.as_bytes()) {
-            selection
-                .spare
-                .entry(pid)
-                .or_insert_with(|| "tmux server: ending tmux sessions is ecluse's job".into());
+            selection.spare.entry(pid).or_insert(Exclusion::TmuxServer);
             continue;
         }
         let Some(slug) = slug else { continue };
@@ -225,7 +228,9 @@ fn spare_hosts(
             selection
                 .spare
                 .entry(pid)
-                .or_insert_with(|| format!("hosts processes of session {other}"));
+                .or_insert_with(|| Exclusion::HostsSession {
+                    session: other.clone(),
+                });
         }
     }
 }
@@ -276,11 +281,13 @@ fn spare_terminals(
             continue;
         };
         let terminal = limier_platform::tty_name(tty);
-        selection.spare.entry(pid).or_insert_with(|| {
-            format!(
-                "runs on a terminal ({terminal}), tied to session {owner} by worktree use alone: a user's, left alone"
-            )
-        });
+        selection
+            .spare
+            .entry(pid)
+            .or_insert_with(|| Exclusion::UserTerminal {
+                terminal: terminal.clone(),
+                session: owner.clone(),
+            });
         for host in snapshot.ancestors(pid) {
             let Some(record) = snapshot.process(host).map(|p| &p.record) else {
                 break;
@@ -291,11 +298,14 @@ fn spare_terminals(
             if worktree_use_only(host).is_none() {
                 continue;
             }
-            selection.spare.entry(host).or_insert_with(|| {
-                format!(
-                    "hosts a user's terminal ({terminal}, pid {pid}), tied to session {owner} by worktree use alone: left alone"
-                )
-            });
+            selection
+                .spare
+                .entry(host)
+                .or_insert_with(|| Exclusion::TerminalHost {
+                    terminal: terminal.clone(),
+                    pid,
+                    session: owner.clone(),
+                });
         }
     }
 }
@@ -325,19 +335,15 @@ pub fn keeping_worktree(mut plan: TeardownPlan, attribution: &Attribution) -> Te
                 Owner::Session {
                     rank: super::Rank::WorktreeUse,
                     ..
-                } => Some(
-                    "uses the kept worktree, with no pid file or tag of the session: left alone",
-                ),
-                Owner::Unattributed => {
-                    Some("holds the session's port with no evidence of any session: left alone")
-                }
+                } => Some(Exclusion::KeptWorktree),
+                Owner::Unattributed => Some(Exclusion::UnattributedPortHolder),
                 _ => None,
             },
             _ => None,
         };
         match (why, &selector) {
             (Some(why), Selector::Process { identity, .. }) => {
-                plan.selection.spare.insert(identity.pid, why.to_owned());
+                plan.selection.spare.insert(identity.pid, why);
             }
             _ => kept.push(selector),
         }

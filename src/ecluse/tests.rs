@@ -757,6 +757,18 @@ fn keeping_the_worktree_spares_worktree_use_alone_and_port_squatters() {
         .any(|s| matches!(s, Selector::Dir(_))));
     let (swept, _) = swept_and_spared(&snapshot, &kept.selection);
     assert_eq!(swept, [400, 410]);
-    assert!(kept.selection.spare[&ProcessId(420)].contains("kept worktree"));
-    assert!(kept.selection.spare[&ProcessId(430)].contains("no evidence"));
+    assert_eq!(
+        kept.selection.spare[&ProcessId(420)],
+        crate::sweep::Exclusion::KeptWorktree
+    );
+    assert!(kept.selection.spare[&ProcessId(420)]
+        .to_string()
+        .contains("kept worktree"));
+    assert_eq!(
+        kept.selection.spare[&ProcessId(430)],
+        crate::sweep::Exclusion::UnattributedPortHolder
+    );
+    assert!(kept.selection.spare[&ProcessId(430)]
+        .to_string()
+        .contains("no evidence"));
 }

@@ -38,7 +38,7 @@ pub use execute::{execute, sweep, sweep_from};
 pub use first_signal::{choose as choose_first_signal, SignalChoice};
 pub use plan::{plan, Match, Plan, SelectedBy, Target};
 pub(crate) use plan::{protected_pids, protection};
-pub use report::{Fate, Protection, SpareReason, SweepReport, SweptProcess};
+pub use report::{Exclusion, Fate, Protection, SpareReason, SweepReport, SweptProcess};
 pub use respawn::Respawn;
 
 use crate::query::{DirFound, PortQuery, TypedDir};
@@ -155,8 +155,8 @@ impl Selector {
 pub struct Selection {
     /// The selectors; a process matching any is selected.
     pub selectors: Vec<Selector>,
-    /// Pids never to signal, with the reason (e.g. "belongs to session feat-a").
-    pub spare: BTreeMap<ProcessId, String>,
+    /// Pids never to signal, with the reason (e.g. another session's).
+    pub spare: BTreeMap<ProcessId, Exclusion>,
     /// Let a directory selector name a system directory or a home directory
     /// itself (see [`system_dir`]); refused otherwise.
     pub allow_system_dirs: bool,

@@ -555,7 +555,13 @@ mod tests {
                 "the session of limier's shell, one process excluded",
                 Selection {
                     selectors: vec![Selector::Sid(pid(50))],
-                    spare: [(pid(52), "another session's".to_string())].into(),
+                    spare: [(
+                        pid(52),
+                        crate::sweep::Exclusion::HostsSession {
+                            session: "feat-b".into(),
+                        },
+                    )]
+                    .into(),
                     allow_system_dirs: false,
                     owner: None,
                 },

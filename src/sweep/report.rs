@@ -61,7 +61,101 @@ pub enum SpareReason {
         owner: Option<u32>,
     },
     /// The caller asked to spare it (e.g. it belongs to another ecluse session).
-    Excluded(String),
+    Excluded(Exclusion),
+}
+
+/// Why a caller (ecluse's teardowns) spares a process its selectors take:
+/// [`Selection::spare`](super::Selection::spare). In the JSON and in
+/// messages, the sentence `Display` gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exclusion {
+    /// Another session's process, or a leftover of an ended one. `owner`
+    /// names it as evidence does ("session feat-b (pid file ...)",
+    /// "leftover of ended session feat-a (...)").
+    OtherSession {
+        /// The owner, as its evidence says it.
+        owner: String,
+        /// A leftover of an ended session (said as is, not "belongs to").
+        leftover: bool,
+    },
+    /// Evidence names several sessions, the one being ended among them:
+    /// never resolved silently.
+    Conflict {
+        /// The conflict, as its evidence says it.
+        owner: String,
+    },
+    /// A tmux server: ending tmux sessions is the caller's job.
+    TmuxServer,
+    /// It hosts processes of another session.
+    HostsSession {
+        /// That session's slug.
+        session: String,
+    },
+    /// It runs on a terminal and only worktree use ties it to the session:
+    /// a user's shell, editor or command.
+    UserTerminal {
+        /// The terminal's name (`pts/3`).
+        terminal: String,
+        /// The session worktree use ties it to.
+        session: String,
+    },
+    /// It hosts such a terminal (a screen server, an editor's terminal
+    /// host) with no terminal of its own, tied by worktree use alone too.
+    TerminalHost {
+        /// The terminal's name.
+        terminal: String,
+        /// The process on that terminal.
+        pid: ProcessId,
+        /// The session worktree use ties it to.
+        session: String,
+    },
+    /// `down --keep-worktree`: it uses the kept worktree, with no pid file
+    /// or tag of the session.
+    KeptWorktree,
+    /// `down --keep-worktree`: it holds the session's port with no evidence
+    /// of any session.
+    UnattributedPortHolder,
+}
+
+impl std::fmt::Display for Exclusion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exclusion::OtherSession {
+                owner,
+                leftover: true,
+            } => f.write_str(owner),
+            Exclusion::OtherSession { owner, .. } => write!(f, "belongs to {owner}"),
+            Exclusion::Conflict { owner } => f.write_str(owner),
+            Exclusion::TmuxServer => f.write_str("tmux server: ending tmux sessions is ecluse's job"),
+            Exclusion::HostsSession { session } => {
+                write!(f, "hosts processes of session {session}")
+            }
+            Exclusion::UserTerminal { terminal, session } => write!(
+                f,
+                "runs on a terminal ({terminal}), tied to session {session} by worktree use alone: a user's, left alone"
+            ),
+            Exclusion::TerminalHost {
+                terminal,
+                pid,
+                session,
+            } => write!(
+                f,
+                "hosts a user's terminal ({terminal}, pid {pid}), tied to session {session} by worktree use alone: left alone"
+            ),
+            Exclusion::KeptWorktree => f.write_str(
+                "uses the kept worktree, with no pid file or tag of the session: left alone",
+            ),
+            Exclusion::UnattributedPortHolder => {
+                f.write_str("holds the session's port with no evidence of any session: left alone")
+            }
+        }
+    }
+}
+
+impl Serialize for Exclusion {
+    fn serialize<S: serde::Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
+        out.collect_str(self)
+    }
 }
 
 impl SpareReason {
@@ -76,7 +170,7 @@ impl std::fmt::Display for SpareReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SpareReason::Protected(protection) => protection.fmt(f),
-            SpareReason::Excluded(reason) => f.write_str(reason),
+            SpareReason::Excluded(reason) => reason.fmt(f),
             SpareReason::IdentityChanged => f.write_str("pid was reused by another process"),
             SpareReason::PermissionDenied { owner: None } => f.write_str("permission denied"),
             SpareReason::PermissionDenied { owner: Some(uid) } => {
