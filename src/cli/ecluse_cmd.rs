@@ -66,28 +66,26 @@ fn run_status(
     let attribution = Attribution::build(&snapshot, &repo, &[]);
     let sessions = status(&snapshot, &repo, &attribution, slug)?;
     let unhealthy = sessions.iter().any(|s| !s.all_healthy);
-    let stdout = if render.json {
-        to_json(&StatusReport {
+    let stdout = match render {
+        Render::Json => to_json(&StatusReport {
             repo: repo.root.clone(),
             sessions: &sessions,
             skipped: &attribution.skipped,
             not_inspectable: snapshot.not_inspectable_count(),
-        })?
-    } else if render.terse {
-        super::terse_pids(
+        })?,
+        Render::Terse => super::terse_pids(
             sessions
                 .iter()
                 .flat_map(|s| &s.services)
                 .filter_map(|s| s.listener_pid),
-        )
-    } else {
-        human_status(&sessions)
+        ),
+        Render::Human { .. } => human_status(&sessions),
     };
     let mut notes: Vec<String> =
         unchecked_note(&limier::query::NamedProcess::not_inspectable(&snapshot))
             .into_iter()
             .collect();
-    if !render.json {
+    if render != Render::Json {
         notes.extend(attribution.skipped.iter().cloned());
     }
     Ok(Outcome {
@@ -167,7 +165,7 @@ fn run_teardown(
         sweep_from(&backend, Some(snapshot), &plan.selection, &options)?
     };
     let mut outcome = render_report(&report, render)?;
-    if render.json {
+    if render == Render::Json {
         // The skipped items are in the JSON itself.
         outcome.stdout = to_json(&TeardownReport {
             sweep: &report,

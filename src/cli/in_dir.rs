@@ -22,12 +22,10 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
             &args.dir, unchecked,
         )));
     }
-    let stdout = if render.json {
-        to_json(&report)?
-    } else if render.terse {
-        terse_pids(report.users.iter().map(|u| u.pid))
-    } else {
-        human(&report)
+    let stdout = match render {
+        Render::Json => to_json(&report)?,
+        Render::Terse => terse_pids(report.users.iter().map(|u| u.pid)),
+        Render::Human { .. } => human(&report),
     };
     Ok(Outcome {
         stdout,

@@ -130,18 +130,16 @@ pub(crate) fn options(args: &SweepArgs) -> SweepOptions {
 }
 
 pub(crate) fn render_report(report: &SweepReport, render: Render) -> Result<Outcome, CliError> {
-    let stdout = if render.json {
-        to_json(report)?
-    } else if render.terse {
-        terse_pids(
+    let stdout = match render {
+        Render::Json => to_json(report)?,
+        Render::Terse => terse_pids(
             report
                 .processes
                 .iter()
                 .filter(|p| !matches!(p.fate, Fate::Spared { .. }))
                 .map(|p| p.pid()),
-        )
-    } else {
-        human(report)
+        ),
+        Render::Human { .. } => human(report),
     };
     // What the selection could not see, after the report; a respawn is in
     // the human view, and said on stderr beside JSON and pid lists.
@@ -150,7 +148,7 @@ pub(crate) fn render_report(report: &SweepReport, render: Render) -> Result<Outc
         .iter()
         .filter_map(super::unseen_note)
         .collect();
-    if render.json || render.terse {
+    if !render.is_human() {
         notes.extend(
             report
                 .respawned

@@ -49,11 +49,25 @@ impl<E: std::error::Error> From<E> for CliError {
 }
 
 /// How to render: JSON, terse pids, or the human view (with or without colour).
-#[derive(Debug, Clone, Copy)]
-pub struct Render {
-    pub json: bool,
-    pub terse: bool,
-    pub color: bool,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Render {
+    /// `--json`: the command's document.
+    Json,
+    /// `-t`: pids, one per line.
+    Terse,
+    /// The human view.
+    Human {
+        /// Whether to colour it (a terminal, no `NO_COLOR`).
+        color: bool,
+    },
+}
+
+impl Render {
+    /// Whether a person reads it (notes a machine form cannot carry are
+    /// then in the view itself).
+    pub fn is_human(self) -> bool {
+        matches!(self, Render::Human { .. })
+    }
 }
 
 /// Runs limier with these arguments (the first is the program name) and
@@ -78,10 +92,14 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
             return EXIT_ERROR;
         }
     }
-    let render = Render {
-        json: cli.json,
-        terse: cli.terse,
-        color: style::color_enabled(),
+    let render = if cli.json {
+        Render::Json
+    } else if cli.terse {
+        Render::Terse
+    } else {
+        Render::Human {
+            color: style::color_enabled(),
+        }
     };
     let result = match cli.command {
         Command::Who(args) => who::run(&args, render),

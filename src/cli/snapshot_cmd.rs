@@ -38,51 +38,53 @@ pub fn run(args: &SnapshotArgs, render: Render) -> Result<Outcome, CliError> {
     if !args.environ {
         snapshot.forget_environ();
     }
-    let stdout = if render.json {
-        let mut document = serde_json::to_value(SnapshotReport {
-            snapshot: &snapshot,
-            orphaned,
-        })
-        .map_err(|e| CliError(e.to_string()))?;
-        name_users(&mut document);
-        to_json(&document)?
-    } else if render.terse {
-        terse_pids(snapshot.processes().map(|p| p.pid()))
-    } else {
-        let fds: usize = snapshot
-            .processes()
-            .map(|p| p.fds.as_ref().map_or(0, Vec::len))
-            .sum();
-        let maps: usize = snapshot
-            .processes()
-            .map(|p| p.maps.as_ref().map_or(0, Vec::len))
-            .sum();
-        let mut rows = vec![
-            vec!["processes".to_string(), snapshot.len().to_string()],
-            vec!["open fds".to_string(), fds.to_string()],
-            vec!["mapped files".to_string(), maps.to_string()],
-            vec!["sockets".to_string(), snapshot.sockets().len().to_string()],
-            vec![
-                "not inspectable".to_string(),
-                snapshot.not_inspectable_count().to_string(),
-            ],
-            vec![
-                "vanished mid-read".to_string(),
-                snapshot.vanished.to_string(),
-            ],
-        ];
-        for (name, layer) in [
-            ("fds read by", &snapshot.sources.fds),
-            ("mapped files read by", &snapshot.sources.maps),
-        ] {
-            if let Some(layer) = layer {
-                rows.push(vec![name.to_string(), readers(layer)]);
-            }
+    let stdout = match render {
+        Render::Json => {
+            let mut document = serde_json::to_value(SnapshotReport {
+                snapshot: &snapshot,
+                orphaned,
+            })
+            .map_err(|e| CliError(e.to_string()))?;
+            name_users(&mut document);
+            to_json(&document)?
         }
-        format!(
-            "{}(the data itself: limier snapshot --json)\n",
-            table(&rows)
-        )
+        Render::Terse => terse_pids(snapshot.processes().map(|p| p.pid())),
+        Render::Human { .. } => {
+            let fds: usize = snapshot
+                .processes()
+                .map(|p| p.fds.as_ref().map_or(0, Vec::len))
+                .sum();
+            let maps: usize = snapshot
+                .processes()
+                .map(|p| p.maps.as_ref().map_or(0, Vec::len))
+                .sum();
+            let mut rows = vec![
+                vec!["processes".to_string(), snapshot.len().to_string()],
+                vec!["open fds".to_string(), fds.to_string()],
+                vec!["mapped files".to_string(), maps.to_string()],
+                vec!["sockets".to_string(), snapshot.sockets().len().to_string()],
+                vec![
+                    "not inspectable".to_string(),
+                    snapshot.not_inspectable_count().to_string(),
+                ],
+                vec![
+                    "vanished mid-read".to_string(),
+                    snapshot.vanished.to_string(),
+                ],
+            ];
+            for (name, layer) in [
+                ("fds read by", &snapshot.sources.fds),
+                ("mapped files read by", &snapshot.sources.maps),
+            ] {
+                if let Some(layer) = layer {
+                    rows.push(vec![name.to_string(), readers(layer)]);
+                }
+            }
+            format!(
+                "{}(the data itself: limier snapshot --json)\n",
+                table(&rows)
+            )
+        }
     };
     Ok(Outcome {
         stdout,

@@ -58,7 +58,7 @@ pub fn run(args: &TreeArgs, render: Render) -> Result<Outcome, CliError> {
     }
     let Some(forest) = forest(&snapshot, args.pid.map(ProcessId), args.kernel_threads) else {
         return Ok(Outcome {
-            stdout: if render.json {
+            stdout: if render == Render::Json {
                 to_json(&TreeReport { roots: &[] })?
             } else {
                 String::new()
@@ -75,19 +75,21 @@ pub fn run(args: &TreeArgs, render: Render) -> Result<Outcome, CliError> {
 
 /// The forest in the form asked.
 fn render_forest(forest: &[TreeNode], render: Render) -> Result<Outcome, CliError> {
-    let stdout = if render.json {
-        to_json(&TreeReport { roots: forest })?
-    } else if render.terse {
-        let mut pids = Vec::new();
-        collect_pids(forest, &mut pids);
-        terse_pids(pids)
-    } else {
-        let mut out = String::new();
-        let width = limier::platform::terminal_columns();
-        for root in forest {
-            draw(root, None, "", true, render.color, width, &mut out);
+    let stdout = match render {
+        Render::Json => to_json(&TreeReport { roots: forest })?,
+        Render::Terse => {
+            let mut pids = Vec::new();
+            collect_pids(forest, &mut pids);
+            terse_pids(pids)
         }
-        out
+        Render::Human { color } => {
+            let mut out = String::new();
+            let width = limier::platform::terminal_columns();
+            for root in forest {
+                draw(root, None, "", true, color, width, &mut out);
+            }
+            out
+        }
     };
     Ok(Outcome {
         stdout,

@@ -34,23 +34,20 @@ pub fn run(args: &WhoArgs, render: Render) -> Result<Outcome, CliError> {
             .iter()
             .map(|pid| format!("no process with pid {pid}")),
     );
-    let stdout = if render.json {
-        to_json(&report)?
-    } else if render.terse {
-        terse_pids(
+    let stdout = match render {
+        Render::Json => to_json(&report)?,
+        Render::Terse => terse_pids(
             report
                 .holders()
                 .map(|h| h.process.pid)
                 .chain(report.processes.iter().map(|d| d.pid)),
-        )
-    } else if question.every_port && !args.why {
-        listing(&report)
-    } else {
-        human(&report, render.color)
+        ),
+        Render::Human { .. } if question.every_port && !args.why => listing(&report),
+        Render::Human { color } => human(&report, color),
     };
     // The human views say why a socket shows no holder beside it; JSON and
     // pid lists cannot, so the note says it there.
-    if render.json || render.terse {
+    if !render.is_human() {
         notes.extend(report.unseen.iter().filter_map(unseen_note));
     }
     Ok(Outcome {
