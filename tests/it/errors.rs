@@ -78,6 +78,10 @@ fn a_missing_pid_is_nothing_found_for_who_tree_and_kill_alike() {
 
 #[test]
 #[cfg(target_os = "linux")] // setpriv
+#[cfg_attr(
+    not(limier_tests_as_root),
+    ignore = "needs root: runs limier as nobody, through setpriv"
+)]
 fn a_directory_this_user_may_not_search_is_one_line_naming_it() {
     needs_root!("runs limier as nobody, through setpriv");
     let (_guard, root) = temp_dir();

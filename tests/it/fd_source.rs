@@ -32,6 +32,10 @@ fn fds_of(snapshot: &Value, pid: u32) -> Vec<Value> {
 }
 
 #[test]
+#[cfg_attr(
+    not(limier_tests_as_root),
+    ignore = "needs root: the kernel mapping reader loads a BPF iterator"
+)]
 fn kernel_and_proc_sources_list_the_same_mapped_files() {
     needs_root!("the kernel mapping reader loads a BPF iterator");
     let (_guard, root) = temp_dir();
@@ -72,6 +76,10 @@ fn kernel_and_proc_sources_list_the_same_mapped_files() {
 }
 
 #[test]
+#[cfg_attr(
+    not(limier_tests_as_root),
+    ignore = "needs root: the kernel fd dump loads a BPF iterator"
+)]
 fn kernel_and_proc_sources_list_the_same_fds() {
     needs_root!("the kernel fd dump loads a BPF iterator");
     let (_guard, root) = temp_dir();
@@ -127,6 +135,10 @@ fn kernel_and_proc_sources_list_the_same_fds() {
 }
 
 #[test]
+#[cfg_attr(
+    not(limier_tests_as_root),
+    ignore = "needs root: the kernel fd dump loads a BPF iterator"
+)]
 fn who_and_in_give_the_same_answers_from_both_sources() {
     needs_root!("the kernel fd dump loads a BPF iterator");
     let (_guard, root) = temp_dir();
@@ -286,6 +298,10 @@ fn snapshot_sources_name_the_reader_of_each_layer_and_why_not_the_kernel() {
 /// listed, with its parent, and its fds refused as they are by readlink,
 /// never taken for a process without fds.
 #[test]
+#[cfg_attr(
+    not(limier_tests_as_root),
+    ignore = "needs root: the kernel's task and fd iterators load BPF programs"
+)]
 fn port_questions_read_the_same_process_table_from_both_sources() {
     needs_root!("the kernel's task and fd iterators load BPF programs");
     let scenario = Scenario::start(&["chain", "4"]);

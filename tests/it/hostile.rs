@@ -49,6 +49,10 @@ fn snapshots_and_sweeps_under_fork_churn_stay_consistent() {
 }
 
 #[test]
+#[cfg_attr(
+    not(limier_tests_as_root),
+    ignore = "needs root: runs limier as nobody against a process of root's"
+)]
 fn unprivileged_limier_flags_roots_processes_as_not_inspectable() {
     needs_root!("runs limier as nobody against a process of root's");
     let server = Scenario::start(&["chain", "1"]);
@@ -118,6 +122,10 @@ fn unprivileged_limier_flags_roots_processes_as_not_inspectable() {
 }
 
 #[test]
+#[cfg_attr(
+    not(limier_tests_as_root),
+    ignore = "needs root: starts a process as nobody, through setpriv"
+)]
 fn another_users_process_is_listed_with_its_owner() {
     needs_root!("starts a process as nobody, through setpriv");
     let mut command = nobody_command("sleep");
@@ -513,6 +521,10 @@ libc.memcpy(buffer, ctypes.c_void_p(address), 1)
 ";
 
 #[test]
+#[cfg_attr(
+    not(limier_tests_as_root),
+    ignore = "needs root: mounts a FUSE filesystem on /dev/fuse"
+)]
 fn a_mount_that_stops_answering_never_hangs_limier() {
     needs_root!("mounts a FUSE filesystem on /dev/fuse");
     let _stats = exclusive_stats();
@@ -730,6 +742,10 @@ fn a_mount_that_stops_answering_never_hangs_limier() {
 /// `wait()` never reaps). It runs in a process limier leaves behind, so
 /// limier answers after its 2 s patience and is gone, reaped, at once.
 #[test]
+#[cfg_attr(
+    not(limier_tests_as_root),
+    ignore = "needs root: mounts a FUSE filesystem on /dev/fuse"
+)]
 fn a_lookup_stuck_behind_another_on_a_dead_mount_never_keeps_limier_from_exiting() {
     needs_root!("mounts a FUSE filesystem on /dev/fuse");
     let _stats = exclusive_stats();

@@ -375,6 +375,10 @@ fn stale_identity_from_the_snapshot_is_never_signalled() {
 
 #[test]
 #[cfg(target_os = "linux")] // reads /proc
+#[cfg_attr(
+    not(limier_tests_as_root),
+    ignore = "needs root: writes /proc/sys/kernel/ns_last_pid"
+)]
 fn a_real_process_that_reused_the_pid_is_spared() {
     needs_root!("writes /proc/sys/kernel/ns_last_pid");
     let first = sleeper();
@@ -501,6 +505,10 @@ fn kill_of_nothing_exits_1_and_selecting_everything_is_refused() {
 
 #[test]
 #[cfg(target_os = "linux")] // reads /proc
+#[cfg_attr(
+    not(limier_tests_as_root),
+    ignore = "needs root: makes a pid namespace with unshare and enters it with nsenter"
+)]
 fn init_holding_a_port_is_spared_and_its_children_are_left_alone() {
     needs_root!("makes a pid namespace with unshare and enters it with nsenter");
     // In a fresh pid namespace the python below is pid 1, as systemd is on a

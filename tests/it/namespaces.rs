@@ -109,6 +109,7 @@ fn another_namespaces_private_mount_under_the_same_path_is_not_a_use() {
 }
 
 #[test]
+#[cfg_attr(not(limier_tests_as_root), ignore = "needs root: mount --bind")]
 fn the_same_directory_under_a_bind_mount_is_found_for_cwd_fd_and_exe() {
     needs_root!("mount --bind");
     let (_guard, base) = temp_dir();
@@ -164,6 +165,10 @@ fn the_same_directory_under_a_bind_mount_is_found_for_cwd_fd_and_exe() {
 }
 
 #[test]
+#[cfg_attr(
+    not(limier_tests_as_root),
+    ignore = "needs root: runs the impostor as nobody"
+)]
 fn an_ordinary_users_namespace_impostor_is_not_selected_by_root() {
     needs_root!("runs the impostor as nobody");
     let (_guard, base) = temp_dir();
@@ -268,6 +273,10 @@ fn pid_reuse_inside_a_fresh_namespace() {
 }
 
 #[test]
+#[cfg_attr(
+    not(limier_tests_as_root),
+    ignore = "needs root: unshare --pid and ns_last_pid"
+)]
 fn a_pid_reused_within_one_tick_is_never_signalled() {
     needs_root!("unshare --pid and ns_last_pid");
     let output = output_within(
@@ -448,6 +457,10 @@ fn a_use_is_placed_by_the_mount_its_object_is_on() {
 /// and are not uses of the directory the path reaches now. The fd's mount
 /// comes with the kernel fd dump, or from fdinfo; the cwd's from statx.
 #[test]
+#[cfg_attr(
+    not(limier_tests_as_root),
+    ignore = "needs root: mounts a tmpfs over a directory"
+)]
 fn a_file_under_a_mount_stacked_since_is_not_a_use_of_the_new_one() {
     needs_root!("mounts a tmpfs over a directory");
     let (_guard, base) = temp_dir();
