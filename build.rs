@@ -7,6 +7,11 @@
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(limier_tests_as_root)");
     println!("cargo::rerun-if-changed=build.rs");
+    // Who builds: asked again when another user (or sudo) builds in the
+    // same target directory.
+    for who in ["USER", "LOGNAME", "SUDO_UID"] {
+        println!("cargo::rerun-if-env-changed={who}");
+    }
     if effective_uid() == Some(0) {
         println!("cargo::rustc-cfg=limier_tests_as_root");
     }

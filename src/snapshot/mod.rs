@@ -358,7 +358,7 @@ pub struct Snapshot {
     /// Each directory tree's placed uses, kept for the snapshot's lifetime
     /// (see [`placed_once`](Self::placed_once)).
     #[serde(skip)]
-    placed: std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, PlacedUses>>,
+    placed: std::sync::Mutex<std::collections::HashMap<std::ffi::OsString, PlacedUses>>,
 }
 
 /// A directory tree's uses, each placed, and the uses whose deleted-ness
@@ -572,8 +572,11 @@ impl Snapshot {
         path: &std::path::Path,
         place: impl FnOnce() -> PlacedUses,
     ) -> PlacedUses {
+        // Keyed by the path's bytes, as placement compares them (`Path`'s
+        // own equality would take `/w/./x` for `/w/x`).
+        let key = path.as_os_str().to_owned();
         let known = self.placed.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(placed) = known.get(path) {
+        if let Some(placed) = known.get(&key) {
             return placed.clone();
         }
         // Not held while placing: placing asks `link_mounts`, whose lock is
@@ -584,7 +587,7 @@ impl Snapshot {
         self.placed
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(path.to_owned(), placed.clone());
+            .insert(key, placed.clone());
         placed
     }
 
@@ -746,14 +749,17 @@ mod tests {
         assert_eq!(first.0.uses.len(), 1);
         place(&snapshot, "/w");
         assert_eq!(runs.get(), 1);
-        // Another tree is another question.
+        // Another tree is another question, and so is another text of it
+        // (placement compares bytes: `/w/./a` places nothing).
         place(&snapshot, "/w/a");
         assert_eq!(runs.get(), 2);
+        assert!(place(&snapshot, "/w/./a").0.uses.is_empty());
+        assert_eq!(runs.get(), 3);
         // Details read since may place a use differently: asked anew.
         let backend = limier_platform::Backend::new().unwrap();
         snapshot.load_details(&backend, &[], false);
         place(&snapshot, "/w");
-        assert_eq!(runs.get(), 3);
+        assert_eq!(runs.get(), 4);
         // The query's own answer is the one kept.
         let asked = crate::query::placed_uses(&snapshot, std::path::Path::new("/w"));
         assert_eq!(asked.0.uses, first.0.uses);

@@ -68,7 +68,10 @@ pub enum SpareReason {
 /// [`Selection::spare`](super::Selection::spare). In the JSON and in
 /// messages, the sentence `Display` gives.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Exclusion {
+    /// A reason a library user gives in its own words.
+    Caller(String),
     /// Another session's process, or a leftover of an ended one. `owner`
     /// names it as evidence does ("session feat-b (pid file ...)",
     /// "leftover of ended session feat-a (...)").
@@ -120,6 +123,7 @@ pub enum Exclusion {
 impl std::fmt::Display for Exclusion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Exclusion::Caller(reason) => f.write_str(reason),
             Exclusion::OtherSession {
                 owner,
                 leftover: true,
