@@ -172,7 +172,14 @@ pub fn placed_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedU
 fn place_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedUse>) {
     let tree = snapshot.dir_tree(path);
     let mut found = snapshot.uses_in(&tree);
-    let undecided = decide_deleted(snapshot, &mut found);
+    // One backend for the kernel's answers below, made when first needed.
+    let backend = std::cell::OnceCell::new();
+    let backend = || {
+        backend
+            .get_or_init(|| limier_platform::Backend::new().ok())
+            .as_ref()
+    };
+    let undecided = decide_deleted(snapshot, backend, &mut found);
     // A snapshot built by hand has no processes to ask.
     if snapshot.mount_tables().tables.is_empty() || !snapshot.is_captured() {
         for unplaced in std::mem::take(&mut found.unplaced_links) {
@@ -195,12 +202,8 @@ fn place_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedUse>) 
             .and_then(|p| p.record.mount_ns)
             .is_some_and(|ns| Some(ns) != own)
     };
-    let mount_known = |pid: ProcessId, fd: u32| {
-        snapshot
-            .process(pid)
-            .and_then(|p| p.fd(fd))
-            .is_some_and(|r| r.mount_id.is_some())
-    };
+    let mount_known =
+        |pid: ProcessId, fd: u32| snapshot.process(pid).and_then(|p| p.fd_mount(fd)).is_some();
     let asked = |path_use: &PathUse| match path_use.kind {
         UseKind::Cwd | UseKind::Root | UseKind::Exe => true,
         UseKind::Fd(fd) => {
@@ -224,12 +227,8 @@ fn place_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedUse>) 
         let Some(process) = snapshot.process(*pid) else {
             continue;
         };
-        let link = match kind {
-            UseKind::Cwd => UseLink::Cwd,
-            UseKind::Root => UseLink::Root,
-            UseKind::Exe => UseLink::Exe,
-            UseKind::Fd(fd) => UseLink::Fd(*fd),
-            UseKind::Map => continue,
+        let Some(link) = kind.link() else {
+            continue;
         };
         asks.push((
             process.record.identity(),
@@ -246,11 +245,8 @@ fn place_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedUse>) 
     );
     // A verdict that differs from the text's is only taken for the process
     // captured (a pid reused since would answer for another).
-    let backend = limier_platform::Backend::new().ok();
     let still_captured = |identity: &limier_platform::Identity| {
-        backend
-            .as_ref()
-            .is_some_and(|backend| backend.is_incarnation(*identity))
+        backend().is_some_and(|backend| backend.is_incarnation(*identity))
     };
     for ((identity, _, text, kind), answer) in asks.iter().zip(answers) {
         let pid = identity.pid;
@@ -318,7 +314,12 @@ fn place_uses(snapshot: &Snapshot, path: &Path) -> (DirUses, Vec<UndecidedUse>) 
 /// or an executable (a file: both readings name the same directory) whose
 /// two readings place it alike, shown as the deleted reading (what the
 /// suffix almost always is).
-fn decide_deleted(snapshot: &Snapshot, found: &mut DirUses) -> Vec<UndecidedUse> {
+/// `backend` gives the backend to ask (`None`: none could be made).
+fn decide_deleted<'b>(
+    snapshot: &Snapshot,
+    backend: impl Fn() -> Option<&'b limier_platform::Backend>,
+    found: &mut DirUses,
+) -> Vec<UndecidedUse> {
     use limier_platform::{ObjectAnswer, ObjectAsk};
     let undecided = std::mem::take(&mut found.undecided);
     if undecided.is_empty() {
@@ -328,13 +329,7 @@ fn decide_deleted(snapshot: &Snapshot, found: &mut DirUses) -> Vec<UndecidedUse>
     let mut asks: Vec<ObjectAsk<'_>> = Vec::new();
     let mut slots: Vec<(Option<usize>, Option<usize>)> = Vec::new();
     for use_ in &undecided {
-        let link = match use_.kind {
-            UseKind::Cwd => Some(UseLink::Cwd),
-            UseKind::Root => Some(UseLink::Root),
-            UseKind::Exe => Some(UseLink::Exe),
-            UseKind::Fd(fd) => Some(UseLink::Fd(fd)),
-            UseKind::Map => None,
-        };
+        let link = use_.kind.link();
         let identity = snapshot
             .process(use_.pid)
             .filter(|_| snapshot.is_captured())
@@ -349,9 +344,9 @@ fn decide_deleted(snapshot: &Snapshot, found: &mut DirUses) -> Vec<UndecidedUse>
         });
         slots.push((link_slot, entry_slot));
     }
-    let answers = match limier_platform::Backend::new() {
-        Ok(backend) => backend.objects_of(&asks, super::RESOLVE_PATIENCE),
-        Err(_) => vec![ObjectAnswer::Unknown; asks.len()],
+    let answers = match backend() {
+        Some(backend) => backend.objects_of(&asks, super::RESOLVE_PATIENCE),
+        None => vec![ObjectAnswer::Unknown; asks.len()],
     };
     let answer = |slot: Option<usize>| slot.map_or(ObjectAnswer::Unknown, |at| answers[at]);
     let mut left = Vec::new();

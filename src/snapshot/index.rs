@@ -26,6 +26,22 @@ pub enum UseKind {
     Map,
 }
 
+impl UseKind {
+    /// The process's link this use is read through (`/proc/PID/cwd`,
+    /// `fd/N`…): what the kernel is asked about it; `None` for a mapped
+    /// file, which has none.
+    pub fn link(self) -> Option<limier_platform::UseLink> {
+        use limier_platform::UseLink;
+        match self {
+            UseKind::Cwd => Some(UseLink::Cwd),
+            UseKind::Root => Some(UseLink::Root),
+            UseKind::Exe => Some(UseLink::Exe),
+            UseKind::Fd(fd) => Some(UseLink::Fd(fd)),
+            UseKind::Map => None,
+        }
+    }
+}
+
 /// One use of a path by a process.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PathUse {
@@ -320,9 +336,8 @@ pub enum Decided {
 pub(super) fn uses_anything_below(process: &Process, tree: &DirTree) -> bool {
     let mut found = DirUses::default();
     uses_below(process, tree, &mut found);
-    let mount_known = |fd: u32| process.fd(fd).is_some_and(|r| r.mount_id.is_some());
     found.uses.iter().any(|path_use| match path_use.kind {
-        UseKind::Fd(fd) if mount_known(fd) => true,
+        UseKind::Fd(fd) if process.fd_mount(fd).is_some() => true,
         UseKind::Map => true,
         _ => !tree.text_may_name_another_mount(&path_use.path),
     })

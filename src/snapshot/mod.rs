@@ -300,6 +300,12 @@ impl Process {
         self.fds.as_ref()?.iter().find(|record| record.fd == fd)
     }
 
+    /// The mount open fd `fd`'s file is on, when it came with the fd (the
+    /// kernel fd dump): the fd was placed by it already.
+    pub fn fd_mount(&self, fd: u32) -> Option<u32> {
+        self.fd(fd)?.mount_id
+    }
+
     /// The value of `key` in the environment, if the environment was read.
     pub fn env_value(&self, key: &[u8]) -> Option<&[u8]> {
         self.environ
