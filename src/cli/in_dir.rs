@@ -14,12 +14,9 @@ pub fn run(args: &InArgs, render: Render) -> Result<Outcome, CliError> {
     let mut snapshot = capture(&backend, typed.capture_options(Layers::FILES))?;
     let report = dir_answer(&mut snapshot, &backend, &typed)?;
     if report.names_nothing_there() {
-        let unchecked = report
-            .unseen
-            .iter()
-            .any(|u| matches!(u, limier::query::Unseen::Processes { .. }));
         return Err(CliError(super::kill::missing_dir_error(
-            &args.dir, unchecked,
+            &args.dir,
+            &report.unseen,
         )));
     }
     let stdout = match render {

@@ -72,25 +72,17 @@ pub fn run(args: &KillArgs, render: Render) -> Result<Outcome, CliError> {
     // checked (then the notes say what, and nothing is claimed).
     // Processes whose paths read as below a selected directory but were
     // not taken: they may use it, so nothing is claimed.
-    let maybe_used = report.unseen.iter().any(|u| {
-        matches!(
-            u,
-            limier::query::Unseen::OtherMountNamespace { .. }
-                | limier::query::Unseen::Undecided { .. }
-                | limier::query::Unseen::NotOwned { .. }
-        )
-    });
-    let unchecked = report
+    let maybe_used = report
         .unseen
         .iter()
-        .any(|u| matches!(u, limier::query::Unseen::Processes { .. }));
+        .any(limier::query::Unseen::may_hide_a_directory_user);
     for (dir, label) in &missing_dirs {
         let used = report
             .processes
             .iter()
             .any(|p| p.selected_by.iter().any(|why| why.selector == *label));
         if !used && !maybe_used {
-            return Err(CliError(missing_dir_error(dir, unchecked)));
+            return Err(CliError(missing_dir_error(dir, &report.unseen)));
         }
     }
     let mut outcome = render_report(&report, render)?;
@@ -106,9 +98,10 @@ pub fn run(args: &KillArgs, render: Render) -> Result<Outcome, CliError> {
 }
 
 /// The error for a directory that is not there and that no process uses;
-/// with `unchecked` processes, said of the processes limier could check.
-pub(crate) fn missing_dir_error(dir: &std::path::Path, unchecked: bool) -> String {
-    let who = if unchecked {
+/// where `unseen` names processes that could not be checked, said of the
+/// processes limier could check.
+pub(crate) fn missing_dir_error(dir: &std::path::Path, unseen: &[limier::query::Unseen]) -> String {
+    let who = if unseen.iter().any(limier::query::Unseen::is_unchecked) {
         "no process limier could check"
     } else {
         "no process"

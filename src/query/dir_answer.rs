@@ -57,12 +57,7 @@ impl DirAnswer {
     pub fn names_nothing_there(&self) -> bool {
         self.found == DirFound::Former
             && self.users.is_empty()
-            && !self.unseen.iter().any(|u| {
-                matches!(
-                    u,
-                    Unseen::Undecided { .. } | Unseen::OtherMountNamespace { .. }
-                )
-            })
+            && !self.unseen.iter().any(Unseen::may_hide_a_directory_user)
     }
 }
 

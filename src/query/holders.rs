@@ -181,9 +181,9 @@ pub enum Unseen {
         pids: Vec<ProcessId>,
     },
     /// A use whose path ends in " (deleted)": the path of a deleted file
-    /// or directory, or a name that ends so, and only one reading lies in
-    /// a selected directory (see [`crate::query::DirUsers::undecided`]):
-    /// not selected.
+    /// or directory, or a name that ends so, a reading of which lies in a
+    /// selected directory, and the kernel did not tell which (see
+    /// [`crate::query::DirUsers::undecided`]): not selected.
     Undecided {
         /// The process.
         pid: ProcessId,
@@ -191,6 +191,24 @@ pub enum Unseen {
         #[serde(serialize_with = "limier_platform::records::serialize_path")]
         path: std::path::PathBuf,
     },
+}
+
+impl Unseen {
+    /// Processes that could not be checked at all ([`Unseen::Processes`]).
+    pub fn is_unchecked(&self) -> bool {
+        matches!(self, Unseen::Processes { .. })
+    }
+
+    /// A process it names may use a selected directory, left out for want
+    /// of telling (another namespace's paths, an undecided " (deleted)",
+    /// another user's process under `-u`): a directory that is not there
+    /// may still be used, so "nobody uses it" is not said.
+    pub fn may_hide_a_directory_user(&self) -> bool {
+        matches!(
+            self,
+            Unseen::OtherMountNamespace { .. } | Unseen::Undecided { .. } | Unseen::NotOwned { .. }
+        )
+    }
 }
 
 /// One socket on the port and every (pid, fd) holding it.
