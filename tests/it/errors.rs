@@ -83,7 +83,7 @@ fn a_missing_pid_is_nothing_found_for_who_tree_and_kill_alike() {
     ignore = "needs root: runs limier as nobody, through setpriv"
 )]
 fn a_directory_this_user_may_not_search_is_one_line_naming_it() {
-    needs_root!("runs limier as nobody, through setpriv");
+    needs_root!();
     let (_guard, root) = temp_dir();
     let private = root.join("private");
     std::fs::create_dir_all(private.join("inner")).unwrap();

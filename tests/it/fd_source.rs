@@ -37,7 +37,7 @@ fn fds_of(snapshot: &Value, pid: u32) -> Vec<Value> {
     ignore = "needs root: the kernel mapping reader loads a BPF iterator"
 )]
 fn kernel_and_proc_sources_list_the_same_mapped_files() {
-    needs_root!("the kernel mapping reader loads a BPF iterator");
+    needs_root!();
     let (_guard, root) = temp_dir();
     let odd = root.join("odd name \u{1b}[31m \u{e9}.bin");
     std::fs::write(&odd, vec![b'x'; 8192]).unwrap();
@@ -81,7 +81,7 @@ fn kernel_and_proc_sources_list_the_same_mapped_files() {
     ignore = "needs root: the kernel fd dump loads a BPF iterator"
 )]
 fn kernel_and_proc_sources_list_the_same_fds() {
-    needs_root!("the kernel fd dump loads a BPF iterator");
+    needs_root!();
     let (_guard, root) = temp_dir();
     // A name with a space, an escape sequence and a non-ASCII letter, and a
     // deleted file.
@@ -140,7 +140,7 @@ fn kernel_and_proc_sources_list_the_same_fds() {
     ignore = "needs root: the kernel fd dump loads a BPF iterator"
 )]
 fn who_and_in_give_the_same_answers_from_both_sources() {
-    needs_root!("the kernel fd dump loads a BPF iterator");
+    needs_root!();
     let (_guard, root) = temp_dir();
     let file = root.join("deep/er/file.txt");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
@@ -303,7 +303,7 @@ fn snapshot_sources_name_the_reader_of_each_layer_and_why_not_the_kernel() {
     ignore = "needs root: the kernel's task and fd iterators load BPF programs"
 )]
 fn port_questions_read_the_same_process_table_from_both_sources() {
-    needs_root!("the kernel's task and fd iterators load BPF programs");
+    needs_root!();
     let scenario = Scenario::start(&["chain", "4"]);
     let port = scenario.port().to_string();
     let ask = |procs: &str, fds: &str| {

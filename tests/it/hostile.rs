@@ -54,7 +54,7 @@ fn snapshots_and_sweeps_under_fork_churn_stay_consistent() {
     ignore = "needs root: runs limier as nobody against a process of root's"
 )]
 fn unprivileged_limier_flags_roots_processes_as_not_inspectable() {
-    needs_root!("runs limier as nobody against a process of root's");
+    needs_root!();
     let server = Scenario::start(&["chain", "1"]);
     let port = server.port().to_string();
     let output = nobody_command(env!("CARGO_BIN_EXE_limier"))
@@ -127,7 +127,7 @@ fn unprivileged_limier_flags_roots_processes_as_not_inspectable() {
     ignore = "needs root: starts a process as nobody, through setpriv"
 )]
 fn another_users_process_is_listed_with_its_owner() {
-    needs_root!("starts a process as nobody, through setpriv");
+    needs_root!();
     let mut command = nobody_command("sleep");
     command.arg("60");
     let sleeper = ChildGuard::spawn(&mut command);
@@ -526,7 +526,7 @@ libc.memcpy(buffer, ctypes.c_void_p(address), 1)
     ignore = "needs root: mounts a FUSE filesystem on /dev/fuse"
 )]
 fn a_mount_that_stops_answering_never_hangs_limier() {
-    needs_root!("mounts a FUSE filesystem on /dev/fuse");
+    needs_root!();
     let _stats = exclusive_stats();
     let mut mount = HungMount::mount();
     let file = mount.mountpoint.join("file");
@@ -747,7 +747,7 @@ fn a_mount_that_stops_answering_never_hangs_limier() {
     ignore = "needs root: mounts a FUSE filesystem on /dev/fuse"
 )]
 fn a_lookup_stuck_behind_another_on_a_dead_mount_never_keeps_limier_from_exiting() {
-    needs_root!("mounts a FUSE filesystem on /dev/fuse");
+    needs_root!();
     let _stats = exclusive_stats();
     let mut mount = HungMount::mount();
     let holder = mount.hold("exec sleep 300");

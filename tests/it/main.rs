@@ -3,13 +3,17 @@
 //! `.ci/run` runs them as root, then again as an ordinary user; a test that
 //! needs root says why and is skipped in the second pass.
 
-/// Skips the calling test, saying why, unless it runs as root (the tests
-/// that need root are Linux's).
+/// Skips the calling test unless it runs as root (the tests that need root
+/// are Linux's). Why it needs root is said once, in the reason of its
+/// `cfg_attr(not(limier_tests_as_root), ignore …)` attribute: built by
+/// another user, the test is reported ignored with that reason;
+/// this guard serves a binary built by root and run by another user (as
+/// `.ci/as-user` runs it, which reads the reasons from the attributes).
 #[cfg(target_os = "linux")]
 macro_rules! needs_root {
-    ($why:expr) => {
+    () => {
         if !limier::platform::is_superuser() {
-            eprintln!("skipped: needs root ({})", $why);
+            eprintln!("skipped: needs root (its ignore attribute says why)");
             return;
         }
     };

@@ -111,7 +111,7 @@ fn another_namespaces_private_mount_under_the_same_path_is_not_a_use() {
 #[test]
 #[cfg_attr(not(limier_tests_as_root), ignore = "needs root: mount --bind")]
 fn the_same_directory_under_a_bind_mount_is_found_for_cwd_fd_and_exe() {
-    needs_root!("mount --bind");
+    needs_root!();
     let (_guard, base) = temp_dir();
     let src = base.join("src");
     let dst = base.join("dst");
@@ -170,7 +170,7 @@ fn the_same_directory_under_a_bind_mount_is_found_for_cwd_fd_and_exe() {
     ignore = "needs root: runs the impostor as nobody"
 )]
 fn an_ordinary_users_namespace_impostor_is_not_selected_by_root() {
-    needs_root!("runs the impostor as nobody");
+    needs_root!();
     let (_guard, base) = temp_dir();
     let repo = base.join("repo");
     let decoy = base.join("decoy");
@@ -278,7 +278,7 @@ fn pid_reuse_inside_a_fresh_namespace() {
     ignore = "needs root: unshare --pid and ns_last_pid"
 )]
 fn a_pid_reused_within_one_tick_is_never_signalled() {
-    needs_root!("unshare --pid and ns_last_pid");
+    needs_root!();
     let output = output_within(
         Command::new("unshare")
             .args(["--pid", "--fork", "--mount-proc"])
@@ -462,7 +462,7 @@ fn a_use_is_placed_by_the_mount_its_object_is_on() {
     ignore = "needs root: mounts a tmpfs over a directory"
 )]
 fn a_file_under_a_mount_stacked_since_is_not_a_use_of_the_new_one() {
-    needs_root!("mounts a tmpfs over a directory");
+    needs_root!();
     let (_guard, base) = temp_dir();
     let r = base.join("r");
     std::fs::create_dir_all(r.join("in")).unwrap();

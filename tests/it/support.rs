@@ -494,3 +494,11 @@ pub fn ps_lstart(pid: u32) -> String {
     assert!(!token.is_empty(), "ps gave no lstart for {pid}");
     token
 }
+
+/// A sweep report's own clock says it ended before its grace ran out: it
+/// did not wait out a grace it had no need of.
+pub fn assert_grace_not_waited(report: &Value) {
+    let took = report["duration_ms"].as_f64().unwrap();
+    let grace = report["grace_ms"].as_f64().unwrap();
+    assert!(took < grace, "the sweep waited its grace: {report}");
+}
